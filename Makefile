@@ -1,0 +1,40 @@
+# adsgen — developer commands. `make test` and `make run` work on a fresh clone with no other step.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.deps-stamp
+
+.PHONY: deps test test-one lint check init-db run bench clean
+
+deps: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+test: deps
+	$(BIN)/python -m pytest
+
+test-one: deps
+	$(BIN)/python -m pytest $(FILE)
+
+lint: deps
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+check: lint test
+
+init-db: deps
+	$(BIN)/adsgen init-db
+
+run: deps
+	$(BIN)/adsgen run-all $(ARGS)
+
+bench: deps
+	$(BIN)/python benchmarks/bench_simulate.py
+
+clean:
+	rm -rf $(VENV) ads.db build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis out data/
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
