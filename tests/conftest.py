@@ -1,0 +1,134 @@
+"""Database fixtures shared by every test module.
+
+- `sqlite_engine`: a fresh SQLite file per test, tables created.
+- `pg_engine`: PostgreSQL at ADSGEN_TEST_POSTGRES_URL, in a schema of its own for this test
+  session (`adsgen_test_<pid>_<hex>`, reached through `search_path` in the URL, dropped at the
+  end); tables are emptied after each test.
+- `mysql_engine`: MariaDB/MySQL at ADSGEN_TEST_MYSQL_URL, in a database of its own for this
+  test session, dropped at the end; tables are emptied after each test.
+- `engine`: parametrized over the three, for tests that must hold on every dialect.
+
+A server variable that is unset skips its tests; set but unreachable fails them. To hand
+one of these databases to a subprocess (the CLI), pass
+`engine.url.render_as_string(hide_password=False)`: the URL carries the schema/database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from adsgen.exceptions import DatabaseError
+from adsgen.orm import Base
+from adsgen.store import init_db, make_engine
+
+POSTGRES_ENV = "ADSGEN_TEST_POSTGRES_URL"
+MYSQL_ENV = "ADSGEN_TEST_MYSQL_URL"
+
+
+def _unique_name() -> str:
+    """Unique per test session, even when several sessions share a server."""
+    return f"adsgen_test_{os.getpid()}_{secrets.token_hex(3)}"
+
+
+def _server_url(env: str) -> str:
+    url = os.environ.get(env, "").strip()
+    if not url:
+        pytest.skip(f"{env} is not set")
+    return url
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A new SQLite file database with every adsgen table."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ads.db'}")
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_session_engine() -> Iterator[Engine]:
+    url = _server_url(POSTGRES_ENV)
+    schema = _unique_name()
+    admin = make_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        search_path = {"options": f"-csearch_path={schema}"}
+        engine = make_engine(make_url(url).update_query_dict(search_path))
+        init_db(engine)
+    except (SQLAlchemyError, DatabaseError) as exc:
+        admin.dispose()
+        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL is not usable: {exc}", pytrace=False)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _mysql_session_engine() -> Iterator[Engine]:
+    url = _server_url(MYSQL_ENV)
+    database = _unique_name()
+    admin = make_engine(url)
+    try:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
+        engine = make_engine(make_url(url).set(database=database))
+        init_db(engine)
+    except (SQLAlchemyError, DatabaseError) as exc:
+        admin.dispose()
+        pytest.fail(f"{MYSQL_ENV} is set but MariaDB/MySQL is not usable: {exc}", pytrace=False)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{database}`")
+        admin.dispose()
+
+
+def _empty_tables(engine: Engine) -> None:
+    """Remove every row, children first; a lock left by a test fails after 10 s, never hangs."""
+    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 10")
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def pg_engine(_pg_session_engine: Engine) -> Iterator[Engine]:
+    """PostgreSQL engine in this session's schema; tables emptied after the test."""
+    yield _pg_session_engine
+    _empty_tables(_pg_session_engine)
+
+
+@pytest.fixture
+def mysql_engine(_mysql_session_engine: Engine) -> Iterator[Engine]:
+    """MariaDB/MySQL engine in this session's database; tables emptied after the test."""
+    yield _mysql_session_engine
+    _empty_tables(_mysql_session_engine)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """The same test on SQLite, PostgreSQL and MariaDB (the servers when configured)."""
+    fixture = {"sqlite": "sqlite_engine", "postgresql": "pg_engine", "mysql": "mysql_engine"}
+    result: Engine = request.getfixturevalue(fixture[request.param])
+    return result
