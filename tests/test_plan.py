@@ -25,7 +25,9 @@ from adsgen.schemas import AdvertiserCreate
 START, END = datetime(2026, 9, 1), datetime(2026, 9, 11)
 
 
-def _advertiser(name: str, *, campaign_status: CampaignStatus = CampaignStatus.active) -> AdvertiserCreate:
+def _advertiser(
+    name: str, *, campaign_status: CampaignStatus = CampaignStatus.active
+) -> AdvertiserCreate:
     creative = {"name": "spot", "duration_s": 30, "asset_url": "https://cdn.example/a.mp4"}
     item = {
         "name": "li",
