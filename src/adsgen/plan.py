@@ -31,8 +31,14 @@ __all__ = ["ENTITY_TABLES", "NumberedPlan", "campaign_active", "number_plan", "s
 
 # Entity tables in foreign-key order: a loader inserts them in this order.
 ENTITY_TABLES: tuple[str, ...] = (
-    "advertisers", "campaigns", "line_items", "creatives",
-    "flights", "budgets", "frequency_caps", "targeting",
+    "advertisers",
+    "campaigns",
+    "line_items",
+    "creatives",
+    "flights",
+    "budgets",
+    "frequency_caps",
+    "targeting",
 )
 
 
@@ -73,7 +79,9 @@ def sim_item(
         daily_cap_micros=daily_cap,
         pacing_type=budget.pacing_type,
         pacing_period=budget.pacing_period,
-        frequency_cap=None if cap is None else SimFrequencyCap(
+        frequency_cap=None
+        if cap is None
+        else SimFrequencyCap(
             max_impressions=cap.max_impressions,
             time_unit=cap.time_unit,
             time_unit_count=cap.time_unit_count,
@@ -123,8 +131,12 @@ class NumberedPlan:
 
 
 def _owned(
-    plan: NumberedPlan, ids: dict[str, int], owner: tuple[str, int],
-    flight: FlightSchema, budget: BudgetSchema, cap: FrequencyCapSchema | None,
+    plan: NumberedPlan,
+    ids: dict[str, int],
+    owner: tuple[str, int],
+    flight: FlightSchema,
+    budget: BudgetSchema,
+    cap: FrequencyCapSchema | None,
 ) -> None:
     """Rows of the exclusive-arc tables for one campaign or line item."""
     campaign_id = owner[1] if owner[0] == "campaign" else None
@@ -132,15 +144,23 @@ def _owned(
     arc = {"campaign_id": campaign_id, "line_item_id": line_item_id}
     plan.add("flights", id=_next(ids, "flights"), **arc, start=flight.start, end=flight.end)
     plan.add(
-        "budgets", id=_next(ids, "budgets"), **arc,
-        budget_type=budget.budget_type.value, amount_micros=budget.amount_micros,
-        currency=budget.currency.value, pacing_type=budget.pacing_type.value,
-        pacing_period=budget.pacing_period.value, daily_cap_micros=budget.daily_cap_micros,
+        "budgets",
+        id=_next(ids, "budgets"),
+        **arc,
+        budget_type=budget.budget_type.value,
+        amount_micros=budget.amount_micros,
+        currency=budget.currency.value,
+        pacing_type=budget.pacing_type.value,
+        pacing_period=budget.pacing_period.value,
+        daily_cap_micros=budget.daily_cap_micros,
     )
     if cap is not None:
         plan.add(
-            "frequency_caps", id=_next(ids, "frequency_caps"), **arc,
-            max_impressions=cap.max_impressions, time_unit=cap.time_unit.value,
+            "frequency_caps",
+            id=_next(ids, "frequency_caps"),
+            **arc,
+            max_impressions=cap.max_impressions,
+            time_unit=cap.time_unit.value,
             time_unit_count=cap.time_unit_count,
         )
 
@@ -164,47 +184,92 @@ def number_plan(
     for advertiser in advertisers:
         advertiser_id = _next(ids, "advertisers")
         plan.add(
-            "advertisers", id=advertiser_id, status=advertiser.status.value,
-            name=advertiser.name, industry=advertiser.industry.value,
-            domain=advertiser.domain, currency=advertiser.currency.value,
+            "advertisers",
+            id=advertiser_id,
+            status=advertiser.status.value,
+            name=advertiser.name,
+            industry=advertiser.industry.value,
+            domain=advertiser.domain,
+            currency=advertiser.currency.value,
         )
         for campaign in advertiser.campaigns:
             campaign_id = _next(ids, "campaigns")
             plan.add(
-                "campaigns", id=campaign_id, status=campaign.status.value,
-                advertiser_id=advertiser_id, name=campaign.name,
-                objective=campaign.objective.value, dsp_partner=campaign.dsp_partner.value,
+                "campaigns",
+                id=campaign_id,
+                status=campaign.status.value,
+                advertiser_id=advertiser_id,
+                name=campaign.name,
+                objective=campaign.objective.value,
+                dsp_partner=campaign.dsp_partner.value,
             )
-            _owned(plan, ids, ("campaign", campaign_id), campaign.flight, campaign.budget,
-                   campaign.frequency_cap)
+            _owned(
+                plan,
+                ids,
+                ("campaign", campaign_id),
+                campaign.flight,
+                campaign.budget,
+                campaign.frequency_cap,
+            )
             live = campaign_active(advertiser.status, campaign)
             for item in campaign.line_items:
                 line_item_id = _next(ids, "line_items")
                 plan.add(
-                    "line_items", id=line_item_id, status=item.status.value,
-                    campaign_id=campaign_id, name=item.name, ad_format=item.ad_format.value,
-                    position=item.position.value, cpm_micros=item.cpm_micros,
+                    "line_items",
+                    id=line_item_id,
+                    status=item.status.value,
+                    campaign_id=campaign_id,
+                    name=item.name,
+                    ad_format=item.ad_format.value,
+                    position=item.position.value,
+                    cpm_micros=item.cpm_micros,
                 )
-                _owned(plan, ids, ("line_item", line_item_id), item.flight, item.budget,
-                       item.frequency_cap)
+                _owned(
+                    plan,
+                    ids,
+                    ("line_item", line_item_id),
+                    item.flight,
+                    item.budget,
+                    item.frequency_cap,
+                )
                 for key, value in item.targeting.rows():
-                    plan.add("targeting", id=_next(ids, "targeting"), line_item_id=line_item_id,
-                             key=TargetingKey(key).value, value=value)
+                    plan.add(
+                        "targeting",
+                        id=_next(ids, "targeting"),
+                        line_item_id=line_item_id,
+                        key=TargetingKey(key).value,
+                        value=value,
+                    )
                 creatives: list[tuple[int, CreativeBase]] = []
                 for creative in item.creatives:
                     creative_id = _next(ids, "creatives")
                     creatives.append((creative_id, creative))
                     plan.add(
-                        "creatives", id=creative_id, status=creative.status.value,
-                        line_item_id=line_item_id, name=creative.name,
-                        ad_format=creative.ad_format.value, mime_type=creative.mime_type.value,
-                        duration_s=creative.duration_s, asset_url=str(creative.asset_url),
-                        width=creative.width, height=creative.height, has_qr=creative.has_qr,
-                        interactive=creative.interactive, qa_status=creative.qa_status.value,
+                        "creatives",
+                        id=creative_id,
+                        status=creative.status.value,
+                        line_item_id=line_item_id,
+                        name=creative.name,
+                        ad_format=creative.ad_format.value,
+                        mime_type=creative.mime_type.value,
+                        duration_s=creative.duration_s,
+                        asset_url=str(creative.asset_url),
+                        width=creative.width,
+                        height=creative.height,
+                        has_qr=creative.has_qr,
+                        interactive=creative.interactive,
+                        qa_status=creative.qa_status.value,
                     )
-                plan.items.append(sim_item(
-                    item, line_item_id=line_item_id, campaign_id=campaign_id,
-                    advertiser_id=advertiser_id, creatives=creatives, active=live,
-                    campaign_cap=campaign.frequency_cap, objective=campaign.objective,
-                ))
+                plan.items.append(
+                    sim_item(
+                        item,
+                        line_item_id=line_item_id,
+                        campaign_id=campaign_id,
+                        advertiser_id=advertiser_id,
+                        creatives=creatives,
+                        active=live,
+                        campaign_cap=campaign.frequency_cap,
+                        objective=campaign.objective,
+                    )
+                )
     return plan

@@ -1,0 +1,202 @@
+"""Plans in and out of the ORM: write a plan tree, read line items back as simulation inputs.
+
+The schema tree (AdvertiserCreate …) maps field for field onto the ORM; money goes in as
+micros. Reading back goes through the same schemas (validated from attributes), then
+`adsgen.plan.sim_item`, so a line item read from the database and one numbered in memory
+become the same simulation input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from adsgen import orm
+from adsgen.enums import EntityStatus
+from adsgen.exceptions import AdsgenError
+from adsgen.plan import campaign_active, sim_item
+from adsgen.schemas import (
+    AdvertiserCreate,
+    BudgetSchema,
+    CampaignBase,
+    CampaignCreate,
+    CreativeBase,
+    CreativeCreate,
+    FlightSchema,
+    FrequencyCapSchema,
+    LineItemBase,
+    LineItemCreate,
+)
+from adsgen.simulate.inputs import SimLineItem
+
+__all__ = ["add_campaign", "clear_dataset", "load_sim_items", "save_plan"]
+
+
+def _flight(flight: FlightSchema) -> orm.Flight:
+    return orm.Flight(start=flight.start, end=flight.end)
+
+
+def _budget(budget: BudgetSchema) -> orm.Budget:
+    return orm.Budget(
+        budget_type=budget.budget_type,
+        amount_micros=budget.amount_micros,
+        currency=budget.currency,
+        pacing_type=budget.pacing_type,
+        pacing_period=budget.pacing_period,
+        daily_cap_micros=budget.daily_cap_micros,
+    )
+
+
+def _cap(cap: FrequencyCapSchema | None) -> orm.FrequencyCap | None:
+    if cap is None:
+        return None
+    return orm.FrequencyCap(
+        max_impressions=cap.max_impressions,
+        time_unit=cap.time_unit,
+        time_unit_count=cap.time_unit_count,
+    )
+
+
+def _creative(creative: CreativeCreate) -> orm.Creative:
+    return orm.Creative(
+        name=creative.name,
+        status=creative.status.value,
+        ad_format=creative.ad_format,
+        mime_type=creative.mime_type,
+        duration_s=creative.duration_s,
+        asset_url=str(creative.asset_url),
+        width=creative.width,
+        height=creative.height,
+        has_qr=creative.has_qr,
+        interactive=creative.interactive,
+        qa_status=creative.qa_status,
+    )
+
+
+def _line_item(item: LineItemCreate) -> orm.LineItem:
+    return orm.LineItem(
+        name=item.name,
+        status=item.status.value,
+        ad_format=item.ad_format,
+        position=item.position,
+        cpm_micros=item.cpm_micros,
+        flight=_flight(item.flight),
+        budget=_budget(item.budget),
+        frequency_cap=_cap(item.frequency_cap),
+        targeting_rules=[
+            orm.TargetingRule(key=key, value=value) for key, value in item.targeting.rows()
+        ],
+        creatives=[_creative(c) for c in item.creatives],
+    )
+
+
+def _campaign(campaign: CampaignCreate) -> orm.Campaign:
+    return orm.Campaign(
+        name=campaign.name,
+        status=campaign.status.value,
+        objective=campaign.objective,
+        dsp_partner=campaign.dsp_partner,
+        flight=_flight(campaign.flight),
+        budget=_budget(campaign.budget),
+        frequency_cap=_cap(campaign.frequency_cap),
+        line_items=[_line_item(i) for i in campaign.line_items],
+    )
+
+
+def save_plan(session: Session, advertisers: Sequence[AdvertiserCreate]) -> list[orm.Advertiser]:
+    """Add each advertiser with its whole tree and flush, so every row has its id."""
+    rows = [
+        orm.Advertiser(
+            name=a.name,
+            status=a.status.value,
+            industry=a.industry,
+            domain=a.domain,
+            currency=a.currency,
+            campaigns=[_campaign(c) for c in a.campaigns],
+        )
+        for a in advertisers
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def add_campaign(session: Session, advertiser_id: int, campaign: CampaignCreate) -> orm.Campaign:
+    """Attach a campaign tree to an existing advertiser; AdsgenError when there is none."""
+    advertiser = session.get(orm.Advertiser, advertiser_id)
+    if advertiser is None:
+        known = session.execute(select(orm.Advertiser.id).order_by(orm.Advertiser.id)).scalars()
+        listing = ", ".join(map(str, known)) or "none yet (run `adsgen create-advertiser --auto`)"
+        raise AdsgenError(
+            f"--advertiser-id {advertiser_id}: no such advertiser; known ids: {listing}"
+        )
+    row = _campaign(campaign)
+    advertiser.campaigns.append(row)
+    session.flush()
+    return row
+
+
+def load_sim_items(
+    session: Session, line_item_ids: Sequence[int] | None = None
+) -> list[SimLineItem]:
+    """Line items (None: all) as simulation inputs, in id order, parents' statuses folded in."""
+    query = (
+        select(orm.LineItem)
+        .options(
+            selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.advertiser),
+            selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.frequency_cap),
+            selectinload(orm.LineItem.creatives),
+            selectinload(orm.LineItem.targeting_rules),
+            selectinload(orm.LineItem.flight),
+            selectinload(orm.LineItem.budget),
+            selectinload(orm.LineItem.frequency_cap),
+        )
+        .order_by(orm.LineItem.id)
+    )
+    if line_item_ids is not None:
+        query = query.where(orm.LineItem.id.in_(list(line_item_ids)))
+    items: list[SimLineItem] = []
+    for row in session.execute(query).scalars():
+        campaign = row.campaign
+        base = LineItemBase.model_validate(row, from_attributes=True)
+        campaign_base = CampaignBase.model_validate(campaign, from_attributes=True)
+        creatives = [
+            (c.id, CreativeBase.model_validate(c, from_attributes=True))
+            for c in sorted(row.creatives, key=lambda c: c.id)
+        ]
+        cap = (
+            None
+            if campaign.frequency_cap is None
+            else FrequencyCapSchema.model_validate(campaign.frequency_cap, from_attributes=True)
+        )
+        items.append(
+            sim_item(
+                base,
+                line_item_id=row.id,
+                campaign_id=campaign.id,
+                advertiser_id=campaign.advertiser_id,
+                creatives=creatives,
+                active=campaign_active(EntityStatus(campaign.advertiser.status), campaign_base),
+                objective=campaign.objective,
+                campaign_cap=cap,
+            )
+        )
+    return items
+
+
+def clear_dataset(conn: Connection) -> None:
+    """Delete every adsgen row inside the caller's transaction, so ids start again at 1.
+
+    PostgreSQL restarts its sequences (TRUNCATE … RESTART IDENTITY is transactional there);
+    SQLite reuses ids after a delete on its own; MySQL/MariaDB keep counting (their TRUNCATE
+    would commit), so ids there differ from run to run.
+    """
+    tables = list(reversed(orm.Base.metadata.sorted_tables))
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    for table in tables:
+        conn.execute(delete(table))
