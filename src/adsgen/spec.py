@@ -7,17 +7,18 @@ never silently ignored. Variants are told apart by a `type: Literal[...]` field.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -36,7 +37,7 @@ from adsgen.enums import (
     PacingType,
 )
 from adsgen.exceptions import SpecError
-from adsgen.fields import MAX_FLIGHT_DAYS, Cpm, Money, Name, UtcHour
+from adsgen.fields import MAX_FLIGHT_DAYS, Cpm, Money, Name, UtcHour, rule_error
 from adsgen.schemas import AdvertiserCreate, CampaignCreate, FrequencyCapSchema, Targeting
 
 __all__ = [
@@ -141,25 +142,28 @@ TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", ma
 """A template, profile or example name: lower-case letters, digits and underscores."""
 
 
-def _scalar_to_pair(value: Any) -> Any:
-    """A single number fixes the value: `25` means the range [25, 25]."""
-    if isinstance(value, list | tuple):
-        return value
-    return (value, value)
+def _range_of(item: Any) -> Callable[[Any], tuple[Decimal, Decimal]]:
+    """A parser of `x` (meaning [x, x]) or `[low, high]`, each checked as `item`."""
+    adapter: TypeAdapter[Decimal] = TypeAdapter(item)
+
+    def parse(value: Any) -> tuple[Decimal, Decimal]:
+        values = list(value) if isinstance(value, list | tuple) else [value, value]
+        if len(values) != 2:
+            raise rule_error(f"give one number or a [low, high] pair, got {value!r}")
+        try:
+            low, high = (adapter.validate_python(v) for v in values)
+        except ValidationError as error:
+            raise rule_error(str(error.errors()[0]["msg"])) from None
+        if low > high:
+            raise rule_error(f"a range must be [low, high] with low <= high, got {values}")
+        return low, high
+
+    return parse
 
 
-def _ordered(pair: tuple[Decimal, Decimal]) -> tuple[Decimal, Decimal]:
-    if pair[0] > pair[1]:
-        low, high = pair
-        raise ValueError(f"a range must be [low, high] with low <= high, got [{low}, {high}]")
-    return pair
-
-
-MoneyRange = Annotated[
-    tuple[Money, Money], BeforeValidator(_scalar_to_pair), AfterValidator(_ordered)
-]
+MoneyRange = Annotated[tuple[Decimal, Decimal], BeforeValidator(_range_of(Money))]
 """A money amount (`250000`) or a range to draw from (`[150000, 400000]`)."""
-CpmRange = Annotated[tuple[Cpm, Cpm], BeforeValidator(_scalar_to_pair), AfterValidator(_ordered)]
+CpmRange = Annotated[tuple[Decimal, Decimal], BeforeValidator(_range_of(Cpm))]
 """A CPM (`25`) or a range to draw from (`[20, 30]`)."""
 
 
@@ -324,10 +328,13 @@ class Profile(LineItemSettings):
         return self._merge(ProfileLineItem())
 
     def _merge(self, item: ProfileLineItem) -> ProfileLineItem:
-        shared = LineItemSettings.model_fields
-        update: dict[str, Any] = {
-            key: getattr(self, key) for key in shared if key not in item.model_fields_set
-        }
+        """Keys set on the line item win, then keys set on the profile; `model_fields_set`
+        of the result tells which keys are fixed (an explicit null frequency cap = uncapped).
+        """
+        inherited = (self.model_fields_set & set(LineItemSettings.model_fields)) - (
+            item.model_fields_set
+        )
+        update: dict[str, Any] = {key: getattr(self, key) for key in inherited}
         targeting = _merge_targeting(self.targeting, item.targeting)
         creatives = (self.creatives or ProfileCreatives()).merged(item.creatives)
         update.update(targeting=targeting, creatives=creatives)
@@ -404,16 +411,18 @@ def _model_for(data: Mapping[Any, Any], *, source: str, locate: Locate | None) -
 def _spec_error(
     error: ValidationError, model: type[BaseModel], *, source: str, locate: Locate | None
 ) -> SpecError:
-    """The first problem as (where, message); further problems summarised after it."""
+    """The first problem in full; the key paths of any further ones after it."""
     problems = []
-    for item in error.errors(include_url=False):
+    # An unknown key first: a typo also makes the key it misspells look missing.
+    items = sorted(error.errors(include_url=False), key=lambda i: i["type"] != "extra_forbidden")
+    for item in items:
         loc = tuple(part for part in item["loc"] if _is_key(part))
         message = _describe(item, loc, model) + _at_line(locate, loc)
         problems.append((".".join(str(part) for part in loc) or "(top level)", message))
     (path, message), rest = problems[0], problems[1:]
     if rest:
-        more = "; ".join(f"{p}: {m}" for p, m in rest[:3])
-        message += f" — {len(rest)} more: {more}" + (" …" if len(rest) > 3 else "")
+        more = ", ".join(p for p, _ in rest[:3]) + (", …" if len(rest) > 3 else "")
+        message += f" [{len(rest)} more problem{'s' if len(rest) > 1 else ''}: {more}]"
     return SpecError(message, where=f"{source}: {path}")
 
 
@@ -426,7 +435,12 @@ def _describe(item: Any, loc: Loc, model: type[BaseModel]) -> str:
         return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
     if kind == "missing" and loc:
         return f"missing required key {str(loc[-1])!r}"
-    return message
+    if kind in ("enum", "literal_error"):
+        allowed = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+        value = str(item.get("input"))
+        hint = _did_you_mean(value, allowed)
+        return f"{value!r} is not allowed{hint}; allowed: {', '.join(allowed)}"
+    return message.removeprefix("Value error, ")
 
 
 def _did_you_mean(word: str, known: Any) -> str:

@@ -53,6 +53,10 @@ class BudgetProvider(WeightedProvider):
     }
     # A daily cap this many times the average daily spend, when pacing per day.
     DAILY_CAP_FACTOR: ClassVar[Decimal] = Decimal("1.5")
+    FLIGHT_DAYS: ClassVar[Mapping[int, float]] = {
+        14: 0.15, 21: 0.15, 28: 0.20, 30: 0.20, 45: 0.15, 60: 0.10, 90: 0.05,
+    }
+    LINE_ITEM_COUNT: ClassVar[Mapping[int, float]] = {1: 0.45, 2: 0.35, 3: 0.20}
     DSP_MIX: ClassVar[Mapping[DspPartner, float]] = {
         DspPartner.the_trade_desk: 0.34,
         DspPartner.dv360: 0.26,
@@ -68,6 +72,14 @@ class BudgetProvider(WeightedProvider):
     def dsp_partner(self) -> DspPartner:
         """The DSP (or direct IO) that buys the campaign."""
         return self.weighted(self.DSP_MIX)
+
+    def flight_days(self) -> int:
+        """A campaign length in days, as planners book them (two weeks to a quarter)."""
+        return self.weighted(self.FLIGHT_DAYS)
+
+    def line_item_count(self) -> int:
+        """How many line items a campaign splits its budget into."""
+        return self.weighted(self.LINE_ITEM_COUNT)
 
     def cpm(self, objective: Objective, platform: Platform) -> Decimal:
         """A CPM inside the platform's range, in the objective's band, in steps of $0.50."""

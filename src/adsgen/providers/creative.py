@@ -66,6 +66,7 @@ class CreativeProvider(WeightedProvider):
         DeviceType.desktop: 0.0,
     }
     INTERACTIVE_QR_RATE: ClassVar[float] = 0.9
+    CREATIVE_COUNT: ClassVar[Mapping[int, float]] = {1: 0.40, 2: 0.40, 3: 0.20}
     CONCEPTS: ClassVar[tuple[str, ...]] = (
         "Hero", "Launch", "Story", "Teaser", "Promo", "Spotlight", "Feature", "Offer",
         "Anthem", "Reveal",
@@ -74,6 +75,10 @@ class CreativeProvider(WeightedProvider):
     def ad_position(self) -> AdPosition:
         """Where in the break a line item buys: mostly mid-roll."""
         return self.weighted(self.POSITION_MIX)
+
+    def creative_count(self) -> int:
+        """How many creatives rotate in a line item."""
+        return self.weighted(self.CREATIVE_COUNT)
 
     def duration(self, devices: Sequence[DeviceType] = (), choices: Sequence[int] = ()) -> int:
         """A spot length: from `choices` if given, else by lead device (CTV if open)."""
