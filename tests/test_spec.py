@@ -135,7 +135,7 @@ def test_platform_dispatch() -> None:
 
 
 def test_profile_numbers_or_ranges() -> None:
-    profile = Profile(name="p", budget=250000, cpm=[20, 30])  # type: ignore[arg-type]
+    profile = Profile.model_validate({"name": "p", "budget": 250000, "cpm": [20, 30]})
     assert profile.budget == (Decimal("250000.00"), Decimal("250000.00"))
     assert profile.cpm == (Decimal("20.00"), Decimal("30.00"))
     assert "low <= high" in _error({"type": "profile", "name": "p", "cpm": [30, 20]})
