@@ -35,7 +35,7 @@ class UnknownNameError(AdsgenError, KeyError):
         self.kind, self.name = kind, name
         self.known = sorted(known)
         close = difflib.get_close_matches(name, self.known, n=3, cutoff=0.5)
-        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
         listing = ", ".join(self.known) if self.known else "(none)"
         super().__init__(f"unknown {kind} {name!r}{hint} Known {kind}s: {listing}")
 
