@@ -1,7 +1,11 @@
 """The YAML contract: strict Pydantic models for platforms, examples and profiles.
 
 Every model forbids unknown keys, so a typo in a template is an error naming the key path,
-never silently ignored. Variants are told apart by a `type: Literal[...]` field.
+never silently ignored. Variants are told apart by a `type: Literal[...]` field:
+`example` (one fully specified advertiser plan, reusing the Create schemas), `examples`
+(several by name), `profile` (a partial plan the providers complete) and `platform`.
+`parse_template` validates a loaded document and turns Pydantic errors into one SpecError
+naming the file, key path, allowed keys or values and closest match.
 """
 
 from __future__ import annotations
