@@ -150,9 +150,11 @@ def test_schema_created_in_database(engine: Engine) -> None:
     assert set(Base.metadata.tables) <= set(inspector.get_table_names())
     indexes = {ix["name"] for ix in inspector.get_indexes("performance")}
     assert "ix_performance_line_item_id_hour" in indexes
-    fks = inspector.get_foreign_keys("performance")
-    assert {fk["referred_table"] for fk in fks} == {"line_items", "creatives"}
-    assert all((fk.get("options") or {}).get("ondelete", "").upper() == "CASCADE" for fk in fks)
+    (fk,) = inspector.get_foreign_keys("performance")
+    assert fk["referred_table"] == "creatives"
+    assert fk["constrained_columns"] == ["line_item_id", "creative_id"]
+    assert fk["referred_columns"] == ["line_item_id", "id"]
+    assert (fk.get("options") or {}).get("ondelete", "").upper() == "CASCADE"
 
 
 def test_init_db_is_idempotent(engine: Engine) -> None:
@@ -370,6 +372,8 @@ BAD_ROWS: dict[str, BadRow] = {
         completes=-1, measurable=-1, viewable=-1, invalid=-1, clicks=-1, qr_scans=-1)),
     "performance_unknown_line_item": lambda ids: (Performance, _perf_row(
         ids, line_item_id=ids["line_item"] + 1000)),
+    "creative_of_another_line_item": lambda ids: (Performance, _perf_row(
+        ids, line_item_id=_new_line_item(ids))),
     "duplicate_performance_key": lambda ids: (Performance, _perf_row(ids)),
     "probability_above_one": lambda ids: (GroundTruth, _truth_row(ids, p_click=1.5)),
     "negative_audience": lambda ids: (GroundTruth, _truth_row(ids, audience=-1)),
