@@ -262,3 +262,15 @@ def test_help_imports_no_heavy_module(tmp_path: Path) -> None:
     assert "adsgen.cli" in imported  # the import log worked
     heavy = {"numpy", "pyarrow", "sqlalchemy", "faker", "dask", "pydantic", "yaml"}
     assert not heavy & {name.split(".")[0] for name in imported}
+
+
+def test_notes_and_progress_go_to_stderr_unless_quiet(capsys: pytest.CaptureFixture[str]) -> None:
+    State().note("wrote 3 files")
+    with State().progress() as progress:
+        progress.add_task("simulate", total=1, completed=1)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "wrote 3 files" in captured.err and "simulate" in captured.err
+    State(quiet=True).note("hidden")
+    with State(quiet=True).progress() as progress:
+        progress.add_task("hidden", total=1, completed=1)
+    assert capsys.readouterr() == ("", "")
