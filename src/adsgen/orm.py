@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -309,9 +310,25 @@ class TargetingRule(Base):
 # --- exclusive-arc components: owned by one campaign or one line item -------------------
 
 
+def _not_mysql(
+    ddl: Any,
+    target: Any,
+    bind: Any,
+    tables: Any = None,
+    state: Any = None,
+    *,
+    dialect: Dialect,
+    compiler: Any = None,
+    checkfirst: bool = False,
+) -> bool:
+    """False on MySQL proper, which forbids CHECKs on columns of cascading FKs (MariaDB allows)."""
+    return not (dialect.name == "mysql" and not getattr(dialect, "is_mariadb", False))
+
+
 def _one_owner() -> CheckConstraint:
     """Exactly one of campaign_id / line_item_id is set (a fresh object per table)."""
-    return CheckConstraint("(campaign_id IS NULL) <> (line_item_id IS NULL)", name="one_owner")
+    check = CheckConstraint("(campaign_id IS NULL) <> (line_item_id IS NULL)", name="one_owner")
+    return check.ddl_if(callable_=_not_mysql)
 
 
 class _Owned(_Timestamps):
