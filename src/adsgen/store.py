@@ -42,7 +42,9 @@ if TYPE_CHECKING:
 __all__ = [
     "bulk_insert",
     "check_connection",
+    "database_size",
     "delete_facts",
+    "fact_totals",
     "init_db",
     "make_engine",
     "masked_url",
@@ -234,6 +236,47 @@ def delete_facts(conn: Connection, line_item_ids: Iterable[int]) -> int:
             result = conn.execute(delete(table).where(table.c.line_item_id.in_(chunk)))
             deleted += max(result.rowcount, 0)
     return deleted
+
+
+def database_size(engine: Engine) -> int | None:
+    """Bytes the database takes on disk (SQLite file, PostgreSQL database, MySQL schema)."""
+    name = engine.dialect.name
+    path = _sqlite_file(engine.url) if name == "sqlite" else None
+    if name == "sqlite":
+        return path.stat().st_size if path is not None and path.exists() else None
+    query = {
+        "postgresql": "SELECT pg_database_size(current_database())",
+        "mysql": "SELECT COALESCE(SUM(data_length + index_length), 0) FROM "
+        "information_schema.tables WHERE table_schema = DATABASE()",
+    }.get("mysql" if name == "mariadb" else name)
+    if query is None:
+        return None
+    with engine.connect() as conn:
+        return int(conn.exec_driver_sql(query).scalar_one())
+
+
+def fact_totals(conn: Connection) -> dict[str, Any]:
+    """Delivery date range and totals of the performance table (None dates when empty)."""
+    perf = Performance.__table__
+    assert isinstance(perf, Table)
+    row = conn.execute(
+        select(
+            func.min(perf.c.hour), func.max(perf.c.hour),
+            func.coalesce(func.sum(perf.c.impressions), 0),
+            func.coalesce(func.sum(perf.c.completes), 0),
+            func.coalesce(func.sum(perf.c.clicks), 0),
+            func.coalesce(func.sum(perf.c.spend_micros), 0),
+        )
+    ).one()
+    first, last, impressions, completes, clicks, spend = row
+    return {
+        "first_hour": first,
+        "last_hour": last,
+        "impressions": int(impressions),
+        "completes": int(completes),
+        "clicks": int(clicks),
+        "spend_micros": int(spend),
+    }
 
 
 # --- bulk loading -----------------------------------------------------------------------
