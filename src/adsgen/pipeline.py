@@ -1,0 +1,462 @@
+"""The one module that joins the pure core to I/O: build → persist → simulate → summarise.
+
+Every public function here is one command's whole job, run in one database transaction:
+a failure anywhere leaves the database as it was. The CLI and the Python API call these
+and only render what they return.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adsgen.exceptions import AdsgenError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+    from adsgen.schemas import AdvertiserCreate
+    from adsgen.spec import Platform
+
+__all__ = [
+    "FactTotals",
+    "Progress",
+    "RunSummary",
+    "create_advertiser",
+    "create_campaign",
+    "create_example",
+    "create_profile",
+    "generate",
+    "open_database",
+    "run_all",
+    "simulate_database",
+    "status",
+]
+
+Progress = Callable[[str, int, int], None]
+"""Progress callback: (stage description, units done, units in total)."""
+
+SIMULATION_BLOCK = 200  # line items simulated and written at a time: bounds memory
+
+
+def _no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: report nothing."""
+
+
+@dataclass
+class FactTotals:
+    """What a simulation wrote: rows, impressions and spend."""
+
+    line_items: int = 0
+    performance_rows: int = 0
+    ground_truth_rows: int = 0
+    impressions: int = 0
+    spend_micros: int = 0
+
+    def add(self, other: FactTotals) -> None:
+        """Accumulate another block's totals into these."""
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class RunSummary:
+    """The result of a command that creates entities and (optionally) their performance."""
+
+    seed: int
+    created: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, list[int]] = field(default_factory=dict)
+    facts: FactTotals = field(default_factory=FactTotals)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for `--json` output."""
+        return asdict(self)
+
+
+# --- database access -------------------------------------------------------------------
+
+
+def open_database(url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine whose database answers and (with `create`) has every table.
+
+    Raises DatabaseError (an AdsgenError) with one line when it cannot be reached or written.
+    """
+    from adsgen.store import check_connection, init_db, make_engine
+
+    engine = make_engine(url)
+    check_connection(engine)
+    if create:
+        init_db(engine)
+    return engine
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Session]:
+    """One session in one transaction; database rule violations become AdsgenError."""
+    from sqlalchemy.exc import IntegrityError
+
+    from adsgen.store import session_scope
+
+    try:
+        with session_scope(engine) as session:
+            yield session
+    except IntegrityError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise AdsgenError(f"the database refused the data ({reason}); nothing was written") from exc
+
+
+def _platform(name: str, templates_dir: Path | None) -> Platform:
+    from adsgen.catalog import get_platform
+
+    return get_platform(name, _dirs(templates_dir))
+
+
+def _dirs(templates_dir: Path | None) -> tuple[Path, ...]:
+    return () if templates_dir is None else (templates_dir,)
+
+
+# --- simulation into the database ------------------------------------------------------
+
+
+def _simulate_into(
+    session: Session,
+    line_item_ids: Sequence[int] | None,
+    *,
+    seed: int,
+    platform: Platform,
+    progress: Progress,
+) -> FactTotals:
+    """Replace the facts of these line items (None: all) inside the session's transaction."""
+    import pyarrow.compute as pc
+
+    from adsgen.persist import load_sim_items
+    from adsgen.simulate import simulate
+    from adsgen.store import bulk_insert, delete_facts
+
+    items = load_sim_items(session, line_item_ids)
+    conn: Connection = session.connection()
+    delete_facts(conn, [item.line_item_id for item in items])
+    totals = FactTotals(line_items=len(items))
+    progress("simulating performance", 0, len(items))
+    for start in range(0, len(items), SIMULATION_BLOCK):
+        block = items[start : start + SIMULATION_BLOCK]
+        result = simulate(block, platform=platform, seed=seed)
+        perf = result.performance
+        totals.performance_rows += bulk_insert(conn, "performance", perf)
+        totals.ground_truth_rows += bulk_insert(conn, "ground_truth", result.ground_truth)
+        if perf.num_rows:
+            totals.impressions += int(pc.sum(perf["impressions"]).as_py())
+            totals.spend_micros += int(pc.sum(perf["spend_micros"]).as_py())
+        progress("simulating performance", start + len(block), len(items))
+    return totals
+
+
+def _persist(
+    session: Session,
+    advertisers: Sequence[AdvertiserCreate],
+    summary: RunSummary,
+    *,
+    simulate: bool,
+    seed: int,
+    platform: Platform,
+    progress: Progress,
+) -> None:
+    """Write the plan through the ORM, then simulate its line items, in the same transaction."""
+    from adsgen.persist import save_plan
+
+    progress("writing entities", 0, len(advertisers))
+    saved = save_plan(session, advertisers)
+    progress("writing entities", len(advertisers), len(advertisers))
+    ids: dict[str, list[int]] = {
+        "advertisers": [],
+        "campaigns": [],
+        "line_items": [],
+        "creatives": [],
+    }
+    for advertiser in saved:
+        ids["advertisers"].append(advertiser.id)
+        for campaign in advertiser.campaigns:
+            ids["campaigns"].append(campaign.id)
+            for item in campaign.line_items:
+                ids["line_items"].append(item.id)
+                ids["creatives"].extend(c.id for c in item.creatives)
+    for table, values in ids.items():
+        summary.created[table] = summary.created.get(table, 0) + len(values)
+        summary.ids.setdefault(table, []).extend(values)
+    if simulate and ids["line_items"]:
+        summary.facts.add(
+            _simulate_into(
+                session, ids["line_items"], seed=seed, platform=platform, progress=progress
+            )
+        )
+
+
+def _taken_names(session: Session) -> set[str]:
+    """Advertiser names in the database: drawn names avoid them (names are unique)."""
+    from sqlalchemy import select
+
+    from adsgen.orm import Advertiser
+
+    return set(session.execute(select(Advertiser.name)).scalars())
+
+
+# --- commands ----------------------------------------------------------------------------
+
+
+def run_all(
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    scale: int = 0,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """The default dataset: every example, every profile, then `scale` drawn advertisers.
+
+    Replaces whatever dataset the database held, so the same seed gives the same content.
+    """
+    from adsgen import catalog
+    from adsgen.entities import build_run_all
+    from adsgen.persist import clear_dataset
+
+    if scale < 0:
+        raise AdsgenError(f"--scale must be 0 or more, got {scale}")
+    began = time.perf_counter()
+    engine = open_database(db)
+    plat = _platform(platform, templates_dir)
+    dirs = _dirs(templates_dir)
+    examples = [
+        catalog.get_example(name, extra_dirs=dirs) for name in catalog.names("examples", dirs)
+    ]
+    progress("planning", 0, 1)
+    advertisers = build_run_all(
+        seed=seed, platform=plat, scale=scale, examples=examples, profiles=catalog.profiles(dirs)
+    )
+    progress("planning", 1, 1)
+    summary = RunSummary(seed=seed)
+    with _transaction(engine) as session:
+        clear_dataset(session.connection())
+        _persist(
+            session,
+            advertisers,
+            summary,
+            simulate=True,
+            seed=seed,
+            platform=plat,
+            progress=progress,
+        )
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def create_example(
+    name: str,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    template: Path | None = None,
+    templates_dir: Path | None = None,
+    platform: str = "netflix_like",
+    simulate: bool = True,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """Create one example (from the bundled file or `template`) and its performance."""
+    from adsgen.catalog import get_example
+    from adsgen.entities import build_example
+
+    began = time.perf_counter()
+    example = get_example(name, template=template, extra_dirs=_dirs(templates_dir))
+    advertiser = build_example(example, seed=seed)
+    plat = _platform(platform, templates_dir)
+    engine = open_database(db)
+    summary = RunSummary(seed=seed)
+    with _transaction(engine) as session:
+        _persist(
+            session,
+            [advertiser],
+            summary,
+            simulate=simulate,
+            seed=seed,
+            platform=plat,
+            progress=progress,
+        )
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def create_profile(
+    name: str,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    count: int = 1,
+    templates_dir: Path | None = None,
+    platform: str = "netflix_like",
+    simulate: bool = True,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """Create `count` advertisers from a profile, with their performance."""
+    from adsgen.catalog import get_profile
+    from adsgen.entities import build_profile
+
+    if count < 1:
+        raise AdsgenError(f"--count must be at least 1, got {count}")
+    began = time.perf_counter()
+    profile = get_profile(name, _dirs(templates_dir))
+    plat = _platform(platform, templates_dir)
+    engine = open_database(db)
+    summary = RunSummary(seed=seed)
+    with _transaction(engine) as session:
+        taken = _taken_names(session)
+        advertisers: list[AdvertiserCreate] = []
+        for i in range(count):
+            made = build_profile(
+                profile, seed=seed, index=len(taken) + i, platform=plat, avoid=taken
+            )
+            advertisers.append(made)
+            taken.add(made.name)
+        _persist(
+            session,
+            advertisers,
+            summary,
+            simulate=simulate,
+            seed=seed,
+            platform=plat,
+            progress=progress,
+        )
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def create_advertiser(
+    advertiser: AdvertiserCreate | None = None,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    platform: str = "netflix_like",
+    simulate: bool = True,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """Create an advertiser as given, or (None) one drawn by the providers, with its plan."""
+    from adsgen.entities import build_random
+
+    began = time.perf_counter()
+    plat = _platform(platform, None)
+    engine = open_database(db)
+    summary = RunSummary(seed=seed)
+    with _transaction(engine) as session:
+        if advertiser is None:
+            taken = _taken_names(session)
+            advertiser = build_random(seed=seed, index=len(taken), platform=plat, avoid=taken)
+            advertiser = advertiser.model_copy(update={"campaigns": []})
+        _persist(
+            session,
+            [advertiser],
+            summary,
+            simulate=simulate,
+            seed=seed,
+            platform=plat,
+            progress=progress,
+        )
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def create_campaign(
+    advertiser_id: int,
+    campaign: Any = None,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    platform: str = "netflix_like",
+    simulate: bool = True,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """Add a campaign (given, or drawn from a random profile) to an existing advertiser."""
+    from adsgen.entities import build_random
+    from adsgen.persist import add_campaign
+
+    began = time.perf_counter()
+    plat = _platform(platform, None)
+    engine = open_database(db)
+    summary = RunSummary(seed=seed)
+    with _transaction(engine) as session:
+        if campaign is None:
+            taken = _taken_names(session)
+            drawn = build_random(
+                seed=seed, index=len(taken) + advertiser_id, platform=plat, avoid=taken
+            )
+            campaign = drawn.campaigns[0]
+        saved = add_campaign(session, advertiser_id, campaign)
+        line_items = [item.id for item in saved.line_items]
+        summary.created = {
+            "campaigns": 1,
+            "line_items": len(line_items),
+            "creatives": sum(len(i.creatives) for i in saved.line_items),
+        }
+        summary.ids = {"campaigns": [saved.id], "line_items": line_items}
+        if simulate and line_items:
+            summary.facts = _simulate_into(
+                session, line_items, seed=seed, platform=plat, progress=progress
+            )
+    summary.seconds = time.perf_counter() - began
+    return summary
+
+
+def simulate_database(
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    line_item_ids: Sequence[int] | None = None,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = _no_progress,
+) -> FactTotals:
+    """(Re)generate performance and ground truth for line items in the database (None: all)."""
+    plat = _platform(platform, templates_dir)
+    engine = open_database(db, create=False)
+    with _transaction(engine) as session:
+        return _simulate_into(session, line_item_ids, seed=seed, platform=plat, progress=progress)
+
+
+def status(*, db: str | None = None) -> dict[str, Any]:
+    """Rows per table, database size, delivery date range and totals."""
+    from adsgen.store import database_size, fact_totals, masked_url, table_counts
+
+    engine = open_database(db, create=False)
+    with engine.connect() as conn:
+        counts = table_counts(conn)
+        totals = fact_totals(conn)
+    return {
+        "database": masked_url(engine.url),
+        "size_bytes": database_size(engine),
+        "tables": counts,
+        **totals,
+    }
+
+
+def generate(
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    scale: int = 0,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = _no_progress,
+) -> RunSummary:
+    """Python entry point: build the default dataset (as `adsgen run-all`) and summarise it."""
+    return run_all(
+        db=db,
+        seed=seed,
+        scale=scale,
+        platform=platform,
+        templates_dir=templates_dir,
+        progress=progress,
+    )
