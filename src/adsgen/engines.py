@@ -1,0 +1,229 @@
+"""Execution engines: run one picklable, pure task function over a list of tasks.
+
+`run_tasks(fn, tasks, engine=...)` runs `fn(task)` for every task and returns the results in
+task order, whichever engine ran them:
+
+- `local`: one after another in this process.
+- `processes`: a `concurrent.futures.ProcessPoolExecutor` on every core by default, started
+  with `forkserver` (`spawn` where there is no fork), so `fn` and the tasks must be
+  picklable and importable by module path; a script using it needs the
+  `if __name__ == "__main__":` guard.
+- `dask`: a `dask.distributed` Client on the scheduler at `scheduler` (a real cluster; the
+  tasks' output paths must then be on storage every worker sees), or on a LocalCluster of
+  `workers` single-threaded processes started for the run.
+
+The engines only schedule; what a task does, and so the output, never depends on the
+engine or the worker count. `on_done(index, result)` is called in this process as each
+task finishes (for a progress bar: see `rows_progress`).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+
+from adsgen.exceptions import AdsgenError, UnknownNameError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["ENGINES", "EngineName", "available_cores", "resolve_workers", "rows_progress",
+           "run_tasks"]
+
+EngineName = Literal["local", "processes", "dask"]
+ENGINES: tuple[str, ...] = get_args(EngineName)
+
+# How long to keep trying to reach a Dask scheduler before giving up.
+DASK_CONNECT_TIMEOUT = "20s"
+
+T = TypeVar("T")
+R = TypeVar("R")
+OnDone = Callable[[int, R], None]
+
+
+def available_cores() -> int:
+    """CPU cores this process may run on (affinity-aware where the OS says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+def resolve_workers(engine: str, workers: int | None) -> int:
+    """The worker count an engine will use: 1 for local, else `workers` or every core.
+
+    Raises AdsgenError for an unknown engine or a worker count below 1.
+    """
+    if engine not in ENGINES:
+        raise UnknownNameError("engine", engine, ENGINES)
+    if workers is not None and workers < 1:
+        raise AdsgenError(f"--workers must be at least 1 (got {workers})")
+    if engine == "local":
+        return 1
+    return workers if workers is not None else available_cores()
+
+
+def run_tasks(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    *,
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_done: OnDone[R] | None = None,
+) -> list[R]:
+    """`[fn(t) for t in tasks]` on the chosen engine; results in task order.
+
+    The first task to fail stops the run (pending tasks are cancelled) and its exception
+    is raised here. Raises AdsgenError for an unknown engine, a bad worker count, a
+    scheduler given to a non-dask engine, or a Dask scheduler that cannot be reached.
+    """
+    n_workers = resolve_workers(engine, workers)
+    if scheduler is not None and engine != "dask":
+        raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
+    if not tasks:
+        return []
+    if engine == "local":
+        return _run_local(fn, tasks, on_done)
+    if engine == "processes":
+        return _run_processes(fn, tasks, min(n_workers, len(tasks)), on_done)
+    return _run_dask(fn, tasks, n_workers, scheduler, on_done)
+
+
+def _run_local(fn: Callable[[T], R], tasks: Sequence[T], on_done: OnDone[R] | None) -> list[R]:
+    results: list[R] = []
+    for index, task in enumerate(tasks):
+        result = fn(task)
+        results.append(result)
+        if on_done is not None:
+            on_done(index, result)
+    return results
+
+
+def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
+    """forkserver (fast, no fork of a threaded parent) preloading `fn`'s module, else spawn."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        module = getattr(fn, "__module__", None)
+        if module and module != "__main__":
+            context.set_forkserver_preload([module])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def _run_processes(
+    fn: Callable[[T], R], tasks: Sequence[T], workers: int, on_done: OnDone[R] | None
+) -> list[R]:
+    results: dict[int, R] = {}
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(fn))
+    try:
+        pending: dict[Future[R], int] = {
+            executor.submit(fn, task): index for index, task in enumerate(tasks)
+        }
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=pending.__getitem__):
+                index = pending.pop(future)
+                results[index] = future.result()  # raises the task's exception
+                if on_done is not None:
+                    on_done(index, results[index])
+    except BaseException:
+        executor.shutdown(wait=True, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    return [results[i] for i in range(len(tasks))]
+
+
+def _run_dask(
+    fn: Callable[[T], R],
+    tasks: Sequence[T],
+    workers: int,
+    scheduler: str | None,
+    on_done: OnDone[R] | None,
+) -> list[R]:
+    import distributed
+
+    dist: Any = distributed  # untyped library
+    cluster: Any = None
+    try:
+        if scheduler is None:
+            cluster = dist.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+            )
+            client = dist.Client(cluster)
+        else:
+            client = dist.Client(scheduler, timeout=DASK_CONNECT_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        where = scheduler or "a LocalCluster"
+        raise AdsgenError(f"cannot start Dask on {where}: {exc}") from exc
+    try:
+        futures = client.map(fn, list(tasks), pure=False)
+        index_of = {future.key: index for index, future in enumerate(futures)}
+        results: dict[int, R] = {}
+        try:
+            for future in dist.as_completed(futures):
+                index = index_of[future.key]
+                results[index] = future.result()
+                if on_done is not None:
+                    on_done(index, results[index])
+        except BaseException:
+            client.cancel(futures)
+            raise
+        return [results[i] for i in range(len(tasks))]
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextmanager
+def rows_progress(
+    total: int, *, description: str = "generating", console: Console | None = None
+) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar counted in rows (with rows/s and ETA); yields `advance(rows)`.
+
+    `total` may be an estimate: when the run ends the bar is completed at the rows seen.
+    """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        Task,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class RowsPerSecond(ProgressColumn):
+        """Average rows per second since the start (blocks finish in bursts)."""
+
+        def render(self, task: Task) -> Text:
+            elapsed = task.finished_time if task.finished else task.elapsed
+            speed = f"{task.completed / elapsed:,.0f}" if elapsed else "?"
+            return Text(f"{speed} rows/s", style="cyan")
+
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        task_id = progress.add_task(description, total=max(total, 1))
+
+        def advance(rows: int) -> None:
+            progress.update(task_id, advance=rows)
+
+        yield advance
+        done = progress.tasks[0].completed
+        progress.update(task_id, total=max(done, 1), completed=max(done, 1))

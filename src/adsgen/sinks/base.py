@@ -1,0 +1,220 @@
+"""The Sink protocol and the file-sink base that names, partitions and finalises files.
+
+A sink takes Arrow tables (`write`) and releases its resources (`close`); it is usable
+with `with`. File sinks write one table either as one file (`<dir>/<name>.<ext>`, entity
+tables) or as one task's part files (`<dir>/<name>/part-<part>.<ext>`), optionally split
+into hive partitions by the UTC date of a timestamp column
+(`<dir>/<name>/date=YYYY-MM-DD/part-<part>.<ext>`). File names depend only on the table
+name, the part (task/block) index and the data, never on a worker, a process or the
+clock, so every engine and worker count writes the same bytes. Each file is written under
+a hidden temporary name and renamed on `close`, so readers never see half a file.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from abc import ABC, abstractmethod
+from datetime import date, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, ClassVar, Protocol, Self, runtime_checkable
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["PARTITION_KEY", "FileSink", "Sink", "TableWriter", "part_name"]
+
+# Hive partition key of the date-partitioned tables (`date=YYYY-MM-DD/`).
+PARTITION_KEY = "date"
+_EPOCH = date(1970, 1, 1)
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Where generated tables go: `write` any number of tables, then `close` (or use `with`)."""
+
+    def write(self, table: pa.Table) -> None:
+        """Append the rows of `table` (its schema must match earlier writes)."""
+
+    def close(self) -> None:
+        """Flush and release everything; the output is complete only after this."""
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+class TableWriter(Protocol):
+    """One open output file of a given schema (what a FileSink subclass opens)."""
+
+    def write(self, table: pa.Table) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def part_name(part: int, extension: str) -> str:
+    """`part-000042.parquet`: the file of task/block `part`, zero-padded so names sort."""
+    return f"part-{part:06d}.{extension}"
+
+
+def _split_by_date(table: pa.Table, column: str) -> list[tuple[str, pa.Table]]:
+    """(YYYY-MM-DD, rows of that UTC date) for each date present, in date order.
+
+    Rows keep their relative order inside a date (stable sort), so the output is a pure
+    function of the input table.
+    """
+    import pyarrow as pa
+
+    col = table.column(column)
+    if not pa.types.is_timestamp(col.type):
+        raise TypeError(f"partition column {column!r} must be a timestamp, not {col.type}")
+    days = col.cast(pa.date32()).cast(pa.int32()).to_numpy()
+    if days.size and np.all(days[1:] >= days[:-1]):
+        ordered, sorted_days = table, days
+    else:
+        order = np.argsort(days, kind="stable")
+        ordered, sorted_days = table.take(pa.array(order)), days[order]
+    starts = np.flatnonzero(np.diff(sorted_days, prepend=sorted_days[:1] - 1))
+    bounds = [*starts.tolist(), int(days.size)]
+    return [
+        (
+            (_EPOCH + timedelta(days=int(sorted_days[lo]))).isoformat(),
+            ordered.slice(lo, hi - lo),
+        )
+        for lo, hi in itertools.pairwise(bounds)
+    ]
+
+
+class FileSink(ABC):
+    """Base of the file formats: one table → one file, or one task's (partitioned) parts.
+
+    `directory` is the output root; `name` the table name. With `part=None` the table is
+    one file `<directory>/<name>.<ext>` (written even when empty, so readers see the
+    schema). With `part=k` this task writes `<directory>/<name>/part-k.<ext>`; with
+    `partition_by="hour"` also split by that column's UTC date into `date=YYYY-MM-DD/`.
+    After `close`, `rows` is the number of rows written and `files` maps each file written
+    to its size in bytes.
+    """
+
+    extension: ClassVar[str]
+
+    def __init__(
+        self,
+        directory: Path,
+        name: str,
+        *,
+        part: int | None = None,
+        partition_by: str | None = None,
+    ) -> None:
+        if partition_by is not None and part is None:
+            raise ValueError("a partitioned sink writes parts: give `part` too")
+        self.directory = Path(directory)
+        self.name = name
+        self.part = part
+        self.partition_by = partition_by
+        self.rows = 0
+        self.files: dict[Path, int] = {}
+        self._schema: pa.Schema | None = None
+        self._writers: dict[Path, TableWriter] = {}
+        self._closed = False
+
+    # --- subclass hook ----------------------------------------------------------------
+
+    @abstractmethod
+    def _open(self, path: Path, schema: pa.Schema) -> TableWriter:
+        """Open a writer for a new file at `path` (a temporary name) with `schema`."""
+
+    # --- naming -------------------------------------------------------------------------
+
+    def path_for(self, partition: str | None = None) -> Path:
+        """The final path of the file holding `partition` (a YYYY-MM-DD date, or None)."""
+        if self.part is None:
+            return self.directory / f"{self.name}.{self.extension}"
+        folder = self.directory / self.name
+        if partition is not None:
+            folder = folder / f"{PARTITION_KEY}={partition}"
+        return folder / part_name(self.part, self.extension)
+
+    @staticmethod
+    def _temporary(path: Path) -> Path:
+        # A leading dot hides it from pyarrow.dataset, DuckDB globs and Spark.
+        return path.with_name(f".{path.name}.tmp")
+
+    # --- Sink ---------------------------------------------------------------------------
+
+    def write(self, table: pa.Table) -> None:
+        """Append `table`'s rows to this sink's file(s)."""
+        if self._closed:
+            raise ValueError(f"sink for {self.name!r} is closed")
+        if self._schema is None:
+            self._schema = table.schema
+        elif not table.schema.equals(self._schema):
+            raise ValueError(
+                f"table {self.name!r}: schema changed between writes:\n{table.schema}"
+            )
+        if table.num_rows == 0:
+            return
+        if self.partition_by is None:
+            self._writer(self.path_for(None)).write(table)
+        else:
+            for day, rows in _split_by_date(table, self.partition_by):
+                self._writer(self.path_for(day)).write(rows)
+        self.rows += table.num_rows
+
+    def _writer(self, path: Path) -> TableWriter:
+        writer = self._writers.get(path)
+        if writer is None:
+            assert self._schema is not None
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = self._writers[path] = self._open(self._temporary(path), self._schema)
+        return writer
+
+    def close(self) -> None:
+        """Finish every file and move it to its final name; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.part is None and not self._writers and self._schema is not None:
+            self._writer(self.path_for(None))  # an empty table still gets its file
+        for path, writer in self._writers.items():
+            writer.close()
+            os.replace(self._temporary(path), path)
+            self.files[path] = path.stat().st_size
+        self._writers.clear()
+
+    def abort(self) -> None:
+        """Close and delete the temporary files after a failure (nothing is published)."""
+        self._closed = True
+        for path, writer in self._writers.items():
+            try:
+                writer.close()
+            finally:
+                self._temporary(path).unlink(missing_ok=True)
+        self._writers.clear()
+
+    @property
+    def bytes(self) -> int:
+        """Total size of the files written (known after `close`)."""
+        return sum(self.files.values())
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
