@@ -222,25 +222,35 @@ def check_block(
     too_big = pc.fill_null(pc.greater(audience.column("cumulative_reach_max"),
                                       audience.column("audience")), True)
     out["reach_le_audience"] = (audience.num_rows, int(pc.sum(too_big).as_py() or 0))
-    out["reach_non_decreasing"] = (reach.num_rows, _reach_decreases(performance, hour))
+    out["reach_non_decreasing"] = (reach.num_rows, _reach_decreases(performance, line, hour))
     return out
 
 
-def _reach_decreases(performance: pa.Table, hour: np.ndarray) -> int:
-    """Line item x device series whose cumulative reach goes down from one hour to a later."""
+def _reach_decreases(performance: pa.Table, line: np.ndarray, hour: np.ndarray) -> int:
+    """Line item x device series whose cumulative reach goes down from an hour to the next.
+
+    Rows are ordered by one integer key (series, hour) — a stable sort that is cheap when
+    the rows already come in order — and each hour's lowest reach is compared with the
+    previous hour's highest, so several creatives in one hour never count as a decrease.
+    """
     import pyarrow.compute as pc
 
     if performance.num_rows == 0:
         return 0
     device = pc.dictionary_encode(performance.column("device")).combine_chunks()
     codes = device.indices.to_numpy().astype(np.int64)
-    line = performance.column("line_item_id").to_numpy()
-    reach = performance.column("cumulative_reach").to_numpy()
-    order = np.lexsort((reach, hour, codes, line))  # ties in an hour: any order is fine
-    line, codes, reach = line[order], codes[order], reach[order]
-    same = (line[1:] == line[:-1]) & (codes[1:] == codes[:-1])
-    bad = same & (reach[1:] < reach[:-1])
-    return len(np.unique(np.stack([line[1:][bad], codes[1:][bad]]), axis=1).T)
+    series = np.unique(line, return_inverse=True)[1].astype(np.int64) * len(device.dictionary)
+    series += codes
+    slot = (hour - hour.min()) // 3600
+    key = series * (int(slot.max()) + 1) + slot
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    reach = performance.column("cumulative_reach").to_numpy()[order]
+    starts = np.flatnonzero(np.diff(key, prepend=key[0] - 1))
+    low, high = np.minimum.reduceat(reach, starts), np.maximum.reduceat(reach, starts)
+    group = series[order][starts]
+    bad = (group[1:] == group[:-1]) & (low[1:] < high[:-1])
+    return int(np.unique(group[1:][bad]).size)
 
 
 def merge_checks(

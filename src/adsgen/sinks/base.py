@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -65,11 +66,12 @@ def part_name(part: int, extension: str) -> str:
     return f"part-{part:06d}.{extension}"
 
 
-def _split_by_date(table: pa.Table, column: str) -> list[tuple[str, pa.Table]]:
+def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
     """(YYYY-MM-DD, rows of that UTC date) for each date present, in date order.
 
-    Rows keep their relative order inside a date (stable sort), so the output is a pure
-    function of the input table.
+    Rows keep their relative order inside a date, so the output is a pure function of the
+    input. Each date's rows are gathered only when it is its turn, so the extra memory is
+    one date's rows, not a sorted copy of the table.
     """
     import pyarrow as pa
 
@@ -77,20 +79,15 @@ def _split_by_date(table: pa.Table, column: str) -> list[tuple[str, pa.Table]]:
     if not pa.types.is_timestamp(col.type):
         raise TypeError(f"partition column {column!r} must be a timestamp, not {col.type}")
     days = col.cast(pa.date32()).cast(pa.int32()).to_numpy()
-    if days.size and np.all(days[1:] >= days[:-1]):
-        ordered, sorted_days = table, days
-    else:
-        order = np.argsort(days, kind="stable")
-        ordered, sorted_days = table.take(pa.array(order)), days[order]
-    starts = np.flatnonzero(np.diff(sorted_days, prepend=sorted_days[:1] - 1))
-    bounds = [*starts.tolist(), int(days.size)]
-    return [
-        (
-            (_EPOCH + timedelta(days=int(sorted_days[lo]))).isoformat(),
-            ordered.slice(lo, hi - lo),
-        )
-        for lo, hi in itertools.pairwise(bounds)
-    ]
+    if days.size == 0:
+        return
+    in_order = bool(np.all(days[1:] >= days[:-1]))
+    order = np.arange(days.size) if in_order else np.argsort(days, kind="stable")
+    sorted_days = days[order]
+    starts = np.flatnonzero(np.diff(sorted_days, prepend=sorted_days[0] - 1))
+    for lo, hi in itertools.pairwise([*starts.tolist(), int(days.size)]):
+        rows = table.slice(lo, hi - lo) if in_order else table.take(pa.array(order[lo:hi]))
+        yield (_EPOCH + timedelta(days=int(sorted_days[lo]))).isoformat(), rows
 
 
 class FileSink(ABC):

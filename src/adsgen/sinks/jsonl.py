@@ -10,6 +10,7 @@ escaped and quoted, timestamps are `"YYYY-MM-DDTHH:MM:SS"` (naive UTC), dates
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ClassVar
@@ -47,6 +48,20 @@ def _json_strings(values: pa.Array) -> pa.Array:
     return pc.binary_join_element_wise('"', text, '"', "")
 
 
+def _iso_timestamps(values: pa.Array) -> pa.Array:
+    """ISO 8601 text, 'YYYY-MM-DDTHH:MM:SS' (fractions only when there are any).
+
+    Arrow's cast to string is ~40x faster than `strftime`; it puts a space where ISO wants T.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.type.unit != "s":
+        with contextlib.suppress(pa.ArrowInvalid):  # a safe cast fails when it would lose data
+            values = values.cast(pa.timestamp("s", values.type.tz))
+    return pc.utf8_replace_slice(values.cast(pa.string()), 10, 11, "T")
+
+
 def _json_column(values: pa.Array) -> pa.Array:
     """One column as JSON value texts (null → "null")."""
     import pyarrow as pa
@@ -61,7 +76,7 @@ def _json_column(values: pa.Array) -> pa.Array:
         finite = pc.is_finite(values)
         text = pc.if_else(finite, values.cast(pa.string()), pa.scalar(None, pa.string()))
     elif pa.types.is_timestamp(kind):
-        text = _json_strings(pc.strftime(values, format="%Y-%m-%dT%H:%M:%S"))
+        text = _json_strings(_iso_timestamps(values))
     elif pa.types.is_date(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = _json_strings(values)
     elif pa.types.is_null(kind):
