@@ -9,6 +9,7 @@ become the same simulation input.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from sqlalchemy import Connection, delete, select, text
 from sqlalchemy.orm import Session, selectinload
@@ -31,7 +32,18 @@ from adsgen.schemas import (
 )
 from adsgen.simulate.inputs import SimLineItem
 
-__all__ = ["add_campaign", "clear_dataset", "load_sim_items", "save_plan"]
+__all__ = [
+    "add_campaign",
+    "add_creative",
+    "add_line_item",
+    "clear_dataset",
+    "load_sim_items",
+    "require",
+    "save_plan",
+]
+
+_Row = TypeVar("_Row", orm.Advertiser, orm.Campaign, orm.LineItem)
+_LISTED_IDS = 20  # known ids shown in an error message
 
 
 def _flight(flight: FlightSchema) -> orm.Flight:
@@ -123,17 +135,43 @@ def save_plan(session: Session, advertisers: Sequence[AdvertiserCreate]) -> list
     return rows
 
 
+def require(session: Session, model: type[_Row], row_id: int, *, option: str) -> _Row:
+    """The row of `model` with this id; AdsgenError naming `option` and the known ids if none."""
+    row = session.get(model, row_id)
+    if row is not None:
+        return row
+    known = list(
+        session.execute(select(model.id).order_by(model.id).limit(_LISTED_IDS + 1)).scalars()
+    )
+    listing = ", ".join(map(str, known[:_LISTED_IDS])) + (", …" if len(known) > _LISTED_IDS else "")
+    entity = str(model.__tablename__).removesuffix("s").replace("_", " ")
+    hint = "none yet (run `adsgen create-advertiser --auto` or `adsgen run-all`)"
+    raise AdsgenError(f"{option} {row_id}: no such {entity}; known ids: {listing or hint}")
+
+
 def add_campaign(session: Session, advertiser_id: int, campaign: CampaignCreate) -> orm.Campaign:
     """Attach a campaign tree to an existing advertiser; AdsgenError when there is none."""
-    advertiser = session.get(orm.Advertiser, advertiser_id)
-    if advertiser is None:
-        known = session.execute(select(orm.Advertiser.id).order_by(orm.Advertiser.id)).scalars()
-        listing = ", ".join(map(str, known)) or "none yet (run `adsgen create-advertiser --auto`)"
-        raise AdsgenError(
-            f"--advertiser-id {advertiser_id}: no such advertiser; known ids: {listing}"
-        )
+    advertiser = require(session, orm.Advertiser, advertiser_id, option="--advertiser-id")
     row = _campaign(campaign)
     advertiser.campaigns.append(row)
+    session.flush()
+    return row
+
+
+def add_line_item(session: Session, campaign_id: int, item: LineItemCreate) -> orm.LineItem:
+    """Attach a line item (with its creatives) to an existing campaign and flush."""
+    campaign = require(session, orm.Campaign, campaign_id, option="--campaign-id")
+    row = _line_item(item)
+    campaign.line_items.append(row)
+    session.flush()
+    return row
+
+
+def add_creative(session: Session, line_item_id: int, creative: CreativeCreate) -> orm.Creative:
+    """Attach a creative to an existing line item and flush."""
+    item = require(session, orm.LineItem, line_item_id, option="--line-item-id")
+    row = _creative(creative)
+    item.creatives.append(row)
     session.flush()
     return row
 

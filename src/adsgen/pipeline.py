@@ -14,14 +14,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adsgen.exceptions import AdsgenError
+from adsgen.exceptions import AdsgenError, SpecError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
-    from adsgen.schemas import AdvertiserCreate
-    from adsgen.spec import Platform
+    from adsgen.schemas import AdvertiserCreate, CampaignCreate
+    from adsgen.spec import Platform, Profile
 
 __all__ = [
     "FactTotals",
@@ -83,14 +83,15 @@ class RunSummary:
 
 
 def open_database(url: str | None = None, *, create: bool = True) -> Engine:
-    """An engine whose database answers and (with `create`) has every table.
+    """An engine whose database answers and (with `create`) accepts writes and has every
+    table; without `create` it is only read (status works on a read-only database).
 
     Raises DatabaseError (an AdsgenError) with one line when it cannot be reached or written.
     """
     from adsgen.store import check_connection, init_db, make_engine
 
     engine = make_engine(url)
-    check_connection(engine)
+    check_connection(engine, write=create)
     if create:
         init_db(engine)
     return engine
@@ -119,6 +120,19 @@ def _platform(name: str, templates_dir: Path | None) -> Platform:
 
 def _dirs(templates_dir: Path | None) -> tuple[Path, ...]:
     return () if templates_dir is None else (templates_dir,)
+
+
+def _template_file(template: Path | str | None) -> Path | None:
+    """A template path as given, or the bundled examples file of that name."""
+    if template is None or Path(template).exists():
+        return None if template is None else Path(template)
+    from importlib.resources import files
+
+    bundled = files("adsgen") / "data" / "examples"
+    if (bundled / str(template)).is_file():
+        return Path(str(bundled / str(template)))
+    known = ", ".join(sorted(f.name for f in bundled.iterdir() if f.name.endswith(".yml")))
+    raise SpecError(f"no such file, nor a bundled examples file ({known})", where=str(template))
 
 
 # --- simulation into the database ------------------------------------------------------
@@ -261,17 +275,19 @@ def create_example(
     *,
     db: str | None = None,
     seed: int = 42,
-    template: Path | None = None,
+    template: Path | str | None = None,
     templates_dir: Path | None = None,
     platform: str = "netflix_like",
     simulate: bool = True,
     progress: Progress = _no_progress,
 ) -> RunSummary:
-    """Create one example (from the bundled file or `template`) and its performance."""
+    """Create one example and its performance: from `template` (a path, or the name of a
+    bundled examples file such as netflix-ads-examples.yml), else from the bundled ones."""
     from adsgen.catalog import get_example
     from adsgen.entities import build_example
 
     began = time.perf_counter()
+    template = _template_file(template)
     example = get_example(name, template=template, extra_dirs=_dirs(templates_dir))
     advertiser = build_example(example, seed=seed)
     plat = _platform(platform, templates_dir)
@@ -340,15 +356,21 @@ def create_advertiser(
     *,
     db: str | None = None,
     seed: int = 42,
+    campaigns: int = 0,
     platform: str = "netflix_like",
+    templates_dir: Path | None = None,
     simulate: bool = True,
     progress: Progress = _no_progress,
 ) -> RunSummary:
-    """Create an advertiser as given, or (None) one drawn by the providers, with its plan."""
+    """Create an advertiser as given, or (None) one drawn by the providers, with its plan
+    and `campaigns` more drawn campaigns (a drawn advertiser has none otherwise)."""
+    from adsgen.create import with_drawn_campaigns
     from adsgen.entities import build_random
 
+    if campaigns < 0:
+        raise AdsgenError(f"--campaigns must be 0 or more, got {campaigns}")
     began = time.perf_counter()
-    plat = _platform(platform, None)
+    plat = _platform(platform, templates_dir)
     engine = open_database(db)
     summary = RunSummary(seed=seed)
     with _transaction(engine) as session:
@@ -356,6 +378,10 @@ def create_advertiser(
             taken = _taken_names(session)
             advertiser = build_random(seed=seed, index=len(taken), platform=plat, avoid=taken)
             advertiser = advertiser.model_copy(update={"campaigns": []})
+        if campaigns:
+            advertiser = with_drawn_campaigns(
+                session, advertiser, campaigns, seed=seed, platform=plat
+            )
         _persist(
             session,
             [advertiser],
@@ -371,40 +397,44 @@ def create_advertiser(
 
 def create_campaign(
     advertiser_id: int,
-    campaign: Any = None,
+    campaign: CampaignCreate | None = None,
     *,
+    profile: Profile | None = None,
+    name: str | None = None,
+    line_items: bool = True,
     db: str | None = None,
     seed: int = 42,
     platform: str = "netflix_like",
+    templates_dir: Path | None = None,
     simulate: bool = True,
     progress: Progress = _no_progress,
 ) -> RunSummary:
-    """Add a campaign (given, or drawn from a random profile) to an existing advertiser."""
-    from adsgen.entities import build_random
+    """Add a campaign to an existing advertiser: as given, else built from `profile` (None:
+    a random bundled profile), renamed to `name`, without line items unless `line_items`."""
+    from adsgen.create import campaign_for
     from adsgen.persist import add_campaign
 
     began = time.perf_counter()
-    plat = _platform(platform, None)
+    plat = _platform(platform, templates_dir)
     engine = open_database(db)
     summary = RunSummary(seed=seed)
     with _transaction(engine) as session:
-        if campaign is None:
-            taken = _taken_names(session)
-            drawn = build_random(
-                seed=seed, index=len(taken) + advertiser_id, platform=plat, avoid=taken
-            )
-            campaign = drawn.campaigns[0]
+        campaign = campaign_for(
+            session, advertiser_id, campaign, profile=profile, name=name,
+            line_items=line_items, seed=seed, platform=plat,
+        )
         saved = add_campaign(session, advertiser_id, campaign)
-        line_items = [item.id for item in saved.line_items]
+        item_ids = [item.id for item in saved.line_items]
+        creative_ids = [c.id for item in saved.line_items for c in item.creatives]
         summary.created = {
             "campaigns": 1,
-            "line_items": len(line_items),
-            "creatives": sum(len(i.creatives) for i in saved.line_items),
+            "line_items": len(item_ids),
+            "creatives": len(creative_ids),
         }
-        summary.ids = {"campaigns": [saved.id], "line_items": line_items}
-        if simulate and line_items:
+        summary.ids = {"campaigns": [saved.id], "line_items": item_ids, "creatives": creative_ids}
+        if simulate and item_ids:
             summary.facts = _simulate_into(
-                session, line_items, seed=seed, platform=plat, progress=progress
+                session, item_ids, seed=seed, platform=plat, progress=progress
             )
     summary.seconds = time.perf_counter() - began
     return summary
@@ -420,9 +450,14 @@ def simulate_database(
     progress: Progress = _no_progress,
 ) -> FactTotals:
     """(Re)generate performance and ground truth for line items in the database (None: all)."""
+    from adsgen import orm
+    from adsgen.persist import require
+
     plat = _platform(platform, templates_dir)
-    engine = open_database(db, create=False)
+    engine = open_database(db)
     with _transaction(engine) as session:
+        for line_item_id in sorted(set(line_item_ids or ())):
+            require(session, orm.LineItem, line_item_id, option="--line-item-id")
         return _simulate_into(session, line_item_ids, seed=seed, platform=plat, progress=progress)
 
 

@@ -1,0 +1,289 @@
+"""The `adsgen` Typer application: global options, one error handler, progress, `command`.
+
+Commands only parse, call the library and render (DESIGN.md: the CLI holds no business logic).
+Heavy modules (NumPy, SQLAlchemy, PyArrow, Faker, Pydantic) are imported inside command
+functions, so `adsgen --help` starts fast.
+
+Exit codes: 0 success; 2 a user error (AdsgenError, or a usage error), printed as one
+line `error: <message>` on stderr; 1 an internal error, with its traceback only under --debug.
+stdout carries the result only (a JSON document under --json, else Rich tables); notes and
+progress go to stderr and --quiet silences them.
+
+Adding a command (see `adsgen.cli.commands`):
+
+    @command("create-thing")
+    def create_thing_command(ctx: typer.Context, name: Annotated[str, typer.Option()]) -> None:
+        \"\"\"One line for --help.\"\"\"
+        state = State.of(ctx)           # --db, --seed, --json, --quiet, --debug
+        from adsgen import pipeline     # heavy imports inside the function
+        with state.bars() as progress:  # Rich bars on stderr for steps over a second
+            result = pipeline.create_thing(db=state.db, seed=state.seed_or_default(),
+                                           name=name, progress=progress)
+        state.emit(result, title="Thing created")  # JSON or Rich, decided here
+
+`command` also gives every command `--db`, `--seed`, `--json` and `--quiet` after its name
+(`adsgen status --json`), merged into the State the global options set. Raise AdsgenError
+(or a subclass) for anything the user can fix; never call sys.exit.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from adsgen import __version__
+from adsgen.cli.output import console, render
+from adsgen.exceptions import AdsgenError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+__all__ = ["SHOW_PROGRESS_AFTER", "State", "app", "command", "main"]
+
+USER_ERROR = 2
+INTERNAL_ERROR = 1
+SHOW_PROGRESS_AFTER = 1.0
+"""Seconds a command runs before its progress bars appear (run-all shows them at once)."""
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+# --- state and output -------------------------------------------------------------------
+
+
+@dataclass
+class State:
+    """The global options of one invocation, and how its output is rendered."""
+
+    db: str | None = None
+    seed: int | None = None
+    json: bool = False
+    quiet: bool = False
+    debug: bool = False
+
+    @classmethod
+    def of(cls, ctx: typer.Context) -> State:
+        """The State set by the app callback (a default one when a command runs alone)."""
+        return ctx.ensure_object(cls)
+
+    def merge(self, *, db: str | None, seed: int | None, json: bool, quiet: bool) -> None:
+        """Fold in the options given after the command name; they win over the global ones."""
+        self.db = db if db is not None else self.db
+        self.seed = seed if seed is not None else self.seed
+        self.json = self.json or json
+        self.quiet = self.quiet or quiet
+
+    def seed_or_default(self) -> int:
+        """--seed, else ADSGEN_SEED, else the settings' default (42)."""
+        if self.seed is not None:
+            return self.seed
+        from adsgen.settings import get_settings
+
+        return get_settings().seed
+
+    def emit(self, result: Any, *, title: str = "") -> None:
+        """Write a command's result on stdout: JSON under --json, else Rich tables.
+
+        A mapping renders as a key/value table, with each nested mapping or list of mappings
+        as a table of its own; a list of mappings as one table with a column per key.
+        --quiet silences the tables, never the JSON.
+        """
+        if self.json:
+            import json
+
+            from adsgen.cli.output import to_jsonable
+
+            typer.echo(json.dumps(to_jsonable(result), indent=2, ensure_ascii=False))
+        elif not self.quiet:
+            render(console(), result, title=title)
+
+    def note(self, message: str) -> None:
+        """A line for the human on stderr (progress, what was done), unless --quiet."""
+        if not self.quiet:
+            console(stderr=True).print(message, highlight=False)
+
+    def progress(self) -> Progress:
+        """A Rich progress bar on stderr, hidden under --quiet; use it as a context manager."""
+        from rich.progress import Progress
+
+        return Progress(console=console(stderr=True), disable=self.quiet, transient=False)
+
+    @contextmanager
+    def bars(self, *, at_once: bool = False) -> Iterator[_Bars]:
+        """A pipeline Progress callback drawing one bar per stage on stderr.
+
+        The bars appear at once with `at_once`, else only once the command has run for
+        SHOW_PROGRESS_AFTER seconds, so quick commands print no bar at all.
+        """
+        bars = _Bars(self.progress(), delay=0.0 if at_once else SHOW_PROGRESS_AFTER)
+        try:
+            yield bars
+        finally:
+            bars.close()
+
+
+class _Bars:
+    """Adapts pipeline's Progress callback (stage, done, total) to Rich tasks."""
+
+    def __init__(self, progress: Progress, *, delay: float) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+        self._began = time.monotonic()
+        self._delay = delay
+        self._started = False
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        task = self._tasks.get(stage)
+        if task is None:
+            task = self._tasks[stage] = self._progress.add_task(stage, total=total)
+        self._progress.update(task, completed=done, total=total)
+        if not self._started and time.monotonic() - self._began >= self._delay:
+            self._progress.start()
+            self._started = True
+
+    def close(self) -> None:
+        """Draw the final state of the bars (if they were shown) and release the terminal."""
+        if self._started:
+            self._progress.stop()
+
+
+# --- the application and its error handler ---------------------------------------------
+
+
+class _AdsgenGroup(TyperGroup):
+    """The root command: turns exceptions into exit codes and one-line messages."""
+
+    def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        try:
+            return super().invoke(ctx)
+        except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors, --help, exits
+            raise
+        except AdsgenError as exc:
+            _report(ctx, exc, f"error: {exc}")
+            raise typer.Exit(USER_ERROR) from exc
+        except Exception as exc:
+            _report(ctx, exc, f"internal error: {type(exc).__name__}: {exc}"
+                    " (a bug in adsgen; rerun with --debug for the traceback)")
+            raise typer.Exit(INTERNAL_ERROR) from exc
+
+
+def _report(ctx: typer.Context, exc: BaseException, message: str) -> None:
+    """The traceback under --debug, then the message as one line on stderr."""
+    state = ctx.find_object(State)
+    if state is not None and state.debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    typer.echo(" ".join(message.splitlines()), err=True)
+
+
+app = typer.Typer(
+    cls=_AdsgenGroup,
+    name="adsgen",
+    help="Generate realistic synthetic data for a streaming-TV (CTV) advertising platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"adsgen {__version__}")
+        raise typer.Exit()
+
+
+_DB_HELP = ("SQLAlchemy database URL, e.g. sqlite:///ads.db (the default) or "
+            "postgresql+psycopg://user@host:5432/db.")
+_SEED_HELP = "Seed of every random draw (default 42): same seed, same data."
+_JSON_HELP = "Print the result as JSON on stdout, nothing else."
+_QUIET_HELP = "No progress, notes or tables; errors only."
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", metavar="URL", envvar="ADSGEN_DATABASE_URL", show_envvar=True,
+                     help=_DB_HELP),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", envvar="ADSGEN_SEED", show_envvar=True, help=_SEED_HELP),
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of any error.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, expose_value=False,
+                     help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Generate realistic synthetic data for a streaming-TV (CTV) advertising platform."""
+    ctx.obj = State(db=db, seed=seed, json=json_output, quiet=quiet, debug=debug)
+
+
+def main() -> None:
+    """Entry point of the `adsgen` console script and `python -m adsgen`."""
+    app(prog_name="adsgen")
+
+
+# --- commands: the shared options after the command name --------------------------------
+
+_PANEL = "Global options (also before the command)"
+_SHARED: dict[str, inspect.Parameter] = {
+    name: inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                            annotation=annotation)
+    for name, default, annotation in (
+        ("db", None, Annotated[str | None, typer.Option(
+            "--db", metavar="URL", help=_DB_HELP, rich_help_panel=_PANEL)]),
+        ("seed", None, Annotated[int | None, typer.Option(
+            "--seed", help=_SEED_HELP, rich_help_panel=_PANEL)]),
+        ("json", False, Annotated[bool, typer.Option(
+            "--json", help=_JSON_HELP, rich_help_panel=_PANEL)]),
+        ("quiet", False, Annotated[bool, typer.Option(
+            "--quiet", "-q", help=_QUIET_HELP, rich_help_panel=_PANEL)]),
+    )
+}
+_SHARED_NAME = "_shared_{}".format
+
+
+def command(name: str, **kwargs: Any) -> Callable[[_F], _F]:
+    """Register a command that also takes --db, --seed, --json and --quiet after its name.
+
+    The decorated function declares only its own options (and `ctx: typer.Context`); the
+    shared ones are added to the signature Typer reads and merged into `State.of(ctx)`
+    before the function runs.
+    """
+
+    def decorate(func: _F) -> _F:
+        signature = inspect.signature(func, eval_str=True)
+        shared = [p.replace(name=_SHARED_NAME(p.name)) for p in _SHARED.values()]
+        parameters = [*signature.parameters.values(), *shared]
+
+        @functools.wraps(func)
+        def run(**values: Any) -> Any:
+            given = {key: values.pop(_SHARED_NAME(key)) for key in _SHARED}
+            State.of(values["ctx"]).merge(**given)
+            return func(**values)
+
+        del run.__wrapped__  # Typer must read the signature below, not func's
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        run.__annotations__["return"] = signature.return_annotation
+        app.command(name, **kwargs)(run)
+        return func
+
+    return decorate

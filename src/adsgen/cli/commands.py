@@ -1,0 +1,312 @@
+"""Dataset commands: init-db, version, run-all, simulate, status, list, validate,
+create-example and create-profile; plus the options and the summary the create-* share.
+
+Each command parses its options, calls one `adsgen.pipeline` function and renders what it
+returns (`show_summary` for anything that creates entities or performance).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from adsgen import __version__
+from adsgen.cli.app import State, command
+from adsgen.cli.output import human_bytes
+
+if TYPE_CHECKING:
+    from adsgen.pipeline import FactTotals, RunSummary
+
+__all__ = ["KIND_NAMES", "PlatformOption", "SimulateOption", "TemplatesDir", "show_summary"]
+
+KIND_NAMES = ("examples", "profiles", "platforms")
+
+TemplatesDir = Annotated[
+    Path | None,
+    typer.Option("--templates-dir", metavar="DIR", file_okay=False,
+                 help="A folder of your own templates (examples/, profiles/, platforms/ or flat "
+                      "YAML files); they shadow bundled ones of the same name."),
+]
+PlatformOption = Annotated[
+    str | None,
+    typer.Option("--platform", metavar="NAME", envvar="ADSGEN_PLATFORM",
+                 help="The platform whose audience the simulation draws from "
+                      "(`adsgen list platforms`; default netflix_like)."),
+]
+SimulateOption = Annotated[
+    bool,
+    typer.Option("--simulate/--no-simulate",
+                 help="Simulate the hourly performance of the new line items."),
+]
+
+
+def platform_name(platform: str | None) -> str:
+    """--platform, else ADSGEN_PLATFORM / the settings' default."""
+    if platform:
+        return platform
+    from adsgen.settings import get_settings
+
+    return get_settings().platform
+
+
+def show_summary(state: State, summary: RunSummary, *, title: str) -> None:
+    """The summary of a run: entities created (with their ids when few), performance rows,
+    impressions, spend and time. JSON: `RunSummary.as_dict()` plus `facts.spend`."""
+    from adsgen.fields import from_micros
+
+    facts = summary.facts
+    spend = from_micros(facts.spend_micros)
+    if state.json:
+        data = summary.as_dict()
+        data["facts"]["spend"] = spend
+        state.emit(data)
+        return
+    view: dict[str, Any] = {"seed": summary.seed}
+    for table, count in summary.created.items():
+        ids = summary.ids.get(table, [])
+        listed = f" (id {', '.join(map(str, ids))})" if 0 < len(ids) <= 5 else ""
+        view[table.replace("_", " ")] = f"{count:,}{listed}"
+    view.update(_facts_view(facts))
+    view["time"] = f"{summary.seconds:.1f} s"
+    state.emit(view, title=title)
+
+
+def _facts_view(facts: FactTotals) -> dict[str, Any]:
+    from adsgen.fields import from_micros
+
+    return {
+        "line items simulated": facts.line_items,
+        "performance rows": facts.performance_rows,
+        "ground truth rows": facts.ground_truth_rows,
+        "impressions": facts.impressions,
+        "spend": f"{from_micros(facts.spend_micros):,.2f}",
+    }
+
+
+# --- database -----------------------------------------------------------------------------
+
+
+@command("init-db", rich_help_panel="Database")
+def init_db_command(ctx: typer.Context) -> None:
+    """Create every adsgen table in the database (idempotent: never drops data)."""
+    state = State.of(ctx)
+    from adsgen import store
+
+    engine = store.make_engine(state.db)
+    try:
+        store.init_db(engine)
+        counts = store.table_counts(engine)
+    finally:
+        engine.dispose()
+    state.emit(
+        {"database": store.masked_url(engine.url), "dialect": engine.dialect.name,
+         "tables": counts},
+        title="Database ready",
+    )
+
+
+@command("version", rich_help_panel="Database")
+def version_command(ctx: typer.Context) -> None:
+    """Print the versions of adsgen, Python and the main libraries."""
+    state = State.of(ctx)
+    import platform
+    from importlib import metadata
+
+    versions: dict[str, str] = {"adsgen": __version__, "python": platform.python_version()}
+    for dist in ("sqlalchemy", "pydantic", "numpy", "pyarrow", "faker", "typer"):
+        try:
+            versions[dist] = metadata.version(dist)  # no import of the library itself
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    state.emit(versions, title="Versions")
+
+
+@command("status", rich_help_panel="Database")
+def status_command(ctx: typer.Context) -> None:
+    """Rows per table, database size, delivery date range and totals (reads only)."""
+    state = State.of(ctx)
+    from adsgen import pipeline
+    from adsgen.fields import from_micros
+
+    report = pipeline.status(db=state.db)
+    spend = from_micros(report["spend_micros"])
+    if state.json:
+        state.emit({**report, "spend": spend})
+        return
+    first, last = report["first_hour"], report["last_hour"]
+    view = {
+        "database": report["database"],
+        "size": human_bytes(report["size_bytes"]),
+        "delivery": f"{first:%Y-%m-%d %H:00} to {last:%Y-%m-%d %H:00} UTC" if first else "none",
+        "impressions": report["impressions"],
+        "completes": report["completes"],
+        "clicks": report["clicks"],
+        "spend": f"{spend:,.2f}",
+        "rows per table": report["tables"],
+    }
+    state.emit(view, title="Database status")
+
+
+# --- generating -------------------------------------------------------------------------------
+
+
+@command("run-all", rich_help_panel="Generate")
+def run_all_command(
+    ctx: typer.Context,
+    scale: Annotated[
+        int, typer.Option("--scale", min=0, metavar="N",
+                          help="Also draw N advertisers from the profiles.")
+    ] = 0,
+    templates_dir: TemplatesDir = None,
+    platform: PlatformOption = None,
+) -> None:
+    """Replace the dataset with the default one (examples, profiles, --scale N more).
+
+    Every bundled (and --templates-dir) example, one advertiser per profile, then N
+    advertisers drawn from the profiles, all with their hourly performance, in one
+    transaction. The same seed gives the same database content.
+    """
+    state = State.of(ctx)
+    from adsgen import pipeline
+
+    with state.bars(at_once=True) as progress:
+        summary = pipeline.run_all(
+            db=state.db, seed=state.seed_or_default(), scale=scale,
+            platform=platform_name(platform), templates_dir=templates_dir, progress=progress,
+        )
+    show_summary(state, summary, title="Dataset generated")
+
+
+@command("simulate", rich_help_panel="Generate")
+def simulate_command(
+    ctx: typer.Context,
+    line_item_ids: Annotated[
+        list[int] | None,
+        typer.Option("--line-item-id", metavar="ID",
+                     help="Only this line item (repeat the option for more); default: all."),
+    ] = None,
+    templates_dir: TemplatesDir = None,
+    platform: PlatformOption = None,
+) -> None:
+    """(Re)generate hourly performance and ground truth for line items in the database."""
+    state = State.of(ctx)
+    from adsgen import pipeline
+
+    began = time.perf_counter()
+    with state.bars() as progress:
+        facts = pipeline.simulate_database(
+            db=state.db, seed=state.seed_or_default(), line_item_ids=line_item_ids or None,
+            platform=platform_name(platform), templates_dir=templates_dir, progress=progress,
+        )
+    seconds = time.perf_counter() - began
+    if state.json:
+        from adsgen.fields import from_micros
+
+        state.emit({**facts.__dict__, "spend": from_micros(facts.spend_micros),
+                    "seconds": seconds})
+        return
+    state.emit({**_facts_view(facts), "time": f"{seconds:.1f} s"}, title="Performance simulated")
+
+
+@command("create-example", rich_help_panel="Generate")
+def create_example_command(
+    ctx: typer.Context,
+    example: Annotated[
+        str, typer.Option("--example", "-e", metavar="NAME",
+                          help="The example's name (`adsgen list examples`).")
+    ],
+    template: Annotated[
+        str | None,
+        typer.Option("--template", "-t", metavar="FILE",
+                     help="A YAML file of examples, or a bundled one by its file name "
+                          "(netflix-ads-examples.yml); default: every bundled example."),
+    ] = None,
+    templates_dir: TemplatesDir = None,
+    platform: PlatformOption = None,
+    simulate: SimulateOption = True,
+) -> None:
+    """Create a fully specified example advertiser, its campaign, line items and creatives."""
+    state = State.of(ctx)
+    from adsgen import pipeline
+
+    with state.bars() as progress:
+        summary = pipeline.create_example(
+            example, db=state.db, seed=state.seed_or_default(), template=template,
+            templates_dir=templates_dir, platform=platform_name(platform), simulate=simulate,
+            progress=progress,
+        )
+    show_summary(state, summary, title=f"Example {example} created")
+
+
+@command("create-profile", rich_help_panel="Generate")
+def create_profile_command(
+    ctx: typer.Context,
+    name: Annotated[
+        str, typer.Option("--name", "-n", metavar="PROFILE",
+                          help="The profile (`adsgen list profiles`).")
+    ],
+    count: Annotated[
+        int, typer.Option("--count", "-c", min=1, help="How many advertisers to draw.")
+    ] = 1,
+    templates_dir: TemplatesDir = None,
+    platform: PlatformOption = None,
+    simulate: SimulateOption = True,
+) -> None:
+    """Create advertisers from a profile: what it fixes is kept, the providers draw the rest."""
+    state = State.of(ctx)
+    from adsgen import pipeline
+
+    with state.bars() as progress:
+        summary = pipeline.create_profile(
+            name, db=state.db, seed=state.seed_or_default(), count=count,
+            templates_dir=templates_dir, platform=platform_name(platform), simulate=simulate,
+            progress=progress,
+        )
+    show_summary(state, summary, title=f"Profile {name} created")
+
+
+# --- templates ----------------------------------------------------------------------------
+
+
+@command("list", rich_help_panel="Templates")
+def list_command(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(metavar="|".join(KIND_NAMES),
+                                        help="What to list.")],
+    templates_dir: TemplatesDir = None,
+) -> None:
+    """List the bundled (and your) examples, profiles or platforms by name."""
+    state = State.of(ctx)
+    from adsgen import catalog
+
+    dirs = () if templates_dir is None else (templates_dir,)
+    names = catalog.names(kind, dirs)  # type: ignore[arg-type]  # UnknownNameError if bad
+    getters: dict[str, Callable[..., Any]] = {
+        "examples": catalog.get_example,
+        "profiles": catalog.get_profile,
+        "platforms": catalog.get_platform,
+    }
+    rows = [{"name": name, "description": getters[kind](name, extra_dirs=dirs).description}
+            for name in names]
+    state.emit(rows, title=kind.capitalize())
+
+
+@command("validate", rich_help_panel="Templates")
+def validate_command(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...",
+                                                help="Template files to check.")],
+) -> None:
+    """Check template files: examples, profiles, platforms.
+
+    The first problem exits 2 with the file, the key path and the allowed values.
+    """
+    state = State.of(ctx)
+    from adsgen import catalog
+
+    rows = [catalog.validate_file(path) for path in files]
+    state.emit(rows, title="Valid templates")
