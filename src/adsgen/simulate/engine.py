@@ -1,0 +1,140 @@
+"""`simulate` and `simulate_batches`: line items + platform + seed → Arrow fact tables.
+
+Line items are sorted by id and simulated in batches of about `batch_rows` rows (whole line
+items; a batch's temporaries stay cache-sized). Every draw is keyed by (seed, stream, line
+item), so the batch size never changes a value and any subset of line items gives exactly
+its rows of the full run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
+from adsgen.simulate.conversions import draw_conversions, lag_mean, lag_weights
+from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
+from adsgen.simulate.grid import DEVICES, build_grid, row_count
+from adsgen.simulate.ground_truth import draw_params, ground_truth_table
+from adsgen.simulate.inputs import SimLineItem
+from adsgen.simulate.pacing import pace
+from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
+from adsgen.simulate.supply import audience, expected_supply, won_supply
+from adsgen.spec import Platform
+
+__all__ = ["DEFAULT_BATCH_ROWS", "SimResult", "simulate", "simulate_batches"]
+
+DEFAULT_BATCH_ROWS = 1 << 17
+_DEVICE_NAMES = pa.array([d.value for d in DEVICES], type=pa.string())
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    """Hourly performance rows (PERFORMANCE_SCHEMA) and per line item × device ground truth."""
+
+    performance: pa.Table
+    ground_truth: pa.Table
+
+
+def simulate(
+    items: Sequence[SimLineItem],
+    *,
+    platform: Platform,
+    seed: int,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> SimResult:
+    """Simulate every line item; rows sorted by (line_item_id, creative_id, hour, device).
+
+    Raises ValueError when two line items share an id.
+    """
+    parts = list(simulate_batches(items, platform=platform, seed=seed, batch_rows=batch_rows))
+    if not parts:
+        return SimResult(PERFORMANCE_SCHEMA.empty_table(), GROUND_TRUTH_SCHEMA.empty_table())
+    return SimResult(
+        performance=pa.concat_tables([p.performance for p in parts]),
+        ground_truth=pa.concat_tables([p.ground_truth for p in parts]),
+    )
+
+
+def simulate_batches(
+    items: Sequence[SimLineItem],
+    *,
+    platform: Platform,
+    seed: int,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> Iterator[SimResult]:
+    """Yield results batch by batch, in line item id order: for streaming into a sink.
+
+    Memory stays that of one batch whatever the number of line items or days.
+    """
+    ordered = sorted(items, key=lambda item: item.line_item_id)
+    ids = [item.line_item_id for item in ordered]
+    if len(set(ids)) != len(ids):
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        raise ValueError(f"line_item_id values must be unique; repeated: {duplicates[:10]}")
+    batch: list[SimLineItem] = []
+    rows = 0
+    for item in ordered:
+        count = row_count(item, platform)
+        if count == 0:
+            continue
+        if batch and rows + count > batch_rows:
+            yield _simulate_batch(batch, platform=platform, seed=seed)
+            batch, rows = [], 0
+        batch.append(item)
+        rows += count
+    if batch:
+        yield _simulate_batch(batch, platform=platform, seed=seed)
+
+
+def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) -> SimResult:
+    grid = build_grid(items, platform)
+    low, high = platform.cpm_range
+    params = draw_params(
+        grid, seed=seed, invalid_rate=platform.invalid_traffic_rate, cpm_mid=math.sqrt(low * high)
+    )
+    pop = audience(grid, platform, params)
+    expected = expected_supply(grid, platform, params, pop)
+    supply = won_supply(grid, expected, seed=seed, dispersion=platform.dispersion)
+    windows = cap_windows(grid)
+    allowed = cap_supply(supply, pop, grid, windows)
+    delivered = pace(grid, allowed, expected)
+    reach = cumulative_reach(delivered, pop, grid, windows)
+
+    impressions = rotate(grid, delivered, params.rotation_weight, seed=seed)
+    probs = series_probabilities(grid, params)
+    counts = draw_funnel(grid, probs, impressions, seed=seed)
+    lags = lag_weights(params.lag_mean_hours)
+    click_conv, view_conv = draw_conversions(
+        grid, probs, impressions.astype(np.float64), counts["clicks"], lags, seed=seed
+    )
+    row_li = grid.rows.gid
+    cpm = np.array([i.cpm_micros for i in items], dtype=np.int64)
+    hour = grid.start[row_li] + 3600 * grid.cell_h[grid.row_cell]
+    columns: list[pa.Array] = [
+        pa.array(grid.li_id[row_li]),
+        pa.array(grid.cre_id[grid.row_cre]),
+        pa.array(hour, type=pa.timestamp("s")),
+        _DEVICE_NAMES.take(pa.array(grid.cell_dev[grid.row_cell])),
+        pa.array(impressions),
+    ]
+    for name in PERFORMANCE_SCHEMA.names[5:15]:
+        columns.append(pa.array(counts[name].astype(np.int64)))
+    columns.append(pa.array(click_conv.astype(np.int64)))
+    columns.append(pa.array(view_conv.astype(np.int64)))
+    columns.append(pa.array(reach[grid.row_cell]))
+    columns.append(pa.array(impressions * cpm[row_li] // 1000))
+    performance = pa.Table.from_arrays(columns, schema=PERFORMANCE_SCHEMA)
+    truth = ground_truth_table(
+        grid,
+        params,
+        series_probabilities=probs,
+        audience=pop,
+        lag_mean_hours=lag_mean(lags),
+        seed=seed,
+    )
+    return SimResult(performance=performance, ground_truth=truth)

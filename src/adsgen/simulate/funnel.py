@@ -1,0 +1,170 @@
+"""The funnel of each row: creative rotation, video quartiles, viewability, IVT, clicks, QR scans.
+
+Probabilities are set per series (line item × creative × device) from the line item's true
+parameters: completion moves −0.2 points per second beyond 15 s (a 30 s spot ≈ 3 points
+lower), +1 point on pre-roll, × the line item's post-roll factor (0.62–0.78) on post-roll;
+the start→complete drop-off is lost 45 % before the first quartile, 70 % before the midpoint
+and 88 % before the third quartile. Static formats (pause ads, overlays) fire no video
+events. Clicks happen on mobile and desktop, and on CTV only for interactive creatives; QR
+scans only on QR creatives and never on mobile (a phone cannot scan its own screen).
+
+Counts are a binomial chain — impressions → starts → first quartile → midpoint → third
+quartile → complete; impressions → measurable → viewable; impressions → invalid, clicks,
+QR scans — so every funnel inequality holds on every row by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from adsgen.enums import AdPosition
+from adsgen.simulate.draws import binomial, hash_counters, line_item_keys, rehash
+from adsgen.simulate.grid import DEVICES, Grid
+from adsgen.simulate.ground_truth import (
+    DURATION_SLOPE,
+    PRE_ROLL_BONUS,
+    QUARTILE_DROP,
+    Params,
+)
+
+__all__ = ["SeriesProbabilities", "draw_funnel", "rotate", "row_counters", "series_probabilities"]
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+SeriesProbabilities = dict[str, F64]
+
+_CTV = DEVICES.index(next(d for d in DEVICES if d.value == "ctv"))
+_MOBILE = DEVICES.index(next(d for d in DEVICES if d.value == "mobile"))
+
+
+def _series_index(grid: Grid) -> tuple[I64, I64, I64]:
+    """Line item, batch creative and device code of every series."""
+    per_li = grid.n_cre * grid.n_dev
+    li = np.repeat(np.arange(grid.n), per_li)
+    local = np.arange(li.size) - np.repeat(np.cumsum(per_li) - per_li, per_li)
+    rank = local % grid.n_dev[li]
+    cre = grid.cre_off[li] + local // grid.n_dev[li]
+    return li, cre, grid.dev_codes[li, rank]
+
+
+def series_probabilities(grid: Grid, params: Params) -> SeriesProbabilities:
+    """Unconditional per-impression probabilities of every event, per series."""
+    li, cre, dev = _series_index(grid)
+    position = np.array([i.position.value for i in grid.items])[li]
+    video = grid.cre_video[cre]
+    start = params.start[li, dev]
+    completion = params.completion[li, dev] - DURATION_SLOPE * (grid.cre_duration[cre] - 15)
+    completion = completion + np.where(position == AdPosition.pre_roll.value, PRE_ROLL_BONUS, 0.0)
+    completion = np.where(
+        position == AdPosition.post_roll.value, completion * params.post_roll_factor[li], completion
+    )
+    completion = np.clip(completion, 0.01, start - 0.001)
+    drop = start - completion
+    on = video.astype(np.float64)
+    clickable = (dev != _CTV) | grid.cre_interactive[cre]
+    ctr = np.where(clickable, params.ctr[li, dev], 0.0)
+    click_conversion = ctr * params.click_conversion[li]
+    return {
+        "p_start": on * start,
+        "p_first_quartile": on * (start - QUARTILE_DROP[0] * drop),
+        "p_midpoint": on * (start - QUARTILE_DROP[1] * drop),
+        "p_third_quartile": on * (start - QUARTILE_DROP[2] * drop),
+        "p_complete": on * completion,
+        "p_measurable": params.measurable[li, dev],
+        "p_viewable": params.measurable[li, dev] * params.viewable_given_measurable[li, dev],
+        "p_invalid": params.invalid[li, dev],
+        "p_click": ctr,
+        "p_qr_scan": np.where(grid.cre_qr[cre] & (dev != _MOBILE), params.qr_rate[li], 0.0),
+        "p_conversion": np.maximum(params.conversion_rate[li], click_conversion),
+        "p_click_conversion": params.click_conversion[li] * (ctr > 0),  # per click
+        "p_view_conversion": np.maximum(params.conversion_rate[li] - click_conversion, 0.0),
+    }
+
+
+def row_counters(grid: Grid) -> NDArray[np.uint64]:
+    """Counter of each row within its line item: creative id, hour offset, device code."""
+    cre = grid.cre_id[grid.row_cre].astype(np.uint64) << np.uint64(26)
+    cell = ((grid.cell_h << 2) | grid.cell_dev).astype(np.uint64)
+    return cre | cell[grid.row_cell]
+
+
+def rotate(grid: Grid, delivered: I64, weights: F64, *, seed: int) -> I64:
+    """Split each cell's impressions over the line item's creatives (multinomial by weight).
+
+    A chain of conditional binomials over creative ranks: rank j takes
+    Binomial(remaining, w_j / Σ_{i≥j} w_i); the last rank takes the rest.
+    """
+    out = np.empty(grid.row_cell.size, dtype=np.int64)
+    keys = line_item_keys(seed, "rotation", grid.li_id)
+    cell_keys = keys[grid.cell_li]
+    cell_counter = ((grid.cell_h << 2) | grid.cell_dev).astype(np.uint64)
+    remaining = delivered.astype(np.float64)
+    cells = np.arange(grid.cell_li.size)
+    n_cre_cell = grid.n_cre[grid.cell_li]
+    per_li_cells = grid.hours * grid.n_dev
+    local_cell = cells - grid.cells.first[grid.cell_li]
+    for rank in range(int(grid.n_cre.max(initial=0))):
+        sel = np.flatnonzero(n_cre_cell > rank)
+        li = grid.cell_li[sel]
+        rows = grid.rows.first[li] + rank * per_li_cells[li] + local_cell[sel]
+        cre = grid.cre_off[li] + rank
+        last = n_cre_cell[sel] == rank + 1
+        owner_rest = _weight_from(grid, weights, rank)[li]
+        p = np.where(last, 1.0, np.minimum(weights[cre] / np.maximum(owner_rest, 1e-300), 1.0))
+        h = hash_counters(cell_keys[sel], cell_counter[sel] | (np.uint64(rank) << np.uint64(46)))
+        take = binomial(remaining[sel], p, h)
+        remaining[sel] -= take
+        out[rows] = take.astype(np.int64)
+    return out
+
+
+def _weight_from(grid: Grid, weights: F64, rank: int) -> F64:
+    """Per line item: the total weight of its creatives of rank >= `rank`."""
+    owner = np.repeat(np.arange(grid.n), grid.n_cre)
+    ranks = np.arange(owner.size) - grid.cre_off[owner]
+    rest = np.bincount(owner, weights=np.where(ranks >= rank, weights, 0.0), minlength=grid.n)
+    return rest.astype(np.float64)
+
+
+def draw_funnel(
+    grid: Grid, probs: SeriesProbabilities, impressions: I64, *, seed: int
+) -> dict[str, F64]:
+    """Every count column of the rows (float64 integers), drawn as binomial chains."""
+    keys = line_item_keys(seed, "funnel", grid.li_id)
+    base = hash_counters(keys[grid.rows.gid], row_counters(grid))
+    series = grid.row_series
+    n = impressions.astype(np.float64)
+
+    def conditional(numerator: str, denominator: str) -> F64:
+        top, bottom = probs[numerator], probs[denominator]
+        ratio = np.zeros_like(top)
+        np.divide(top, bottom, out=ratio, where=bottom > 0)
+        return np.minimum(ratio, 1.0)[series]
+
+    out: dict[str, F64] = {}
+    previous, stage_prob = n, "impressions"
+    chain = ("p_start", "p_first_quartile", "p_midpoint", "p_third_quartile", "p_complete")
+    names = ("starts", "first_quartile", "midpoint", "third_quartile", "completes")
+    for variable, (prob, name) in enumerate(zip(chain, names, strict=True)):
+        p = probs[prob][series] if stage_prob == "impressions" else conditional(prob, stage_prob)
+        previous = binomial(previous, p, rehash(base, variable))
+        out[name], stage_prob = previous, prob
+    out["measurable"] = binomial(n, probs["p_measurable"][series], rehash(base, 5))
+    out["viewable"] = binomial(
+        out["measurable"], conditional("p_viewable", "p_measurable"), rehash(base, 6)
+    )
+    out["invalid"] = binomial(n, probs["p_invalid"][series], rehash(base, 7))
+    out["clicks"] = binomial(n, probs["p_click"][series], rehash(base, 8))
+    out["qr_scans"] = _sparse_binomial(n, probs["p_qr_scan"], series, base, 9)
+    return out
+
+
+def _sparse_binomial(n: F64, p_series: F64, series: I64, base: NDArray[np.uint64], var: int) -> F64:
+    """Binomial draws only on rows whose probability is non-zero (QR creatives)."""
+    out = np.zeros_like(n)
+    rows = np.flatnonzero(p_series[series] > 0)
+    if rows.size:
+        out[rows] = binomial(n[rows], p_series[series[rows]], rehash(base[rows], var))
+    return out
+

@@ -1,0 +1,196 @@
+"""The layout of one batch: line items → cells (line item × hour × device) → output rows.
+
+Only line items that deliver get a place: ACTIVE, at least one servable creative, at least
+one targeted device the platform serves, a non-empty flight. Rows are ordered as the output
+is sorted — line item id, creative id, hour, device name — and cover the complete grain:
+every flight hour × servable creative × targeted device, zero impressions included.
+
+Three levels, each a flat array whose groups are contiguous runs:
+- line-item hours (pacing): line item, hour;
+- cells (supply, frequency, reach): line item, hour, device;
+- rows (creative rotation, funnel, output): line item, creative, hour, device.
+The per-line-item set-up below reads the frozen inputs once (a loop over line items and
+their creatives); everything per hour or per row is index arithmetic on whole arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from adsgen.enums import DeviceType
+from adsgen.simulate.groups import Groups
+from adsgen.simulate.inputs import SimCreative, SimLineItem
+from adsgen.spec import Platform
+
+__all__ = ["DEVICES", "Grid", "build_grid", "deliverable", "epoch_seconds", "row_count"]
+
+I64 = NDArray[np.int64]
+
+DEVICES: tuple[DeviceType, ...] = tuple(sorted(DeviceType, key=lambda d: d.value))
+"""Device codes 0..2 in output sort order (by name: ctv, desktop, mobile)."""
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Epoch seconds of a naive-UTC (or aware) datetime."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return int(aware.timestamp())
+
+
+def _devices(item: SimLineItem, platform: Platform) -> tuple[int, ...]:
+    served = {d for d, share in platform.device_mix.items() if share > 0}
+    wanted = set(item.devices) if item.devices else served
+    return tuple(code for code, device in enumerate(DEVICES) if device in wanted & served)
+
+
+def _servable(item: SimLineItem) -> list[SimCreative]:
+    return sorted((c for c in item.creatives if c.servable), key=lambda c: c.creative_id)
+
+
+def deliverable(item: SimLineItem, platform: Platform) -> bool:
+    """True when the line item gets rows: active, servable creatives, devices, hours."""
+    return (
+        item.active
+        and item.end > item.start
+        and bool(_servable(item))
+        and bool(_devices(item, platform))
+    )
+
+
+def row_count(item: SimLineItem, platform: Platform) -> int:
+    """Rows the line item contributes (0 when it does not deliver)."""
+    if not deliverable(item, platform):
+        return 0
+    hours = (epoch_seconds(item.end) - epoch_seconds(item.start)) // 3600
+    return hours * len(_servable(item)) * len(_devices(item, platform))
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """Index arrays of one batch (n line items, all deliverable, sorted by id)."""
+
+    items: tuple[SimLineItem, ...]
+    li_id: I64
+    start: I64  # epoch seconds of the first flight hour
+    hours: I64
+    n_dev: I64
+    dev_codes: I64  # (n, 3): the line item's device codes, padded with -1
+    n_cre: I64
+    # creatives of the batch, grouped by line item, sorted by id
+    cre_off: I64  # (n + 1)
+    cre_id: I64
+    cre_duration: I64  # seconds; 0 for static formats
+    cre_video: NDArray[np.bool_]
+    cre_qr: NDArray[np.bool_]
+    cre_interactive: NDArray[np.bool_]
+    # line-item hours
+    lh: Groups  # groups = line items
+    lh_li: I64
+    lh_h: I64
+    # cells (line item, hour, device)
+    cells: Groups  # groups = line items
+    cell_li: I64
+    cell_h: I64
+    cell_rank: I64  # device rank within the line item
+    cell_dev: I64  # device code
+    cell_lh: I64
+    # rows (line item, creative, hour, device)
+    rows: Groups  # groups = line items
+    row_cell: I64
+    row_cre: I64  # index into the batch's creatives
+    row_series: I64  # (line item, creative, device) series index
+
+    @property
+    def n(self) -> int:
+        """Number of line items."""
+        return int(self.li_id.size)
+
+    @property
+    def series_count(self) -> int:
+        """Number of (line item, creative, device) series."""
+        return int((self.n_cre * self.n_dev).sum())
+
+    @property
+    def pair_index(self) -> I64:
+        """Index of each line item × device pair (li-major) for every cell."""
+        pair_off = np.cumsum(self.n_dev) - self.n_dev
+        return pair_off[self.cell_li] + self.cell_rank
+
+
+def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:
+    """Lay out a batch of deliverable line items (sorted by id) as cells and rows."""
+    n = len(items)
+    li_id = np.array([i.line_item_id for i in items], dtype=np.int64)
+    start = np.array([epoch_seconds(i.start) for i in items], dtype=np.int64)
+    end = np.array([epoch_seconds(i.end) for i in items], dtype=np.int64)
+    hours = (end - start) // 3600
+    dev_codes = np.full((n, 3), -1, dtype=np.int64)
+    creatives: list[SimCreative] = []
+    n_cre = np.zeros(n, dtype=np.int64)
+    for k, item in enumerate(items):
+        codes = _devices(item, platform)
+        dev_codes[k, : len(codes)] = codes
+        servable = _servable(item)
+        n_cre[k] = len(servable)
+        creatives.extend(servable)
+    n_dev = (dev_codes >= 0).sum(axis=1).astype(np.int64)
+    cre_off = np.concatenate([[0], np.cumsum(n_cre)]).astype(np.int64)
+
+    lh = Groups(hours)
+    lh_li = lh.gid
+    lh_h = np.arange(lh_li.size, dtype=np.int64) - lh.first[lh_li]
+
+    cells = Groups(hours * n_dev)
+    cell_li = cells.gid
+    local = np.arange(cell_li.size, dtype=np.int64) - cells.first[cell_li]
+    nd = n_dev[cell_li]
+    cell_h = local // nd
+    cell_rank = local - cell_h * nd
+    cell_dev = dev_codes[cell_li, cell_rank]
+    cell_lh = lh.first[cell_li] + cell_h
+
+    per_li_cells = hours * n_dev
+    rows = Groups(per_li_cells * n_cre)
+    row_li = rows.gid
+    local = np.arange(row_li.size, dtype=np.int64) - rows.first[row_li]
+    span = per_li_cells[row_li]
+    rank = local // span
+    row_cell = cells.first[row_li] + (local - rank * span)
+    row_cre = cre_off[row_li] + rank
+    series_off = np.cumsum(n_cre * n_dev) - n_cre * n_dev
+    row_series = series_off[row_li] + rank * n_dev[row_li] + cell_rank[row_cell]
+
+    return Grid(
+        items=tuple(items),
+        li_id=li_id,
+        start=start,
+        hours=hours,
+        n_dev=n_dev,
+        dev_codes=dev_codes,
+        n_cre=n_cre,
+        cre_off=cre_off,
+        cre_id=np.array([c.creative_id for c in creatives], dtype=np.int64),
+        cre_duration=np.array([c.duration_s or 0 for c in creatives], dtype=np.int64),
+        cre_video=np.array(
+            [c.ad_format.is_video and bool(c.duration_s) for c in creatives], dtype=np.bool_
+        ),
+        cre_qr=np.array([c.has_qr for c in creatives], dtype=np.bool_),
+        cre_interactive=np.array([c.interactive for c in creatives], dtype=np.bool_),
+        lh=lh,
+        lh_li=lh_li,
+        lh_h=lh_h,
+        cells=cells,
+        cell_li=cell_li,
+        cell_h=cell_h,
+        cell_rank=cell_rank,
+        cell_dev=cell_dev,
+        cell_lh=cell_lh,
+        rows=rows,
+        row_cell=row_cell,
+        row_cre=row_cre,
+        row_series=row_series,
+    )
