@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.simulate.draws import hash_counters, line_item_keys, poisson, rehash
+from adsgen.simulate.draws import Real, hash_counters, line_item_keys, poisson, rehash
 from adsgen.simulate.funnel import SeriesProbabilities, row_counters
 from adsgen.simulate.grid import Grid
 
@@ -45,7 +45,7 @@ def lag_mean(weights: F64) -> F64:
     return weights @ np.asarray(LAG_TAPS, dtype=np.float64)
 
 
-def _landing(grid: Grid, sources: tuple[F64, ...], weights: F64) -> list[F64]:
+def _landing(grid: Grid, sources: tuple[Real, ...], weights: F64) -> list[Real]:
     """Expected conversions landing per row from each per-row source rate.
 
     Works in a series-major layout where each series (line item × creative × device) is
@@ -61,13 +61,16 @@ def _landing(grid: Grid, sources: tuple[F64, ...], weights: F64) -> list[F64]:
     li_len = np.bincount(
         np.repeat(np.arange(grid.n), per_li_series), weights=padded_len, minlength=grid.n
     ).astype(np.int64)
-    tap_weights = [np.repeat(weights[:, tap], li_len) for tap in range(len(LAG_TAPS))]
-    landed: list[F64] = []
+    dtype = sources[0].dtype
+    tap_weights = [
+        np.repeat(weights[:, tap].astype(dtype), li_len) for tap in range(len(LAG_TAPS))
+    ]
+    landed: list[Real] = []
     for source in sources:
-        padded = np.zeros(total)
+        padded = np.zeros(total, dtype=dtype)
         padded[position] = source
         landing = padded * tap_weights[0]
-        scratch = np.empty(total)
+        scratch = np.empty(total, dtype=dtype)
         for tap, lag in enumerate(LAG_TAPS[1:], start=1):
             part = scratch[lag:]
             np.multiply(padded[:-lag], tap_weights[tap][lag:], out=part)
@@ -79,16 +82,17 @@ def _landing(grid: Grid, sources: tuple[F64, ...], weights: F64) -> list[F64]:
 def draw_conversions(
     grid: Grid,
     probs: SeriesProbabilities,
-    impressions: F64,
-    clicks: F64,
+    impressions: Real,
+    clicks: Real,
     weights: F64,
     *,
     seed: int,
-) -> tuple[F64, F64]:
+) -> tuple[Real, Real]:
     """(click-through, view-through) conversions per row, float64 integers."""
     series = grid.row_series
-    by_click = clicks * probs["p_click_conversion"][series]
-    by_view = impressions * probs["p_view_conversion"][series]
+    dtype = impressions.dtype
+    by_click = clicks * probs["p_click_conversion"].astype(dtype)[series]
+    by_view = impressions * probs["p_view_conversion"].astype(dtype)[series]
     click_mean, view_mean = _landing(grid, (by_click, by_view), weights)
     keys = line_item_keys(seed, "conversions", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))

@@ -18,6 +18,8 @@ Against exact draws the approximation is within 1 % total variation distance fro
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -26,6 +28,7 @@ from adsgen.seeding import child_seed
 __all__ = [
     "EXACT_BELOW",
     "binomial",
+    "count_dtype",
     "gamma_noise",
     "hash_counters",
     "line_item_keys",
@@ -38,6 +41,8 @@ __all__ = [
 U64 = NDArray[np.uint64]
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
+Real = NDArray[np.floating[Any]]
+"""Counts or rates in float32 or float64, chosen per batch by `count_dtype`."""
 
 EXACT_BELOW = 3.0
 """Counts whose smaller-tail mean n·min(p, 1-p) (or λ) is below this are drawn exactly."""
@@ -50,6 +55,7 @@ _S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _S40, _LOW24 = np.uint64(40), np.uint64(0xFFFFFF)
 _TWO_24 = np.float32(2.0**-24)
 _MAX_INVERSION_STEPS = 400
+_UNROLLED = 4  # CDF terms summed without compaction (means here are below 3)
 
 
 def _mix(x: U64) -> U64:
@@ -118,37 +124,40 @@ def gamma_noise(h: U64, shape: float) -> F64:
     return cube
 
 
-def binomial(n: F64, p: F64, h: U64) -> F64:
-    """Binomial(n, p) counts as float64 integers in [0, n]; `n` integral, p in [0, 1].
+def binomial(n: Real, p: Real, h: U64) -> Real:
+    """Binomial(n, p) counts as floats holding integers in [0, n]; `n` integral, p in [0, 1].
 
-    Exact inversion on the smaller tail when n·min(p, 1-p) < EXACT_BELOW, otherwise
+    Computes in the dtype of `n` (float32 is exact for counts below 2**24). Exact inversion
+    on the smaller tail when n·min(p, 1-p) < EXACT_BELOW, otherwise
     round(np + σ(z + γ(z² − 1)/6)) clipped to [0, n], σ² = np(1-p), γ = (1 − 2p)/σ.
     """
     out = n * p
-    small_p = np.minimum(p, 1.0 - p)
-    mean = n * small_p
-    big = mean >= EXACT_BELOW
+    q = 1.0 - p
+    tail_mean = np.minimum(out, n - out)  # n·min(p, 1-p)
+    big = tail_mean >= EXACT_BELOW
     count = int(np.count_nonzero(big))
     if 2 * count >= big.size:  # mostly large: approximate everywhere, then fix the rest
-        _normal_count(out, mean * np.maximum(p, 1.0 - p), 1.0 - 2.0 * p, h, n)
+        _normal_count(out, out * q, q - p, h, n)
         if count < big.size:
-            out[~big] = n[~big] * p[~big]
+            rest = ~big
+            out[rest] = n[rest] * p[rest]
     elif count:
         idx = np.flatnonzero(big)
         part = out[idx]
-        pi = p[idx]
-        _normal_count(part, mean[idx] * np.maximum(pi, 1.0 - pi), 1.0 - 2.0 * pi, h[idx], n[idx])
+        pi, qi = p[idx], q[idx]
+        _normal_count(part, part * qi, qi - pi, h[idx], n[idx])
         out[idx] = part
-    idx = np.flatnonzero((mean > 0.0) & ~big)
+    idx = np.flatnonzero((tail_mean > 0.0) & ~big)
     if idx.size:
-        tail = _invert(n[idx], small_p[idx], uniform(h[idx]))
-        flip = p[idx] > 0.5
-        out[idx] = np.where(flip, n[idx] - tail, tail)
+        pi, ni = p[idx], n[idx]
+        small = np.minimum(pi, 1.0 - pi).astype(np.float64)
+        tail = _invert(ni.astype(np.float64), small, uniform(h[idx])).astype(n.dtype)
+        out[idx] = np.where(pi > 0.5, ni - tail, tail)
     return out
 
 
-def poisson(lam: F64, h: U64) -> F64:
-    """Poisson(λ) counts as float64 integers; exact below EXACT_BELOW, normal above."""
+def poisson(lam: Real, h: U64) -> Real:
+    """Poisson(λ) counts as floats holding integers (dtype of `lam`); exact below EXACT_BELOW."""
     out = lam.copy()
     big = lam >= EXACT_BELOW
     idx = np.flatnonzero(big)
@@ -158,17 +167,22 @@ def poisson(lam: F64, h: U64) -> F64:
         out[idx] = part
     idx = np.flatnonzero((lam > 0.0) & ~big)
     if idx.size:
-        out[idx] = _invert(None, lam[idx], uniform(h[idx]))
+        out[idx] = _invert(None, lam[idx].astype(np.float64), uniform(h[idx])).astype(lam.dtype)
     return out
 
 
-def _normal_count(mean: F64, variance: F64, skew: F64, h: U64, upper: F64 | None) -> None:
+def count_dtype(largest: float) -> np.dtype[np.floating[Any]]:
+    """float32 when every count stays below 2**24 (exact there, half the memory traffic)."""
+    return np.dtype(np.float32) if largest < 2**24 else np.dtype(np.float64)
+
+
+def _normal_count(mean: Real, variance: Real, skew: Real, h: U64, upper: Real | None) -> None:
     """In place: mean + σ(z + γ(z² − 1)/6), rounded and clipped to [0, upper].
 
     `skew` is γ·σ (1 − 2p for a binomial, 1 for a Poisson), so the correction term is
     skew·(z² − 1)/6 and needs no division.
     """
-    z = normal(h).astype(np.float64)
+    z = normal(h).astype(mean.dtype, copy=False)
     np.sqrt(variance, out=variance)
     variance *= z
     mean += variance
@@ -184,34 +198,50 @@ def _normal_count(mean: F64, variance: F64, skew: F64, h: U64, upper: F64 | None
 
 
 def _invert(n: F64 | None, p: F64, u: F32) -> F64:
-    """Inverse-CDF counts: Binomial(n, p) for small p·n, or Poisson(p) when `n` is None.
+    """Inverse-CDF counts: Binomial(n, p) for small n·p, or Poisson(p) when `n` is None.
 
-    Walks k = 0, 1, … over the elements still above the running CDF, compacting the
-    active set each step, so the cost follows the mean, not the largest count.
+    X = #{k ≥ 0 : u > F(k)}. The first `_UNROLLED` terms are summed over every element
+    (plain array arithmetic); the few elements beyond them continue in a loop that
+    compacts its active set each step, so the cost follows the mean, not the largest count.
     """
-    result = np.zeros(p.size, dtype=np.float64)
     uu = u.astype(np.float64)
+    binom = n is not None
     if n is None:
         pmf = np.exp(-p)
-        ratio = p
+        ratio = p.copy()
+        left = p  # unused for Poisson
     else:
         pmf = np.exp(n * np.log1p(-p))
         ratio = p / (1.0 - p)
+        left = n.copy()  # n − k + 1 at step k
     cdf = pmf.copy()
-    active = np.arange(p.size)
-    nn = n
-    for k in range(1, _MAX_INVERSION_STEPS + 1):
-        go = uu > cdf
-        if nn is not None:
-            go &= nn >= k
-        if not go.any():
-            break
-        active, uu, cdf, pmf, ratio = active[go], uu[go], cdf[go], pmf[go], ratio[go]
-        result[active] = k
-        if nn is not None:
-            nn = nn[go]
-            pmf = pmf * ratio * ((nn - (k - 1)) / k)
-        else:
-            pmf = pmf * ratio / k
+    result = (uu > cdf).astype(np.float64)
+    for k in range(1, _UNROLLED):
+        pmf *= ratio
+        if binom:
+            pmf *= left
+            left -= 1.0
+        pmf *= 1.0 / k
         cdf += pmf
+        result += uu > cdf
+    active = np.flatnonzero(uu > cdf)
+    if active.size:
+        uu, cdf, pmf, ratio = uu[active], cdf[active], pmf[active], ratio[active]
+        left = left[active] if binom else left
+        for k in range(_UNROLLED, _MAX_INVERSION_STEPS):
+            pmf *= ratio
+            if binom:
+                pmf *= left
+                left -= 1.0
+            pmf *= 1.0 / k
+            cdf += pmf
+            go = uu > cdf
+            if not go.any():
+                break
+            active, uu, cdf, pmf, ratio = active[go], uu[go], cdf[go], pmf[go], ratio[go]
+            if binom:
+                left = left[go]
+            result[active] = k + 1
+    if n is not None:
+        np.minimum(result, n, out=result)
     return result

@@ -110,7 +110,7 @@ def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) 
     counts = draw_funnel(grid, probs, impressions, seed=seed)
     lags = lag_weights(params.lag_mean_hours)
     click_conv, view_conv = draw_conversions(
-        grid, probs, impressions.astype(np.float64), counts["clicks"], lags, seed=seed
+        grid, probs, impressions.astype(counts["clicks"].dtype), counts["clicks"], lags, seed=seed
     )
     row_li = grid.rows.gid
     cpm = np.array([i.cpm_micros for i in items], dtype=np.int64)

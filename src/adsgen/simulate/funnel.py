@@ -19,7 +19,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.enums import AdPosition
-from adsgen.simulate.draws import binomial, hash_counters, line_item_keys, rehash
+from adsgen.simulate.draws import (
+    Real,
+    binomial,
+    count_dtype,
+    hash_counters,
+    line_item_keys,
+    rehash,
+)
 from adsgen.simulate.grid import DEVICES, Grid
 from adsgen.simulate.ground_truth import (
     DURATION_SLOPE,
@@ -99,7 +106,7 @@ def rotate(grid: Grid, delivered: I64, weights: F64, *, seed: int) -> I64:
     keys = line_item_keys(seed, "rotation", grid.li_id)
     cell_keys = keys[grid.cell_li]
     cell_counter = ((grid.cell_h << 2) | grid.cell_dev).astype(np.uint64)
-    remaining = delivered.astype(np.float64)
+    remaining = delivered.astype(count_dtype(float(delivered.max(initial=0))))
     cells = np.arange(grid.cell_li.size)
     n_cre_cell = grid.n_cre[grid.cell_li]
     per_li_cells = grid.hours * grid.n_dev
@@ -112,6 +119,7 @@ def rotate(grid: Grid, delivered: I64, weights: F64, *, seed: int) -> I64:
         last = n_cre_cell[sel] == rank + 1
         owner_rest = _weight_from(grid, weights, rank)[li]
         p = np.where(last, 1.0, np.minimum(weights[cre] / np.maximum(owner_rest, 1e-300), 1.0))
+        p = p.astype(remaining.dtype)
         h = hash_counters(cell_keys[sel], cell_counter[sel] | (np.uint64(rank) << np.uint64(46)))
         take = binomial(remaining[sel], p, h)
         remaining[sel] -= take
@@ -129,39 +137,45 @@ def _weight_from(grid: Grid, weights: F64, rank: int) -> F64:
 
 def draw_funnel(
     grid: Grid, probs: SeriesProbabilities, impressions: I64, *, seed: int
-) -> dict[str, F64]:
-    """Every count column of the rows (float64 integers), drawn as binomial chains."""
+) -> dict[str, Real]:
+    """Every count column of the rows (floats holding integers), drawn as binomial chains."""
     keys = line_item_keys(seed, "funnel", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))
     series = grid.row_series
-    n = impressions.astype(np.float64)
+    dtype = count_dtype(float(impressions.max(initial=0)))
+    n = impressions.astype(dtype)
 
-    def conditional(numerator: str, denominator: str) -> F64:
+    def per_row(name: str) -> Real:
+        return probs[name].astype(dtype)[series]
+
+    def conditional(numerator: str, denominator: str) -> Real:
         top, bottom = probs[numerator], probs[denominator]
         ratio = np.zeros_like(top)
         np.divide(top, bottom, out=ratio, where=bottom > 0)
-        return np.minimum(ratio, 1.0)[series]
+        return np.minimum(ratio, 1.0).astype(dtype)[series]
 
-    out: dict[str, F64] = {}
+    out: dict[str, Real] = {}
     previous, stage_prob = n, "impressions"
     chain = ("p_start", "p_first_quartile", "p_midpoint", "p_third_quartile", "p_complete")
     names = ("starts", "first_quartile", "midpoint", "third_quartile", "completes")
     for variable, (prob, name) in enumerate(zip(chain, names, strict=True)):
-        p = probs[prob][series] if stage_prob == "impressions" else conditional(prob, stage_prob)
+        p = per_row(prob) if stage_prob == "impressions" else conditional(prob, stage_prob)
         previous = binomial(previous, p, rehash(base, variable))
         out[name], stage_prob = previous, prob
-    out["measurable"] = binomial(n, probs["p_measurable"][series], rehash(base, 5))
+    out["measurable"] = binomial(n, per_row("p_measurable"), rehash(base, 5))
     out["viewable"] = binomial(
         out["measurable"], conditional("p_viewable", "p_measurable"), rehash(base, 6)
     )
-    out["invalid"] = binomial(n, probs["p_invalid"][series], rehash(base, 7))
-    out["clicks"] = binomial(n, probs["p_click"][series], rehash(base, 8))
-    out["qr_scans"] = _sparse_binomial(n, probs["p_qr_scan"], series, base, 9)
+    out["invalid"] = binomial(n, per_row("p_invalid"), rehash(base, 7))
+    out["clicks"] = _sparse_binomial(n, probs["p_click"].astype(dtype), series, base, 8)
+    out["qr_scans"] = _sparse_binomial(n, probs["p_qr_scan"].astype(dtype), series, base, 9)
     return out
 
 
-def _sparse_binomial(n: F64, p_series: F64, series: I64, base: NDArray[np.uint64], var: int) -> F64:
-    """Binomial draws only on rows whose probability is non-zero (QR creatives)."""
+def _sparse_binomial(
+    n: Real, p_series: Real, series: I64, base: NDArray[np.uint64], var: int
+) -> Real:
+    """Binomial draws only on rows whose probability is non-zero (clicks, QR scans)."""
     out = np.zeros_like(n)
     rows = np.flatnonzero(p_series[series] > 0)
     if rows.size:
