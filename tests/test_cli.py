@@ -274,3 +274,95 @@ def test_notes_and_progress_go_to_stderr_unless_quiet(capsys: pytest.CaptureFixt
     with State(quiet=True).progress() as progress:
         progress.add_task("hidden", total=1, completed=1)
     assert capsys.readouterr() == ("", "")
+
+
+# --- options after the command name ------------------------------------------------------
+
+
+def test_options_after_the_command_name_merge_into_state() -> None:
+    from adsgen.cli import command
+
+    seen: list[State] = []
+
+    @command("probe-shared", hidden=True)
+    def probe(ctx: typer.Context, value: int = 0) -> None:
+        seen.append(State.of(ctx))
+
+    try:
+        after = runner.invoke(app, ["probe-shared", "--db", "sqlite://", "--seed", "7", "--json",
+                                    "-q", "--value", "3"])
+        assert after.exit_code == 0, after.output
+        assert seen[-1] == State(db="sqlite://", seed=7, json=True, quiet=True)
+        both = runner.invoke(app, ["--db", "sqlite:///global.db", "--seed", "1", "probe-shared",
+                                   "--db", "sqlite:///command.db"])
+        assert both.exit_code == 0, both.output
+        assert seen[-1] == State(db="sqlite:///command.db", seed=1)  # the command's wins
+        env = runner.invoke(app, ["probe-shared", "--seed", "5"],
+                            env={"ADSGEN_DATABASE_URL": "sqlite:///env.db", "ADSGEN_SEED": "2"})
+        assert env.exit_code == 0 and seen[-1] == State(db="sqlite:///env.db", seed=5)
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands
+                                      if c.name != "probe-shared"]
+
+
+def test_every_command_takes_the_shared_options_after_its_name() -> None:
+    names = [c.name for c in app.registered_commands if not c.hidden]
+    assert {"init-db", "run-all", "status", "simulate", "list", "validate", "create-example",
+            "create-profile", "create-advertiser", "create-campaign", "create-line-item",
+            "create-creative", "version"} <= set(names)
+    for name in names:
+        result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (name, result.output)
+        for option in ("--db", "--seed", "--json", "--quiet"):
+            assert option in result.stdout, (name, option)
+
+
+def test_init_db_with_options_after_the_command(tmp_path: Path) -> None:
+    url = _sqlite(tmp_path)
+    result = runner.invoke(app, ["init-db", "--json", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["database"] == url
+
+
+# --- templates: list and validate --------------------------------------------------------
+
+
+def test_list_examples_profiles_and_platforms() -> None:
+    expected = {
+        "examples": {"luxury_auto_awareness", "crunchy_snacks_consideration",
+                     "nexbank_conversion"},
+        "profiles": {"high_cpm_tv_awareness", "mobile_consideration", "conversion_interactive",
+                     "multi_device_advanced"},
+        "platforms": {"netflix_like"},
+    }
+    for kind, names in expected.items():
+        result = runner.invoke(app, ["list", kind, "--json"])
+        assert result.exit_code == 0, result.output
+        rows = json.loads(result.stdout)
+        assert {row["name"] for row in rows} >= names
+        assert all(row["description"] for row in rows)
+    human = runner.invoke(app, ["list", "profiles"])
+    assert "mobile_consideration" in human.stdout and "Profiles" in human.stdout
+
+
+def test_validate_every_bundled_template() -> None:
+    from importlib.resources import files
+
+    bundled = [Path(str(f)) for kind in ("examples", "profiles", "platforms")
+               for f in (files("adsgen") / "data" / kind).iterdir() if f.name.endswith(".yml")]
+    result = runner.invoke(app, ["validate", "--json", *map(str, bundled)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == len(bundled) >= 6
+    by_type = {row["type"] for row in rows}
+    assert by_type == {"examples", "profile", "platform"}
+
+
+def test_validate_names_the_file_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad_profile.yml"
+    bad.write_text("type: profile\nobjectiv: awareness\n", encoding="utf-8")
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert str(bad) in result.stderr and "unknown key 'objectiv'" in result.stderr
+    assert "did you mean 'objective'" in result.stderr

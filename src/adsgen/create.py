@@ -150,7 +150,7 @@ def create_creative(
                 name=name,
                 host=f"cdn.{row.campaign.advertiser.domain}",
                 devices=item.targeting.device,
-                ad_format=spec.ad_format or item.ad_format,
+                ad_format=spec.ad_format or (None if spec.interactive else item.ad_format),
                 durations=spec.durations,
                 mime_type=spec.mime_type,
                 has_qr=spec.qr,
