@@ -69,9 +69,9 @@ def part_name(part: int, extension: str) -> str:
 def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
     """(YYYY-MM-DD, rows of that UTC date) for each date present, in date order.
 
-    Rows keep their relative order inside a date, so the output is a pure function of the
-    input. Each date's rows are gathered only when it is its turn, so the extra memory is
-    one date's rows, not a sorted copy of the table.
+    Rows keep their relative order inside a date (a stable sort), so the output is a pure
+    function of the input. Out-of-order input is reordered by one `take` (a copy of the
+    table; one take is ~10x faster than one per date on multi-chunk tables).
     """
     import pyarrow as pa
 
@@ -81,13 +81,12 @@ def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table
     days = col.cast(pa.date32()).cast(pa.int32()).to_numpy()
     if days.size == 0:
         return
-    in_order = bool(np.all(days[1:] >= days[:-1]))
-    order = np.arange(days.size) if in_order else np.argsort(days, kind="stable")
-    sorted_days = days[order]
-    starts = np.flatnonzero(np.diff(sorted_days, prepend=sorted_days[0] - 1))
+    if not np.all(days[1:] >= days[:-1]):
+        order = np.argsort(days, kind="stable")
+        table, days = table.take(pa.array(order)), days[order]
+    starts = np.flatnonzero(np.diff(days, prepend=days[0] - 1))
     for lo, hi in itertools.pairwise([*starts.tolist(), int(days.size)]):
-        rows = table.slice(lo, hi - lo) if in_order else table.take(pa.array(order[lo:hi]))
-        yield (_EPOCH + timedelta(days=int(sorted_days[lo]))).isoformat(), rows
+        yield (_EPOCH + timedelta(days=int(days[lo]))).isoformat(), table.slice(lo, hi - lo)
 
 
 class FileSink(ABC):

@@ -1,0 +1,149 @@
+"""Manifest: invariant checks catch every broken law, spec hashes are stable, JSON round-trips."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adsgen.catalog import get_platform
+from adsgen.manifest import (
+    CHECKS,
+    CheckResult,
+    Manifest,
+    TableStats,
+    canonical_json,
+    check_block,
+    merge_checks,
+    now_utc,
+    spec_hash,
+)
+from adsgen.plan import NumberedPlan, number_plan
+from adsgen.simulate import SimResult, simulate
+from planfactory import sample_advertiser
+
+PLATFORM = get_platform("netflix_like")
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def plan() -> NumberedPlan:
+    return number_plan([sample_advertiser("A"), sample_advertiser("B")])
+
+
+@pytest.fixture(scope="module")
+def result(plan: NumberedPlan) -> SimResult:
+    return simulate(plan.items, platform=PLATFORM, seed=SEED)
+
+
+def with_column(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
+    index = table.schema.get_field_index(name)
+    return table.set_column(index, table.schema.field(index), pa.array(values))
+
+
+def violated(counts: dict[str, tuple[int, int]]) -> set[str]:
+    return {name for name, (_, bad) in counts.items() if bad}
+
+
+def test_simulated_rows_pass_every_check(plan: NumberedPlan, result: SimResult) -> None:
+    counts = check_block(result.performance, result.ground_truth, plan.items)
+    assert set(counts) == set(CHECKS)
+    assert violated(counts) == set()
+    assert counts["funnel_order"][0] == result.performance.num_rows > 0
+
+
+# Each law broken on one row, and the check that must catch it.
+BREAKS = {
+    "funnel_order": lambda c: c.__setitem__("completes", c["starts"] + 1),
+    "viewability": lambda c: c.__setitem__("viewable", c["measurable"] + 1),
+    "within_impressions": lambda c: c.__setitem__("clicks", c["impressions"] + 1),
+    "non_negative": lambda c: c.__setitem__("view_conversions", -1),
+    "spend_is_impressions_x_cpm": lambda c: c.__setitem__("spend_micros", c["spend_micros"] + 5),
+    "qr_needs_qr_creative": lambda c: c.__setitem__("qr_scans", 1),
+    "known_creative": lambda c: c.__setitem__("creative_id", 10**9),
+    "within_flight": lambda c: c.__setitem__("hour", c["hour"] + 10**8),
+    "hour_aligned": lambda c: c.__setitem__("hour", c["hour"] + 60),
+    "reach_le_audience": lambda c: c.__setitem__("cumulative_reach", 10**12),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(law=st.sampled_from(sorted(BREAKS)), pick=st.integers(min_value=0))
+def test_breaking_a_law_on_one_row_is_caught(
+    plan: NumberedPlan, result: SimResult, law: str, pick: int
+) -> None:
+    perf = result.performance
+    delivered = np.flatnonzero(perf.column("impressions").to_numpy() > 0)
+    row = int(delivered[pick % delivered.size])
+    names = ["impressions", "starts", "completes", "measurable", "viewable", "clicks",
+             "view_conversions", "spend_micros", "qr_scans", "creative_id",
+             "cumulative_reach"]
+    current = {n: int(perf.column(n)[row].as_py()) for n in names}
+    current["hour"] = int(perf.column("hour").cast(pa.int64())[row].as_py())
+    changed = dict(current)
+    BREAKS[law](changed)
+    for name, value in changed.items():
+        if value != current[name]:
+            column = perf.column(name)
+            values = column.cast(pa.int64()).to_numpy().copy()
+            values[row] = value
+            perf = with_column(perf, name, pa.array(values).cast(column.type).to_numpy())
+    assert law in violated(check_block(perf, result.ground_truth, plan.items))
+
+
+def test_group_checks_catch_budget_and_reach_breaks(plan: NumberedPlan, result: SimResult) -> None:
+    poor = [replace(item, budget_micros=1, daily_cap_micros=1) for item in plan.items]
+    assert {"lifetime_budget", "daily_cap"} <= violated(
+        check_block(result.performance, result.ground_truth, poor))
+    inactive = [replace(item, active=False) for item in plan.items]
+    assert "active_and_servable" in violated(
+        check_block(result.performance, result.ground_truth, inactive))
+    reach = result.performance.column("cumulative_reach").to_numpy()
+    backwards = with_column(result.performance, "cumulative_reach", reach[::-1].copy())
+    assert "reach_non_decreasing" in violated(
+        check_block(backwards, result.ground_truth, plan.items))
+
+
+def test_empty_block_and_nulls(plan: NumberedPlan, result: SimResult) -> None:
+    empty = check_block(result.performance.slice(0, 0), result.ground_truth, [])
+    assert violated(empty) == set()
+    nulls = result.performance.set_column(
+        4, "impressions", pa.nulls(result.performance.num_rows, pa.int64()))
+    assert violated(check_block(nulls, result.ground_truth, plan.items)) == {"no_nulls"}
+
+
+def test_merge_checks_adds_counts_and_failed_blocks() -> None:
+    merged = merge_checks([{"a": (10, 0), "b": (5, 1)}, {"a": (3, 2), "b": (5, 0)}])
+    assert merged == {"a": CheckResult(checked=13, violations=2, failed_blocks=1),
+                      "b": CheckResult(checked=10, violations=1, failed_blocks=1)}
+    assert not merged["a"].passed and CheckResult(checked=1).passed
+
+
+def test_spec_hash_is_stable_and_sensitive(plan: NumberedPlan) -> None:
+    items = plan.items
+    first = spec_hash(items, platform=PLATFORM, seed=1)
+    assert first == spec_hash(list(items), platform=PLATFORM, seed=1)
+    assert len(first) == 64
+    assert first != spec_hash(items, platform=PLATFORM, seed=2)
+    assert first != spec_hash(items[:1], platform=PLATFORM, seed=1)
+    assert first != spec_hash(items, platform=PLATFORM, seed=1, spec={"days": 3})
+    assert canonical_json({"b": 1, "a": [1.5, None]}) == '{"a":[1.5,null],"b":1}'
+
+
+def test_manifest_json_round_trip(tmp_path: Path) -> None:
+    manifest = Manifest(
+        adsgen_version="0.1.0", created_at=now_utc(), seed=1, spec_hash="0" * 64,
+        platform="netflix_like", format="parquet", engine="local", workers=1, block_size=2,
+        blocks=3, line_items=5, tables={"performance": TableStats(rows=9, bytes=100, files=4)},
+        elapsed_seconds=0.5, rows_per_second=18.0,
+        checks={"funnel_order": CheckResult(checked=9)}, checks_passed=1, checks_failed=0,
+    )
+    path = manifest.write(tmp_path)
+    assert path.name == "manifest.json"
+    assert Manifest.read(tmp_path) == manifest == Manifest.read(path)
+    assert manifest.ok
