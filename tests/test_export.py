@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import random
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from adsgen.simulate import simulate
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
 from adsgen.store import table_counts
 from planfactory import sample_advertiser
+from simfactory import random_line_item
 
 PLATFORM = get_platform("netflix_like")
 SEED = 11
@@ -139,6 +141,19 @@ def test_every_engine_writes_identical_files(
     assert sum(r.performance_rows for r in seen) == manifest.tables["performance"].rows
     assert (manifest.engine, manifest.workers) == (engine, workers)
     assert manifest.tables == Manifest.read(reference).tables
+
+
+def test_random_plans_write_identical_files_on_local_and_processes(tmp_path: Path) -> None:
+    rng = random.Random(2024)
+    items = [random_line_item(rng, i, max_days=10) for i in range(1, 25)]
+    manifests = [
+        export(items, entities={}, platform=PLATFORM, seed=3, out=tmp_path / engine,
+               engine=engine, workers=2, block_size=5, fmt="jsonl")
+        for engine in ("local", "processes")
+    ]
+    assert file_hashes(tmp_path / "local") == file_hashes(tmp_path / "processes")
+    assert manifests[0].tables == manifests[1].tables and manifests[0].ok
+    assert manifests[0].tables["performance"].rows > 0
 
 
 @SUBSET_CONTRACT

@@ -25,7 +25,9 @@ from adsgen.manifest import (
 )
 from adsgen.plan import NumberedPlan, number_plan
 from adsgen.simulate import SimResult, simulate
+from adsgen.simulate.inputs import SimLineItem
 from planfactory import sample_advertiser
+from simfactory import sim_items
 
 PLATFORM = get_platform("netflix_like")
 SEED = 5
@@ -55,6 +57,15 @@ def test_simulated_rows_pass_every_check(plan: NumberedPlan, result: SimResult) 
     assert set(counts) == set(CHECKS)
     assert violated(counts) == set()
     assert counts["funnel_order"][0] == result.performance.num_rows > 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=sim_items(max_items=5, max_days=12), seed=st.integers(0, 2**31))
+def test_random_plans_pass_every_check(items: list[SimLineItem], seed: int) -> None:
+    simulated = simulate(items, platform=PLATFORM, seed=seed)
+    counts = check_block(simulated.performance, simulated.ground_truth, items)
+    assert violated(counts) == set()
+    assert counts["funnel_order"][0] == simulated.performance.num_rows
 
 
 # Each law broken on one row, and the check that must catch it.
