@@ -1,4 +1,5 @@
-"""The command line framework: global options, exit codes, output, init-db, version.
+"""The command line framework: global options (before and after the command name), exit
+codes and one-line errors, output, progress bars, init-db, version, list and validate.
 
 Commands run through Typer's runner (fast, in process) and through the installed console
 script in a subprocess (what users run).
@@ -366,3 +367,44 @@ def test_validate_names_the_file_and_key(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1
     assert str(bad) in result.stderr and "unknown key 'objectiv'" in result.stderr
     assert "did you mean 'objective'" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["create-campaign", "--budget", "5"], "Missing option '--advertiser-id'"),
+    (["create-campaign", "--advertiser-id", "1", "--budjet", "5"], "--budget"),
+    (["run-all", "--scale", "-1"], "--scale"),
+    (["init-dbb"], "Did you mean 'init-db'?"),
+    (["--seed", "many", "version"], "--seed"),
+])
+def test_usage_errors_are_one_line_naming_the_option(args: list[str], expected: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and expected in lines[0]
+    assert "--help`)" in lines[0]
+
+
+def test_no_arguments_prints_the_help() -> None:
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2 and "run-all" in result.stdout
+
+
+def test_progress_bars_appear_only_for_steps_over_a_second(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with State().bars() as progress:
+        progress("writing entities", 0, 3)
+        progress("writing entities", 3, 3)
+    assert capsys.readouterr() == ("", "")  # quick: no bar at all
+    monkeypatch.setattr("adsgen.cli.application.SHOW_PROGRESS_AFTER", 0.0)
+    with State().bars() as progress:
+        progress("simulating performance", 0, 4)
+        progress("simulating performance", 4, 4)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "simulating performance" in captured.err
+    with State().bars(at_once=True) as progress:
+        progress("planning", 1, 1)
+    assert "planning" in capsys.readouterr().err
+    with State(quiet=True).bars(at_once=True) as progress:
+        progress("planning", 1, 1)
+    assert capsys.readouterr() == ("", "")

@@ -1,6 +1,6 @@
 """The `adsgen` command line (Typer), thin over `adsgen.pipeline`.
 
-- `app`: the application, its global options, error handler and the `command` decorator;
+- `application`: the Typer `app`, its global options, error handler and `command` decorator;
 - `output`: JSON values and Rich tables;
 - `commands`: init-db, version, run-all, simulate, status, list, validate, create-example,
   create-profile;
@@ -12,7 +12,7 @@ Importing this package registers every command; `main` is the console script's e
 from __future__ import annotations
 
 from adsgen.cli import commands, create
-from adsgen.cli.app import State, app, command, main
+from adsgen.cli.application import State, app, command, main
 from adsgen.cli.output import to_jsonable
 
 __all__ = ["State", "app", "command", "commands", "create", "main", "to_jsonable"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adsgen import __version__
-from adsgen.cli.app import State, command
+from adsgen.cli.application import State, command
 from adsgen.cli.output import human_bytes
 
 if TYPE_CHECKING:

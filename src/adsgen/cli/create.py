@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from adsgen.cli.app import State, command
+from adsgen.cli.application import State, command
 from adsgen.cli.commands import (
     PlatformOption,
     SimulateOption,

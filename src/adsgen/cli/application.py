@@ -162,11 +162,19 @@ class _Bars:
 class _AdsgenGroup(TyperGroup):
     """The root command: turns exceptions into exit codes and one-line messages."""
 
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().make_context(*args, **kwargs)
+        except typer.TyperException as exc:  # a bad global option
+            raise _usage_error(exc) from exc
+
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except (typer.TyperException, typer.Exit, typer.Abort):  # usage errors, --help, exits
+        except (typer.Exit, typer.Abort):  # --help, --version, explicit exits
             raise
+        except typer.TyperException as exc:  # usage errors: unknown option, missing value …
+            raise _usage_error(exc) from exc
         except AdsgenError as exc:
             _report(ctx, exc, f"error: {exc}")
             raise typer.Exit(USER_ERROR) from exc
@@ -174,6 +182,18 @@ class _AdsgenGroup(TyperGroup):
             _report(ctx, exc, f"internal error: {type(exc).__name__}: {exc}"
                     " (a bug in adsgen; rerun with --debug for the traceback)")
             raise typer.Exit(INTERNAL_ERROR) from exc
+
+
+def _usage_error(exc: typer.TyperException) -> typer.Exit:
+    """Click's usage error (exit 2) as one line: the problem, then where to find the options."""
+    format_message = getattr(exc, "format_message", None)
+    if format_message is None or type(exc).__name__ == "NoArgsIsHelpError":
+        raise exc  # Typer shows it as usual (the help, for `adsgen` alone)
+    message = " ".join(str(format_message()).split())
+    failed = getattr(exc, "ctx", None)
+    hint = f" (see `{failed.command_path} --help`)" if failed is not None else ""
+    typer.echo(f"error: {message}{hint}", err=True)
+    return typer.Exit(int(getattr(exc, "exit_code", USER_ERROR)))
 
 
 def _report(ctx: typer.Context, exc: BaseException, message: str) -> None:
