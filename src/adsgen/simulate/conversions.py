@@ -42,7 +42,10 @@ def lag_weights(mean_hours: F64) -> F64:
 
 def lag_mean(weights: F64) -> F64:
     """Mean lag in hours of the discretised distribution (what the ground truth records)."""
-    return weights @ np.asarray(LAG_TAPS, dtype=np.float64)
+    mean = np.zeros(weights.shape[0])
+    for tap, lag in enumerate(LAG_TAPS):  # a fixed order (a matmul's order depends on size)
+        mean += weights[:, tap] * lag
+    return mean
 
 
 def _landing(grid: Grid, sources: tuple[Real, ...], weights: F64) -> list[Real]:

@@ -26,9 +26,9 @@ from numpy.typing import NDArray
 from adsgen.seeding import child_seed
 
 __all__ = [
+    "COUNTS",
     "EXACT_BELOW",
     "binomial",
-    "count_dtype",
     "gamma_noise",
     "hash_counters",
     "line_item_keys",
@@ -41,6 +41,9 @@ __all__ = [
 U64 = NDArray[np.uint64]
 F64 = NDArray[np.float64]
 F32 = NDArray[np.float32]
+COUNTS = np.dtype(np.float32)
+"""Draws run in float32: exact for counts below 2**24, half the memory traffic of float64.
+Always the same dtype, so values never depend on what else is in a batch."""
 Real = NDArray[np.floating[Any]]
 """Counts or rates in float32 or float64, chosen per batch by `count_dtype`."""
 
@@ -127,7 +130,7 @@ def gamma_noise(h: U64, shape: float) -> F64:
 def binomial(n: Real, p: Real, h: U64) -> Real:
     """Binomial(n, p) counts as floats holding integers in [0, n]; `n` integral, p in [0, 1].
 
-    Computes in the dtype of `n` (float32 is exact for counts below 2**24). Exact inversion
+    Computes in the dtype of `n` (see COUNTS). Exact inversion
     on the smaller tail when n·min(p, 1-p) < EXACT_BELOW, otherwise
     round(np + σ(z + γ(z² − 1)/6)) clipped to [0, n], σ² = np(1-p), γ = (1 − 2p)/σ.
     """
@@ -169,11 +172,6 @@ def poisson(lam: Real, h: U64) -> Real:
     if idx.size:
         out[idx] = _invert(None, lam[idx].astype(np.float64), uniform(h[idx])).astype(lam.dtype)
     return out
-
-
-def count_dtype(largest: float) -> np.dtype[np.floating[Any]]:
-    """float32 when every count stays below 2**24 (exact there, half the memory traffic)."""
-    return np.dtype(np.float32) if largest < 2**24 else np.dtype(np.float64)
 
 
 def _normal_count(mean: Real, variance: Real, skew: Real, h: U64, upper: Real | None) -> None:

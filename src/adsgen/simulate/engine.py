@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
 from adsgen.simulate.conversions import draw_conversions, lag_mean, lag_weights
+from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
 from adsgen.simulate.ground_truth import draw_params, ground_truth_table
@@ -110,7 +111,12 @@ def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) 
     counts = draw_funnel(grid, probs, impressions, seed=seed)
     lags = lag_weights(params.lag_mean_hours)
     click_conv, view_conv = draw_conversions(
-        grid, probs, impressions.astype(counts["clicks"].dtype), counts["clicks"], lags, seed=seed
+        grid,
+        probs,
+        impressions.astype(COUNTS),
+        counts["clicks"].astype(COUNTS),
+        lags,
+        seed=seed,
     )
     row_li = grid.rows.gid
     cpm = np.array([i.cpm_micros for i in items], dtype=np.int64)
@@ -123,7 +129,7 @@ def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) 
         pa.array(impressions),
     ]
     for name in PERFORMANCE_SCHEMA.names[5:15]:
-        columns.append(pa.array(counts[name].astype(np.int64)))
+        columns.append(pa.array(counts[name]))
     columns.append(pa.array(click_conv.astype(np.int64)))
     columns.append(pa.array(view_conv.astype(np.int64)))
     columns.append(pa.array(reach[grid.row_cell]))

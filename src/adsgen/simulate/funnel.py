@@ -19,10 +19,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.enums import AdPosition
+from adsgen.simulate.columns import FUNNEL
 from adsgen.simulate.draws import (
+    COUNTS,
     Real,
     binomial,
-    count_dtype,
     hash_counters,
     line_item_keys,
     rehash,
@@ -106,7 +107,7 @@ def rotate(grid: Grid, delivered: I64, weights: F64, *, seed: int) -> I64:
     keys = line_item_keys(seed, "rotation", grid.li_id)
     cell_keys = keys[grid.cell_li]
     cell_counter = ((grid.cell_h << 2) | grid.cell_dev).astype(np.uint64)
-    remaining = delivered.astype(count_dtype(float(delivered.max(initial=0))))
+    remaining = delivered.copy()
     cells = np.arange(grid.cell_li.size)
     n_cre_cell = grid.n_cre[grid.cell_li]
     per_li_cells = grid.hours * grid.n_dev
@@ -119,11 +120,12 @@ def rotate(grid: Grid, delivered: I64, weights: F64, *, seed: int) -> I64:
         last = n_cre_cell[sel] == rank + 1
         owner_rest = _weight_from(grid, weights, rank)[li]
         p = np.where(last, 1.0, np.minimum(weights[cre] / np.maximum(owner_rest, 1e-300), 1.0))
-        p = p.astype(remaining.dtype)
         h = hash_counters(cell_keys[sel], cell_counter[sel] | (np.uint64(rank) << np.uint64(46)))
-        take = binomial(remaining[sel], p, h)
-        remaining[sel] -= take
-        out[rows] = take.astype(np.int64)
+        left = remaining[sel]
+        drawn = binomial(left.astype(COUNTS), p.astype(COUNTS), h).astype(np.int64)
+        take = np.where(last, left, np.minimum(drawn, left))  # exact integers
+        remaining[sel] = left - take
+        out[rows] = take
     return out
 
 
@@ -137,12 +139,12 @@ def _weight_from(grid: Grid, weights: F64, rank: int) -> F64:
 
 def draw_funnel(
     grid: Grid, probs: SeriesProbabilities, impressions: I64, *, seed: int
-) -> dict[str, Real]:
-    """Every count column of the rows (floats holding integers), drawn as binomial chains."""
+) -> dict[str, I64]:
+    """Every count column of the rows, drawn as binomial chains in float32."""
     keys = line_item_keys(seed, "funnel", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))
     series = grid.row_series
-    dtype = count_dtype(float(impressions.max(initial=0)))
+    dtype = COUNTS
     n = impressions.astype(dtype)
 
     def per_row(name: str) -> Real:
@@ -154,21 +156,36 @@ def draw_funnel(
         np.divide(top, bottom, out=ratio, where=bottom > 0)
         return np.minimum(ratio, 1.0).astype(dtype)[series]
 
-    out: dict[str, Real] = {}
+    draws: dict[str, Real] = {}
     previous, stage_prob = n, "impressions"
     chain = ("p_start", "p_first_quartile", "p_midpoint", "p_third_quartile", "p_complete")
-    names = ("starts", "first_quartile", "midpoint", "third_quartile", "completes")
-    for variable, (prob, name) in enumerate(zip(chain, names, strict=True)):
+    for variable, (prob, name) in enumerate(zip(chain, FUNNEL[1:], strict=True)):
         p = per_row(prob) if stage_prob == "impressions" else conditional(prob, stage_prob)
         previous = binomial(previous, p, rehash(base, variable))
-        out[name], stage_prob = previous, prob
-    out["measurable"] = binomial(n, per_row("p_measurable"), rehash(base, 5))
-    out["viewable"] = binomial(
-        out["measurable"], conditional("p_viewable", "p_measurable"), rehash(base, 6)
+        draws[name], stage_prob = previous, prob
+    draws["measurable"] = binomial(n, per_row("p_measurable"), rehash(base, 5))
+    draws["viewable"] = binomial(
+        draws["measurable"], conditional("p_viewable", "p_measurable"), rehash(base, 6)
     )
-    out["invalid"] = binomial(n, per_row("p_invalid"), rehash(base, 7))
-    out["clicks"] = _sparse_binomial(n, probs["p_click"].astype(dtype), series, base, 8)
-    out["qr_scans"] = _sparse_binomial(n, probs["p_qr_scan"].astype(dtype), series, base, 9)
+    draws["invalid"] = binomial(n, per_row("p_invalid"), rehash(base, 7))
+    draws["clicks"] = _sparse_binomial(n, probs["p_click"].astype(dtype), series, base, 8)
+    draws["qr_scans"] = _sparse_binomial(n, probs["p_qr_scan"].astype(dtype), series, base, 9)
+    return _exact(impressions, draws)
+
+
+def _exact(impressions: I64, draws: dict[str, Real]) -> dict[str, I64]:
+    """Integer columns with every order invariant enforced exactly in int64.
+
+    The draws already respect them; this guards float32 rounding of counts above 2**24.
+    """
+    out: dict[str, I64] = {}
+    wider = impressions
+    for name in FUNNEL[1:]:
+        wider = out[name] = np.minimum(draws[name].astype(np.int64), wider)
+    out["measurable"] = np.minimum(draws["measurable"].astype(np.int64), impressions)
+    out["viewable"] = np.minimum(draws["viewable"].astype(np.int64), out["measurable"])
+    for name in ("invalid", "clicks", "qr_scans"):
+        out[name] = np.minimum(draws[name].astype(np.int64), impressions)
     return out
 
 

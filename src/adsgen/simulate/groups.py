@@ -14,7 +14,7 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Groups", "cummax", "cummin", "cumsum", "previous", "sums"]
+__all__ = ["Groups", "cummax", "cummin", "cumsum", "fixed_cumsum", "previous", "sums"]
 
 I64 = NDArray[np.int64]
 F64 = NDArray[np.float64]
@@ -44,14 +44,33 @@ class Groups:
 
 
 def cumsum(values: A, groups: Groups) -> A:
-    """Running sum restarting at each group's first element (same dtype as `values`)."""
-    total: A = np.cumsum(values)
+    """Running sum restarting at each group's first element (same dtype as `values`).
+
+    Exact for integers (wrap-around cancels); for floats see `fixed_cumsum`.
+    """
+    with np.errstate(over="ignore"):
+        total: A = np.cumsum(values)
     if values.size == 0:
         return total
     first = np.minimum(groups.first, values.size - 1)
-    base = total[first] - values[first]
-    total -= base[groups.gid]
+    with np.errstate(over="ignore"):
+        base = total[first] - values[first]
+        total -= base[groups.gid]
     return total
+
+
+def fixed_cumsum(values: F64, groups: Groups, *, bits: int) -> F64:
+    """Running sum per group of floats, rounded to multiples of 2**-bits, summed exactly.
+
+    A float cumsum over the whole array would carry earlier groups' rounding into later
+    groups, so a group's result would depend on what else is in the batch. Integer sums
+    are exact (int64 wrap-around cancels in the per-group subtraction), so this is a pure
+    function of the group's own values. Group totals must stay below 2**(62 - bits).
+    """
+    scaled = np.rint(values * float(1 << bits)).astype(np.int64)
+    result = cumsum(scaled, groups).astype(np.float64)
+    result *= 1.0 / float(1 << bits)
+    return result
 
 
 def sums(values: A, groups: Groups) -> F64:

@@ -103,13 +103,13 @@ def pace(grid: Grid, supply: I64, expected: F64) -> I64:
     x_day = (day_start_hour + hours_in_day / 2.0) / hours[day_li]
     share = hours_in_day * np.where(ahead[day_li], 1.0 + AHEAD_TILT * (1.0 - 2.0 * x_day), 1.0)
     share = share / np.bincount(day_li, weights=share, minlength=grid.n)[day_li]
-    flight_goal = groups.cumsum(planned[li] * share[day_gid] * in_day, lh)
+    flight_goal = groups.fixed_cumsum(planned[li] * share[day_gid] * in_day, lh, bits=20)
     flight_goal = np.where(asap[li], planned[li], np.floor(flight_goal))
 
     # DAILY: each day's budget, cumulated within the day
     day_budget = np.floor(planned[day_li] * hours_in_day / hours[day_li])
     day_budget = np.minimum(day_budget, day_cap[day_li])
-    daily_goal = np.floor(day_budget[day_gid] * groups.cumsum(in_day, days))
+    daily_goal = np.floor(day_budget[day_gid] * groups.fixed_cumsum(in_day, days, bits=40))
     daily_goal = np.where(asap[li], day_budget[day_gid], daily_goal)
 
     goal = np.minimum(np.where(daily[li], daily_goal, flight_goal), planned[li]).astype(np.int64)

@@ -112,9 +112,10 @@ def cumulative_reach(delivered: I64, pop: I64, grid: Grid, cw: CapWindows) -> I6
     capped = cw.capped > 0
     cap = np.where(capped, cw.cap, 1.0)
     ratio = np.minimum(in_window / (cap * n), 1.0 - 1e-12)
-    term = np.where(capped, cap * np.log1p(-ratio), -in_window / n)
+    term: F64 = np.where(capped, cap * np.log1p(-ratio), -in_window / n).astype(np.float64)
     step = term - groups.previous(term, cw.windows)
-    log_unreached = groups.cumsum(np.minimum(step, 0.0), cw.pairs)
+    np.clip(step, -64.0, 0.0, out=step)  # e^-64: nobody left unreached
+    log_unreached = groups.fixed_cumsum(step, cw.pairs, bits=40)
     reach = np.rint(n * -np.expm1(log_unreached))
     total = groups.cumsum(imps, cw.pairs)
     floor_cap = np.where(capped, np.ceil(in_window / cap), np.minimum(total, 1)).astype(np.int64)
