@@ -41,7 +41,7 @@ from adsgen.manifest import (
     now_utc,
     spec_hash,
 )
-from adsgen.simulate import simulate  # imported here so process pools preload it
+from adsgen.simulate import simulate_batches  # imported here: process pools preload it
 from adsgen.sinks import SINKS, get_sink
 
 if TYPE_CHECKING:
@@ -113,27 +113,44 @@ def run_block(task: BlockTask) -> BlockResult:
     import pyarrow as pa
 
     started = time.perf_counter()
-    result = simulate(task.items, platform=task.platform, seed=task.seed)
-    checks = (check_block(result.performance, result.ground_truth, task.items)
-              if task.check else {})
+    performance: list[pa.Table] = []
+    ground_truth: list[pa.Table] = []
+    checks: list[dict[str, CheckCounts]] = []
+    # simulate_batches never splits a line item, so checking batch by batch equals checking
+    # the block, with the temporaries of one batch.
+    for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed):
+        if task.check:
+            checks.append(check_block(batch.performance, batch.ground_truth, task.items))
+        performance.append(batch.performance)
+        ground_truth.append(batch.ground_truth)
     sink_class = get_sink(task.fmt)
     out = Path(task.out)
     rows: dict[str, int] = {}
     sizes: dict[str, int] = {}
     files: dict[str, int] = {}
-    for name, table, partition_by in (
-        ("performance", result.performance, "hour"),
-        ("ground_truth", result.ground_truth, None),
+    for name, parts, partition_by in (
+        ("performance", performance, "hour"),
+        ("ground_truth", ground_truth, None),
     ):
         with sink_class(out, name, part=task.index, partition_by=partition_by) as sink:
-            sink.write(table)
+            if parts:
+                sink.write(pa.concat_tables(parts))
         rows[name], sizes[name], files[name] = sink.rows, sink.bytes, len(sink.files)
-    del result
+    del performance, ground_truth
     pa.default_memory_pool().release_unused()  # keep the worker's RSS at one block
     return BlockResult(
         index=task.index, line_items=len(task.items), rows=rows, bytes=sizes, files=files,
-        checks=checks, seconds=time.perf_counter() - started,
+        checks=_sum_checks(checks), seconds=time.perf_counter() - started,
     )
+
+
+def _sum_checks(batches: list[dict[str, CheckCounts]]) -> dict[str, CheckCounts]:
+    total: dict[str, CheckCounts] = {}
+    for batch in batches:
+        for name, (checked, bad) in batch.items():
+            prior = total.get(name, (0, 0))
+            total[name] = (prior[0] + checked, prior[1] + bad)
+    return total
 
 
 # --- sizing ------------------------------------------------------------------------------

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from adsgen.enums import DeviceType
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -128,12 +130,6 @@ def _lookup(keys: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.nd
     return index, (sorted_ids[index] == keys) & (keys != _SENTINEL)
 
 
-def _group_sum(
-    table: pa.Table, keys: list[str], column: str, how: str = "sum"
-) -> pa.Table:
-    return table.group_by(keys, use_threads=False).aggregate([(column, how)])
-
-
 def check_block(
     performance: pa.Table, ground_truth: pa.Table, items: Sequence[SimLineItem]
 ) -> dict[str, CheckCounts]:
@@ -142,7 +138,6 @@ def check_block(
     `items` are the line items the block simulated; every row is checked, vectorized.
     """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = performance.num_rows
     nulls = sum(performance.column(c).null_count for c in performance.column_names)
@@ -197,60 +192,89 @@ def check_block(
     rows("within_flight", delivered & (~li_found | (hour < starts[li]) | (hour >= ends[li])))
     rows("active_and_servable", delivered & ~(known & active[li] & cr_servable[ci]))
 
-    # Group checks: per line item, per line item x UTC day, per line item x device.
-    spent = _group_sum(performance, ["line_item_id"], "spend_micros")
-    g_li, g_found = _lookup(spent.column("line_item_id").to_numpy(), ids)
-    g_sum = spent.column("spend_micros_sum").to_numpy()
-    out["lifetime_budget"] = (spent.num_rows, int(np.count_nonzero(
-        ~g_found | (g_sum > budget[g_li]))))
-    day = pa.table({"line_item_id": performance.column("line_item_id"),
-                    "day": pa.array(hour // 86400),
-                    "spend_micros": performance.column("spend_micros")})
-    daily_sums = _group_sum(day, ["line_item_id", "day"], "spend_micros")
-    d_li, d_found = _lookup(daily_sums.column("line_item_id").to_numpy(), ids)
-    capped = d_found & (daily[d_li] >= 0)
-    d_sum = daily_sums.column("spend_micros_sum").to_numpy()
-    out["daily_cap"] = (int(np.count_nonzero(capped)), int(np.count_nonzero(
-        capped & (d_sum > daily[d_li]))))
-
-    reach = performance.group_by(["line_item_id", "device"], use_threads=False).aggregate(
-        [("cumulative_reach", "max"), ("impressions", "sum")])
-    out["reach_le_impressions"] = (reach.num_rows, int(pc.sum(pc.greater(
-        reach.column("cumulative_reach_max"), reach.column("impressions_sum"))).as_py() or 0))
-    audience = reach.join(ground_truth.select(["line_item_id", "device", "audience"]),
-                          ["line_item_id", "device"], join_type="left outer", use_threads=False)
-    too_big = pc.fill_null(pc.greater(audience.column("cumulative_reach_max"),
-                                      audience.column("audience")), True)
-    out["reach_le_audience"] = (audience.num_rows, int(pc.sum(too_big).as_py() or 0))
-    out["reach_non_decreasing"] = (reach.num_rows, _reach_decreases(performance, line, hour))
+    # Group checks (line item, line item x UTC day, line item x device) on dense integer
+    # keys with bincount: exact for sums below 2**53 micros, far beyond any budget.
+    spend = col["spend_micros"]
+    present = np.bincount(li, minlength=ids.size) > 0
+    spent = np.bincount(li, weights=spend, minlength=ids.size)
+    out["lifetime_budget"] = (int(np.count_nonzero(present)),
+                              int(np.count_nonzero(present & (spent > budget))))
+    day_key, day_of = _dense(li * _SPAN + hour // 86400)
+    day_li = li[day_of]
+    capped = daily[day_li] >= 0
+    day_spent = np.bincount(day_key, weights=spend)
+    out["daily_cap"] = (int(np.count_nonzero(capped)),
+                        int(np.count_nonzero(capped & (day_spent > daily[day_li]))))
+    _series_checks(performance, ground_truth, ids, li, hour, imp, out)
     return out
 
 
-def _reach_decreases(performance: pa.Table, line: np.ndarray, hour: np.ndarray) -> int:
-    """Line item x device series whose cumulative reach goes down from an hour to the next.
+# Multiplier that keeps (index, day) and (index, hour) keys apart: > hours in 1000 years.
+_SPAN = 1 << 24
 
-    Rows are ordered by one integer key (series, hour) — a stable sort that is cheap when
-    the rows already come in order — and each hour's lowest reach is compared with the
-    previous hour's highest, so several creatives in one hour never count as a decrease.
-    """
+
+def _dense(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group number of each row, first row of each group) for an integer key."""
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return inverse.reshape(-1), first
+
+
+_DEVICE_SLOTS = len(DeviceType) + 1  # one code per device, one for any unknown device
+
+
+def _device_codes(table: pa.Table) -> np.ndarray:
+    """Each row's device as a code (unknown devices share the last code)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    if performance.num_rows == 0:
-        return 0
-    device = pc.dictionary_encode(performance.column("device")).combine_chunks()
-    codes = device.indices.to_numpy().astype(np.int64)
-    series = np.unique(line, return_inverse=True)[1].astype(np.int64) * len(device.dictionary)
-    series += codes
-    slot = (hour - hour.min()) // 3600
-    key = series * (int(slot.max()) + 1) + slot
+    known = pa.array([d.value for d in DeviceType])
+    codes = pc.fill_null(pc.index_in(table.column("device"), value_set=known), len(known))
+    return np.asarray(codes.to_numpy(), dtype=np.int64)
+
+
+def _series_checks(
+    performance: pa.Table,
+    ground_truth: pa.Table,
+    ids: np.ndarray,
+    li: np.ndarray,
+    hour: np.ndarray,
+    impressions: np.ndarray,
+    out: dict[str, CheckCounts],
+) -> None:
+    """Reach checks per line item x device series.
+
+    Rows are ordered by (series, hour) — a stable sort, cheap when rows already come in
+    order — and each hour's lowest reach is compared with the previous hour's highest, so
+    several creatives in one hour never count as a decrease.
+    """
+    series = li * _DEVICE_SLOTS + _device_codes(performance)
+    if series.size == 0:
+        out.update(reach_le_impressions=(0, 0), reach_le_audience=(0, 0),
+                   reach_non_decreasing=(0, 0))
+        return
+    key = series * _SPAN + (hour - hour.min()) // 3600
     order = np.argsort(key, kind="stable")
     key = key[order]
     reach = performance.column("cumulative_reach").to_numpy()[order]
-    starts = np.flatnonzero(np.diff(key, prepend=key[0] - 1))
-    low, high = np.minimum.reduceat(reach, starts), np.maximum.reduceat(reach, starts)
-    group = series[order][starts]
-    bad = (group[1:] == group[:-1]) & (low[1:] < high[:-1])
-    return int(np.unique(group[1:][bad]).size)
+    hours = np.flatnonzero(np.diff(key, prepend=key[0] - 1))  # first row of each series-hour
+    low, high = np.minimum.reduceat(reach, hours), np.maximum.reduceat(reach, hours)
+    group = key[hours] // _SPAN
+    decreasing = np.flatnonzero((group[1:] == group[:-1]) & (low[1:] < high[:-1]))
+    firsts = np.flatnonzero(np.diff(group, prepend=group[0] - 1))  # first hour of each series
+    top = np.maximum.reduceat(high, firsts)
+    names = group[firsts]
+    total = np.bincount(np.searchsorted(names, series), weights=impressions,
+                        minlength=names.size)
+    out["reach_le_impressions"] = (names.size, int(np.count_nonzero(top > total)))
+    truth_li, truth_found = _lookup(ground_truth.column("line_item_id").to_numpy(), ids)
+    truth = truth_li[truth_found] * _DEVICE_SLOTS + _device_codes(ground_truth)[truth_found]
+    audience = ground_truth.column("audience").to_numpy()[truth_found]
+    by_truth = np.argsort(truth)
+    where = np.minimum(np.searchsorted(truth[by_truth], names), max(truth.size - 1, 0))
+    matched = truth[by_truth][where] == names if truth.size else np.zeros(names.size, bool)
+    limit = audience[by_truth][where] if truth.size else np.zeros(names.size, np.int64)
+    out["reach_le_audience"] = (names.size, int(np.count_nonzero(~matched | (top > limit))))
+    out["reach_non_decreasing"] = (names.size, int(np.unique(group[1:][decreasing]).size))
 
 
 def merge_checks(

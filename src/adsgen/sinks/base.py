@@ -70,23 +70,30 @@ def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table
     """(YYYY-MM-DD, rows of that UTC date) for each date present, in date order.
 
     Rows keep their relative order inside a date (a stable sort), so the output is a pure
-    function of the input. Out-of-order input is reordered by one `take` (a copy of the
-    table; one take is ~10x faster than one per date on multi-chunk tables).
+    function of the input. Each date's rows are gathered from every chunk only when that
+    date is written, so the extra memory is about one date's rows, never a sorted copy.
     """
     import pyarrow as pa
 
-    col = table.column(column)
-    if not pa.types.is_timestamp(col.type):
-        raise TypeError(f"partition column {column!r} must be a timestamp, not {col.type}")
-    days = col.cast(pa.date32()).cast(pa.int32()).to_numpy()
-    if days.size == 0:
-        return
-    if not np.all(days[1:] >= days[:-1]):
-        order = np.argsort(days, kind="stable")
-        table, days = table.take(pa.array(order)), days[order]
-    starts = np.flatnonzero(np.diff(days, prepend=days[0] - 1))
-    for lo, hi in itertools.pairwise([*starts.tolist(), int(days.size)]):
-        yield (_EPOCH + timedelta(days=int(days[lo]))).isoformat(), table.slice(lo, hi - lo)
+    if not pa.types.is_timestamp(table.schema.field(column).type):
+        raise TypeError(f"partition column {column!r} must be a timestamp")
+    # Per chunk: its date-sorted order and where each date's run starts in that order.
+    pieces: dict[int, list[tuple[pa.RecordBatch, np.ndarray | None, int, int]]] = {}
+    for batch in table.to_batches():
+        days = batch.column(column).cast(pa.date32()).cast(pa.int32()).to_numpy()
+        if days.size == 0:
+            continue
+        order = None if np.all(days[1:] >= days[:-1]) else np.argsort(days, kind="stable")
+        ordered = days if order is None else days[order]
+        starts = np.flatnonzero(np.diff(ordered, prepend=ordered[0] - 1))
+        for lo, hi in itertools.pairwise([*starts.tolist(), int(days.size)]):
+            pieces.setdefault(int(ordered[lo]), []).append((batch, order, lo, hi))
+    for day in sorted(pieces):
+        parts = [
+            batch.slice(lo, hi - lo) if order is None else batch.take(pa.array(order[lo:hi]))
+            for batch, order, lo, hi in pieces[day]
+        ]
+        yield (_EPOCH + timedelta(days=day)).isoformat(), pa.Table.from_batches(parts)
 
 
 class FileSink(ABC):
