@@ -328,3 +328,9 @@ def test_python_api_generate_returns_the_summary(tmp_path: Path) -> None:
     assert isinstance(summary, pipeline.RunSummary)
     assert summary.created["advertisers"] >= 7 and summary.facts.performance_rows >= 4_000
     assert counts(url)["performance"] == summary.facts.performance_rows
+
+
+def test_status_of_a_missing_file_creates_nothing(tmp_path: Path) -> None:
+    message = user_error(invoke("status", "--db", sqlite_url(tmp_path / "typo.db")))
+    assert "no database at" in message and "typo.db" in message
+    assert not (tmp_path / "typo.db").exists()

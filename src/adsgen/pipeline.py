@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adsgen.exceptions import AdsgenError, SpecError
+from adsgen.exceptions import AdsgenError, DatabaseError, SpecError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -462,9 +462,16 @@ def simulate_database(
 
 
 def status(*, db: str | None = None) -> dict[str, Any]:
-    """Rows per table, database size, delivery date range and totals."""
-    from adsgen.store import database_size, fact_totals, masked_url, table_counts
+    """Rows per table, database size, delivery date range and totals; reads only (a missing
+    SQLite file is an error, not created)."""
+    from adsgen.store import database_size, fact_totals, make_engine, masked_url, table_counts
 
+    url = make_engine(db).url
+    name = url.database or ""
+    if url.get_backend_name() == "sqlite" and name not in ("", ":memory:") and not (
+        name.startswith("file:") or Path(name).exists()
+    ):
+        raise DatabaseError(f"no database at {name}; create it with `adsgen run-all`")
     engine = open_database(db, create=False)
     with engine.connect() as conn:
         counts = table_counts(conn)
