@@ -318,3 +318,20 @@ def test_a_line_item_outside_the_campaign_flight_is_refused(db: str) -> None:
                              "--db", db))
     assert "more than the campaign budget 10,000.00 USD" in over
     assert dump(db, timestamps=True) == before
+
+
+def test_the_same_commands_on_the_same_database_give_the_same_data(tmp_path: Path) -> None:
+    """Draws are keyed by the seed and the rows already there, never by the clock."""
+    steps = [["create-advertiser", "--auto", "--campaigns", "1"],
+             ["create-campaign", "--advertiser-id", "1", "--line-items", "0", "--budget", "9000"],
+             ["create-line-item", "--campaign-id", "2", "--auto"],
+             ["create-creative", "--line-item-id", "1", "--auto"],
+             ["create-profile", "--name", "multi_device_advanced"]]
+    dumps = []
+    for run in ("a", "b"):
+        url = sqlite_url(tmp_path / f"{run}.db")
+        for step in steps:
+            assert invoke("-q", "--seed", "5", *step, "--db", url).exit_code == 0, step
+        dumps.append(dump(url))
+    assert dumps[0] == dumps[1]
+    assert len(dumps[0]["performance"]) > 0

@@ -174,7 +174,7 @@ def run_all_command(
     from adsgen import pipeline
 
     with state.bars(at_once=True) as progress:
-        summary = pipeline.run_all(
+        summary = pipeline.generate(  # the Python API's entry point: one code path
             db=state.db, seed=state.seed_or_default(), scale=scale,
             platform=platform_name(platform), templates_dir=templates_dir, progress=progress,
         )
