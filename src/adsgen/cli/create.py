@@ -118,7 +118,9 @@ _FLAGS: dict[str, str] = {
     "targeting.genre": "--genre", "targeting.geo": "--geo", "creatives.count": "--creatives",
     "creatives.durations": "--duration", "creatives.qr": "--qr", "durations": "--duration",
     "ad_format": "--format", "creatives.ad_format": "--format", "mime_type": "--mime-type",
-    "qr": "--qr", "interactive": "--interactive",
+    "qr": "--qr", "interactive": "--interactive", "profile": "--profile",
+    "line_items": "--line-items", "targeting": "--device/--genre/--geo",
+    "creatives": "--creatives/--duration/--qr",
 }
 
 
@@ -148,8 +150,10 @@ def validated_value(kind: Any, value: Any, *, option: str) -> Any:
 def _option_error(error: ValidationError, *, what: str) -> SpecError:
     item = error.errors(include_url=False)[0]
     parts = [str(p) for p in item["loc"] if isinstance(p, int) or not re.search(r"[\[\]()-]", p)]
-    path = ".".join(p for p in parts if not p.isdigit())
-    flag = next((_FLAGS[path[:n]] for n in range(len(path), 0, -1) if path[:n] in _FLAGS), None)
+    keys = [p for p in parts if not p.isdigit()]
+    path = ".".join(keys)
+    prefixes = (".".join(keys[:n]) for n in range(len(keys), 0, -1))
+    flag = next((_FLAGS[prefix] for prefix in prefixes if prefix in _FLAGS), None)
     message = str(item["msg"]).removeprefix("Value error, ")
     if item["type"] in ("enum", "literal_error"):
         allowed = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
