@@ -47,7 +47,7 @@ def test_different_seed_gives_different_values() -> None:
         assert not first[name].equals(second[name]), name
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(items=sim_items(max_items=8, max_days=8), data=st.data())
 def test_subset_gives_exactly_its_rows_of_the_full_run(
     items: list[SimLineItem], data: st.DataObject

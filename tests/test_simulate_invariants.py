@@ -7,12 +7,20 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adsgen.enums import DeviceType, PacingPeriod, PacingType
 from adsgen.simulate import simulate
 from adsgen.simulate.inputs import SimLineItem
-from simfactory import assert_invariants, platform, random_line_item, sim_items
+from simfactory import (
+    assert_invariants,
+    creative,
+    line_item,
+    platform,
+    random_line_item,
+    sim_items,
+)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(items=sim_items(), seed=st.integers(0, 2**63 - 1))
 def test_invariants_hold_on_every_row(items: list[SimLineItem], seed: int) -> None:
     result = simulate(items, platform=platform(), seed=seed)
@@ -25,3 +33,15 @@ def test_invariants_on_a_larger_random_plan() -> None:
     result = simulate(items, platform=platform(), seed=11)
     assert result.performance.num_rows > 100_000
     assert_invariants(result, items, platform())
+
+
+def test_invariants_hold_when_row_counts_exceed_float32_precision() -> None:
+    item = line_item(
+        1, devices=(DeviceType.ctv,), creatives=(creative(7),),
+        pacing_type=PacingType.asap, pacing_period=PacingPeriod.daily,
+        cpm_micros=500_000, budget_micros=10**9 * 10**6,
+        extra={"win_rate": 1.0, "frequency_target": 0.01},
+    )
+    result = simulate([item], platform=platform(), seed=1)
+    assert result.performance["impressions"].to_numpy().max() > 2**24
+    assert_invariants(result, [item], platform())

@@ -1,0 +1,241 @@
+"""Simulation benchmark: rows/s of simulate, + Parquet, + SQLite, vs a naive per-row generator.
+
+Plan: 1,000 line items × 90 days × 3 devices × 2 creatives (15 s + 30 s) = 12.96 M rows,
+built through the schemas and `plan.number_plan` (so the SQLite run inserts real parent rows
+and the performance table's foreign keys are checked). Each phase runs in a fresh
+subprocess, so its peak RSS (ru_maxrss) is its own; plan building is not timed.
+
+    .venv/bin/python benchmarks/bench_simulate.py                 # full run (~1-2 min)
+    .venv/bin/python benchmarks/bench_simulate.py --items 100     # quick look
+
+Phases:
+- simulate: `simulate_batches` over the plan, every batch built as an Arrow table;
+- + Parquet: the same, each batch written by pyarrow.parquet.ParquetWriter (zstd);
+- + SQLite: the same, each batch written by `adsgen.store.bulk_insert` in one transaction
+  (entity tables inserted first, untimed);
+- Parquet at a third of the days, to show peak memory does not grow with days;
+- baseline: a naive per-row generator of the same 19 columns (Faker, and plain `random`).
+
+Targets (issue 3): ≥ 2 M rows/s simulate, ≥ 1.5 M rows/s + Parquet, ≥ 300 k rows/s +
+SQLite, ≥ 30× the per-row baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import random
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+SEED = 2024
+START = datetime(2026, 1, 5)
+LINE_ITEMS_PER_CAMPAIGN = 10
+CAMPAIGNS_PER_ADVERTISER = 5
+
+
+def build_plan(items: int, days: int) -> Any:
+    """A NumberedPlan of `items` line items, `days`-day flights, 2 creatives each."""
+    from adsgen.enums import FrequencyPeriod, Industry, Objective, PacingPeriod, PacingType
+    from adsgen.plan import number_plan
+    from adsgen.schemas import AdvertiserCreate
+
+    rng = random.Random(SEED)
+    end = START + timedelta(days=days)
+    advertisers, made = [], 0
+    while made < items:
+        campaigns = []
+        for _ in range(CAMPAIGNS_PER_ADVERTISER):
+            line_items = []
+            for _ in range(min(LINE_ITEMS_PER_CAMPAIGN, items - made)):
+                made += 1
+                pacing = rng.choice([
+                    (PacingType.even, PacingPeriod.flight), (PacingType.ahead, PacingPeriod.flight),
+                    (PacingType.even, PacingPeriod.daily), (PacingType.asap, PacingPeriod.daily),
+                ])
+                cap = rng.choice([None, {"max_impressions": 3, "time_unit": FrequencyPeriod.days,
+                                         "time_unit_count": 1}])
+                line_items.append({
+                    "name": f"li {made}",
+                    "cpm": Decimal(rng.randint(20, 65)),
+                    "budget": {"amount": Decimal(rng.randint(20, 400) * 1000),
+                               "pacing_type": pacing[0], "pacing_period": pacing[1]},
+                    "flight": {"start": START, "end": end},
+                    "frequency_cap": cap,
+                    "creatives": [
+                        {"name": f"spot {d}", "duration_s": d,
+                         "asset_url": f"https://cdn.example/{made}-{d}.mp4"}
+                        for d in (15, 30)
+                    ],
+                })
+            if not line_items:
+                break
+            campaigns.append({
+                "name": f"campaign {len(campaigns)}", "objective": Objective.awareness,
+                "budget": {"amount": sum(li["budget"]["amount"] for li in line_items)},
+                "flight": {"start": START, "end": end}, "line_items": line_items,
+            })
+        advertisers.append(AdvertiserCreate.model_validate({
+            "name": f"advertiser {len(advertisers)}", "industry": Industry.retail,
+            "domain": f"a{len(advertisers)}.example", "campaigns": campaigns,
+        }))
+    return number_plan(advertisers)
+
+
+def _platform() -> Any:
+    import yaml
+
+    import adsgen
+    from adsgen.spec import Platform
+
+    path = Path(adsgen.__file__).parent / "data" / "platforms" / "netflix_like.yml"
+    return Platform.model_validate(yaml.safe_load(path.read_text()))
+
+
+def phase_simulate(items: int, days: int) -> tuple[int, float]:
+    from adsgen.simulate import simulate_batches
+
+    plan, platform = build_plan(items, days), _platform()
+    rows, started = 0, time.perf_counter()
+    for batch in simulate_batches(plan.items, platform=platform, seed=SEED):
+        rows += batch.performance.num_rows
+    return rows, time.perf_counter() - started
+
+
+def phase_parquet(items: int, days: int) -> tuple[int, float]:
+    import pyarrow.parquet as pq
+
+    from adsgen.simulate import simulate_batches
+    from adsgen.simulate.columns import PERFORMANCE_SCHEMA
+
+    plan, platform = build_plan(items, days), _platform()
+    with tempfile.TemporaryDirectory() as tmp:
+        rows, started = 0, time.perf_counter()
+        with pq.ParquetWriter(Path(tmp) / "performance.parquet", PERFORMANCE_SCHEMA,
+                              compression="zstd") as writer:
+            for batch in simulate_batches(plan.items, platform=platform, seed=SEED):
+                writer.write_table(batch.performance)
+                rows += batch.performance.num_rows
+        return rows, time.perf_counter() - started
+
+
+def phase_sqlite(items: int, days: int) -> tuple[int, float]:
+    from adsgen.plan import ENTITY_TABLES
+    from adsgen.simulate import simulate_batches
+    from adsgen.store import bulk_insert, init_db, make_engine
+
+    plan, platform = build_plan(items, days), _platform()
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'ads.db'}")
+        init_db(engine)
+        with engine.begin() as conn:
+            tables = plan.arrow_tables()
+            for name in ENTITY_TABLES:
+                if name in tables:
+                    bulk_insert(conn, name, tables[name])
+        rows, started = 0, time.perf_counter()
+        with engine.begin() as conn:
+            for batch in simulate_batches(plan.items, platform=platform, seed=SEED):
+                rows += bulk_insert(conn, "performance", batch.performance)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+        return rows, elapsed
+
+
+def _naive_rows(rows: int, draw: Callable[[int, int], int]) -> list[dict[str, Any]]:
+    """The usual per-row generator: one dict per row, every metric an independent draw."""
+    out = []
+    hour0 = START
+    devices = ("ctv", "mobile", "desktop")
+    for k in range(rows):
+        impressions = draw(0, 2000)
+        starts = draw(0, impressions)
+        q1 = draw(0, starts)
+        mid = draw(0, q1)
+        q3 = draw(0, mid)
+        measurable = draw(0, impressions)
+        out.append({
+            "line_item_id": 1 + k // 12960, "creative_id": 1 + k % 2,
+            "hour": hour0 + timedelta(hours=(k // 6) % 2160), "device": devices[k % 3],
+            "impressions": impressions, "starts": starts, "first_quartile": q1,
+            "midpoint": mid, "third_quartile": q3, "completes": draw(0, q3),
+            "measurable": measurable, "viewable": draw(0, measurable),
+            "invalid": draw(0, impressions // 50), "clicks": draw(0, impressions // 200),
+            "qr_scans": 0, "click_conversions": draw(0, 2), "view_conversions": draw(0, 3),
+            "cumulative_reach": draw(0, 10**6), "spend_micros": impressions * 40_000,
+        })
+    return out
+
+
+def phase_baseline(kind: str, rows: int) -> tuple[int, float]:
+    if kind == "faker":
+        from faker import Faker
+
+        fake = Faker()
+        fake.seed_instance(SEED)
+
+        def draw(low: int, high: int) -> int:
+            return int(fake.random_int(low, high))
+    else:
+        rng = random.Random(SEED)
+        draw = rng.randint
+    started = time.perf_counter()
+    _naive_rows(rows, draw)
+    return rows, time.perf_counter() - started
+
+
+def _child(target: Callable[..., tuple[int, float]], args: tuple[Any, ...], queue: Any) -> None:
+    rows, seconds = target(*args)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    queue.put((rows, seconds, peak_mib))
+
+
+def run(target: Callable[..., tuple[int, float]], *args: Any) -> tuple[int, float, float]:
+    """Run one phase in a fresh process: (rows, seconds, peak RSS MiB)."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    process = ctx.Process(target=_child, args=(target, args, queue))
+    process.start()
+    result: tuple[int, float, float] = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--baseline-rows", type=int, default=100_000)
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args()
+    items, days = args.items, args.days
+    print(f"plan: {items} line items × {days} days × 3 devices × 2 creatives; python "
+          f"{sys.version.split()[0]}; {mp.cpu_count()} cores; one process per phase")
+    results: dict[str, tuple[int, float, float]] = {}
+    results["simulate"] = run(phase_simulate, items, days)
+    results["simulate + Parquet (zstd)"] = run(phase_parquet, items, days)
+    results[f"simulate + Parquet, {max(1, days // 3)} days"] = run(
+        phase_parquet, items, max(1, days // 3)
+    )
+    if not args.skip_sqlite:
+        results["simulate + SQLite (bulk_insert)"] = run(phase_sqlite, items, days)
+    results["baseline: per-row Faker"] = run(phase_baseline, "faker", args.baseline_rows)
+    results["baseline: per-row random"] = run(phase_baseline, "random", args.baseline_rows)
+    print(f"{'phase':38s} {'rows':>12s} {'seconds':>9s} {'rows/s':>12s} {'peak RSS':>10s}")
+    for name, (rows, seconds, peak) in results.items():
+        print(f"{name:38s} {rows:12,d} {seconds:9.2f} {rows / seconds:12,.0f} {peak:8.0f} MiB")
+    sim_rate = results["simulate"][0] / results["simulate"][1]
+    for kind in ("Faker", "random"):
+        rows, seconds, _ = results[f"baseline: per-row {kind}"]
+        print(f"simulate / per-row {kind}: {sim_rate / (rows / seconds):.0f}×")
+
+
+if __name__ == "__main__":
+    main()
