@@ -36,8 +36,29 @@ with stream keys from adsgen.seeding.child_seed; see draws.py. So the same seed 
 same table whatever the batching, `simulate(subset)` equals the subset's rows of
 `simulate(all)`, and draws are whole-array NumPy passes (no loop per row or hour; set-up
 reads each line item's fields once). Counts are exact binomial/Poisson by inversion when the
-smaller tail's mean is below 10, normal approximations (rounded, clipped) above.
+smaller tail's mean is below 3, skew-corrected (Cornish–Fisher) normal approximations above,
+rounded and clipped; draws run in float32 always (never batch-dependent) and the funnel's
+order is re-imposed in int64, so invariants hold exactly even past 2**24 per row. Grouped
+float sums use exact fixed-point integer scans (a float cumsum over a batch would leak one
+line item's rounding into the next).
 
+Modelling choices worth knowing:
+- Audience: the reach population is the segment a planner sizes for the line item
+  (planned impressions on the device ÷ a planned frequency drawn in 3–8), capped by the
+  targetable households; so average frequency lands at 4–8 when budgets deliver. Device
+  audiences are treated as disjoint households (reach and caps per line item × device).
+- Geo sizes: the Platform spec has time zones but no sizes, so supply.py holds relative
+  household weights for the 12 ad markets (other geos 0.02). Targeted geos the platform
+  does not serve add no supply (rows are still emitted, with zeros).
+- Frequency caps apply in fixed windows from the flight start (not rolling); a minutes cap
+  becomes a per-hour cap of max × ⌈60 / count⌉.
+- Pacing days are UTC days (as the daily cap); EVEN is flat per day and follows expected
+  supply within the day; FLIGHT pacing catches up on shortfalls, DAILY does not.
+- Creatives share a cell's impressions by a multinomial with weights 0.5–1.5 keyed by
+  (seed, line item, creative id); static formats (pause ads, overlays) fire no video events;
+  QR scans never happen on mobile; CTV clicks only on interactive creatives.
+- Conversions landing at or after the flight end, or beyond the 7-day window, are dropped.
+- Ground truth has a row per line item × device for the line items that get rows.
 `SimLineItem.extra` may pin `win_rate`, `frequency_target`, `conversion_rate` or
 `lag_mean_hours` for a line item (tests and what-if runs).
 """
