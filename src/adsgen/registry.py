@@ -47,7 +47,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "orm": ("orm",),
     "spec": ("spec",),
     "errors": ("exceptions",),
-    "simulate": ("simulate", "simulate.inputs", "simulate.columns"),
+    "simulation": ("simulate", "simulate.inputs", "simulate.columns"),
     "providers": ("providers",),
     "sinks": ("sinks",),
     "utils": ("seeding", "settings", "catalog", "entities", "plan", "store", "persist",
