@@ -257,3 +257,20 @@ def test_load_dir_needs_generated_tables(tmp_path: Path, sqlite_engine: Engine) 
         load_dir(sqlite_engine, tmp_path / "missing")
     with pytest.raises(AdsgenError, match="no manifest"):
         load_dir(sqlite_engine, tmp_path)
+
+
+def test_load_dir_streams_in_bounded_batches(
+    reference: Path, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adsgen.store
+
+    sizes: list[int] = []
+    real = adsgen.store.bulk_insert
+
+    def spy(conn: object, table: str, data: pa.Table, **kw: object) -> int:
+        sizes.append(data.num_rows)
+        return real(conn, table, data)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(adsgen.store, "bulk_insert", spy)
+    loaded = load_dir(sqlite_engine, reference, batch_rows=100)
+    assert max(sizes) <= 100 and sum(sizes) == sum(loaded.values())

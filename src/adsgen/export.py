@@ -474,9 +474,13 @@ def load_dir(
             for table, path in sources:
                 dataset, columns = _dataset(path, fmt, table)
                 loaded = 0
-                for batch in dataset.to_batches(columns=columns, batch_size=batch_rows):
-                    if batch.num_rows:
-                        loaded += bulk_insert(conn, table.name, pa.Table.from_batches([batch]))
+                # File by file: a dataset-wide scan reads ahead of a slow database without
+                # limit, while one file is at most one block's rows of one date.
+                for fragment in dataset.get_fragments():
+                    for batch in fragment.to_batches(columns=columns, batch_size=batch_rows):
+                        if batch.num_rows:
+                            data = pa.Table.from_batches([batch])
+                            loaded += bulk_insert(conn, table.name, data)
                 counts[table.name] = loaded
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
