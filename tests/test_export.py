@@ -106,16 +106,6 @@ def test_layout_and_manifest(plan: NumberedPlan, reference: Path) -> None:
     assert manifest.checks["funnel_order"].checked == manifest.tables["performance"].rows
 
 
-# simulate(subset) must give the subset's rows of simulate(all) (the contract); today the
-# simulation breaks it (line item 5 changes when line item 1 is in the same call), which
-# these two tests catch. Remove the marker once simulate honours the contract.
-SUBSET_CONTRACT = pytest.mark.xfail(
-    reason="simulate(subset) != simulate(all) rows for the subset (simulation bug)",
-    strict=False,
-)
-
-
-@SUBSET_CONTRACT
 def test_rows_are_the_simulation_of_all_items(plan: NumberedPlan, reference: Path) -> None:
     whole = simulate(plan.items, platform=PLATFORM, seed=SEED)
     assert read_table(reference, "performance", PERFORMANCE_SCHEMA).equals(
@@ -156,7 +146,6 @@ def test_random_plans_write_identical_files_on_local_and_processes(tmp_path: Pat
     assert manifests[0].tables["performance"].rows > 0
 
 
-@SUBSET_CONTRACT
 def test_block_size_changes_file_names_not_rows(
     plan: NumberedPlan, reference: Path, tmp_path: Path
 ) -> None:
