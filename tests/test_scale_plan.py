@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -34,9 +35,9 @@ def revalidated(advertiser: AdvertiserCreate) -> AdvertiserCreate:
 @given(count=st.integers(1, 14), days=st.integers(1, 366), seed=st.integers(0, 2**31),
        by_items=st.booleans())
 def test_counts_flights_and_every_rule(count: int, days: int, seed: int, by_items: bool) -> None:
+    counts: dict[str, Any] = {"line_items" if by_items else "advertisers": count}
     plan = build_scaled(seed=seed, platform=PLATFORM, days=days, start=START,
-                        profiles=PROFILES,
-                        **({"line_items": count} if by_items else {"advertisers": count}))
+                        profiles=PROFILES, **counts)
     if by_items:
         assert len(line_items(plan)) == count
         assert all(c.line_items for a in plan for c in a.campaigns)

@@ -51,7 +51,8 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "providers": ("providers",),
     "sinks": ("sinks",),
     "utils": ("seeding", "settings", "catalog", "entities", "plan", "store", "persist",
-              "engines", "manifest", "export", "pipeline", "create", "geo"),
+              "engines", "manifest", "export", "pipeline", "create", "geo", "scale_plan",
+              "scale"),
 }
 MODULES: Final[tuple[str, ...]] = tuple(dict.fromkeys(m for ms in GROUPS.values() for m in ms))
 

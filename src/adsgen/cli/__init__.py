@@ -4,15 +4,16 @@
 - `output`: JSON values and Rich tables;
 - `commands`: init-db, version, run-all, simulate, status, list, validate, create-example,
   create-profile;
-- `create`: create-advertiser, create-campaign, create-line-item, create-creative.
+- `create`: create-advertiser, create-campaign, create-line-item, create-creative;
+- `scale`: generate, plan, load (files at scale, see `adsgen.scale`).
 
 Importing this package registers every command; `main` is the console script's entry point.
 """
 
 from __future__ import annotations
 
-from adsgen.cli import commands, create
+from adsgen.cli import commands, create, scale
 from adsgen.cli.application import State, app, command, main
 from adsgen.cli.output import to_jsonable
 
-__all__ = ["State", "app", "command", "commands", "create", "main", "to_jsonable"]
+__all__ = ["State", "app", "command", "commands", "create", "main", "scale", "to_jsonable"]
