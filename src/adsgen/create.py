@@ -11,7 +11,6 @@ table, so the same commands on the same database give the same data.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -21,15 +20,7 @@ from pydantic import BaseModel, ValidationError
 from adsgen import orm
 from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.fields import error_lines, from_micros
-from adsgen.pipeline import (
-    Progress,
-    RunSummary,
-    _no_progress,
-    _platform,
-    _simulate_into,
-    _transaction,
-    open_database,
-)
+from adsgen.pipeline import Progress, RunSummary, _no_progress, job
 from adsgen.schemas import AdvertiserCreate, CampaignCreate, FlightSchema, LineItemCreate
 from adsgen.spec import Platform, Profile, ProfileCreatives, ProfileLineItem
 
@@ -79,11 +70,10 @@ def create_line_item(
     from adsgen.entities import build_profile
     from adsgen.persist import add_line_item, require
 
-    began = time.perf_counter()
-    plat = _platform(platform, templates_dir)
-    engine = open_database(db)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
+        session, plat = run.session, run.platform
         row = require(session, orm.Campaign, campaign_id, option="--campaign-id")
         campaign = validated(CampaignCreate, row, where=f"campaign {campaign_id}")
         flight = flight or campaign.flight
@@ -104,14 +94,11 @@ def create_line_item(
         tree = {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
         validated(CampaignCreate, tree, where=f"--campaign-id {campaign_id}")
         saved = add_line_item(session, campaign_id, item)
-        summary.created = {"line_items": 1, "creatives": len(saved.creatives)}
-        summary.ids = {"line_items": [saved.id], "creatives": [c.id for c in saved.creatives]}
+        run.record("line_items", [saved.id])
+        run.record("creatives", [c.id for c in saved.creatives])
         if simulate:
-            summary.facts = _simulate_into(
-                session, [saved.id], seed=seed, platform=plat, progress=progress
-            )
-    summary.seconds = time.perf_counter() - began
-    return summary
+            run.simulate([saved.id])
+    return run.summary
 
 
 def create_creative(
@@ -136,11 +123,10 @@ def create_creative(
     from adsgen.persist import add_creative, require
     from adsgen.providers import Fakes
 
-    began = time.perf_counter()
-    plat = _platform(platform, templates_dir)
-    engine = open_database(db)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
+        session = run.session
         row = require(session, orm.LineItem, line_item_id, option="--line-item-id")
         item = validated(LineItemCreate, row, where=f"line item {line_item_id}")
         spec = spec or ProfileCreatives()
@@ -165,14 +151,10 @@ def create_creative(
                 where="--name",
             )
         saved = add_creative(session, line_item_id, creative)
-        summary.created = {"creatives": 1}
-        summary.ids = {"creatives": [saved.id]}
+        run.record("creatives", [saved.id])
         if simulate:
-            summary.facts = _simulate_into(
-                session, [line_item_id], seed=seed, platform=plat, progress=progress
-            )
-    summary.seconds = time.perf_counter() - began
-    return summary
+            run.simulate([line_item_id])
+    return run.summary
 
 
 # --- what pipeline.create_advertiser / create_campaign draw ----------------------------------

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FactTotals",
+    "Job",
     "Progress",
     "RunSummary",
     "create_advertiser",
@@ -32,6 +33,7 @@ __all__ = [
     "create_example",
     "create_profile",
     "generate",
+    "job",
     "open_database",
     "run_all",
     "simulate_database",
@@ -171,44 +173,68 @@ def _simulate_into(
     return totals
 
 
-def _persist(
-    session: Session,
-    advertisers: Sequence[AdvertiserCreate],
-    summary: RunSummary,
-    *,
-    simulate: bool,
-    seed: int,
-    platform: Platform,
-    progress: Progress,
-) -> None:
-    """Write the plan through the ORM, then simulate its line items, in the same transaction."""
-    from adsgen.persist import save_plan
+@dataclass
+class Job:
+    """One command's transaction: its session, platform, seed and the summary it fills."""
 
-    progress("writing entities", 0, len(advertisers))
-    saved = save_plan(session, advertisers)
-    progress("writing entities", len(advertisers), len(advertisers))
-    ids: dict[str, list[int]] = {
-        "advertisers": [],
-        "campaigns": [],
-        "line_items": [],
-        "creatives": [],
-    }
-    for advertiser in saved:
-        ids["advertisers"].append(advertiser.id)
-        for campaign in advertiser.campaigns:
-            ids["campaigns"].append(campaign.id)
-            for item in campaign.line_items:
-                ids["line_items"].append(item.id)
-                ids["creatives"].extend(c.id for c in item.creatives)
-    for table, values in ids.items():
-        summary.created[table] = summary.created.get(table, 0) + len(values)
-        summary.ids.setdefault(table, []).extend(values)
-    if simulate and ids["line_items"]:
-        summary.facts.add(
-            _simulate_into(
-                session, ids["line_items"], seed=seed, platform=platform, progress=progress
+    session: Session
+    platform: Platform
+    seed: int
+    progress: Progress
+    summary: RunSummary
+
+    def record(self, table: str, ids: Sequence[int]) -> None:
+        """Count rows this command created, and keep their ids for the summary."""
+        self.summary.created[table] = self.summary.created.get(table, 0) + len(ids)
+        self.summary.ids.setdefault(table, []).extend(ids)
+
+    def simulate(self, line_item_ids: Sequence[int]) -> None:
+        """Replace these line items' facts, inside this transaction."""
+        if line_item_ids:
+            self.summary.facts.add(
+                _simulate_into(
+                    self.session,
+                    line_item_ids,
+                    seed=self.seed,
+                    platform=self.platform,
+                    progress=self.progress,
+                )
             )
-        )
+
+    def persist(self, advertisers: Sequence[AdvertiserCreate], *, simulate: bool) -> None:
+        """Write plan trees through the ORM, then (with `simulate`) their performance."""
+        from adsgen.persist import save_plan
+
+        self.progress("writing entities", 0, len(advertisers))
+        saved = save_plan(self.session, advertisers)
+        self.progress("writing entities", len(advertisers), len(advertisers))
+        campaigns = [c for a in saved for c in a.campaigns]
+        items = [i for c in campaigns for i in c.line_items]
+        self.record("advertisers", [a.id for a in saved])
+        self.record("campaigns", [c.id for c in campaigns])
+        self.record("line_items", [i.id for i in items])
+        self.record("creatives", [c.id for i in items for c in i.creatives])
+        if simulate:
+            self.simulate([i.id for i in items])
+
+
+@contextmanager
+def job(
+    *,
+    db: str | None,
+    seed: int,
+    platform: str,
+    templates_dir: Path | None,
+    progress: Progress,
+) -> Iterator[Job]:
+    """Open the database and one transaction for a command; time it into the summary."""
+    began = time.perf_counter()
+    plat = _platform(platform, templates_dir)
+    engine = open_database(db)
+    summary = RunSummary(seed=seed)
+    with _transaction(engine) as session:
+        yield Job(session=session, platform=plat, seed=seed, progress=progress, summary=summary)
+    summary.seconds = time.perf_counter() - began
 
 
 def _taken_names(session: Session) -> set[str]:
@@ -242,32 +268,25 @@ def run_all(
 
     if scale < 0:
         raise AdsgenError(f"--scale must be 0 or more, got {scale}")
-    began = time.perf_counter()
-    engine = open_database(db)
-    plat = _platform(platform, templates_dir)
     dirs = _dirs(templates_dir)
-    examples = [
-        catalog.get_example(name, extra_dirs=dirs) for name in catalog.names("examples", dirs)
-    ]
-    progress("planning", 0, 1)
-    advertisers = build_run_all(
-        seed=seed, platform=plat, scale=scale, examples=examples, profiles=catalog.profiles(dirs)
-    )
-    progress("planning", 1, 1)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
-        clear_dataset(session.connection())
-        _persist(
-            session,
-            advertisers,
-            summary,
-            simulate=True,
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
+        examples = [
+            catalog.get_example(name, extra_dirs=dirs) for name in catalog.names("examples", dirs)
+        ]
+        progress("planning", 0, 1)
+        advertisers = build_run_all(
             seed=seed,
-            platform=plat,
-            progress=progress,
+            platform=run.platform,
+            scale=scale,
+            examples=examples,
+            profiles=catalog.profiles(dirs),
         )
-    summary.seconds = time.perf_counter() - began
-    return summary
+        progress("planning", 1, 1)
+        clear_dataset(run.session.connection())
+        run.persist(advertisers, simulate=True)
+    return run.summary
 
 
 def create_example(
@@ -286,25 +305,13 @@ def create_example(
     from adsgen.catalog import get_example
     from adsgen.entities import build_example
 
-    began = time.perf_counter()
-    template = _template_file(template)
-    example = get_example(name, template=template, extra_dirs=_dirs(templates_dir))
+    example = get_example(name, template=_template_file(template), extra_dirs=_dirs(templates_dir))
     advertiser = build_example(example, seed=seed)
-    plat = _platform(platform, templates_dir)
-    engine = open_database(db)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
-        _persist(
-            session,
-            [advertiser],
-            summary,
-            simulate=simulate,
-            seed=seed,
-            platform=plat,
-            progress=progress,
-        )
-    summary.seconds = time.perf_counter() - began
-    return summary
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
+        run.persist([advertiser], simulate=simulate)
+    return run.summary
 
 
 def create_profile(
@@ -324,31 +331,20 @@ def create_profile(
 
     if count < 1:
         raise AdsgenError(f"--count must be at least 1, got {count}")
-    began = time.perf_counter()
     profile = get_profile(name, _dirs(templates_dir))
-    plat = _platform(platform, templates_dir)
-    engine = open_database(db)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
-        taken = _taken_names(session)
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
+        taken = _taken_names(run.session)
         advertisers: list[AdvertiserCreate] = []
         for i in range(count):
             made = build_profile(
-                profile, seed=seed, index=len(taken) + i, platform=plat, avoid=taken
+                profile, seed=seed, index=len(taken) + i, platform=run.platform, avoid=taken
             )
             advertisers.append(made)
             taken.add(made.name)
-        _persist(
-            session,
-            advertisers,
-            summary,
-            simulate=simulate,
-            seed=seed,
-            platform=plat,
-            progress=progress,
-        )
-    summary.seconds = time.perf_counter() - began
-    return summary
+        run.persist(advertisers, simulate=simulate)
+    return run.summary
 
 
 def create_advertiser(
@@ -369,30 +365,20 @@ def create_advertiser(
 
     if campaigns < 0:
         raise AdsgenError(f"--campaigns must be 0 or more, got {campaigns}")
-    began = time.perf_counter()
-    plat = _platform(platform, templates_dir)
-    engine = open_database(db)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
         if advertiser is None:
-            taken = _taken_names(session)
-            advertiser = build_random(seed=seed, index=len(taken), platform=plat, avoid=taken)
-            advertiser = advertiser.model_copy(update={"campaigns": []})
+            taken = _taken_names(run.session)
+            advertiser = build_random(
+                seed=seed, index=len(taken), platform=run.platform, avoid=taken
+            ).model_copy(update={"campaigns": []})
         if campaigns:
             advertiser = with_drawn_campaigns(
-                session, advertiser, campaigns, seed=seed, platform=plat
+                run.session, advertiser, campaigns, seed=seed, platform=run.platform
             )
-        _persist(
-            session,
-            [advertiser],
-            summary,
-            simulate=simulate,
-            seed=seed,
-            platform=plat,
-            progress=progress,
-        )
-    summary.seconds = time.perf_counter() - began
-    return summary
+        run.persist([advertiser], simulate=simulate)
+    return run.summary
 
 
 def create_campaign(
@@ -414,30 +400,26 @@ def create_campaign(
     from adsgen.create import campaign_for
     from adsgen.persist import add_campaign
 
-    began = time.perf_counter()
-    plat = _platform(platform, templates_dir)
-    engine = open_database(db)
-    summary = RunSummary(seed=seed)
-    with _transaction(engine) as session:
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
         campaign = campaign_for(
-            session, advertiser_id, campaign, profile=profile, name=name,
-            line_items=line_items, seed=seed, platform=plat,
+            run.session,
+            advertiser_id,
+            campaign,
+            profile=profile,
+            name=name,
+            line_items=line_items,
+            seed=seed,
+            platform=run.platform,
         )
-        saved = add_campaign(session, advertiser_id, campaign)
-        item_ids = [item.id for item in saved.line_items]
-        creative_ids = [c.id for item in saved.line_items for c in item.creatives]
-        summary.created = {
-            "campaigns": 1,
-            "line_items": len(item_ids),
-            "creatives": len(creative_ids),
-        }
-        summary.ids = {"campaigns": [saved.id], "line_items": item_ids, "creatives": creative_ids}
-        if simulate and item_ids:
-            summary.facts = _simulate_into(
-                session, item_ids, seed=seed, platform=plat, progress=progress
-            )
-    summary.seconds = time.perf_counter() - began
-    return summary
+        saved = add_campaign(run.session, advertiser_id, campaign)
+        run.record("campaigns", [saved.id])
+        run.record("line_items", [item.id for item in saved.line_items])
+        run.record("creatives", [c.id for item in saved.line_items for c in item.creatives])
+        if simulate:
+            run.simulate([item.id for item in saved.line_items])
+    return run.summary
 
 
 def simulate_database(
@@ -468,8 +450,10 @@ def status(*, db: str | None = None) -> dict[str, Any]:
 
     url = make_engine(db).url
     name = url.database or ""
-    if url.get_backend_name() == "sqlite" and name not in ("", ":memory:") and not (
-        name.startswith("file:") or Path(name).exists()
+    if (
+        url.get_backend_name() == "sqlite"
+        and name not in ("", ":memory:")
+        and not (name.startswith("file:") or Path(name).exists())
     ):
         raise DatabaseError(f"no database at {name}; create it with `adsgen run-all`")
     engine = open_database(db, create=False)
