@@ -26,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PARTITION_KEY", "FileSink", "Sink", "TableWriter", "part_name"]
+__all__ = ["PARTITION_KEY", "FileSink", "Sink", "TableWriter", "part_name", "sort_by_date"]
 
 # Hive partition key of the date-partitioned tables (`date=YYYY-MM-DD/`).
 PARTITION_KEY = "date"
@@ -66,6 +66,29 @@ def part_name(part: int, extension: str) -> str:
     return f"part-{part:06d}.{extension}"
 
 
+def _days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Days since 1970-01-01 of timestamps (their UTC date)."""
+    import pyarrow as pa
+
+    if not pa.types.is_timestamp(values.type):
+        raise TypeError(f"a date partition needs a timestamp column, not {values.type}")
+    return np.asarray(values.cast(pa.date32()).cast(pa.int32()).to_numpy())
+
+
+def sort_by_date(table: pa.Table, column: str) -> pa.Table:
+    """`table` stably sorted by the UTC date of `column` (itself when already in order).
+
+    A producer that owns its batches can sort each one as it comes (then drop the
+    original), so that a partitioned sink only slices: no copy of the whole table.
+    """
+    import pyarrow as pa
+
+    days = _days(table.column(column))
+    if np.all(days[1:] >= days[:-1]):
+        return table
+    return table.take(pa.array(np.argsort(days, kind="stable")))
+
+
 def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
     """(YYYY-MM-DD, rows of that UTC date) for each date present, in date order.
 
@@ -75,12 +98,10 @@ def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table
     """
     import pyarrow as pa
 
-    if not pa.types.is_timestamp(table.schema.field(column).type):
-        raise TypeError(f"partition column {column!r} must be a timestamp")
     # Per chunk: its date-sorted order and where each date's run starts in that order.
     pieces: dict[int, list[tuple[pa.RecordBatch, np.ndarray | None, int, int]]] = {}
     for batch in table.to_batches():
-        days = batch.column(column).cast(pa.date32()).cast(pa.int32()).to_numpy()
+        days = _days(batch.column(column))
         if days.size == 0:
             continue
         order = None if np.all(days[1:] >= days[:-1]) else np.argsort(days, kind="stable")
