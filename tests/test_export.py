@@ -195,10 +195,13 @@ def test_bad_options_are_user_errors(plan: NumberedPlan, tmp_path: Path) -> None
 
 
 def test_auto_block_size_depends_on_items_only(plan: NumberedPlan) -> None:
-    size = auto_block_size(plan.items, platform=PLATFORM, target_rows=1_000)
-    assert size == auto_block_size(list(reversed(plan.items)), platform=PLATFORM,
-                                   target_rows=1_000) >= 1
-    assert auto_block_size(plan.items, platform=PLATFORM, target_rows=10**9) > size
+    items = plan.items  # 10 line items, 8 of them delivering 240 rows
+    size = auto_block_size(items, platform=PLATFORM, target_rows=300)
+    assert size == auto_block_size(list(reversed(items)), platform=PLATFORM,
+                                   target_rows=300) == 1
+    # Plenty of room per block: still at least MIN_BLOCKS blocks (ceil(10 / 8) items each).
+    assert auto_block_size(items, platform=PLATFORM, target_rows=10**9) == 2
+    assert auto_block_size([], platform=PLATFORM) == 1
 
 
 def test_estimate_predicts_rows_and_bytes(plan: NumberedPlan, reference: Path) -> None:

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BLOCK_ROWS",
     "FACT_TABLES",
+    "MIN_BLOCKS",
     "BlockResult",
     "BlockTask",
     "Estimate",
@@ -68,6 +69,8 @@ FACT_TABLES: tuple[str, ...] = ("performance", "ground_truth")
 # Rows a block aims at when no block size is given: ~150 MB of Arrow per worker (peak RSS
 # of a worker ~300 MiB), and as many rows as that allows in each date file.
 DEFAULT_BLOCK_ROWS = 1_000_000
+# Blocks a run is cut into at least (when it has that many line items), whatever the rows.
+MIN_BLOCKS = 8
 _LOAD_BATCH_ROWS = 200_000
 
 
@@ -162,16 +165,18 @@ def _sum_checks(batches: list[dict[str, CheckCounts]]) -> dict[str, CheckCounts]
 def auto_block_size(
     items: Sequence[SimLineItem], *, platform: Platform, target_rows: int = DEFAULT_BLOCK_ROWS
 ) -> int:
-    """Line items per block so that an average block has about `target_rows` rows at most.
-
-    Depends only on the items (never on workers), so it keeps the output deterministic.
+    """Line items per block: an average block has about `target_rows` rows at most, and a
+    run has at least MIN_BLOCKS blocks (when it has that many line items) so that small
+    runs still use every core. Depends only on the items, never on the workers, so the
+    output stays the same whatever the engine.
     """
     from adsgen.simulate.grid import row_count
 
     if not items:
         return 1
     mean = sum(row_count(item, platform) for item in items) / len(items)
-    return max(1, int(target_rows // max(mean, 1.0)))
+    by_rows = max(1, int(target_rows // max(mean, 1.0)))
+    return min(by_rows, -(-len(items) // MIN_BLOCKS))  # small runs still spread over cores
 
 
 def _blocks(
