@@ -75,6 +75,20 @@ def show_summary(state: State, summary: RunSummary, *, title: str) -> None:
     state.emit(view, title=title)
 
 
+def run_and_show(
+    state: State, run: Callable[..., RunSummary], *args: Any, title: str,
+    platform: str | None, **options: Any,
+) -> None:
+    """Run a create command with the shared options (database, seed, platform, progress
+    bars) and show its summary."""
+    with state.bars() as progress:
+        summary = run(
+            *args, db=state.db, seed=state.seed_or_default(), platform=platform_name(platform),
+            progress=progress, **options,
+        )
+    show_summary(state, summary, title=title)
+
+
 def _facts_view(facts: FactTotals) -> dict[str, Any]:
     from adsgen.fields import from_micros
 
@@ -233,13 +247,10 @@ def create_example_command(
     state = State.of(ctx)
     from adsgen import pipeline
 
-    with state.bars() as progress:
-        summary = pipeline.create_example(
-            example, db=state.db, seed=state.seed_or_default(), template=template,
-            templates_dir=templates_dir, platform=platform_name(platform), simulate=simulate,
-            progress=progress,
-        )
-    show_summary(state, summary, title=f"Example {example} created")
+    run_and_show(
+        state, pipeline.create_example, example, template=template, templates_dir=templates_dir,
+        simulate=simulate, title=f"Example {example} created", platform=platform,
+    )
 
 
 @command("create-profile", rich_help_panel="Generate")
@@ -260,13 +271,10 @@ def create_profile_command(
     state = State.of(ctx)
     from adsgen import pipeline
 
-    with state.bars() as progress:
-        summary = pipeline.create_profile(
-            name, db=state.db, seed=state.seed_or_default(), count=count,
-            templates_dir=templates_dir, platform=platform_name(platform), simulate=simulate,
-            progress=progress,
-        )
-    show_summary(state, summary, title=f"Profile {name} created")
+    run_and_show(
+        state, pipeline.create_profile, name, count=count, templates_dir=templates_dir,
+        simulate=simulate, title=f"Profile {name} created", platform=platform,
+    )
 
 
 # --- templates ----------------------------------------------------------------------------

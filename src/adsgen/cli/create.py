@@ -22,8 +22,7 @@ from adsgen.cli.commands import (
     PlatformOption,
     SimulateOption,
     TemplatesDir,
-    platform_name,
-    show_summary,
+    run_and_show,
 )
 from adsgen.enums import (
     AdFormat,
@@ -240,13 +239,11 @@ def create_advertiser_command(
         if name is not None and domain is None:
             given["domain"] = f"{slugify(name)}.example"
         advertiser = validated_options(AdvertiserCreate, given, what="advertiser")
-    with state.bars() as progress:
-        summary = pipeline.create_advertiser(
-            advertiser, db=state.db, seed=state.seed_or_default(), campaigns=campaigns,
-            platform=platform_name(platform), templates_dir=templates_dir, simulate=simulate,
-            progress=progress,
-        )
-    show_summary(state, summary, title="Advertiser created")
+    run_and_show(
+        state, pipeline.create_advertiser, advertiser, campaigns=campaigns,
+        templates_dir=templates_dir, simulate=simulate, title="Advertiser created",
+        platform=platform,
+    )
 
 
 @command("create-campaign", rich_help_panel="Create one entity")
@@ -313,13 +310,11 @@ def create_campaign_command(
     from adsgen import pipeline
 
     spec = None if not (settings or profile) else _profile(profile, settings, templates_dir)
-    with state.bars() as progress:
-        summary = pipeline.create_campaign(
-            advertiser_id, profile=spec, name=name, line_items=line_items != 0, db=state.db,
-            seed=state.seed_or_default(), platform=platform_name(platform),
-            templates_dir=templates_dir, simulate=simulate, progress=progress,
-        )
-    show_summary(state, summary, title="Campaign created")
+    run_and_show(
+        state, pipeline.create_campaign, advertiser_id, profile=spec, name=name,
+        line_items=line_items != 0, templates_dir=templates_dir, simulate=simulate,
+        title="Campaign created", platform=platform,
+    )
 
 
 def _profile(base: str | None, settings: dict[str, Any], templates_dir: Any) -> Profile:
@@ -394,13 +389,11 @@ def create_line_item_command(
             what="--start/--days",
         )
     amount = None if budget is None else validated_value(Money, budget, option="--budget")
-    with state.bars() as progress:
-        summary = create_line_item(
-            campaign_id, settings=line_item, budget=amount, flight=flight, db=state.db,
-            seed=state.seed_or_default(), platform=platform_name(platform),
-            templates_dir=templates_dir, simulate=simulate, progress=progress,
-        )
-    show_summary(state, summary, title="Line item created")
+    run_and_show(
+        state, create_line_item, campaign_id, settings=line_item, budget=amount, flight=flight,
+        templates_dir=templates_dir, simulate=simulate, title="Line item created",
+        platform=platform,
+    )
 
 
 @command("create-creative", rich_help_panel="Create one entity")
@@ -446,10 +439,8 @@ def create_creative_command(
 
     spec = validated_options(ProfileCreatives, settings, what="creative")
     checked_name = None if name is None else validated_value(NameType, name, option="--name")
-    with state.bars() as progress:
-        summary = create_creative(
-            line_item_id, spec=spec, name=checked_name, db=state.db,
-            seed=state.seed_or_default(), platform=platform_name(platform),
-            templates_dir=templates_dir, simulate=simulate, progress=progress,
-        )
-    show_summary(state, summary, title="Creative created")
+    run_and_show(
+        state, create_creative, line_item_id, spec=spec, name=checked_name,
+        templates_dir=templates_dir, simulate=simulate, title="Creative created",
+        platform=platform,
+    )
