@@ -142,15 +142,15 @@ def rows_per_item(platform: Platform) -> float:
 
 def run_once(
     items: list[SimLineItem], platform: Platform, engine: str, workers: int | None,
-    out: Path, block_size: int | None,
+    out: Path, block_size: int | None, fmt: str = "parquet",
 ) -> tuple[int, float, int]:
-    """(rows, seconds, peak RSS bytes) of one export to Parquet."""
+    """(rows, seconds, peak RSS bytes) of one export (Parquet unless `fmt` says)."""
     shutil.rmtree(out, ignore_errors=True)
     entities = entity_tables(items)
     with PeakRss() as rss:
         started = time.perf_counter()
         manifest = export(items, entities=entities, platform=platform, seed=SEED, out=out,
-                          engine=engine, workers=workers, block_size=block_size)
+                          engine=engine, workers=workers, block_size=block_size, fmt=fmt)
         seconds = time.perf_counter() - started
     if not manifest.ok:
         failed = [n for n, c in manifest.checks.items() if not c.passed]
@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None, help="scratch directory")
     parser.add_argument("--postgres", default=os.environ.get(
         "ADSGEN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument("--format", default="parquet", help="parquet (default), csv, jsonl")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per case; the fastest counts (for a busy machine)")
@@ -220,8 +221,8 @@ def main() -> None:
             for engine in args.engines:
                 workers = 1 if engine == "local" else (args.workers or available_cores())
                 out = scratch / f"{target}-{engine}"
-                runs = [run_once(items, platform, engine, workers, out, args.block_size)
-                        for _ in range(args.repeat)]
+                runs = [run_once(items, platform, engine, workers, out, args.block_size,
+                                 args.format) for _ in range(args.repeat)]
                 rows, seconds = runs[0][0], min(r[1] for r in runs)
                 peak = max(r[2] for r in runs)
                 speed[engine] = rows / seconds

@@ -29,22 +29,24 @@ _CHUNK_ROWS = 65_536
 # (character, escape) pairs JSON requires, backslash first.
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _OTHER_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # a quote, a backslash or a control character
 
 
-def _json_strings(values: pa.Array) -> pa.Array:
-    """Quoted, escaped JSON strings (nulls stay null)."""
+def _json_strings(values: pa.Array, *, plain: bool = False) -> pa.Array:
+    """Quoted, escaped JSON strings (nulls stay null); `plain`: nothing needs escaping."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     text = values.cast(pa.string())
-    for char, escape in _ESCAPES:
-        text = pc.replace_substring(text, char, escape)
-    rare = pc.match_substring_regex(text, _OTHER_CONTROL)
-    if pc.any(rare).as_py():  # \b, \f, NUL …: escape those few values exactly
-        fixed = [json.dumps(v)[1:-1] if r else None for v, r in zip(
-            values.cast(pa.string()).to_pylist(), rare.to_pylist(), strict=True
-        )]
-        text = pc.if_else(rare, pa.array(fixed, pa.string()), text)
+    if not plain and pc.any(pc.match_substring_regex(text, _NEEDS_ESCAPE)).as_py():
+        for char, escape in _ESCAPES:
+            text = pc.replace_substring(text, char, escape)
+        rare = pc.match_substring_regex(text, _OTHER_CONTROL)
+        if pc.any(rare).as_py():  # \b, \f, NUL …: escape those few values exactly
+            fixed = [json.dumps(v)[1:-1] if r else None for v, r in zip(
+                values.cast(pa.string()).to_pylist(), rare.to_pylist(), strict=True
+            )]
+            text = pc.if_else(rare, pa.array(fixed, pa.string()), text)
     return pc.binary_join_element_wise('"', text, '"', "")
 
 
@@ -76,8 +78,10 @@ def _json_column(values: pa.Array) -> pa.Array:
         finite = pc.is_finite(values)
         text = pc.if_else(finite, values.cast(pa.string()), pa.scalar(None, pa.string()))
     elif pa.types.is_timestamp(kind):
-        text = _json_strings(_iso_timestamps(values))
-    elif pa.types.is_date(kind) or pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        text = _json_strings(_iso_timestamps(values), plain=True)
+    elif pa.types.is_date(kind):
+        text = _json_strings(values, plain=True)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
         text = _json_strings(values)
     elif pa.types.is_null(kind):
         text = pa.nulls(len(values), pa.string())
