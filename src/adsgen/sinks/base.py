@@ -125,7 +125,8 @@ class FileSink(ABC):
     schema). With `part=k` this task writes `<directory>/<name>/part-k.<ext>`; with
     `partition_by="hour"` also split by that column's UTC date into `date=YYYY-MM-DD/`.
     After `close`, `rows` is the number of rows written and `files` maps each file written
-    to its size in bytes.
+    to its size in bytes. A partitioned sink keeps one file open per date it has seen until
+    `close` (a task spanning D dates holds D files open; a year is 366).
     """
 
     extension: ClassVar[str]
