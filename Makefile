@@ -34,6 +34,7 @@ run: deps
 
 bench: deps
 	$(BIN)/python benchmarks/bench_simulate.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf $(VENV) ads.db build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis out data/
