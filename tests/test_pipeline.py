@@ -173,3 +173,21 @@ def test_run_all_on_every_dialect(engine: Engine) -> None:
     rows = counts(url)
     assert summary.facts.performance_rows == rows["performance"] >= 4_000
     assert summary.created["advertisers"] == rows["advertisers"] >= 7
+
+
+def test_commands_resolve_names_through_plugins(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile or platform a plugin registers is usable by name, like a bundled one."""
+    from adsgen.registry import registry
+
+    fresh = {kind: dict(entries) for kind, entries in registry._registered.items()}
+    monkeypatch.setattr(registry, "_registered", fresh)
+    with pytest.raises(UnknownNameError):
+        pipeline.create_profile("plugin_mobile", db=url, platform="plugin_tv")
+    profile = registry.profile("mobile_consideration").model_copy(update={"name": "plugin_mobile"})
+    platform = registry.platform("netflix_like").model_copy(update={"name": "plugin_tv"})
+    registry.register("profile", "plugin_mobile", profile)
+    registry.register("platform", "plugin_tv", platform)
+    summary = pipeline.create_profile("plugin_mobile", db=url, platform="plugin_tv")
+    assert summary.created["advertisers"] == 1 and summary.facts.performance_rows > 0

@@ -115,9 +115,9 @@ def _transaction(engine: Engine) -> Iterator[Session]:
 
 
 def _platform(name: str, templates_dir: Path | None) -> Platform:
-    from adsgen.catalog import get_platform
+    from adsgen.registry import registry  # names resolve through plugins too
 
-    return get_platform(name, _dirs(templates_dir))
+    return registry.platform(name, extra_dirs=_dirs(templates_dir))
 
 
 def _dirs(templates_dir: Path | None) -> tuple[Path, ...]:
@@ -304,8 +304,14 @@ def create_example(
     bundled examples file such as netflix-ads-examples.yml), else from the bundled ones."""
     from adsgen.catalog import get_example
     from adsgen.entities import build_example
+    from adsgen.registry import registry
 
-    example = get_example(name, template=_template_file(template), extra_dirs=_dirs(templates_dir))
+    file = _template_file(template)
+    example = (
+        registry.example(name, extra_dirs=_dirs(templates_dir))
+        if file is None
+        else get_example(name, template=file, extra_dirs=_dirs(templates_dir))
+    )
     advertiser = build_example(example, seed=seed)
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
@@ -326,12 +332,12 @@ def create_profile(
     progress: Progress = _no_progress,
 ) -> RunSummary:
     """Create `count` advertisers from a profile, with their performance."""
-    from adsgen.catalog import get_profile
     from adsgen.entities import build_profile
+    from adsgen.registry import registry
 
     if count < 1:
         raise AdsgenError(f"--count must be at least 1, got {count}")
-    profile = get_profile(name, _dirs(templates_dir))
+    profile = registry.profile(name, extra_dirs=_dirs(templates_dir))
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:

@@ -118,12 +118,13 @@ def _plan(
     """The numbered plan, the platform and the request as JSON-able data (for the manifest)."""
     from adsgen import catalog
     from adsgen.plan import number_plan
+    from adsgen.registry import registry
     from adsgen.scale_plan import build_scaled, scaled_flight
 
     flight = scaled_flight(start, days)  # the option errors before any slow work
     stage = "planning advertisers" if advertisers is not None else "planning line items"
     dirs = () if templates_dir is None else (templates_dir,)
-    plat = catalog.get_platform(platform, dirs)
+    plat = registry.platform(platform, extra_dirs=dirs)  # plugins' platforms too
     profiles = catalog.profiles(dirs)
     advertisers_plan = build_scaled(
         seed=seed, platform=plat, advertisers=advertisers, line_items=line_items, days=days,
