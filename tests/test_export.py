@@ -196,12 +196,25 @@ def test_bad_options_are_user_errors(plan: NumberedPlan, tmp_path: Path) -> None
 
 def test_auto_block_size_depends_on_items_only(plan: NumberedPlan) -> None:
     items = plan.items  # 10 line items, 8 of them delivering 240 rows
-    size = auto_block_size(items, platform=PLATFORM, target_rows=300)
+    size = auto_block_size(items, platform=PLATFORM, target_rows=300, rows_per_date_file=0)
     assert size == auto_block_size(list(reversed(items)), platform=PLATFORM,
-                                   target_rows=300) == 1
+                                   target_rows=300, rows_per_date_file=0) == 1
     # Plenty of room per block: still at least MIN_BLOCKS blocks (ceil(10 / 8) items each).
     assert auto_block_size(items, platform=PLATFORM, target_rows=10**9) == 2
     assert auto_block_size([], platform=PLATFORM) == 1
+
+
+def test_long_flights_get_blocks_that_fill_their_date_files(plan: NumberedPlan) -> None:
+    """Few rows per line item and day: more line items per block, so date files are not tiny."""
+    items = plan.items
+    assert auto_block_size(items, platform=PLATFORM, target_rows=300, rows_per_date_file=0) == 1
+    # 8 of 10 items deliver 240 rows over their days: ~20 rows a day each, so 40 rows per
+    # date file take 2 line items per block, whatever target_rows says.
+    days = sum((i.end - i.start).total_seconds() for i in items) / 86_400 / len(items)
+    per_day = 0.8 * 240 / days
+    wanted = 2 * per_day
+    assert auto_block_size(items, platform=PLATFORM, target_rows=300,
+                           rows_per_date_file=round(wanted)) == 2
 
 
 def test_estimate_predicts_rows_and_bytes(plan: NumberedPlan, reference: Path) -> None:

@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_BLOCK_ROWS",
     "FACT_TABLES",
+    "FLUSH_ROWS",
     "MIN_BLOCKS",
     "BlockResult",
     "BlockTask",
@@ -66,10 +68,13 @@ __all__ = [
 ]
 
 FACT_TABLES: tuple[str, ...] = ("performance", "ground_truth")
-# Rows a block aims at when no block size is given: ~115 MB of Arrow held per worker (peak
-# RSS of a worker ~285 MiB, 2 workers + the parent < 1 GiB) and as many rows as that allows
-# in each date file (per-file costs dominate small files: 1M rows is ~6 % faster, +80 MiB).
-DEFAULT_BLOCK_ROWS = 750_000
+# Rows a worker holds before writing them (~115 MB of Arrow: peak RSS of a worker ~285 MiB,
+# 2 workers + the parent < 1 GiB), and the fewest rows a block aims at.
+FLUSH_ROWS = 750_000
+DEFAULT_BLOCK_ROWS = FLUSH_ROWS
+# Rows a block aims to give each of its date files: long flights get blocks of more line
+# items (memory stays FLUSH_ROWS), so a year is not 365 tiny files per 750k rows.
+ROWS_PER_DATE_FILE = 25_000
 # Blocks a run is cut into at least (when it has that many line items), whatever the rows.
 MIN_BLOCKS = 8
 _LOAD_BATCH_ROWS = 200_000
@@ -118,33 +123,38 @@ def run_block(task: BlockTask) -> BlockResult:
     import pyarrow as pa
 
     started = time.perf_counter()
-    performance: list[pa.Table] = []
-    ground_truth: list[pa.Table] = []
     checks: list[dict[str, CheckCounts]] = []
-    # simulate_batches never splits a line item, so checking batch by batch equals checking
-    # the block, with the temporaries of one batch.
-    for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed):
-        if task.check:
-            checks.append(check_block(batch.performance, batch.ground_truth, task.items))
-        # In date order now, while this batch is the only copy: the sink then only slices.
-        performance.append(sort_by_date(batch.performance, "hour"))
-        ground_truth.append(batch.ground_truth)
-        del batch
     sink_class = get_sink(task.fmt)
     out = Path(task.out)
-    rows: dict[str, int] = {}
-    sizes: dict[str, int] = {}
-    files: dict[str, int] = {}
-    for name, parts, partition_by in (
-        ("performance", performance, "hour"),
-        ("ground_truth", ground_truth, None),
-    ):
-        with sink_class(out, name, part=task.index, partition_by=partition_by) as sink:
-            if parts:
-                sink.write(pa.concat_tables(parts))
-        rows[name], sizes[name], files[name] = sink.rows, sink.bytes, len(sink.files)
-    del performance, ground_truth
-    pa.default_memory_pool().release_unused()  # keep the worker's RSS at one block
+    with ExitStack() as stack:  # a failure aborts both sinks: nothing is published
+        performance = stack.enter_context(
+            sink_class(out, "performance", part=task.index, partition_by="hour")
+        )
+        truth = stack.enter_context(sink_class(out, "ground_truth", part=task.index))
+        held: list[pa.Table] = []
+        held_rows = 0
+        # simulate_batches never splits a line item, so checking batch by batch equals
+        # checking the block. Batches are written FLUSH_ROWS at a time into files that stay
+        # open (one per date): memory is FLUSH_ROWS rows whatever the block size, and a
+        # large block gives each date file many rows.
+        for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed):
+            if task.check:
+                checks.append(check_block(batch.performance, batch.ground_truth, task.items))
+            held.append(sort_by_date(batch.performance, "hour"))
+            held_rows += batch.performance.num_rows
+            truth.write(batch.ground_truth)
+            del batch
+            if held_rows >= FLUSH_ROWS:
+                performance.write(pa.concat_tables(held))
+                held, held_rows = [], 0
+        if held:
+            performance.write(pa.concat_tables(held))
+        del held
+    sinks = {"performance": performance, "ground_truth": truth}
+    rows = {name: sink.rows for name, sink in sinks.items()}
+    sizes = {name: sink.bytes for name, sink in sinks.items()}
+    files = {name: len(sink.files) for name, sink in sinks.items()}
+    pa.default_memory_pool().release_unused()  # keep the worker's RSS at one flush
     return BlockResult(
         index=task.index, line_items=len(task.items), rows=rows, bytes=sizes, files=files,
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
@@ -164,10 +174,12 @@ def _sum_checks(batches: list[dict[str, CheckCounts]]) -> dict[str, CheckCounts]
 
 
 def auto_block_size(
-    items: Sequence[SimLineItem], *, platform: Platform, target_rows: int = DEFAULT_BLOCK_ROWS
+    items: Sequence[SimLineItem], *, platform: Platform, target_rows: int = DEFAULT_BLOCK_ROWS,
+    rows_per_date_file: int = ROWS_PER_DATE_FILE,
 ) -> int:
-    """Line items per block: an average block has about `target_rows` rows at most, and a
-    run has at least MIN_BLOCKS blocks (when it has that many line items) so that small
+    """Line items per block: about `target_rows` rows, or more when that many line items are
+    needed to give each date file `rows_per_date_file` rows (long flights), and a run has at
+    least MIN_BLOCKS blocks (when it has that many line items) so that small
     runs still use every core. Depends only on the items, never on the workers, so the
     output stays the same whatever the engine.
     """
@@ -176,8 +188,10 @@ def auto_block_size(
     if not items:
         return 1
     mean = sum(row_count(item, platform) for item in items) / len(items)
+    days = sum((item.end - item.start).total_seconds() for item in items) / 86_400 / len(items)
     by_rows = max(1, int(target_rows // max(mean, 1.0)))
-    return min(by_rows, -(-len(items) // MIN_BLOCKS))  # small runs still spread over cores
+    by_files = int(-(-rows_per_date_file * max(days, 1.0) // max(mean, 1.0)))
+    return min(max(by_rows, by_files), -(-len(items) // MIN_BLOCKS))  # still ≥ MIN_BLOCKS
 
 
 def _blocks(
