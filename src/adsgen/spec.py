@@ -97,6 +97,10 @@ class Platform(StrictModel):
     weekday_multipliers: tuple[float, ...] = DEFAULT_WEEKDAY_MULTIPLIERS
     genre_share: dict[Genre, float]
     geo_timezones: dict[str, str] = Field(min_length=1)
+    geo_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="relative ad-tier households per served geo; empty = equal weights",
+    )
     default_geo: str = "US"
     cpm_range: tuple[float, float] = (20.0, 65.0)
     dispersion: float = Field(default=20.0, gt=0, description="gamma shape of hourly supply noise")
@@ -132,6 +136,14 @@ class Platform(StrictModel):
         missing = set(self.device_mix) - set(self.daypart_curves)
         if missing:
             raise ValueError(f"daypart_curves lacks devices {sorted(missing)}")
+        if self.geo_weights:
+            unserved = sorted(set(self.geo_weights) - set(self.geo_timezones))
+            unweighted = sorted(set(self.geo_timezones) - set(self.geo_weights))
+            if unserved or unweighted or any(w <= 0 for w in self.geo_weights.values()):
+                raise ValueError(
+                    "geo_weights needs a positive weight for every geo of geo_timezones and no "
+                    f"other (not served: {unserved or 'none'}; no weight: {unweighted or 'none'})"
+                )
         if self.default_geo not in self.geo_timezones:
             raise ValueError(f"default_geo {self.default_geo!r} is not in geo_timezones")
         low, high = self.cpm_range

@@ -47,9 +47,9 @@ Modelling choices worth knowing:
   (planned impressions on the device ÷ a planned frequency drawn in 3–8), capped by the
   targetable households; so average frequency lands at 4–8 when budgets deliver. Device
   audiences are treated as disjoint households (reach and caps per line item × device).
-- Geo sizes: the Platform spec has time zones but no sizes, so supply.py holds relative
-  household weights for the 12 ad markets (other geos 0.02). Targeted geos the platform
-  does not serve add no supply (rows are still emitted, with zeros).
+- Geo sizes: the Platform's `geo_weights` (relative households per served geo; equal when
+  empty). Targeted geos the platform does not serve add no supply (rows are still emitted,
+  with zeros).
 - Frequency caps apply in fixed windows from the flight start (not rolling); a minutes cap
   becomes a per-hour cap of max × ⌈60 / count⌉.
 - Pacing days are UTC days (as the daily cap); EVEN is flat per day and follows expected

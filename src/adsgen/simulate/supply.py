@@ -26,7 +26,6 @@ from adsgen.simulate.ground_truth import Params
 from adsgen.spec import Platform
 
 __all__ = [
-    "GEO_HOUSEHOLD_WEIGHTS",
     "audience",
     "cell_counters",
     "expected_supply",
@@ -37,13 +36,6 @@ __all__ = [
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 
-# Relative ad-tier households by country (the Platform spec has time zones, not sizes).
-# Rough 2024 shares for a Netflix-like service's 12 ad markets; other geos weigh 0.02.
-GEO_HOUSEHOLD_WEIGHTS: dict[str, float] = {
-    "US": 0.45, "CA": 0.06, "GB": 0.08, "FR": 0.05, "DE": 0.06, "IT": 0.03,
-    "ES": 0.03, "MX": 0.06, "BR": 0.08, "JP": 0.04, "KR": 0.02, "AU": 0.04,
-}
-_OTHER_GEO_WEIGHT = 0.02
 _STATIC_SLOT_SECONDS = 15.0  # pause ads / overlays take a slot like a 15 s spot
 
 
@@ -55,7 +47,8 @@ def planned_impressions(grid: Grid) -> I64:
 
 
 def _geo_weights(platform: Platform) -> dict[str, float]:
-    raw = {g: GEO_HOUSEHOLD_WEIGHTS.get(g, _OTHER_GEO_WEIGHT) for g in platform.geo_timezones}
+    """Each served geo's share of the households (the platform's weights, else equal)."""
+    raw = {g: platform.geo_weights.get(g, 1.0) for g in platform.geo_timezones}
     total = sum(raw.values())
     return {g: w / total for g, w in raw.items()}
 
