@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, make_url
+from sqlalchemy import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from adsgen.exceptions import DatabaseError
-from adsgen.orm import Base
+from adsgen.persist import clear_dataset
 from adsgen.store import init_db, make_engine
 
 POSTGRES_ENV = "ADSGEN_TEST_POSTGRES_URL"
@@ -53,63 +53,59 @@ def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def _pg_session_engine() -> Iterator[Engine]:
-    url = _server_url(POSTGRES_ENV)
-    schema = _unique_name()
+def _server_engine(
+    env: str, label: str, create: str, drop: str, scoped: Callable[[URL, str], URL]
+) -> Iterator[Engine]:
+    """An engine on its own schema/database of the server `env` names, dropped at the end.
+
+    Set and unusable fails the run (CI must not pass by skipping); unset skips.
+    """
+    url = _server_url(env)
+    name = _unique_name()
     admin = make_engine(url)
     try:
         with admin.begin() as conn:
-            conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-        search_path = {"options": f"-csearch_path={schema}"}
-        engine = make_engine(make_url(url).update_query_dict(search_path))
+            conn.exec_driver_sql(create.format(name=name))
+        engine = make_engine(scoped(make_url(url), name))
         init_db(engine)
     except (SQLAlchemyError, DatabaseError) as exc:
         admin.dispose()
-        pytest.fail(f"{POSTGRES_ENV} is set but PostgreSQL is not usable: {exc}", pytrace=False)
+        pytest.fail(f"{env} is set but {label} is not usable: {exc}", pytrace=False)
     try:
         yield engine
     finally:
         engine.dispose()
         with admin.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            conn.exec_driver_sql(drop.format(name=name))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _pg_session_engine() -> Iterator[Engine]:
+    yield from _server_engine(
+        POSTGRES_ENV, "PostgreSQL",
+        'CREATE SCHEMA "{name}"', 'DROP SCHEMA IF EXISTS "{name}" CASCADE',
+        lambda url, name: url.update_query_dict({"options": f"-csearch_path={name}"}),
+    )
 
 
 @pytest.fixture(scope="session")
 def _mysql_session_engine() -> Iterator[Engine]:
-    url = _server_url(MYSQL_ENV)
-    database = _unique_name()
-    admin = make_engine(url)
-    try:
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4")
-        engine = make_engine(make_url(url).set(database=database))
-        init_db(engine)
-    except (SQLAlchemyError, DatabaseError) as exc:
-        admin.dispose()
-        pytest.fail(f"{MYSQL_ENV} is set but MariaDB/MySQL is not usable: {exc}", pytrace=False)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.begin() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{database}`")
-        admin.dispose()
+    yield from _server_engine(
+        MYSQL_ENV, "MariaDB/MySQL", "CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        "DROP DATABASE IF EXISTS `{name}`", lambda url, name: url.set(database=name),
+    )
 
 
 def _empty_tables(engine: Engine) -> None:
-    """Remove every row, children first; a lock left by a test fails after 10 s, never hangs."""
-    tables = [t for t in reversed(Base.metadata.sorted_tables)]
+    """Remove every row (ids restart where the dialect allows); a lock left by a test fails
+    after 10 s, never hangs."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         else:
             conn.exec_driver_sql("SET SESSION innodb_lock_wait_timeout = 10")
-            for table in tables:
-                conn.execute(table.delete())
+        clear_dataset(conn)
 
 
 @pytest.fixture

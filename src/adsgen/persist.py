@@ -17,15 +17,23 @@ from sqlalchemy.orm import Session, selectinload
 from adsgen import orm
 from adsgen.enums import EntityStatus
 from adsgen.exceptions import AdsgenError
-from adsgen.plan import campaign_active, sim_item
+from adsgen.plan import (
+    advertiser_columns,
+    budget_columns,
+    campaign_active,
+    campaign_columns,
+    creative_columns,
+    flight_columns,
+    frequency_cap_columns,
+    line_item_columns,
+    sim_item,
+)
 from adsgen.schemas import (
     AdvertiserCreate,
-    BudgetSchema,
     CampaignBase,
     CampaignCreate,
     CreativeBase,
     CreativeCreate,
-    FlightSchema,
     FrequencyCapSchema,
     LineItemBase,
     LineItemCreate,
@@ -46,56 +54,19 @@ _Row = TypeVar("_Row", orm.Advertiser, orm.Campaign, orm.LineItem)
 _LISTED_IDS = 20  # known ids shown in an error message
 
 
-def _flight(flight: FlightSchema) -> orm.Flight:
-    return orm.Flight(start=flight.start, end=flight.end)
-
-
-def _budget(budget: BudgetSchema) -> orm.Budget:
-    return orm.Budget(
-        budget_type=budget.budget_type,
-        amount_micros=budget.amount_micros,
-        currency=budget.currency,
-        pacing_type=budget.pacing_type,
-        pacing_period=budget.pacing_period,
-        daily_cap_micros=budget.daily_cap_micros,
-    )
-
-
 def _cap(cap: FrequencyCapSchema | None) -> orm.FrequencyCap | None:
-    if cap is None:
-        return None
-    return orm.FrequencyCap(
-        max_impressions=cap.max_impressions,
-        time_unit=cap.time_unit,
-        time_unit_count=cap.time_unit_count,
-    )
+    return None if cap is None else orm.FrequencyCap(**frequency_cap_columns(cap))
 
 
 def _creative(creative: CreativeCreate) -> orm.Creative:
-    return orm.Creative(
-        name=creative.name,
-        status=creative.status.value,
-        ad_format=creative.ad_format,
-        mime_type=creative.mime_type,
-        duration_s=creative.duration_s,
-        asset_url=str(creative.asset_url),
-        width=creative.width,
-        height=creative.height,
-        has_qr=creative.has_qr,
-        interactive=creative.interactive,
-        qa_status=creative.qa_status,
-    )
+    return orm.Creative(**creative_columns(creative))
 
 
 def _line_item(item: LineItemCreate) -> orm.LineItem:
     return orm.LineItem(
-        name=item.name,
-        status=item.status.value,
-        ad_format=item.ad_format,
-        position=item.position,
-        cpm_micros=item.cpm_micros,
-        flight=_flight(item.flight),
-        budget=_budget(item.budget),
+        **line_item_columns(item),
+        flight=orm.Flight(**flight_columns(item.flight)),
+        budget=orm.Budget(**budget_columns(item.budget)),
         frequency_cap=_cap(item.frequency_cap),
         targeting_rules=[
             orm.TargetingRule(key=key, value=value) for key, value in item.targeting.rows()
@@ -106,12 +77,9 @@ def _line_item(item: LineItemCreate) -> orm.LineItem:
 
 def _campaign(campaign: CampaignCreate) -> orm.Campaign:
     return orm.Campaign(
-        name=campaign.name,
-        status=campaign.status.value,
-        objective=campaign.objective,
-        dsp_partner=campaign.dsp_partner,
-        flight=_flight(campaign.flight),
-        budget=_budget(campaign.budget),
+        **campaign_columns(campaign),
+        flight=orm.Flight(**flight_columns(campaign.flight)),
+        budget=orm.Budget(**budget_columns(campaign.budget)),
         frequency_cap=_cap(campaign.frequency_cap),
         line_items=[_line_item(i) for i in campaign.line_items],
     )
@@ -121,12 +89,7 @@ def save_plan(session: Session, advertisers: Sequence[AdvertiserCreate]) -> list
     """Add each advertiser with its whole tree and flush, so every row has its id."""
     rows = [
         orm.Advertiser(
-            name=a.name,
-            status=a.status.value,
-            industry=a.industry,
-            domain=a.domain,
-            currency=a.currency,
-            campaigns=[_campaign(c) for c in a.campaigns],
+            **advertiser_columns(a), campaigns=[_campaign(c) for c in a.campaigns]
         )
         for a in advertisers
     ]

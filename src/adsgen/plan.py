@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from adsgen.enums import BudgetType, CampaignStatus, EntityStatus, Objective, TargetingKey
 from adsgen.schemas import (
+    AdvertiserBase,
     AdvertiserCreate,
     BudgetSchema,
     CampaignBase,
@@ -27,7 +28,20 @@ from adsgen.schemas import (
 )
 from adsgen.simulate.inputs import SimCreative, SimFrequencyCap, SimLineItem
 
-__all__ = ["ENTITY_TABLES", "NumberedPlan", "campaign_active", "number_plan", "sim_item"]
+__all__ = [
+    "ENTITY_TABLES",
+    "NumberedPlan",
+    "advertiser_columns",
+    "budget_columns",
+    "campaign_active",
+    "campaign_columns",
+    "creative_columns",
+    "flight_columns",
+    "frequency_cap_columns",
+    "line_item_columns",
+    "number_plan",
+    "sim_item",
+]
 
 # Entity tables in foreign-key order: a loader inserts them in this order.
 ENTITY_TABLES: tuple[str, ...] = (
@@ -130,6 +144,67 @@ class NumberedPlan:
         return {name: len(next(iter(cols.values()), [])) for name, cols in self.tables.items()}
 
 
+# --- one entity's column values (the ORM's names): one home for the Arrow and ORM paths ------
+
+
+def advertiser_columns(advertiser: AdvertiserBase) -> dict[str, Any]:
+    """An advertiser's own columns (no id)."""
+    return {
+        "status": advertiser.status.value, "name": advertiser.name,
+        "industry": advertiser.industry, "domain": advertiser.domain,
+        "currency": advertiser.currency,
+    }
+
+
+def campaign_columns(campaign: CampaignBase) -> dict[str, Any]:
+    """A campaign's own columns (no id, no advertiser_id)."""
+    return {
+        "status": campaign.status.value, "name": campaign.name,
+        "objective": campaign.objective, "dsp_partner": campaign.dsp_partner,
+    }
+
+
+def line_item_columns(item: LineItemBase) -> dict[str, Any]:
+    """A line item's own columns (no id, no campaign_id)."""
+    return {
+        "status": item.status.value, "name": item.name, "ad_format": item.ad_format,
+        "position": item.position, "cpm_micros": item.cpm_micros,
+    }
+
+
+def creative_columns(creative: CreativeBase) -> dict[str, Any]:
+    """A creative's own columns (no id, no line_item_id)."""
+    return {
+        "status": creative.status.value, "name": creative.name,
+        "ad_format": creative.ad_format, "mime_type": creative.mime_type,
+        "duration_s": creative.duration_s, "asset_url": str(creative.asset_url),
+        "width": creative.width, "height": creative.height, "has_qr": creative.has_qr,
+        "interactive": creative.interactive, "qa_status": creative.qa_status,
+    }
+
+
+def flight_columns(flight: FlightSchema) -> dict[str, Any]:
+    """A flight's columns (no id, no owner)."""
+    return {"start": flight.start, "end": flight.end}
+
+
+def budget_columns(budget: BudgetSchema) -> dict[str, Any]:
+    """A budget's columns in micros (no id, no owner)."""
+    return {
+        "budget_type": budget.budget_type, "amount_micros": budget.amount_micros,
+        "currency": budget.currency, "pacing_type": budget.pacing_type,
+        "pacing_period": budget.pacing_period, "daily_cap_micros": budget.daily_cap_micros,
+    }
+
+
+def frequency_cap_columns(cap: FrequencyCapSchema) -> dict[str, Any]:
+    """A frequency cap's columns (no id, no owner)."""
+    return {
+        "max_impressions": cap.max_impressions, "time_unit": cap.time_unit,
+        "time_unit_count": cap.time_unit_count,
+    }
+
+
 def _owned(
     plan: NumberedPlan,
     ids: dict[str, int],
@@ -142,27 +217,11 @@ def _owned(
     campaign_id = owner[1] if owner[0] == "campaign" else None
     line_item_id = owner[1] if owner[0] == "line_item" else None
     arc = {"campaign_id": campaign_id, "line_item_id": line_item_id}
-    plan.add("flights", id=_next(ids, "flights"), **arc, start=flight.start, end=flight.end)
-    plan.add(
-        "budgets",
-        id=_next(ids, "budgets"),
-        **arc,
-        budget_type=budget.budget_type.value,
-        amount_micros=budget.amount_micros,
-        currency=budget.currency.value,
-        pacing_type=budget.pacing_type.value,
-        pacing_period=budget.pacing_period.value,
-        daily_cap_micros=budget.daily_cap_micros,
-    )
+    plan.add("flights", id=_next(ids, "flights"), **arc, **flight_columns(flight))
+    plan.add("budgets", id=_next(ids, "budgets"), **arc, **budget_columns(budget))
     if cap is not None:
-        plan.add(
-            "frequency_caps",
-            id=_next(ids, "frequency_caps"),
-            **arc,
-            max_impressions=cap.max_impressions,
-            time_unit=cap.time_unit.value,
-            time_unit_count=cap.time_unit_count,
-        )
+        plan.add("frequency_caps", id=_next(ids, "frequency_caps"), **arc,
+                 **frequency_cap_columns(cap))
 
 
 def _next(ids: dict[str, int], table: str) -> int:
@@ -183,26 +242,11 @@ def number_plan(
     plan = NumberedPlan()
     for advertiser in advertisers:
         advertiser_id = _next(ids, "advertisers")
-        plan.add(
-            "advertisers",
-            id=advertiser_id,
-            status=advertiser.status.value,
-            name=advertiser.name,
-            industry=advertiser.industry.value,
-            domain=advertiser.domain,
-            currency=advertiser.currency.value,
-        )
+        plan.add("advertisers", id=advertiser_id, **advertiser_columns(advertiser))
         for campaign in advertiser.campaigns:
             campaign_id = _next(ids, "campaigns")
-            plan.add(
-                "campaigns",
-                id=campaign_id,
-                status=campaign.status.value,
-                advertiser_id=advertiser_id,
-                name=campaign.name,
-                objective=campaign.objective.value,
-                dsp_partner=campaign.dsp_partner.value,
-            )
+            plan.add("campaigns", id=campaign_id, advertiser_id=advertiser_id,
+                     **campaign_columns(campaign))
             _owned(
                 plan,
                 ids,
@@ -214,16 +258,8 @@ def number_plan(
             live = campaign_active(advertiser.status, campaign)
             for item in campaign.line_items:
                 line_item_id = _next(ids, "line_items")
-                plan.add(
-                    "line_items",
-                    id=line_item_id,
-                    status=item.status.value,
-                    campaign_id=campaign_id,
-                    name=item.name,
-                    ad_format=item.ad_format.value,
-                    position=item.position.value,
-                    cpm_micros=item.cpm_micros,
-                )
+                plan.add("line_items", id=line_item_id, campaign_id=campaign_id,
+                         **line_item_columns(item))
                 _owned(
                     plan,
                     ids,
@@ -244,22 +280,8 @@ def number_plan(
                 for creative in item.creatives:
                     creative_id = _next(ids, "creatives")
                     creatives.append((creative_id, creative))
-                    plan.add(
-                        "creatives",
-                        id=creative_id,
-                        status=creative.status.value,
-                        line_item_id=line_item_id,
-                        name=creative.name,
-                        ad_format=creative.ad_format.value,
-                        mime_type=creative.mime_type.value,
-                        duration_s=creative.duration_s,
-                        asset_url=str(creative.asset_url),
-                        width=creative.width,
-                        height=creative.height,
-                        has_qr=creative.has_qr,
-                        interactive=creative.interactive,
-                        qa_status=creative.qa_status.value,
-                    )
+                    plan.add("creatives", id=creative_id, line_item_id=line_item_id,
+                             **creative_columns(creative))
                 plan.items.append(
                     sim_item(
                         item,

@@ -110,11 +110,6 @@ class Grid:
         return int(self.li_id.size)
 
     @property
-    def series_count(self) -> int:
-        """Number of (line item, creative, device) series."""
-        return int((self.n_cre * self.n_dev).sum())
-
-    @property
     def pair_index(self) -> I64:
         """Index of each line item × device pair (li-major) for every cell."""
         pair_off = np.cumsum(self.n_dev) - self.n_dev
