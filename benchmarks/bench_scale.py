@@ -27,13 +27,13 @@ from pathlib import Path
 import psutil
 import pyarrow as pa
 
-from adsgen.catalog import get_platform
-from adsgen.engines import available_cores
-from adsgen.enums import AdFormat, AdPosition, Objective, PacingPeriod, PacingType
-from adsgen.export import export, load_dir
+from adsgen.build.items import SimCreative, SimLineItem
+from adsgen.domain.enums import AdFormat, AdPosition, Objective, PacingPeriod, PacingType
+from adsgen.runs.blocks import export, load_dir
+from adsgen.runs.engines import available_cores
 from adsgen.simulate import simulate
-from adsgen.simulate.inputs import SimCreative, SimLineItem
-from adsgen.spec import Platform
+from adsgen.templates.catalog import get_platform
+from adsgen.templates.spec import Platform
 
 SEED = 2024
 FLIGHT_DAYS = 30
@@ -163,7 +163,7 @@ def copy_into_postgres(directory: Path, url: str) -> None:
     from sqlalchemy import make_url
 
     from adsgen.exceptions import DatabaseError
-    from adsgen.store import check_connection, make_engine
+    from adsgen.storage.database import check_connection, make_engine
 
     schema = f"adsgen_bench_{os.getpid()}"
     admin = make_engine(url)
@@ -176,7 +176,7 @@ def copy_into_postgres(directory: Path, url: str) -> None:
         conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
     engine = make_engine(make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}))
     try:
-        from adsgen.store import init_db
+        from adsgen.storage.database import init_db
 
         init_db(engine)
         started = time.perf_counter()

@@ -11,7 +11,7 @@ subprocess, so its peak RSS (ru_maxrss) is its own; plan building is not timed.
 Phases:
 - simulate: `simulate_batches` over the plan, every batch built as an Arrow table;
 - + Parquet: the same, each batch written by pyarrow.parquet.ParquetWriter (zstd);
-- + SQLite: the same, each batch written by `adsgen.store.bulk_insert` in one transaction
+- + SQLite: the same, each batch written by `adsgen.storage.database.bulk_insert` in one transaction
   (entity tables inserted first, untimed); then again with the next batches simulated in a
   thread while the current one is inserted (still one process);
 - Parquet at a third of the days, to show peak memory does not grow with days;
@@ -44,9 +44,9 @@ CAMPAIGNS_PER_ADVERTISER = 5
 
 def build_plan(items: int, days: int) -> Any:
     """A NumberedPlan of `items` line items, `days`-day flights, 2 creatives each."""
-    from adsgen.enums import FrequencyPeriod, Industry, Objective, PacingPeriod, PacingType
-    from adsgen.plan import number_plan
-    from adsgen.schemas import AdvertiserCreate
+    from adsgen.build.numbering import number_plan
+    from adsgen.domain.enums import FrequencyPeriod, Industry, Objective, PacingPeriod, PacingType
+    from adsgen.domain.schemas import AdvertiserCreate
 
     rng = random.Random(SEED)
     end = START + timedelta(days=days)
@@ -94,9 +94,9 @@ def _platform() -> Any:
     import yaml
 
     import adsgen
-    from adsgen.spec import Platform
+    from adsgen.templates.spec import Platform
 
-    path = Path(adsgen.__file__).parent / "data" / "platforms" / "netflix_like.yml"
+    path = Path(adsgen.__file__).parent / "templates" / "data" / "platforms" / "netflix_like.yml"
     return Platform.model_validate(yaml.safe_load(path.read_text()))
 
 
@@ -154,9 +154,9 @@ def prefetched(batches: Iterator[Any], depth: int = 2) -> Iterator[Any]:
 
 
 def phase_sqlite(items: int, days: int, pipelined: bool = False) -> tuple[int, float]:
-    from adsgen.plan import ENTITY_TABLES
+    from adsgen.build.numbering import ENTITY_TABLES
     from adsgen.simulate import simulate_batches
-    from adsgen.store import bulk_insert, init_db, make_engine
+    from adsgen.storage.database import bulk_insert, init_db, make_engine
 
     plan, platform = build_plan(items, days), _platform()
     with tempfile.TemporaryDirectory() as tmp:

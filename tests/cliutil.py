@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, func, select
 from typer.testing import CliRunner, Result
 
 from adsgen.cli import app
-from adsgen.orm import Base
+from adsgen.storage.orm import Base
 
 BIN = Path(sys.executable).parent
 ADSGEN = str(BIN / "adsgen")

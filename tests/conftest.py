@@ -25,8 +25,8 @@ from sqlalchemy import URL, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from adsgen.exceptions import DatabaseError
-from adsgen.persist import clear_dataset
-from adsgen.store import init_db, make_engine
+from adsgen.storage.database import init_db, make_engine
+from adsgen.storage.persist import clear_dataset
 
 POSTGRES_ENV = "ADSGEN_TEST_POSTGRES_URL"
 MYSQL_ENV = "ADSGEN_TEST_MYSQL_URL"

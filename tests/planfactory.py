@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from adsgen.enums import (
+from adsgen.domain.enums import (
     BudgetType,
     CampaignStatus,
     DeviceType,
@@ -15,7 +15,7 @@ from adsgen.enums import (
     Objective,
     QAStatus,
 )
-from adsgen.schemas import AdvertiserCreate
+from adsgen.domain.schemas import AdvertiserCreate
 
 START, END = datetime(2026, 9, 1), datetime(2026, 9, 11)
 

@@ -20,7 +20,8 @@ import yaml
 from hypothesis import strategies as st
 
 import adsgen
-from adsgen.enums import (
+from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
+from adsgen.domain.enums import (
     AdFormat,
     AdPosition,
     Daypart,
@@ -31,12 +32,11 @@ from adsgen.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.simulate.inputs import SimCreative, SimFrequencyCap, SimLineItem
-from adsgen.spec import Platform
+from adsgen.templates.spec import Platform
 
 __all__ = ["creative", "line_item", "platform", "random_line_item", "sim_items"]
 
-PLATFORMS = Path(adsgen.__file__).parent / "data" / "platforms"
+PLATFORMS = Path(adsgen.__file__).parent / "templates" / "data" / "platforms"
 START = datetime(2026, 3, 2)  # a Monday, UTC midnight; US DST starts 2026-03-08
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from adsgen import catalog
 from adsgen.exceptions import SpecError, UnknownNameError
-from adsgen.spec import Example, ExampleFile, Platform, Profile
+from adsgen.templates import catalog
+from adsgen.templates.spec import Example, ExampleFile, Platform, Profile
 
-BUNDLED = files("adsgen") / "data"
+BUNDLED = files("adsgen.templates") / "data"
 PROFILE = "type: profile\ndescription: mine\nobjective: conversion\nflight_days: 10\n"
 
 

@@ -21,12 +21,13 @@ import typer
 from sqlalchemy import Engine, create_engine, inspect
 from typer.testing import CliRunner
 
-from adsgen import __version__, store
+from adsgen import __version__
 from adsgen.cli import State, app, to_jsonable
-from adsgen.enums import BudgetType
+from adsgen.domain.enums import BudgetType
+from adsgen.domain.schemas import FlightSchema
 from adsgen.exceptions import DatabaseError
-from adsgen.orm import Base
-from adsgen.schemas import FlightSchema
+from adsgen.storage import database as store
+from adsgen.storage.orm import Base
 
 BIN = Path(sys.executable).parent
 ADSGEN = str(BIN / "adsgen")
@@ -350,7 +351,7 @@ def test_validate_every_bundled_template() -> None:
     from importlib.resources import files
 
     bundled = [Path(str(f)) for kind in ("examples", "profiles", "platforms")
-               for f in (files("adsgen") / "data" / kind).iterdir() if f.name.endswith(".yml")]
+               for f in (files("adsgen.templates") / "data" / kind).iterdir() if f.name.endswith(".yml")]
     result = runner.invoke(app, ["validate", "--json", *map(str, bundled)])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from adsgen import __version__
-from adsgen.manifest import CHECKS, Manifest
-from adsgen.plan import ENTITY_TABLES
+from adsgen.build.numbering import ENTITY_TABLES
+from adsgen.runs.manifest import CHECKS, Manifest
 from cliutil import counts, invoke, invoke_json, sqlite_url, user_error
 
 SMALL = ("--line-items", "20", "--days", "3", "--seed", "7", "--block-size", "5")
@@ -199,8 +199,8 @@ def test_out_with_other_files_is_never_replaced(tmp_path: Path) -> None:
 
 def check_loaded(url: str, out: Path) -> None:
     """The database holds what the manifest counts, and the ORM reads it back."""
-    from adsgen.orm import LineItem, Performance
-    from adsgen.store import make_engine
+    from adsgen.storage.database import make_engine
+    from adsgen.storage.orm import LineItem, Performance
 
     manifest = Manifest.read(out)
     rows = counts(url)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from adsgen import pipeline
+from adsgen.runs import jobs
 from cliutil import (
     ENTITY_TABLES,
     REPO,
@@ -318,7 +318,7 @@ def test_python_api_generate_returns_the_summary(tmp_path: Path) -> None:
 
     url = sqlite_url(tmp_path / "api.db")
     summary = adsgen.generate(db=url, seed=42)
-    assert isinstance(summary, pipeline.RunSummary)
+    assert isinstance(summary, jobs.RunSummary)
     assert summary.created["advertisers"] >= 7 and summary.facts.performance_rows >= 4_000
     assert counts(url)["performance"] == summary.facts.performance_rows
 

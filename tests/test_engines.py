@@ -9,14 +9,14 @@ from collections.abc import Iterator
 import pytest
 from rich.console import Console
 
-from adsgen.engines import (
+from adsgen.exceptions import AdsgenError, UnknownNameError
+from adsgen.runs.engines import (
     ENGINES,
     available_cores,
     resolve_workers,
     rows_progress,
     run_tasks,
 )
-from adsgen.exceptions import AdsgenError, UnknownNameError
 
 # Builtins pickle by name, so every engine can run them without importing this module.
 TASKS = [-3, 1, -4, 1, -5, 9, -2, 6]
@@ -81,7 +81,7 @@ def test_no_tasks_and_bad_arguments() -> None:
 
 
 def test_unreachable_scheduler_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("adsgen.engines.DASK_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("adsgen.runs.engines.DASK_CONNECT_TIMEOUT", "1s")
     with pytest.raises(AdsgenError, match="cannot start Dask"):
         run_tasks(abs, TASKS, engine="dask", scheduler="tcp://127.0.0.1:9")
 

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adsgen import catalog
-from adsgen.entities import (
+from adsgen.build.plans import (
     DEFAULT_START,
     RANDOM_START_SPREAD_DAYS,
     build_example,
@@ -18,7 +17,7 @@ from adsgen.entities import (
     build_random,
     build_run_all,
 )
-from adsgen.enums import (
+from adsgen.domain.enums import (
     AdFormat,
     DeviceType,
     Genre,
@@ -27,8 +26,9 @@ from adsgen.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.schemas import AdvertiserCreate, CampaignCreate
-from adsgen.spec import Example, Platform, Profile
+from adsgen.domain.schemas import AdvertiserCreate, CampaignCreate
+from adsgen.templates import catalog
+from adsgen.templates.spec import Example, Platform, Profile
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import Engine
 
 from adsgen import __version__
-from adsgen.catalog import get_platform
+from adsgen.build.numbering import NumberedPlan, number_plan
 from adsgen.exceptions import AdsgenError, DatabaseError
-from adsgen.export import BlockResult, auto_block_size, estimate, export, load_dir
-from adsgen.manifest import Manifest, spec_hash
-from adsgen.plan import NumberedPlan, number_plan
+from adsgen.runs.blocks import BlockResult, auto_block_size, estimate, export, load_dir
+from adsgen.runs.manifest import Manifest, spec_hash
 from adsgen.simulate import simulate
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
-from adsgen.store import table_counts
+from adsgen.storage.database import table_counts
+from adsgen.templates.catalog import get_platform
 from planfactory import sample_advertiser
 from simfactory import random_line_item
 
@@ -35,7 +35,7 @@ PERF_KEYS = [(k, "ascending") for k in ("line_item_id", "creative_id", "hour", "
 @pytest.fixture(scope="module")
 def plan() -> NumberedPlan:
     """5 advertisers: 10 line items (one paused campaign), 4 blocks of 3."""
-    from adsgen.enums import CampaignStatus
+    from adsgen.domain.enums import CampaignStatus
 
     advertisers = [sample_advertiser(f"Adv {i}") for i in range(4)]
     advertisers.append(sample_advertiser("Paused", campaign_status=CampaignStatus.paused))
@@ -267,15 +267,15 @@ def test_load_dir_needs_generated_tables(tmp_path: Path, sqlite_engine: Engine) 
 def test_load_dir_streams_in_bounded_batches(
     reference: Path, sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import adsgen.store
+    import adsgen.storage.database
 
     sizes: list[int] = []
-    real = adsgen.store.bulk_insert
+    real = adsgen.storage.database.bulk_insert
 
     def spy(conn: object, table: str, data: pa.Table, **kw: object) -> int:
         sizes.append(data.num_rows)
         return real(conn, table, data)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(adsgen.store, "bulk_insert", spy)
+    monkeypatch.setattr(adsgen.storage.database, "bulk_insert", spy)
     loaded = load_dir(sqlite_engine, reference, batch_rows=100)
     assert max(sizes) <= 100 and sum(sizes) == sum(loaded.values())

@@ -1,4 +1,4 @@
-"""Conversions in adsgen.fields and the ISO country list in adsgen.geo."""
+"""Conversions in adsgen.domain.fields and the ISO country list in adsgen.domain.geo."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from adsgen.fields import MICROS_PER_UNIT, error_lines, from_micros, to_micros, to_utc_naive
-from adsgen.geo import ISO_COUNTRY_CODES, is_country_code
-from adsgen.schemas import BudgetSchema
+from adsgen.domain.fields import MICROS_PER_UNIT, error_lines, from_micros, to_micros, to_utc_naive
+from adsgen.domain.geo import ISO_COUNTRY_CODES, is_country_code
+from adsgen.domain.schemas import BudgetSchema
 
 
 @given(st.integers(-(10**15), 10**15))

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adsgen.catalog import get_platform
-from adsgen.manifest import (
+from adsgen.build.items import SimLineItem
+from adsgen.build.numbering import NumberedPlan, number_plan
+from adsgen.runs.manifest import (
     CHECKS,
     CheckResult,
     Manifest,
@@ -23,9 +24,8 @@ from adsgen.manifest import (
     now_utc,
     spec_hash,
 )
-from adsgen.plan import NumberedPlan, number_plan
 from adsgen.simulate import SimResult, simulate
-from adsgen.simulate.inputs import SimLineItem
+from adsgen.templates.catalog import get_platform
 from planfactory import sample_advertiser
 from simfactory import sim_items
 

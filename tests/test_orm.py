@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.schema import CreateTable
 
-import adsgen.orm as orm
-from adsgen.enums import (
+import adsgen.storage.orm as orm
+from adsgen.domain.enums import (
     AdFormat,
     BudgetType,
     CampaignStatus,
@@ -44,7 +44,9 @@ from adsgen.enums import (
     QAStatus,
     TargetingKey,
 )
-from adsgen.orm import (
+from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
+from adsgen.storage.database import init_db, session_scope, table_counts
+from adsgen.storage.orm import (
     Advertiser,
     Base,
     Budget,
@@ -57,8 +59,6 @@ from adsgen.orm import (
     Performance,
     TargetingRule,
 )
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
-from adsgen.store import init_db, session_scope, table_counts
 
 START = datetime(2025, 3, 1)
 CREATIVES = Base.metadata.tables["creatives"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, func, select
 
-from adsgen import orm
+from adsgen.build.numbering import number_plan
 from adsgen.exceptions import AdsgenError
-from adsgen.persist import add_campaign, clear_dataset, load_sim_items, save_plan
-from adsgen.plan import number_plan
-from adsgen.store import session_scope
+from adsgen.storage import orm
+from adsgen.storage.database import session_scope
+from adsgen.storage.persist import add_campaign, clear_dataset, load_sim_items, save_plan
 from planfactory import sample_advertiser
 
 
@@ -30,7 +30,7 @@ def test_saved_plan_reads_back_as_the_numbered_plan(engine: Engine) -> None:
 def _without_ids(item: object) -> object:
     from dataclasses import replace
 
-    from adsgen.simulate.inputs import SimLineItem
+    from adsgen.build.items import SimLineItem
 
     assert isinstance(item, SimLineItem)
     creatives = tuple(replace(c, creative_id=0) for c in item.creatives)

@@ -1,4 +1,4 @@
-"""The pipeline and adsgen.create from Python: what each command function returns, writes and
+"""The pipeline and adsgen.runs.grow from Python: what each command function returns, writes and
 refuses, each in one transaction; `adsgen.generate` as the public entry point."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine
 
 import adsgen
-from adsgen import create, pipeline
+from adsgen.domain.schemas import FlightSchema
 from adsgen.exceptions import AdsgenError, DatabaseError, SpecError, UnknownNameError
-from adsgen.schemas import FlightSchema
-from adsgen.spec import ProfileCreatives, ProfileLineItem
+from adsgen.runs import database as pipeline
+from adsgen.runs import grow, jobs
+from adsgen.templates.spec import ProfileCreatives, ProfileLineItem
 from cliutil import counts, dump, sqlite_url
 from planfactory import sample_advertiser
 
@@ -26,7 +27,7 @@ def url(tmp_path: Path) -> str:
 def test_generate_is_the_public_entry_point(url: str) -> None:
     assert adsgen.generate is pipeline.generate
     summary = adsgen.generate(db=url, seed=3)
-    assert isinstance(summary, pipeline.RunSummary) and summary.seed == 3
+    assert isinstance(summary, jobs.RunSummary) and summary.seed == 3
     rows = counts(url)
     assert summary.created == {t: rows[t] for t in ("advertisers", "campaigns", "line_items",
                                                     "creatives")}
@@ -52,7 +53,7 @@ def test_run_all_refuses_a_negative_scale_before_touching_the_database(url: str)
 
 
 def test_status_of_an_empty_and_a_generated_database(url: str) -> None:
-    pipeline.create_advertiser(sample_advertiser("A").model_copy(update={"campaigns": []}),
+    grow.create_advertiser(sample_advertiser("A").model_copy(update={"campaigns": []}),
                                db=url)
     empty = pipeline.status(db=url)
     assert empty["tables"]["advertisers"] == 1 and empty["first_hour"] is None
@@ -64,78 +65,78 @@ def test_status_of_an_empty_and_a_generated_database(url: str) -> None:
 
 def test_create_advertiser_as_given_with_drawn_campaigns(url: str) -> None:
     given = sample_advertiser("Given Co")
-    summary = pipeline.create_advertiser(given, db=url, campaigns=2)
+    summary = grow.create_advertiser(given, db=url, campaigns=2)
     assert summary.created["campaigns"] == len(given.campaigns) + 2
     assert summary.facts.line_items == summary.created["line_items"]
     with pytest.raises(AdsgenError, match="--campaigns must be 0 or more"):
-        pipeline.create_advertiser(db=url, campaigns=-1)
+        grow.create_advertiser(db=url, campaigns=-1)
 
 
 def test_create_campaign_as_given_renamed_or_empty(url: str) -> None:
     advertiser = sample_advertiser("A")
-    pipeline.create_advertiser(advertiser.model_copy(update={"campaigns": []}), db=url)
-    summary = pipeline.create_campaign(1, advertiser.campaigns[0], name="Renamed", db=url)
+    grow.create_advertiser(advertiser.model_copy(update={"campaigns": []}), db=url)
+    summary = grow.create_campaign(1, advertiser.campaigns[0], name="Renamed", db=url)
     assert summary.created["line_items"] == len(advertiser.campaigns[0].line_items)
-    empty = pipeline.create_campaign(1, advertiser.campaigns[0], line_items=False, db=url)
+    empty = grow.create_campaign(1, advertiser.campaigns[0], line_items=False, db=url)
     assert empty.created == {"campaigns": 1, "line_items": 0, "creatives": 0}
     with pytest.raises(SpecError, match="name"):
-        pipeline.create_campaign(1, advertiser.campaigns[0], name="   ", db=url)
+        grow.create_campaign(1, advertiser.campaigns[0], name="   ", db=url)
 
 
 def test_create_line_item_fits_its_campaign(url: str) -> None:
     advertiser = sample_advertiser("A")
-    pipeline.create_advertiser(advertiser.model_copy(update={"campaigns": []}), db=url)
+    grow.create_advertiser(advertiser.model_copy(update={"campaigns": []}), db=url)
     campaign = advertiser.campaigns[0]
-    pipeline.create_campaign(1, campaign, line_items=False, db=url)
+    grow.create_campaign(1, campaign, line_items=False, db=url)
     flight = FlightSchema(start=campaign.flight.start,
                           end=campaign.flight.start + (campaign.flight.end - campaign.flight.start)
                           / 2)
     settings = ProfileLineItem(name="Half", creatives=ProfileCreatives(count=2))
-    half = create.create_line_item(1, settings=settings, budget=Decimal("10.00"), flight=flight,
+    half = grow.create_line_item(1, settings=settings, budget=Decimal("10.00"), flight=flight,
                                    db=url)
     assert half.created == {"line_items": 1, "creatives": 2}
     assert half.facts.performance_rows > 0
-    rest = create.create_line_item(1, db=url, simulate=False)  # the rest of the budget
+    rest = grow.create_line_item(1, db=url, simulate=False)  # the rest of the budget
     assert rest.facts.performance_rows == 0
     with pytest.raises(AdsgenError, match="whole campaign budget"):
-        create.create_line_item(1, db=url)
+        grow.create_line_item(1, db=url)
     with pytest.raises(SpecError, match="duplicate name"):
-        create.create_line_item(1, settings=settings, budget=Decimal("0.01"), db=url)
+        grow.create_line_item(1, settings=settings, budget=Decimal("0.01"), db=url)
 
 
 def test_create_creative_re_simulates_its_line_item(url: str) -> None:
-    pipeline.create_example("luxury_auto_awareness", db=url)
+    grow.create_example("luxury_auto_awareness", db=url)
     before = counts(url)["performance"]
-    summary = create.create_creative(1, spec=ProfileCreatives(durations=[15], qr=True), db=url)
+    summary = grow.create_creative(1, spec=ProfileCreatives(durations=[15], qr=True), db=url)
     assert summary.created == {"creatives": 1} and summary.facts.line_items == 1
     assert counts(url)["performance"] == summary.facts.performance_rows == before * 3 // 2
     with pytest.raises(AdsgenError, match="--line-item-id 5: no such line item; known ids: 1"):
-        create.create_creative(5, db=url)
+        grow.create_creative(5, db=url)
 
 
 def test_create_example_from_a_bundled_file_name_or_a_path(url: str, tmp_path: Path) -> None:
-    named = pipeline.create_example("nexbank_conversion", template="netflix-ads-examples.yml",
+    named = grow.create_example("nexbank_conversion", template="netflix-ads-examples.yml",
                                     db=url, simulate=False)
     assert named.created["advertisers"] == 1
     with pytest.raises(SpecError, match="no such file, nor a bundled examples file"):
-        pipeline.create_example("x", template=tmp_path / "missing.yml", db=url)
+        grow.create_example("x", template=tmp_path / "missing.yml", db=url)
     with pytest.raises(UnknownNameError, match="did you mean 'nexbank_conversion'"):
-        pipeline.create_example("nexbank_conversio", template="netflix-ads-examples.yml", db=url)
+        grow.create_example("nexbank_conversio", template="netflix-ads-examples.yml", db=url)
 
 
 def test_create_profile_counts_and_names(url: str) -> None:
-    summary = pipeline.create_profile("conversion_interactive", count=2, db=url, simulate=False)
+    summary = grow.create_profile("conversion_interactive", count=2, db=url, simulate=False)
     assert summary.created["advertisers"] == 2
-    again = pipeline.create_profile("conversion_interactive", count=1, db=url, simulate=False)
+    again = grow.create_profile("conversion_interactive", count=1, db=url, simulate=False)
     assert again.created["advertisers"] == 1
     names = [row[1] for row in dump(url)["advertisers"]]
     assert len(set(names)) == 3
     with pytest.raises(AdsgenError, match="--count must be at least 1"):
-        pipeline.create_profile("conversion_interactive", count=0, db=url)
+        grow.create_profile("conversion_interactive", count=0, db=url)
 
 
 def test_simulate_database_replaces_facts_and_checks_ids(url: str) -> None:
-    pipeline.create_example("crunchy_snacks_consideration", db=url, simulate=False)
+    grow.create_example("crunchy_snacks_consideration", db=url, simulate=False)
     totals = pipeline.simulate_database(db=url)
     assert totals.line_items == 1 and totals.performance_rows == 2 * 504
     again = pipeline.simulate_database(db=url, line_item_ids=[1])
@@ -145,13 +146,13 @@ def test_simulate_database_replaces_facts_and_checks_ids(url: str) -> None:
 
 
 def test_status_reads_a_read_only_database_that_writers_refuse(url: str) -> None:
-    pipeline.create_example("nexbank_conversion", db=url)
+    grow.create_example("nexbank_conversion", db=url)
     path = url.removeprefix("sqlite:///")
     read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
     assert pipeline.status(db=read_only)["tables"]["advertisers"] == 1
     before = dump(url, timestamps=True)
     for command in (lambda: pipeline.run_all(db=read_only),
-                    lambda: pipeline.create_profile("mobile_consideration", db=read_only),
+                    lambda: grow.create_profile("mobile_consideration", db=read_only),
                     lambda: pipeline.simulate_database(db=read_only)):
         with pytest.raises(DatabaseError, match="readonly"):
             command()
@@ -160,7 +161,7 @@ def test_status_reads_a_read_only_database_that_writers_refuse(url: str) -> None
 
 def test_rehosted_moves_creatives_to_the_advertisers_cdn() -> None:
     item = sample_advertiser("A").campaigns[0].line_items[0]
-    moved = create.rehosted(item, "cdn.brand.example")
+    moved = grow.rehosted(item, "cdn.brand.example")
     assert all(str(c.asset_url).startswith("https://cdn.brand.example/") for c in moved.creatives)
     assert [str(c.asset_url).split("/", 3)[3] for c in moved.creatives] == [
         str(c.asset_url).split("/", 3)[3] for c in item.creatives]
@@ -184,10 +185,10 @@ def test_commands_resolve_names_through_plugins(
     fresh = {kind: dict(entries) for kind, entries in registry._registered.items()}
     monkeypatch.setattr(registry, "_registered", fresh)
     with pytest.raises(UnknownNameError):
-        pipeline.create_profile("plugin_mobile", db=url, platform="plugin_tv")
+        grow.create_profile("plugin_mobile", db=url, platform="plugin_tv")
     profile = registry.profile("mobile_consideration").model_copy(update={"name": "plugin_mobile"})
     platform = registry.platform("netflix_like").model_copy(update={"name": "plugin_tv"})
     registry.register("profile", "plugin_mobile", profile)
     registry.register("platform", "plugin_tv", platform)
-    summary = pipeline.create_profile("plugin_mobile", db=url, platform="plugin_tv")
+    summary = grow.create_profile("plugin_mobile", db=url, platform="plugin_tv")
     assert summary.created["advertisers"] == 1 and summary.facts.performance_rows > 0

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from adsgen import orm
-from adsgen.enums import (
+from adsgen.build.numbering import ENTITY_TABLES, number_plan
+from adsgen.domain.enums import (
     CampaignStatus,
     DeviceType,
     EntityStatus,
     Genre,
     Objective,
 )
-from adsgen.plan import ENTITY_TABLES, number_plan
+from adsgen.storage import orm
 from planfactory import sample_advertiser
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from adsgen.catalog import get_platform
 from adsgen.simulate.supply import _geo_weights
+from adsgen.templates.catalog import get_platform
 
 BUNDLED = get_platform("netflix_like")
 

@@ -11,8 +11,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adsgen.catalog import get_platform
-from adsgen.enums import (
+from adsgen.build.providers import PROVIDERS, Fakes, seeded_generator
+from adsgen.build.providers.advertiser import AdvertiserProvider
+from adsgen.domain.enums import (
     AdFormat,
     CreativeMimeType,
     DeviceType,
@@ -22,9 +23,7 @@ from adsgen.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.providers import PROVIDERS, Fakes, seeded_generator
-from adsgen.providers.advertiser import AdvertiserProvider
-from adsgen.schemas import (
+from adsgen.domain.schemas import (
     AdvertiserCreate,
     BudgetSchema,
     CreativeCreate,
@@ -32,7 +31,8 @@ from adsgen.schemas import (
     FrequencyCapSchema,
     Targeting,
 )
-from adsgen.spec import Platform
+from adsgen.templates.catalog import get_platform
+from adsgen.templates.spec import Platform
 
 SEEDS = st.integers(min_value=0, max_value=2**63 - 1)
 MANY = settings(max_examples=1000, derandomize=True, deadline=None)
@@ -231,5 +231,5 @@ def test_bundled_platform_parses() -> None:
     """The provider tests rely on the bundled platform; it also parses as plain YAML."""
     from importlib.resources import files
 
-    text = (files("adsgen") / "data" / "platforms" / "netflix_like.yml").read_text()
+    text = (files("adsgen.templates") / "data" / "platforms" / "netflix_like.yml").read_text()
     assert Platform.model_validate(yaml.safe_load(text)).name == "netflix_like"

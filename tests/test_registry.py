@@ -15,11 +15,14 @@ from types import ModuleType
 import pytest
 
 import adsgen
-from adsgen import catalog, enums, orm, schemas, seeding, spec
+from adsgen import seeding
+from adsgen.build.providers import PROVIDERS
+from adsgen.domain import enums, schemas
 from adsgen.exceptions import AdsgenError, UnknownNameError
-from adsgen.providers import PROVIDERS
 from adsgen.registry import GROUPS, KINDS, MODULES, Registry, registry
-from adsgen.sinks import SINKS
+from adsgen.storage import orm
+from adsgen.storage.sinks import SINKS
+from adsgen.templates import catalog, spec
 
 SRC = Path(adsgen.__file__).parent
 # Exported names the flat namespace cannot give, because a Registry method has the name;
@@ -233,7 +236,7 @@ def test_register_shadows_bundled_and_rejects_mistakes() -> None:
     assert fresh.provider("budget") is _FakeSink
     with pytest.raises(ValueError, match="already registered"):
         fresh.register("provider", "budget", _FakeSink)
-    with pytest.raises(TypeError, match=r"adsgen\.spec\.Profile"):
+    with pytest.raises(TypeError, match=r"adsgen\.templates\.spec\.Profile"):
         fresh.register("profile", "bad", {"name": "bad"})
     with pytest.raises(TypeError, match="callable"):
         fresh.register("sink", "bad", 42)
@@ -293,7 +296,7 @@ def test_a_broken_plugin_is_a_user_error_naming_it(plugin_dist: Path) -> None:
 def test_public_api_is_small_and_lazy() -> None:
     from importlib.metadata import version
 
-    from adsgen import pipeline
+    from adsgen.runs import database as pipeline
 
     assert sorted(adsgen.__all__) == ["__version__", "generate", "load_template", "registry"]
     assert adsgen.registry is registry

@@ -1,4 +1,4 @@
-"""adsgen.scale from Python: a failed run leaves no output, a previous run survives a failed
+"""adsgen.runs.files from Python: a failed run leaves no output, a previous run survives a failed
 overwrite, progress is reported in rows, and the estimate counts what the run writes."""
 
 from __future__ import annotations
@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from adsgen import export, scale
 from adsgen.exceptions import AdsgenError
-from adsgen.manifest import Manifest
+from adsgen.runs import blocks as export
+from adsgen.runs import files as scale
+from adsgen.runs.manifest import Manifest
 
 SMALL: dict[str, Any] = {"line_items": 6, "days": 2, "seed": 5, "block_size": 2}
 _run_block = export.run_block

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adsgen import catalog
-from adsgen.entities import build_random
-from adsgen.enums import BudgetType
+from adsgen.build.at_scale import DEFAULT_SCALE_START, build_scaled, scaled_flight
+from adsgen.build.plans import build_random
+from adsgen.domain.enums import BudgetType
+from adsgen.domain.schemas import AdvertiserCreate, LineItemCreate
 from adsgen.exceptions import AdsgenError
-from adsgen.scale_plan import DEFAULT_SCALE_START, build_scaled, scaled_flight
-from adsgen.schemas import AdvertiserCreate, LineItemCreate
+from adsgen.templates import catalog
 
 PLATFORM = catalog.get_platform("netflix_like")
 PROFILES = catalog.profiles()

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from adsgen import schemas
-from adsgen.enums import (
+from adsgen.domain import schemas
+from adsgen.domain.enums import (
     AdFormat,
     BudgetType,
     CreativeMimeType,
@@ -26,8 +26,8 @@ from adsgen.enums import (
     PacingType,
     TargetingKey,
 )
-from adsgen.fields import CPM_MAX, CPM_MIN, MAX_AMOUNT, MAX_FLIGHT_DAYS, error_lines
-from adsgen.schemas import (
+from adsgen.domain.fields import CPM_MAX, CPM_MIN, MAX_AMOUNT, MAX_FLIGHT_DAYS, error_lines
+from adsgen.domain.schemas import (
     AdvertiserCreate,
     AdvertiserRead,
     BudgetSchema,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 
-from adsgen.enums import Daypart, DeviceType
+from adsgen.domain.enums import Daypart, DeviceType
 from adsgen.simulate.curves import (
     daypart_mask,
     hour_of_week_share,

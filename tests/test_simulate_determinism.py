@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adsgen.build.items import SimLineItem
 from adsgen.simulate import SimResult, simulate, simulate_batches
-from adsgen.simulate.inputs import SimLineItem
 from simfactory import line_item, platform, random_line_item, sim_items
 
 

@@ -8,10 +8,10 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from adsgen.enums import DeviceType, FrequencyPeriod
+from adsgen.build.items import SimFrequencyCap
+from adsgen.domain.enums import DeviceType, FrequencyPeriod
 from adsgen.simulate import simulate
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
-from adsgen.simulate.inputs import SimFrequencyCap
 from simfactory import START, columns, line_item, platform
 
 PROBABILITIES = [n for n in GROUND_TRUTH_SCHEMA.names if n.startswith("p_")]

@@ -7,9 +7,9 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adsgen.enums import DeviceType, PacingPeriod, PacingType
+from adsgen.build.items import SimLineItem
+from adsgen.domain.enums import DeviceType, PacingPeriod, PacingType
 from adsgen.simulate import simulate
-from adsgen.simulate.inputs import SimLineItem
 from simfactory import (
     assert_invariants,
     creative,

@@ -8,9 +8,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from adsgen.enums import FrequencyPeriod, PacingPeriod, PacingType
+from adsgen.build.items import SimFrequencyCap, SimLineItem
+from adsgen.domain.enums import FrequencyPeriod, PacingPeriod, PacingType
 from adsgen.simulate import simulate
-from adsgen.simulate.inputs import SimFrequencyCap, SimLineItem
 from simfactory import START, assert_invariants, columns, line_item, platform
 
 DAYS = 14

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from adsgen.enums import AdFormat, AdPosition, DeviceType, PacingPeriod, PacingType
+from adsgen.build.items import SimLineItem
+from adsgen.domain.enums import AdFormat, AdPosition, DeviceType, PacingPeriod, PacingType
 from adsgen.simulate import simulate
-from adsgen.simulate.inputs import SimLineItem
 from simfactory import START, columns, creative, line_item, platform
 
 Rows = dict[str, np.ndarray]

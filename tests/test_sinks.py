@@ -21,7 +21,7 @@ from sqlalchemy import Engine, text
 
 from adsgen.exceptions import UnknownNameError
 from adsgen.simulate.columns import PERFORMANCE_SCHEMA
-from adsgen.sinks import (
+from adsgen.storage.sinks import (
     PARTITION_KEY,
     SINKS,
     CsvSink,

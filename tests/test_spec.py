@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from adsgen.enums import DeviceType, FrequencyPeriod, Genre, Objective
+from adsgen.domain.enums import DeviceType, FrequencyPeriod, Genre, Objective
 from adsgen.exceptions import SpecError
-from adsgen.spec import (
+from adsgen.templates.spec import (
     Example,
     ExampleFile,
     Platform,

@@ -18,10 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adsgen.exceptions import DatabaseError
-from adsgen.orm import Advertiser, Base, Campaign, Creative, Flight, LineItem, Performance
 from adsgen.settings import get_settings
 from adsgen.simulate.columns import FUNNEL, GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
-from adsgen.store import (
+from adsgen.storage.database import (
     bulk_insert,
     check_connection,
     delete_facts,
@@ -31,6 +30,7 @@ from adsgen.store import (
     session_scope,
     table_counts,
 )
+from adsgen.storage.orm import Advertiser, Base, Campaign, Creative, Flight, LineItem, Performance
 
 HOUR0 = datetime(2025, 3, 1)
 DEVICES = ("ctv", "mobile", "desktop")

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 from adsgen.registry import registry
 
 if TYPE_CHECKING:
-    from adsgen.catalog import load_template
-    from adsgen.pipeline import generate
+    from adsgen.runs.database import generate
+    from adsgen.templates.catalog import load_template
 
 __all__ = ["__version__", "generate", "load_template", "registry"]
 
 __version__ = "0.1.0"
 
-_LAZY = {"generate": "adsgen.pipeline", "load_template": "adsgen.catalog"}
+_LAZY = {"generate": "adsgen.runs.database", "load_template": "adsgen.templates.catalog"}
 
 
 def __getattr__(name: str) -> Any:

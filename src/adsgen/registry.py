@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from adsgen.exceptions import AdsgenError, UnknownNameError
 
 if TYPE_CHECKING:
-    from adsgen.spec import Example, Platform, Profile
+    from adsgen.templates.spec import Example, Platform, Profile
 
 __all__ = ["ENTRY_POINT_GROUP", "GROUPS", "KINDS", "MODULES", "Namespace", "Registry", "registry"]
 
@@ -42,17 +42,18 @@ ENTRY_POINT_GROUP: Final = "adsgen.plugins"
 # follows this order. A module not written yet (no file) is skipped; any other import error
 # propagates.
 GROUPS: Final[dict[str, tuple[str, ...]]] = {
-    "enums": ("enums",),
-    "schemas": ("schemas", "fields"),
-    "orm": ("orm",),
-    "spec": ("spec",),
+    "enums": ("domain.enums",),
+    "schemas": ("domain.schemas", "domain.fields"),
+    "orm": ("storage.orm",),
+    "spec": ("templates.spec",),
     "errors": ("exceptions",),
-    "simulation": ("simulate", "simulate.inputs", "simulate.columns"),
-    "providers": ("providers",),
-    "sinks": ("sinks",),
-    "utils": ("seeding", "settings", "catalog", "entities", "plan", "store", "persist",
-              "engines", "manifest", "export", "pipeline", "create", "geo", "scale_plan",
-              "scale"),
+    "simulation": ("simulate", "build.items", "simulate.columns"),
+    "providers": ("build.providers",),
+    "sinks": ("storage.sinks",),
+    "utils": ("seeding", "settings", "templates.catalog", "build.plans", "build.numbering",
+              "storage.database", "storage.persist", "runs.engines", "runs.manifest",
+              "runs.blocks", "runs.jobs", "runs.database", "runs.grow", "domain.geo",
+              "build.at_scale", "runs.files"),
 }
 MODULES: Final[tuple[str, ...]] = tuple(dict.fromkeys(m for ms in GROUPS.values() for m in ms))
 
@@ -60,7 +61,8 @@ MODULES: Final[tuple[str, ...]] = tuple(dict.fromkeys(m for ms in GROUPS.values(
 KINDS: Final[tuple[str, ...]] = ("example", "profile", "platform", "provider", "sink")
 _CATALOG_GETTERS: Final = {"example": "get_example", "profile": "get_profile",
                            "platform": "get_platform"}
-_TABLES: Final = {"provider": ("providers", "PROVIDERS"), "sink": ("sinks", "SINKS")}
+_TABLES: Final = {"provider": ("build.providers", "PROVIDERS"),
+                   "sink": ("storage.sinks", "SINKS")}
 _SPEC_MODELS: Final = {"example": "Example", "profile": "Profile", "platform": "Platform"}
 
 
@@ -202,7 +204,7 @@ class Registry:
             if name in table:
                 return table[name]
             raise UnknownNameError(kind, name, [*table, *self._registered[kind]])
-        catalog = importlib.import_module(f"{PACKAGE}.catalog")
+        catalog = importlib.import_module(f"{PACKAGE}.templates.catalog")
         try:
             return getattr(catalog, getter)(name, extra_dirs=extra_dirs)
         except UnknownNameError as err:
@@ -213,7 +215,7 @@ class Registry:
         kind = _kind(kind)
         self._load_plugins()
         if kind in _CATALOG_GETTERS:
-            catalog = importlib.import_module(f"{PACKAGE}.catalog")
+            catalog = importlib.import_module(f"{PACKAGE}.templates.catalog")
             bundled: Iterable[str] = catalog.names(f"{kind}s", extra_dirs)
         else:
             bundled = _builtin_table(kind)
@@ -222,15 +224,15 @@ class Registry:
     def register(self, kind: str, name: str, obj: object) -> None:
         """Add a named thing (what plugins call). It shadows a bundled one of the same name.
 
-        Examples, profiles and platforms must be the adsgen.spec models; providers and sinks
-        must be callables (classes). Registering a name twice is an error.
+        Examples, profiles and platforms must be the adsgen.templates.spec models; providers and
+        sinks must be callables (classes). Registering a name twice is an error.
         """
         kind = _kind(kind)
         model_name = _SPEC_MODELS.get(kind)
         if model_name is not None:
-            model = getattr(importlib.import_module(f"{PACKAGE}.spec"), model_name)
+            model = getattr(importlib.import_module(f"{PACKAGE}.templates.spec"), model_name)
             if not isinstance(obj, model):
-                raise TypeError(f"a registered {kind} must be adsgen.spec.{model_name}, "
+                raise TypeError(f"a registered {kind} must be adsgen.templates.spec.{model_name}, "
                                 f"not {type(obj).__name__}")
         elif not callable(obj):
             raise TypeError(f"a registered {kind} must be a class or callable, not {obj!r}")

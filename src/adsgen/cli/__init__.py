@@ -1,11 +1,11 @@
-"""The `adsgen` command line (Typer), thin over `adsgen.pipeline`.
+"""The `adsgen` command line (Typer), thin over `adsgen.runs.database`.
 
 - `application`: the Typer `app`, its global options, error handler and `command` decorator;
 - `output`: JSON values and Rich tables;
 - `commands`: init-db, version, run-all, simulate, status, list, validate, create-example,
   create-profile;
 - `create`: create-advertiser, create-campaign, create-line-item, create-creative;
-- `scale`: generate, plan, load (files at scale, see `adsgen.scale`).
+- `scale`: generate, plan, load (files at scale, see `adsgen.runs.files`).
 
 Importing this package registers every command; `main` is the console script's entry point.
 """

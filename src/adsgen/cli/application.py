@@ -15,9 +15,9 @@ Adding a command (see `adsgen.cli.commands`):
     def create_thing_command(ctx: typer.Context, name: Annotated[str, typer.Option()]) -> None:
         \"\"\"One line for --help.\"\"\"
         state = State.of(ctx)           # --db, --seed, --json, --quiet, --debug
-        from adsgen import pipeline     # heavy imports inside the function
+        from adsgen.runs import grow    # heavy imports inside the function
         with state.bars() as progress:  # Rich bars on stderr for steps over a second
-            result = pipeline.create_thing(db=state.db, seed=state.seed_or_default(),
+            result = grow.create_thing(db=state.db, seed=state.seed_or_default(),
                                            name=name, progress=progress)
         state.emit(result, title="Thing created")  # JSON or Rich, decided here
 

@@ -1,7 +1,7 @@
 """Dataset commands: init-db, version, run-all, simulate, status, list, validate,
 create-example and create-profile; plus the options and the summary the create-* share.
 
-Each command parses its options, calls one `adsgen.pipeline` function and renders what it
+Each command parses its options, calls one `adsgen.runs.database` function and renders what it
 returns (`show_summary` for anything that creates entities or performance).
 """
 
@@ -19,7 +19,7 @@ from adsgen.cli.application import State, command
 from adsgen.cli.output import human_bytes
 
 if TYPE_CHECKING:
-    from adsgen.pipeline import FactTotals, RunSummary
+    from adsgen.runs.jobs import FactTotals, RunSummary
 
 __all__ = ["KIND_NAMES", "PlatformOption", "SimulateOption", "TemplatesDir", "show_summary"]
 
@@ -56,7 +56,7 @@ def platform_name(platform: str | None) -> str:
 def show_summary(state: State, summary: RunSummary, *, title: str) -> None:
     """The summary of a run: entities created (with their ids when few), performance rows,
     impressions, spend and time. JSON: `RunSummary.as_dict()` plus `facts.spend`."""
-    from adsgen.fields import from_micros
+    from adsgen.domain.fields import from_micros
 
     facts = summary.facts
     spend = from_micros(facts.spend_micros)
@@ -90,7 +90,7 @@ def run_and_show(
 
 
 def _facts_view(facts: FactTotals) -> dict[str, Any]:
-    from adsgen.fields import from_micros
+    from adsgen.domain.fields import from_micros
 
     return {
         "line items simulated": facts.line_items,
@@ -108,7 +108,7 @@ def _facts_view(facts: FactTotals) -> dict[str, Any]:
 def init_db_command(ctx: typer.Context) -> None:
     """Create every adsgen table in the database (idempotent: never drops data)."""
     state = State.of(ctx)
-    from adsgen import store
+    from adsgen.storage import database as store
 
     engine = store.make_engine(state.db)
     try:
@@ -143,10 +143,10 @@ def version_command(ctx: typer.Context) -> None:
 def status_command(ctx: typer.Context) -> None:
     """Rows per table, database size, delivery date range and totals (reads only)."""
     state = State.of(ctx)
-    from adsgen import pipeline
-    from adsgen.fields import from_micros
+    from adsgen.domain.fields import from_micros
+    from adsgen.runs import database
 
-    report = pipeline.status(db=state.db)
+    report = database.status(db=state.db)
     spend = from_micros(report["spend_micros"])
     if state.json:
         state.emit({**report, "spend": spend})
@@ -185,10 +185,10 @@ def run_all_command(
     transaction. The same seed gives the same database content.
     """
     state = State.of(ctx)
-    from adsgen import pipeline
+    from adsgen.runs import database
 
     with state.bars(at_once=True) as progress:
-        summary = pipeline.generate(  # the Python API's entry point: one code path
+        summary = database.generate(  # the Python API's entry point: one code path
             db=state.db, seed=state.seed_or_default(), scale=scale,
             platform=platform_name(platform), templates_dir=templates_dir, progress=progress,
         )
@@ -208,17 +208,17 @@ def simulate_command(
 ) -> None:
     """(Re)generate hourly performance and ground truth for line items in the database."""
     state = State.of(ctx)
-    from adsgen import pipeline
+    from adsgen.runs import database
 
     began = time.perf_counter()
     with state.bars() as progress:
-        facts = pipeline.simulate_database(
+        facts = database.simulate_database(
             db=state.db, seed=state.seed_or_default(), line_item_ids=line_item_ids or None,
             platform=platform_name(platform), templates_dir=templates_dir, progress=progress,
         )
     seconds = time.perf_counter() - began
     if state.json:
-        from adsgen.fields import from_micros
+        from adsgen.domain.fields import from_micros
 
         state.emit({**facts.__dict__, "spend": from_micros(facts.spend_micros),
                     "seconds": seconds})
@@ -245,10 +245,10 @@ def create_example_command(
 ) -> None:
     """Create a fully specified example advertiser, its campaign, line items and creatives."""
     state = State.of(ctx)
-    from adsgen import pipeline
+    from adsgen.runs import grow
 
     run_and_show(
-        state, pipeline.create_example, example, template=template, templates_dir=templates_dir,
+        state, grow.create_example, example, template=template, templates_dir=templates_dir,
         simulate=simulate, title=f"Example {example} created", platform=platform,
     )
 
@@ -269,10 +269,10 @@ def create_profile_command(
 ) -> None:
     """Create advertisers from a profile: what it fixes is kept, the providers draw the rest."""
     state = State.of(ctx)
-    from adsgen import pipeline
+    from adsgen.runs import grow
 
     run_and_show(
-        state, pipeline.create_profile, name, count=count, templates_dir=templates_dir,
+        state, grow.create_profile, name, count=count, templates_dir=templates_dir,
         simulate=simulate, title=f"Profile {name} created", platform=platform,
     )
 
@@ -289,7 +289,7 @@ def list_command(
 ) -> None:
     """List the bundled (and your) examples, profiles or platforms by name."""
     state = State.of(ctx)
-    from adsgen import catalog
+    from adsgen.templates import catalog
 
     dirs = () if templates_dir is None else (templates_dir,)
     names = catalog.names(kind, dirs)  # type: ignore[arg-type]  # UnknownNameError if bad
@@ -314,7 +314,7 @@ def validate_command(
     The first problem exits 2 with the file, the key path and the allowed values.
     """
     state = State.of(ctx)
-    from adsgen import catalog
+    from adsgen.templates import catalog
 
     rows = [catalog.validate_file(path) for path in files]
     state.emit(rows, title="Valid templates")

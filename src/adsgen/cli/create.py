@@ -24,7 +24,7 @@ from adsgen.cli.commands import (
     TemplatesDir,
     run_and_show,
 )
-from adsgen.enums import (
+from adsgen.domain.enums import (
     AdFormat,
     AdPosition,
     CreativeMimeType,
@@ -42,7 +42,7 @@ from adsgen.exceptions import AdsgenError, SpecError
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-    from adsgen.spec import Profile
+    from adsgen.templates.spec import Profile
 
 __all__ = ["validated_options", "validated_value"]
 
@@ -177,7 +177,7 @@ def _flight_days(start: datetime | None, days: int | None, end: datetime | None)
         return days
     if start is None or days is not None:
         raise AdsgenError("--end needs --start and replaces --days; give --start with one of them")
-    from adsgen.schemas import FlightSchema
+    from adsgen.domain.schemas import FlightSchema
 
     flight = validated_options(FlightSchema, {"start": start, "end": end}, what="--start/--end")
     if flight.hours % 24:
@@ -230,9 +230,9 @@ def create_advertiser_command(
     state = State.of(ctx)
     given = _given(name=name, industry=industry, domain=domain, currency=currency)
     _auto_or_given(auto, given, entity="advertiser")
-    from adsgen import pipeline
-    from adsgen.providers.advertiser import slugify
-    from adsgen.schemas import AdvertiserCreate
+    from adsgen.build.providers.advertiser import slugify
+    from adsgen.domain.schemas import AdvertiserCreate
+    from adsgen.runs import grow
 
     advertiser = None
     if not auto:
@@ -240,7 +240,7 @@ def create_advertiser_command(
             given["domain"] = f"{slugify(name)}.example"
         advertiser = validated_options(AdvertiserCreate, given, what="advertiser")
     run_and_show(
-        state, pipeline.create_advertiser, advertiser, campaigns=campaigns,
+        state, grow.create_advertiser, advertiser, campaigns=campaigns,
         templates_dir=templates_dir, simulate=simulate, title="Advertiser created",
         platform=platform,
     )
@@ -307,11 +307,11 @@ def create_campaign_command(
     )
     _auto_or_given(auto, {**settings, **_given(profile=profile, name=name,
                                                line_items=line_items)}, entity="campaign")
-    from adsgen import pipeline
+    from adsgen.runs import grow
 
     spec = None if not (settings or profile) else _profile(profile, settings, templates_dir)
     run_and_show(
-        state, pipeline.create_campaign, advertiser_id, profile=spec, name=name,
+        state, grow.create_campaign, advertiser_id, profile=spec, name=name,
         line_items=line_items != 0, templates_dir=templates_dir, simulate=simulate,
         title="Campaign created", platform=platform,
     )
@@ -319,8 +319,8 @@ def create_campaign_command(
 
 def _profile(base: str | None, settings: dict[str, Any], templates_dir: Any) -> Profile:
     """A profile from the options, over the named profile's own settings when given."""
-    from adsgen.catalog import get_profile
-    from adsgen.spec import Profile
+    from adsgen.templates.catalog import get_profile
+    from adsgen.templates.spec import Profile
 
     data: dict[str, Any] = {"name": "options"}
     if base is not None:
@@ -372,10 +372,10 @@ def create_line_item_command(
     flight_options = _given(start=start, flight_days=days, end=end)
     _auto_or_given(auto, {**settings, **flight_options, **_given(budget=budget)},
                    entity="line item")
-    from adsgen.create import create_line_item
-    from adsgen.fields import Money
-    from adsgen.schemas import FlightSchema
-    from adsgen.spec import ProfileLineItem
+    from adsgen.domain.fields import Money
+    from adsgen.domain.schemas import FlightSchema
+    from adsgen.runs.grow import create_line_item
+    from adsgen.templates.spec import ProfileLineItem
 
     line_item = validated_options(ProfileLineItem, settings, what="line item")
     flight = None
@@ -433,9 +433,9 @@ def create_creative_command(
                       durations=None if duration is None else [duration], qr=qr,
                       interactive=interactive)
     _auto_or_given(auto, {**settings, **_given(name=name)}, entity="creative")
-    from adsgen.create import create_creative
-    from adsgen.fields import Name as NameType
-    from adsgen.spec import ProfileCreatives
+    from adsgen.domain.fields import Name as NameType
+    from adsgen.runs.grow import create_creative
+    from adsgen.templates.spec import ProfileCreatives
 
     spec = validated_options(ProfileCreatives, settings, what="creative")
     checked_name = None if name is None else validated_value(NameType, name, option="--name")

@@ -1,6 +1,6 @@
 """Scale commands: generate (plan + simulate straight to files), plan (estimate), load.
 
-Each parses its options, calls one `adsgen.scale` function and renders what it returns:
+Each parses its options, calls one `adsgen.runs.files` function and renders what it returns:
 a progress bar in rows (rows/s, ETA) while generating, then a summary table — or one JSON
 document under --json.
 """
@@ -22,7 +22,7 @@ from adsgen.cli.output import console, human_bytes
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from adsgen.scale import LoadResult, ScaleEstimate, ScaleResult
+    from adsgen.runs.files import LoadResult, ScaleEstimate, ScaleResult
 
 __all__ = ["duration"]
 
@@ -97,8 +97,8 @@ class _RunProgress:
         self._seen = 0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        from adsgen.engines import rows_progress
-        from adsgen.scale import ROWS_STAGE
+        from adsgen.runs.engines import rows_progress
+        from adsgen.runs.files import ROWS_STAGE
 
         if self._state.quiet:
             return
@@ -281,8 +281,8 @@ def generate_command(
     that database (as `adsgen load`). Same seed and options, same files, on every engine.
     """
     state = State.of(ctx)
-    from adsgen import scale
-    from adsgen.scale_plan import DEFAULT_SCALE_START
+    from adsgen.build.at_scale import DEFAULT_SCALE_START
+    from adsgen.runs import files as scale
 
     options: dict[str, Any] = {
         "seed": state.seed_or_default(), "advertisers": advertisers, "line_items": line_items,
@@ -322,8 +322,8 @@ def plan_command(
     Row counts are exact; disk and time are measured on a small sample of the line items.
     """
     state = State.of(ctx)
-    from adsgen import scale
-    from adsgen.scale_plan import DEFAULT_SCALE_START
+    from adsgen.build.at_scale import DEFAULT_SCALE_START
+    from adsgen.runs import files as scale
 
     with _progress(state) as progress:
         guess = scale.estimate_files(
@@ -348,7 +348,7 @@ def load_command(
     is loaded.
     """
     state = State.of(ctx)
-    from adsgen import scale
+    from adsgen.runs import files as scale
 
     with _progress(state) as progress:
         loaded = scale.load_files(directory, db=state.db, progress=progress)

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.enums import DeviceType
-from adsgen.spec import Platform
+from adsgen.domain.enums import DeviceType
+from adsgen.templates.spec import Platform
 
 __all__ = [
     "HOURS_PER_WEEK",

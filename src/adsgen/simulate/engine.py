@@ -15,17 +15,17 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from adsgen.build.items import SimLineItem
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
 from adsgen.simulate.conversions import draw_conversions, lag_mean, lag_weights
 from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
 from adsgen.simulate.ground_truth import draw_params, ground_truth_table
-from adsgen.simulate.inputs import SimLineItem
 from adsgen.simulate.pacing import pace
 from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
 from adsgen.simulate.supply import audience, expected_supply, won_supply
-from adsgen.spec import Platform
+from adsgen.templates.spec import Platform
 
 __all__ = ["DEFAULT_BATCH_ROWS", "SimResult", "simulate", "simulate_batches"]
 

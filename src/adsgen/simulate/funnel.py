@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.enums import AdPosition
+from adsgen.domain.enums import AdPosition
 from adsgen.simulate.columns import FUNNEL
 from adsgen.simulate.draws import (
     COUNTS,

@@ -22,10 +22,10 @@ from datetime import UTC, datetime
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.enums import DeviceType
+from adsgen.build.items import SimCreative, SimLineItem
+from adsgen.domain.enums import DeviceType
 from adsgen.simulate.groups import Groups
-from adsgen.simulate.inputs import SimCreative, SimLineItem
-from adsgen.spec import Platform
+from adsgen.templates.spec import Platform
 
 __all__ = ["DEVICES", "Grid", "build_grid", "deliverable", "epoch_seconds", "row_count"]
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.enums import PacingPeriod, PacingType
+from adsgen.domain.enums import PacingPeriod, PacingType
 from adsgen.simulate import groups
 from adsgen.simulate.grid import Grid
 from adsgen.simulate.groups import Groups

@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.enums import FrequencyPeriod
+from adsgen.domain.enums import FrequencyPeriod
 from adsgen.simulate import groups
 from adsgen.simulate.grid import Grid
 from adsgen.simulate.groups import Groups

@@ -23,7 +23,7 @@ from adsgen.simulate.curves import daypart_mask, hour_of_week_share, local_hour_
 from adsgen.simulate.draws import gamma_noise, hash_counters, line_item_keys, poisson, rehash
 from adsgen.simulate.grid import DEVICES, Grid
 from adsgen.simulate.ground_truth import Params
-from adsgen.spec import Platform
+from adsgen.templates.spec import Platform
 
 __all__ = [
     "audience",

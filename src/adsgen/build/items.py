@@ -1,0 +1,78 @@
+"""What the simulation needs to know of one line item: a flat, frozen, persisted view.
+
+The pipeline builds these from the database (ORM rows) or from an in-memory plan with
+assigned ids; the simulation reads nothing else. All money is integer micros, all times
+are hour-aligned naive datetimes in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from adsgen.domain.enums import (
+    AdFormat,
+    AdPosition,
+    Daypart,
+    DeviceType,
+    FrequencyPeriod,
+    Genre,
+    Objective,
+    PacingPeriod,
+    PacingType,
+)
+
+__all__ = ["SimCreative", "SimFrequencyCap", "SimLineItem"]
+
+
+@dataclass(frozen=True, slots=True)
+class SimCreative:
+    """A creative as delivery sees it; `servable` folds QA status and entity status."""
+
+    creative_id: int
+    ad_format: AdFormat
+    duration_s: int | None
+    has_qr: bool
+    interactive: bool
+    servable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SimFrequencyCap:
+    """At most `max_impressions` per household per `time_unit_count` × `time_unit`."""
+
+    max_impressions: int
+    time_unit: FrequencyPeriod
+    time_unit_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimLineItem:
+    """One line item with everything delivery depends on.
+
+    `active` is true only when the advertiser, campaign and line item are all ACTIVE.
+    `budget_micros` is the lifetime budget (a daily budget already multiplied by days).
+    Empty targeting tuples mean "no restriction" on that key.
+    """
+
+    line_item_id: int
+    campaign_id: int
+    advertiser_id: int
+    start: datetime
+    end: datetime
+    active: bool
+    objective: Objective
+    ad_format: AdFormat
+    position: AdPosition
+    cpm_micros: int
+    budget_micros: int
+    daily_cap_micros: int | None
+    pacing_type: PacingType
+    pacing_period: PacingPeriod
+    frequency_cap: SimFrequencyCap | None
+    creatives: tuple[SimCreative, ...]
+    devices: tuple[DeviceType, ...] = ()
+    genres: tuple[Genre, ...] = ()
+    geos: tuple[str, ...] = ()
+    dayparts: tuple[Daypart, ...] = ()
+    extra: dict[str, float] = field(default_factory=dict)

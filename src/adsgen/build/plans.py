@@ -1,0 +1,339 @@
+"""Plans from templates: spec + seeded providers -> a complete, valid AdvertiserCreate tree.
+
+Pure: no files, no database, no global random state. An example is taken as written; a
+profile fixes what it names and the providers (adsgen.build.providers) draw everything else,
+keyed by (seed, profile, index), so the same call always gives the same plan. Within one
+run, give every profile or random build its own `index`: advertiser names are distinct
+per index (AdvertiserProvider.indexed_name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from adsgen.domain.enums import AdFormat, DeviceType, Genre, Objective, PacingPeriod, PacingType
+from adsgen.domain.fields import to_utc_naive
+from adsgen.build.providers import Fakes
+from adsgen.build.providers.budget import CENT, BudgetProvider
+from adsgen.domain.schemas import (
+    AdvertiserCreate,
+    BudgetSchema,
+    CampaignCreate,
+    CreativeCreate,
+    FlightSchema,
+    LineItemCreate,
+    Targeting,
+)
+from adsgen.seeding import rng
+from adsgen.templates.spec import Example, Platform, Profile, ProfileCreatives, ProfileLineItem
+
+__all__ = [
+    "DEFAULT_START",
+    "RANDOM_START_SPREAD_DAYS",
+    "build_example",
+    "build_profile",
+    "build_random",
+    "build_run_all",
+]
+
+DEFAULT_START = datetime(2026, 9, 1)
+"""Flight start of profile plans when neither the caller nor the profile gives one."""
+RANDOM_START_SPREAD_DAYS = 60
+"""Random builds start on a day drawn from DEFAULT_START + [0, 60] when no start is given."""
+
+
+def build_example(example: Example, *, seed: int) -> AdvertiserCreate:
+    """The example's advertiser with its campaign attached.
+
+    Every field is the example's; only a line item listed without creatives gets
+    provider-made ones (seeded by `seed`, the example name and the line item's position),
+    so it can deliver.
+    """
+    campaign = example.campaign
+    line_items = []
+    for position, item in enumerate(campaign.line_items):
+        if not item.creatives:
+            fakes = Fakes.seeded(seed, f"example:{example.name}", position)
+            creative = fakes.creative.make_profile_creative(
+                host=f"cdn.{example.advertiser.domain}",
+                devices=item.targeting.device,
+                ad_format=item.ad_format,
+            )
+            item = item.model_copy(update={"creatives": [creative]})
+        line_items.append(item)
+    campaign = campaign.model_copy(update={"line_items": line_items})
+    return _revalidated(example.advertiser.model_copy(update={"campaigns": [campaign]}))
+
+
+def build_profile(
+    profile: Profile,
+    *,
+    seed: int,
+    index: int = 0,
+    platform: Platform,
+    start: datetime | None = None,
+    avoid: Collection[str] = frozenset(),
+) -> AdvertiserCreate:
+    """One advertiser with one campaign following `profile`; the providers fill the rest.
+
+    `start` (hour-aligned UTC) overrides the profile's start, which overrides DEFAULT_START.
+    Deterministic per (seed, profile name, index). Different indices give different
+    advertiser names; a name in `avoid` (say, already in the database) gets ' 2', ' 3' …
+    appended. Raises ValueError only when fixed values contradict each other in a way
+    validation cannot see (a budget too small to split between the line items).
+    """
+    return _build(profile, seed=seed, index=index, platform=platform, start=start,
+                  stream=f"profile:{profile.name}", avoid=avoid)
+
+
+def build_random(
+    *,
+    seed: int,
+    index: int,
+    platform: Platform,
+    profiles: Sequence[Profile] | None = None,
+    start: datetime | None = None,
+    avoid: Collection[str] = frozenset(),
+) -> AdvertiserCreate:
+    """An advertiser from a profile drawn at random (`run-all --scale N`).
+
+    `profiles` defaults to the bundled ones. Without a `start` (from the caller or the
+    profile), the flight starts on a random day within RANDOM_START_SPREAD_DAYS of
+    DEFAULT_START, so a scaled dataset has staggered campaigns.
+    """
+    if profiles is None:
+        from adsgen.templates.catalog import profiles as bundled_profiles
+
+        profiles = bundled_profiles()
+    if not profiles:
+        raise ValueError("build_random needs at least one profile")
+    draw = rng(seed, "random-profile", index)
+    profile = profiles[int(draw.integers(len(profiles)))]
+    offset = int(draw.integers(RANDOM_START_SPREAD_DAYS + 1))
+    if start is None and profile.start is None:
+        start = DEFAULT_START + timedelta(days=offset)
+    return _build(profile, seed=seed, index=index, platform=platform, start=start,
+                  stream=f"random:{profile.name}", avoid=avoid)
+
+
+def build_run_all(
+    *,
+    seed: int,
+    platform: Platform,
+    scale: int = 0,
+    examples: Sequence[Example] | None = None,
+    profiles: Sequence[Profile] | None = None,
+    avoid: Collection[str] = frozenset(),
+) -> list[AdvertiserCreate]:
+    """The default dataset: every example, one advertiser per profile, then `scale` random ones.
+
+    Examples and profiles default to the bundled ones (sorted by name). Profiles take
+    indices 0..P-1 and random builds P..P+scale-1, so all names differ from each other,
+    from the examples' and from `avoid`.
+    """
+    if examples is None or profiles is None:
+        from adsgen.templates import catalog
+
+        if examples is None:
+            examples = [catalog.get_example(name) for name in catalog.names("examples")]
+        if profiles is None:
+            profiles = catalog.profiles()
+    plan = [build_example(example, seed=seed) for example in examples]
+    taken = set(avoid) | {advertiser.name for advertiser in plan}
+    for index in range(len(profiles) + scale):
+        if index < len(profiles):
+            advertiser = build_profile(
+                profiles[index], seed=seed, index=index, platform=platform, avoid=taken
+            )
+        else:
+            advertiser = build_random(
+                seed=seed, index=index, platform=platform, profiles=profiles, avoid=taken
+            )
+        taken.add(advertiser.name)
+        plan.append(advertiser)
+    return plan
+
+
+# --- the profile build, step by step ---------------------------------------------------------
+
+
+def _build(
+    profile: Profile,
+    *,
+    seed: int,
+    index: int,
+    platform: Platform,
+    start: datetime | None,
+    stream: str,
+    avoid: Collection[str],
+) -> AdvertiserCreate:
+    fakes = Fakes.seeded(seed, stream, index)
+    industry = profile.industry or fakes.advertiser.industry()
+    name = _free_name(fakes.advertiser.indexed_name(industry, seed=seed, index=index), avoid)
+    domain = fakes.advertiser.advertiser_domain(name)
+    objective = profile.objective or fakes.budget.objective()
+    first_hour = to_utc_naive(start or profile.start or DEFAULT_START)
+    days = profile.flight_days or fakes.budget.flight_days()
+    flight = FlightSchema(start=first_hour, end=first_hour + timedelta(days=days))
+    budget = _campaign_budget(profile, fakes, flight, objective=objective, platform=platform)
+    settings = profile.line_item_settings() or [profile.defaults()] * (
+        profile.line_item_count or fakes.budget.line_item_count()
+    )
+    budgets = fakes.budget.split(budget, _shares(settings))
+    line_items: list[LineItemCreate] = []
+    for item_settings, item_budget in zip(settings, budgets, strict=True):
+        line_item = _line_item(
+            item_settings, fakes, budget=item_budget, flight=flight, objective=objective,
+            platform=platform, host=f"cdn.{domain}",
+        )
+        line_items.append(_renamed(line_item, {li.name for li in line_items}))
+    campaign = CampaignCreate(
+        name=fakes.advertiser.campaign_name(objective),
+        objective=objective,
+        dsp_partner=profile.dsp_partner or fakes.budget.dsp_partner(),
+        budget=budget,
+        flight=flight,
+        frequency_cap=profile.campaign_frequency_cap,
+        line_items=line_items,
+    )
+    return AdvertiserCreate(name=name, industry=industry, domain=domain, campaigns=[campaign])
+
+
+def _campaign_budget(
+    profile: Profile, fakes: Fakes, flight: FlightSchema, *, objective: Objective,
+    platform: Platform,
+) -> BudgetSchema:
+    """The profile's budget range and pacing where fixed, drawn where not (DV360-valid)."""
+    drawn, _ = fakes.budget.fake_budget_and_cpm(objective, platform, flight)
+    amount = drawn.amount
+    if profile.budget is not None:
+        amount = _draw_between(fakes, profile.budget, BudgetProvider.BUDGET_STEP)
+    pacing_type = profile.pacing_type or drawn.pacing_type
+    pacing_period = profile.pacing_period or drawn.pacing_period
+    if (pacing_type, pacing_period) == (PacingType.asap, PacingPeriod.flight):
+        if profile.pacing_type is PacingType.asap:
+            pacing_period = PacingPeriod.daily
+        else:
+            pacing_type = PacingType.even
+    return fakes.budget.budget(amount, flight, pacing=(pacing_type, pacing_period))
+
+
+def _draw_between(fakes: Fakes, bounds: tuple[Decimal, Decimal], step: Decimal) -> Decimal:
+    """A fixed value, or a draw in [low, high] in whole `step`s when the range allows."""
+    low, high = bounds
+    return fakes.budget.amount_between(low, high, step if high - low >= step else CENT)
+
+
+def _shares(settings: Sequence[ProfileLineItem]) -> list[float]:
+    """Budget shares per line item: the fixed ones, the rest split equally."""
+    fixed = [item.budget_share for item in settings]
+    unset = fixed.count(None)
+    rest = (1.0 - sum(share or 0.0 for share in fixed)) / unset if unset else 0.0
+    return [share if share is not None else rest for share in fixed]
+
+
+def _line_item(
+    settings: ProfileLineItem,
+    fakes: Fakes,
+    *,
+    budget: BudgetSchema,
+    flight: FlightSchema,
+    objective: Objective,
+    platform: Platform,
+    host: str,
+) -> LineItemCreate:
+    """One line item: fixed settings kept, the rest drawn, creatives made to fit it."""
+    fixed = settings.model_fields_set
+    targeting = fakes.targeting.fake_targeting(platform, fixed=settings.targeting)
+    if settings.cpm is not None:
+        cpm = _draw_between(fakes, settings.cpm, BudgetProvider.CPM_STEP)
+    else:
+        cpm = fakes.budget.cpm(objective, platform)
+    frequency_cap = (
+        settings.frequency_cap
+        if "frequency_cap" in fixed
+        else fakes.targeting.fake_frequency_cap(objective)
+    )
+    spec = settings.creatives or ProfileCreatives()
+    ad_format = spec.ad_format or (
+        AdFormat.interactive_video if spec.interactive else AdFormat.video
+    )
+    creatives = _creatives(spec, fakes, ad_format=ad_format, devices=targeting.device, host=host)
+    return LineItemCreate(
+        name=settings.name or _line_item_name(targeting),
+        ad_format=ad_format,
+        position=settings.position or fakes.creative.ad_position(),
+        cpm=cpm,
+        budget=budget,
+        flight=flight,
+        frequency_cap=frequency_cap,
+        targeting=targeting,
+        creatives=creatives,
+    )
+
+
+def _creatives(
+    spec: ProfileCreatives,
+    fakes: Fakes,
+    *,
+    ad_format: AdFormat,
+    devices: Sequence[DeviceType],
+    host: str,
+) -> list[CreativeCreate]:
+    made: list[CreativeCreate] = []
+    for _ in range(spec.count or fakes.creative.creative_count()):
+        creative = fakes.creative.make_profile_creative(
+            host=host,
+            devices=devices,
+            ad_format=ad_format,
+            durations=spec.durations,
+            mime_type=spec.mime_type,
+            has_qr=spec.qr,
+            interactive=spec.interactive,
+        )
+        made.append(_renamed(creative, {c.name for c in made}))
+    return made
+
+
+def _line_item_name(targeting: Targeting) -> str:
+    """'CTV - Drama', 'Mobile + Desktop - Comedy + Reality', 'All Devices - All Genres'."""
+    devices = " + ".join(_device_label(d) for d in targeting.device) or "All Devices"
+    genres = " + ".join(_genre_label(g) for g in targeting.genre) or "All Genres"
+    return f"{devices} - {genres}"
+
+
+def _device_label(device: DeviceType) -> str:
+    return "CTV" if device is DeviceType.ctv else device.value.title()
+
+
+def _genre_label(genre: Genre) -> str:
+    return genre.value.replace("_", " ").title()
+
+
+_Named = TypeVar("_Named", LineItemCreate, CreativeCreate)
+
+
+def _renamed(entity: _Named, taken: set[str]) -> _Named:
+    """The entity with ' #2', ' #3' … appended to its name while the name is taken."""
+    name, number = entity.name, 1
+    while name in taken:
+        number += 1
+        name = f"{entity.name} #{number}"
+    return entity if name == entity.name else entity.model_copy(update={"name": name})
+
+
+def _free_name(name: str, taken: Collection[str]) -> str:
+    """`name`, or `name 2`, `name 3` … the first not in `taken`."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name} {number}"
+    return candidate
+
+
+def _revalidated(advertiser: AdvertiserCreate) -> AdvertiserCreate:
+    """Run every cross-entity rule again on a tree assembled with `model_copy`."""
+    return AdvertiserCreate.model_validate(advertiser.model_dump())

@@ -1,0 +1,157 @@
+"""Budget provider: CPM, budget, pacing and DSP partner consistent with platform and objective.
+
+Awareness buys premium reach: higher CPMs (upper part of the platform's `cpm_range`) and
+large budgets; conversion buys cheaper, smaller (realism.md B: premium streaming CPM
+$20-65, 2024 deals nearer $20-30). Budgets scale with the flight length through a daily
+spend level, then round to whole thousands as planners write them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import ROUND_DOWN, Decimal
+from typing import ClassVar
+
+from adsgen.domain.enums import DspPartner, Objective, PacingPeriod, PacingType
+from adsgen.build.providers.base import WeightedProvider
+from adsgen.domain.schemas import BudgetSchema, FlightSchema
+from adsgen.templates.spec import Platform
+
+__all__ = ["BudgetProvider"]
+
+CENT = Decimal("0.01")
+
+
+class BudgetProvider(WeightedProvider):
+    """Money draws: objective mix, CPM, lifetime budget, pacing, DSP partner, budget splits."""
+
+    OBJECTIVE_MIX: ClassVar[Mapping[Objective, float]] = {
+        Objective.awareness: 0.45,
+        Objective.consideration: 0.35,
+        Objective.conversion: 0.20,
+    }
+    # Where in the platform's cpm_range (0 = low end, 1 = high end) each objective buys.
+    CPM_BAND: ClassVar[Mapping[Objective, tuple[float, float]]] = {
+        Objective.awareness: (0.10, 0.55),
+        Objective.consideration: (0.02, 0.35),
+        Objective.conversion: (0.0, 0.25),
+    }
+    CPM_STEP: ClassVar[Decimal] = Decimal("0.50")
+    # Average spend per flight day in USD, (low, high).
+    DAILY_SPEND: ClassVar[Mapping[Objective, tuple[int, int]]] = {
+        Objective.awareness: (4_000, 9_000),
+        Objective.consideration: (2_000, 4_500),
+        Objective.conversion: (1_200, 3_000),
+    }
+    BUDGET_STEP: ClassVar[Decimal] = Decimal(1_000)
+    # DV360 pacing: ASAP only with a daily pacing period (DV360 rule).
+    PACING_MIX: ClassVar[Mapping[tuple[PacingType, PacingPeriod], float]] = {
+        (PacingType.even, PacingPeriod.flight): 0.70,
+        (PacingType.ahead, PacingPeriod.flight): 0.18,
+        (PacingType.even, PacingPeriod.daily): 0.08,
+        (PacingType.asap, PacingPeriod.daily): 0.04,
+    }
+    # A daily cap this many times the average daily spend, when pacing per day.
+    DAILY_CAP_FACTOR: ClassVar[Decimal] = Decimal("1.5")
+    FLIGHT_DAYS: ClassVar[Mapping[int, float]] = {
+        14: 0.15, 21: 0.15, 28: 0.20, 30: 0.20, 45: 0.15, 60: 0.10, 90: 0.05,
+    }
+    LINE_ITEM_COUNT: ClassVar[Mapping[int, float]] = {1: 0.45, 2: 0.35, 3: 0.20}
+    DSP_MIX: ClassVar[Mapping[DspPartner, float]] = {
+        DspPartner.the_trade_desk: 0.34,
+        DspPartner.dv360: 0.26,
+        DspPartner.direct: 0.20,
+        DspPartner.yahoo_dsp: 0.10,
+        DspPartner.microsoft_invest: 0.10,
+    }
+
+    def objective(self) -> Objective:
+        """A campaign objective drawn by its share of streaming campaigns."""
+        return self.weighted(self.OBJECTIVE_MIX)
+
+    def dsp_partner(self) -> DspPartner:
+        """The DSP (or direct IO) that buys the campaign."""
+        return self.weighted(self.DSP_MIX)
+
+    def flight_days(self) -> int:
+        """A campaign length in days, as planners book them (two weeks to a quarter)."""
+        return self.weighted(self.FLIGHT_DAYS)
+
+    def line_item_count(self) -> int:
+        """How many line items a campaign splits its budget into."""
+        return self.weighted(self.LINE_ITEM_COUNT)
+
+    def cpm(self, objective: Objective, platform: Platform) -> Decimal:
+        """A CPM inside the platform's range, in the objective's band, in steps of $0.50."""
+        low, high = platform.cpm_range
+        band_low, band_high = self.CPM_BAND[objective]
+        value = low + (high - low) * self.generator.random.uniform(band_low, band_high)
+        return max(self.round_to(Decimal(str(value)), self.CPM_STEP), Decimal("0.50"))
+
+    def budget_amount(self, objective: Objective, flight: FlightSchema) -> Decimal:
+        """A lifetime budget: a daily spend level for the objective times the flight days."""
+        daily = self.generator.random.uniform(*self.DAILY_SPEND[objective])
+        amount = self.round_to(Decimal(str(daily * flight.days)), self.BUDGET_STEP)
+        return max(amount, self.BUDGET_STEP)
+
+    def pacing(self) -> tuple[PacingType, PacingPeriod]:
+        """A DV360-valid (pacing type, pacing period) pair."""
+        return self.weighted(self.PACING_MIX)
+
+    def budget(
+        self, amount: Decimal, flight: FlightSchema, *, pacing: tuple[PacingType, PacingPeriod]
+    ) -> BudgetSchema:
+        """A lifetime budget of `amount`; pacing per day gets a daily cap above the average."""
+        pacing_type, pacing_period = pacing
+        daily_cap = None
+        if pacing_period is PacingPeriod.daily:
+            average = amount / flight.days
+            daily_cap = min(amount, (average * self.DAILY_CAP_FACTOR).quantize(CENT))
+        return BudgetSchema(
+            amount=amount,
+            pacing_type=pacing_type,
+            pacing_period=pacing_period,
+            daily_cap=daily_cap,
+        )
+
+    def fake_budget_and_cpm(
+        self, objective: Objective, platform: Platform, flight: FlightSchema
+    ) -> tuple[BudgetSchema, Decimal]:
+        """A campaign budget and a CPM that fit the platform, the objective and the flight."""
+        amount = self.budget_amount(objective, flight)
+        return self.budget(amount, flight, pacing=self.pacing()), self.cpm(objective, platform)
+
+    def amount_between(self, low: Decimal, high: Decimal, step: Decimal = CENT) -> Decimal:
+        """A uniform amount in [low, high], rounded to `step` and kept inside the range."""
+        if low >= high:
+            return low
+        value = Decimal(str(self.generator.random.uniform(float(low), float(high))))
+        return min(max(self.round_to(value, step), low), high)
+
+    def split(self, budget: BudgetSchema, shares: Sequence[float]) -> list[BudgetSchema]:
+        """Line-item budgets from a campaign budget: `shares` of its amount, cents rounded down.
+
+        The sum never exceeds the campaign amount (shares must sum to <= 1); pacing and
+        currency are inherited, a daily cap is split by the same share.
+        """
+        if sum(shares) > 1 + 1e-9 or any(s <= 0 for s in shares):
+            raise ValueError("budget shares must be > 0 and sum to <= 1")
+        parts = []
+        for share in shares:
+            fraction = Decimal(str(share))
+            amount = _floor_cents(budget.amount * fraction)
+            cap = None if budget.daily_cap is None else _floor_cents(budget.daily_cap * fraction)
+            if amount <= 0 or (cap is not None and cap <= 0):
+                raise ValueError(f"a budget share of {share} of {budget.amount} is under a cent")
+            fields = {**budget.model_dump(), "amount": amount, "daily_cap": cap}
+            parts.append(BudgetSchema.model_validate(fields))
+        return parts
+
+    @staticmethod
+    def round_to(value: Decimal, step: Decimal) -> Decimal:
+        """`value` rounded to the nearest multiple of `step`, with two decimal places."""
+        return ((value / step).quantize(Decimal(1)) * step).quantize(CENT)
+
+
+def _floor_cents(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_DOWN)

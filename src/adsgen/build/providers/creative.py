@@ -1,0 +1,148 @@
+"""Creative provider: format, MIME type, duration, size, QR and asset URL that agree.
+
+CTV takes 15 s and 30 s spots (realism.md C.9); phones and PCs also run 6 s bumpers and
+10 s cuts. `video/mp4` dominates, HLS and mezzanine QuickTime show up on CTV (VAST 4.3).
+QR codes (AdCOM creative attribute 19) are a CTV habit; interactive formats nearly always
+carry one. Asset URLs are https under the advertiser's `.example` host.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import ClassVar
+
+from adsgen.domain.enums import AdFormat, AdPosition, CreativeMimeType, DeviceType
+from adsgen.build.providers.base import WeightedProvider
+from adsgen.domain.schemas import CreativeCreate
+
+__all__ = ["CreativeProvider"]
+
+
+class CreativeProvider(WeightedProvider):
+    """Creative and placement draws; every argument the caller gives is kept as is."""
+
+    POSITION_MIX: ClassVar[Mapping[AdPosition, float]] = {
+        AdPosition.mid_roll: 0.70,
+        AdPosition.pre_roll: 0.25,
+        AdPosition.post_roll: 0.05,
+    }
+    # Line items that can serve on CTV (or anywhere) use CTV spot lengths.
+    DURATION_MIX: ClassVar[Mapping[DeviceType, Mapping[int, float]]] = {
+        DeviceType.ctv: {30: 0.55, 15: 0.45},
+        DeviceType.mobile: {15: 0.55, 6: 0.20, 10: 0.10, 30: 0.15},
+        DeviceType.desktop: {15: 0.45, 30: 0.35, 6: 0.10, 20: 0.10},
+    }
+    VIDEO_MIME_MIX: ClassVar[Mapping[DeviceType, Mapping[CreativeMimeType, float]]] = {
+        DeviceType.ctv: {
+            CreativeMimeType.mp4: 0.75,
+            CreativeMimeType.hls: 0.18,
+            CreativeMimeType.quicktime: 0.07,
+        },
+        DeviceType.mobile: {CreativeMimeType.mp4: 0.85, CreativeMimeType.hls: 0.15},
+        DeviceType.desktop: {CreativeMimeType.mp4: 0.80, CreativeMimeType.webm: 0.20},
+    }
+    IMAGE_MIME_MIX: ClassVar[Mapping[CreativeMimeType, float]] = {
+        CreativeMimeType.jpeg: 0.6,
+        CreativeMimeType.png: 0.4,
+    }
+    SIZES: ClassVar[Mapping[DeviceType, Mapping[tuple[int, int], float]]] = {
+        DeviceType.ctv: {(1920, 1080): 0.8, (3840, 2160): 0.2},
+        DeviceType.mobile: {(1280, 720): 0.6, (1920, 1080): 0.4},
+        DeviceType.desktop: {(1920, 1080): 0.7, (1280, 720): 0.3},
+    }
+    EXTENSIONS: ClassVar[Mapping[CreativeMimeType, str]] = {
+        CreativeMimeType.mp4: "mp4",
+        CreativeMimeType.webm: "webm",
+        CreativeMimeType.quicktime: "mov",
+        CreativeMimeType.hls: "m3u8",
+        CreativeMimeType.jpeg: "jpg",
+        CreativeMimeType.png: "png",
+    }
+    # P(creative has a QR code) by the line item's lead device; interactive: nearly always.
+    QR_RATE: ClassVar[Mapping[DeviceType, float]] = {
+        DeviceType.ctv: 0.15,
+        DeviceType.mobile: 0.0,
+        DeviceType.desktop: 0.0,
+    }
+    INTERACTIVE_QR_RATE: ClassVar[float] = 0.9
+    CREATIVE_COUNT: ClassVar[Mapping[int, float]] = {1: 0.40, 2: 0.40, 3: 0.20}
+    CONCEPTS: ClassVar[tuple[str, ...]] = (
+        "Hero", "Launch", "Story", "Teaser", "Promo", "Spotlight", "Feature", "Offer",
+        "Anthem", "Reveal",
+    )
+
+    def ad_position(self) -> AdPosition:
+        """Where in the break a line item buys: mostly mid-roll."""
+        return self.weighted(self.POSITION_MIX)
+
+    def creative_count(self) -> int:
+        """How many creatives rotate in a line item."""
+        return self.weighted(self.CREATIVE_COUNT)
+
+    def duration(self, devices: Sequence[DeviceType] = (), choices: Sequence[int] = ()) -> int:
+        """A spot length: from `choices` if given, else by lead device (CTV if open)."""
+        if choices:
+            return int(self.random_element(list(choices)))
+        return self.weighted(self.DURATION_MIX[_lead_device(devices)])
+
+    def mime_type(
+        self, ad_format: AdFormat, devices: Sequence[DeviceType] = ()
+    ) -> CreativeMimeType:
+        """A MIME type the format accepts, video by device, images for static formats."""
+        if ad_format.is_video:
+            return self.weighted(self.VIDEO_MIME_MIX[_lead_device(devices)])
+        return self.weighted(self.IMAGE_MIME_MIX)
+
+    def make_profile_creative(
+        self,
+        *,
+        name: str | None = None,
+        host: str = "cdn.adsgen.example",
+        devices: Sequence[DeviceType] = (),
+        ad_format: AdFormat | None = None,
+        durations: Sequence[int] = (),
+        mime_type: CreativeMimeType | None = None,
+        has_qr: bool | None = None,
+        interactive: bool | None = None,
+    ) -> CreativeCreate:
+        """A creative consistent with itself and with the line item's devices.
+
+        `interactive=True` implies the interactive_video format; a static format (pause ad,
+        overlay) gets an image and no duration; CTV-capable line items get 15/30 s spots.
+        """
+        if ad_format is None:
+            ad_format = AdFormat.interactive_video if interactive else AdFormat.video
+        if interactive is None:
+            interactive = ad_format is AdFormat.interactive_video
+        device = _lead_device(devices)
+        if has_qr is None:
+            rate = self.INTERACTIVE_QR_RATE if interactive else self.QR_RATE[device]
+            has_qr = self.generator.random.random() < rate
+        duration = self.duration(devices, durations) if ad_format.is_video else None
+        mime_type = mime_type or self.mime_type(ad_format, devices)
+        width, height = self.weighted(self.SIZES[device])
+        concept = self.random_element(self.CONCEPTS)
+        if name is None:
+            name = f"{concept} {duration}s" if duration else f"{concept} {ad_format.value}"
+        token = self.lexify("????????", letters="abcdefghijklmnopqrstuvwxyz0123456789")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "creative"
+        url = f"https://{host}/creatives/{slug}-{token}.{self.EXTENSIONS[mime_type]}"
+        return CreativeCreate(
+            name=name,
+            ad_format=ad_format,
+            mime_type=mime_type,
+            duration_s=duration,
+            asset_url=url,
+            width=width,
+            height=height,
+            has_qr=has_qr,
+            interactive=interactive,
+        )
+
+
+def _lead_device(devices: Sequence[DeviceType]) -> DeviceType:
+    """The device whose creative rules apply: CTV when the line item may serve there."""
+    if not devices or DeviceType.ctv in devices:
+        return DeviceType.ctv
+    return devices[0]

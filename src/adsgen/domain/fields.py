@@ -1,0 +1,244 @@
+"""Reusable field types and conversions behind the schemas: each field rule lives here once.
+
+Annotated types (Name, Money, Cpm, Hostname, HttpsUrl, CountryCode, UtcHour, UniqueList) carry
+the rules and the user-facing messages, which say what is allowed because users read them as
+"file: key.path: message" (`error_lines`). Money is a Decimal with at most 2 places, stored as
+integer micros (`to_micros` / `from_micros`); times are hour-aligned naive UTC (`to_utc_naive`).
+Providers draw within the bounds exported here (CPM_MIN, CPM_MAX, MAX_AMOUNT, ...).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
+from pydantic_core import PydanticCustomError
+
+from adsgen.domain.geo import ISO_COUNTRY_CODES
+
+__all__ = [
+    "CPM_MAX",
+    "CPM_MIN",
+    "MAX_AMOUNT",
+    "MAX_FLIGHT_DAYS",
+    "MAX_IMPRESSIONS_PER_CAP",
+    "MAX_PIXELS",
+    "MICROS_PER_UNIT",
+    "NAME_MAX_LENGTH",
+    "CountryCode",
+    "Cpm",
+    "Hostname",
+    "HttpsUrl",
+    "Money",
+    "Name",
+    "UniqueList",
+    "UtcHour",
+    "decode_micros",
+    "error_lines",
+    "from_micros",
+    "rule_error",
+    "to_micros",
+    "to_utc_naive",
+]
+
+MICROS_PER_UNIT = 1_000_000
+NAME_MAX_LENGTH = 255
+MAX_AMOUNT = Decimal("1000000000")
+CPM_MIN = Decimal("0.50")
+CPM_MAX = Decimal("500.00")
+MAX_FLIGHT_DAYS = 366
+MAX_IMPRESSIONS_PER_CAP = 1000
+MAX_PIXELS = 8192
+_CENT = Decimal("0.01")
+_T = TypeVar("_T")
+
+
+def rule_error(message: str) -> PydanticCustomError:
+    """A validation error shown to the user exactly as written (no "Value error," prefix)."""
+    return PydanticCustomError("adsgen", message)
+
+
+def to_micros(value: Decimal) -> int:
+    """Integer micros of a money amount (1 unit = 1_000_000); ValueError beyond 6 places."""
+    micros = value.scaleb(6)
+    if micros != micros.to_integral_value():
+        raise ValueError(f"{value} has more than 6 decimal places and cannot be held as micros")
+    return int(micros)
+
+
+def from_micros(micros: int) -> Decimal:
+    """The exact Decimal of integer micros, with 2 places when it has cents only (1.50)."""
+    value = Decimal(int(micros)).scaleb(-6)
+    cents = value.quantize(_CENT)
+    return cents if cents == value else value.normalize()
+
+
+def to_utc_naive(value: date | datetime) -> datetime:
+    """Naive UTC datetime: aware values converted, naive ones taken as UTC, a date as 00:00."""
+    if not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day)
+    if value.utcoffset() is not None:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None)
+
+
+def error_lines(error: ValidationError) -> list[str]:
+    """One "key.path: message" line per problem, ready to prefix with the file name."""
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        lines.append(f"{path}: {item['msg']}" if path else item["msg"])
+    return lines
+
+
+# --- reusable field types: each rule once --------------------------------------------------
+
+
+def _check_name(value: str) -> str:
+    name = value.strip()
+    if not name:
+        raise rule_error(f"must not be empty; give a name of 1 to {NAME_MAX_LENGTH} characters")
+    if len(name) > NAME_MAX_LENGTH:
+        raise rule_error(f"is {len(name)} characters long; at most {NAME_MAX_LENGTH} allowed")
+    return name
+
+
+def _parse_decimal(value: Any) -> Any:
+    """Turn numbers and numeric text into a finite Decimal, or say what a number looks like."""
+    if isinstance(value, int | float | str | Decimal) and not isinstance(value, bool):
+        try:
+            number = Decimal(str(value).strip())
+        except ArithmeticError:
+            number = None
+        if number is not None and number.is_finite():
+            return number
+    raise rule_error(f"must be a number with at most 2 decimal places, like 1500.00; got {value!r}")
+
+
+def _check_cents(value: Decimal) -> Decimal:
+    """Exact check (no rounding) that a bounded Decimal has at most 2 decimal places."""
+    cents = value.quantize(_CENT)
+    if cents != value:
+        raise rule_error(f"must have at most 2 decimal places (whole cents), got {value}")
+    return cents
+
+
+def _check_money(value: Decimal) -> Decimal:
+    if value <= 0:
+        raise rule_error(f"must be greater than 0, got {value}")
+    if value > MAX_AMOUNT:
+        raise rule_error(f"must be at most {MAX_AMOUNT:,}, got {value}")
+    return _check_cents(value)
+
+
+def _check_cpm(value: Decimal) -> Decimal:
+    if not CPM_MIN <= value <= CPM_MAX:
+        raise rule_error(f"CPM must be between {CPM_MIN} and {CPM_MAX}, got {value}")
+    return _check_cents(value)
+
+
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
+def _check_hostname(value: str) -> str:
+    host = value.strip().lower()
+    if not _HOSTNAME.fullmatch(host):
+        raise rule_error(
+            f"must be a host name like 'brand.example' (dot-separated letters, digits and "
+            f"hyphens, no scheme or path), got {value!r}"
+        )
+    return host
+
+
+def _check_https_url(value: str) -> str:
+    url = value.strip()
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        parts, host = None, ""
+    if (
+        parts is None
+        or parts.scheme.lower() != "https"
+        or not _HOSTNAME.fullmatch(host)
+        or len(url) > 2048
+        or any(char.isspace() for char in url)
+    ):
+        raise rule_error(
+            f"must be an https:// URL like 'https://cdn.brand.example/ad.mp4', got {value!r}"
+        )
+    return url
+
+
+def _check_country(value: str) -> str:
+    code = value.strip().upper()
+    if code not in ISO_COUNTRY_CODES:
+        raise rule_error(
+            f"{value!r} is not an ISO 3166-1 alpha-2 country code; use two letters like US, GB, DE"
+        )
+    return code
+
+
+def _check_utc_hour(value: datetime) -> datetime:
+    moment = to_utc_naive(value)
+    if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
+        raise rule_error(
+            f"must be on the hour in UTC (minutes and seconds zero), e.g. "
+            f"{moment:%Y-%m-%dT%H}:00:00; got {moment.isoformat()}"
+        )
+    return moment
+
+
+def _check_unique(values: list[_T]) -> list[_T]:
+    seen: list[_T] = []
+    repeated: list[str] = []
+    for value in values:
+        if value in seen and str(value) not in repeated:
+            repeated.append(str(value))
+        seen.append(value)
+    if repeated:
+        raise rule_error(f"lists {', '.join(repeated)} more than once; give each value once")
+    return values
+
+
+Name = Annotated[str, AfterValidator(_check_name)]
+"""A display name: stripped, 1..255 characters."""
+Money = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_money)]
+"""A money amount: 0 < x <= 1e9, at most 2 decimal places, returned with 2 places."""
+Cpm = Annotated[Decimal, BeforeValidator(_parse_decimal), AfterValidator(_check_cpm)]
+"""Cost per thousand impressions: 0.50..500.00, at most 2 decimal places."""
+Hostname = Annotated[str, AfterValidator(_check_hostname)]
+"""A lower-case DNS host name such as "luxuryautoco.example"."""
+HttpsUrl = Annotated[str, AfterValidator(_check_https_url)]
+"""An https:// URL with a valid host name."""
+CountryCode = Annotated[str, AfterValidator(_check_country)]
+"""An upper-case ISO 3166-1 alpha-2 code (input case-insensitive)."""
+UtcHour = Annotated[datetime, AfterValidator(_check_utc_hour)]
+"""An hour-aligned naive UTC datetime; aware inputs converted, a date means 00:00 UTC."""
+UniqueList = Annotated[list[_T], AfterValidator(_check_unique)]
+"""A list in which each value appears once."""
+
+
+def decode_micros(data: Any, model: type[BaseModel], money: tuple[str, ...]) -> Any:
+    """An object holding money as `<name>_micros` (an ORM row) as a dict of Decimal fields.
+
+    Use in a `model_validator(mode="before")` so Read models build from ORM rows; mappings,
+    models and objects without such attributes pass through unchanged.
+    """
+    if isinstance(data, Mapping | BaseModel) or not any(
+        hasattr(data, f"{name}_micros") for name in money
+    ):
+        return data
+    values = {name: getattr(data, name) for name in model.model_fields if hasattr(data, name)}
+    for name in money:
+        if name not in values and hasattr(data, f"{name}_micros"):
+            micros = getattr(data, f"{name}_micros")
+            values[name] = None if micros is None else from_micros(micros)
+    return values

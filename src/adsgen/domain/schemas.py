@@ -1,0 +1,440 @@
+"""Pydantic v2 schemas of the domain: what a plan may contain, with the reason when it may not.
+
+Per entity a Base (its fields), a Create (input: a full nested plan tree, or one row with an
+optional parent id) and a Read (Base + id, parent id and timestamps, built from ORM rows with
+`from_attributes`; money read from `*_micros` columns). The value objects FlightSchema,
+BudgetSchema, FrequencyCapSchema and Targeting carry the rules campaigns and line items share.
+Field-level rules live once in adsgen.domain.fields (Name, Money, Cpm, ...); cross-field
+rules live in one model validator each. Every model forbids unknown keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from adsgen.domain.enums import (
+    AdFormat,
+    AdPosition,
+    BudgetType,
+    CampaignStatus,
+    CreativeMimeType,
+    Currency,
+    Daypart,
+    DeviceType,
+    DspPartner,
+    EntityStatus,
+    FrequencyPeriod,
+    Genre,
+    Industry,
+    MediaRating,
+    Objective,
+    PacingPeriod,
+    PacingType,
+    QAStatus,
+    TargetingKey,
+)
+from adsgen.domain.fields import (
+    MAX_FLIGHT_DAYS,
+    MAX_IMPRESSIONS_PER_CAP,
+    MAX_PIXELS,
+    CountryCode,
+    Cpm,
+    Hostname,
+    HttpsUrl,
+    Money,
+    Name,
+    UniqueList,
+    UtcHour,
+    decode_micros,
+    from_micros,
+    to_micros,
+)
+from adsgen.domain.fields import rule_error as _fail
+
+__all__ = [
+    "AdvertiserBase",
+    "AdvertiserCreate",
+    "AdvertiserRead",
+    "BudgetSchema",
+    "CampaignBase",
+    "CampaignCreate",
+    "CampaignRead",
+    "CreativeBase",
+    "CreativeCreate",
+    "CreativeRead",
+    "FlightSchema",
+    "FrequencyCapSchema",
+    "LineItemBase",
+    "LineItemCreate",
+    "LineItemRead",
+    "Targeting",
+]
+
+
+def _mime_by_name(value: Any) -> Any:
+    """Accept the member name ("mp4") as well as the MIME type ("video/mp4")."""
+    if isinstance(value, str) and value.strip() in CreativeMimeType.__members__:
+        return CreativeMimeType[value.strip()]
+    return value
+
+
+_MimeType = Annotated[CreativeMimeType, BeforeValidator(_mime_by_name)]
+
+
+class _Schema(BaseModel):
+    """Base of every schema: unknown keys are errors, assignments are validated too."""
+
+    model_config = ConfigDict(extra="forbid", from_attributes=True, validate_assignment=True)
+
+
+# --- value objects -------------------------------------------------------------------------
+
+
+class FlightSchema(_Schema):
+    """When an entity may deliver: [start, end) in whole UTC hours, at most 366 days."""
+
+    start: UtcHour
+    end: UtcHour
+
+    @model_validator(mode="after")
+    def _check_span(self) -> Self:
+        if self.end <= self.start:
+            raise _fail(
+                f"end {self.end.isoformat()} must be after start {self.start.isoformat()} "
+                "(a flight runs from start up to, not including, end)"
+            )
+        if self.end - self.start > timedelta(days=MAX_FLIGHT_DAYS):
+            raise _fail(
+                f"flight lasts {self.hours / 24:.1f} days; at most {MAX_FLIGHT_DAYS} days allowed"
+            )
+        return self
+
+    @property
+    def hours(self) -> int:
+        """Number of whole hours in the flight."""
+        return (self.end - self.start) // timedelta(hours=1)
+
+    @property
+    def days(self) -> int:
+        """Length in days, a partial day counted as a whole one (ceil of hours / 24)."""
+        return -(-self.hours // 24)
+
+    def contains(self, other: FlightSchema) -> bool:
+        """True when `other` lies within this flight."""
+        return self.start <= other.start and other.end <= self.end
+
+
+class BudgetSchema(_Schema):
+    """A money budget with DV360 pacing; `amount` covers the flight (lifetime) or each day."""
+
+    budget_type: BudgetType = BudgetType.lifetime
+    amount: Money
+    currency: Currency = Currency.USD
+    pacing_type: PacingType = PacingType.even
+    pacing_period: PacingPeriod = PacingPeriod.flight
+    daily_cap: Money | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_micros(cls, data: Any) -> Any:
+        return decode_micros(data, cls, ("amount", "daily_cap"))
+
+    @model_validator(mode="after")
+    def _check_pacing(self) -> Self:
+        if self.pacing_type is PacingType.asap and self.pacing_period is PacingPeriod.flight:
+            raise _fail(
+                "pacing_type asap needs pacing_period daily (DV360 does not pace ASAP over "
+                "the whole flight); use pacing_period daily or pacing_type even/ahead"
+            )
+        if (
+            self.budget_type is BudgetType.lifetime
+            and self.daily_cap is not None
+            and self.daily_cap > self.amount
+        ):
+            raise _fail(
+                f"daily_cap {self.daily_cap} is more than the lifetime amount {self.amount}; "
+                "a daily cap must be at most the budget"
+            )
+        return self
+
+    @property
+    def amount_micros(self) -> int:
+        """`amount` in integer micros."""
+        return to_micros(self.amount)
+
+    @property
+    def daily_cap_micros(self) -> int | None:
+        """`daily_cap` in integer micros, None when uncapped."""
+        return None if self.daily_cap is None else to_micros(self.daily_cap)
+
+    def lifetime_micros(self, flight: FlightSchema) -> int:
+        """Total spend allowed over `flight`: the amount, or a daily amount times flight days."""
+        if self.budget_type is BudgetType.daily:
+            return self.amount_micros * flight.days
+        return self.amount_micros
+
+
+class FrequencyCapSchema(_Schema):
+    """At most `max_impressions` per household per `time_unit_count` × `time_unit` (DV360)."""
+
+    max_impressions: int = Field(gt=0, le=MAX_IMPRESSIONS_PER_CAP)
+    time_unit: FrequencyPeriod
+    time_unit_count: int = 1
+
+    @model_validator(mode="after")
+    def _check_count(self) -> Self:
+        limit = self.time_unit.max_count
+        if not 1 <= self.time_unit_count <= limit:
+            allowed = "1" if limit == 1 else f"1 to {limit}"
+            limits = ", ".join(
+                f"{unit} 1-{unit.max_count}" if unit.max_count > 1 else f"{unit} 1"
+                for unit in FrequencyPeriod
+            )
+            raise _fail(
+                f"time_unit_count {self.time_unit_count} is out of range for time_unit "
+                f"{self.time_unit}: allowed {allowed} (DV360 limits: {limits})"
+            )
+        return self
+
+
+class Targeting(_Schema):
+    """What a line item may serve on, per TargetingKey; an empty list means no restriction.
+
+    Accepts the field form, the generic mapping {"device": [...], ...} (a single value may
+    stand for a one-item list, null for an empty one) and rows [(key, value), ...] or objects
+    with `.key` / `.value` (ORM targeting rows).
+    """
+
+    device: UniqueList[DeviceType] = Field(default_factory=list)
+    genre: UniqueList[Genre] = Field(default_factory=list)
+    geo: UniqueList[CountryCode] = Field(default_factory=list)
+    daypart: UniqueList[Daypart] = Field(default_factory=list)
+    media_rating: UniqueList[MediaRating] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _generic_form(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            return _targeting_mapping(data.items())
+        if isinstance(data, Sequence) and not isinstance(data, str | bytes):
+            return _targeting_mapping(_targeting_row(row) for row in data)
+        return data
+
+    def rows(self) -> list[tuple[TargetingKey, str]]:
+        """(key, value) pairs in TargetingKey order, as stored in the targeting table."""
+        return [(key, str(value)) for key in TargetingKey for value in getattr(self, key.value)]
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[TargetingKey | str, str]]) -> Self:
+        """Targeting from (key, value) pairs, the inverse of `rows()`."""
+        return cls.model_validate(list(rows))
+
+
+def _targeting_row(row: Any) -> tuple[Any, Any]:
+    if isinstance(row, tuple | list) and len(row) == 2:
+        return row[0], row[1]
+    if hasattr(row, "key") and hasattr(row, "value"):
+        return row.key, row.value
+    raise _fail(f"targeting rows must be (key, value) pairs, got {row!r}")
+
+
+def _targeting_mapping(items: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
+    """Group (key, values) items by key, rejecting unknown keys with the allowed ones."""
+    allowed = [key.value for key in TargetingKey]
+    grouped: dict[str, list[Any]] = {}
+    for key, value in items:
+        name = str(key)
+        if name not in allowed:
+            raise _fail(
+                f"unknown targeting key {name!r}; allowed keys: {', '.join(allowed)}"
+            )
+        if value is None:
+            values: list[Any] = []
+        elif isinstance(value, str) or not isinstance(value, Iterable):
+            values = [value]
+        else:
+            values = list(value)
+        grouped.setdefault(name, []).extend(values)
+    return grouped
+
+
+# --- entities ------------------------------------------------------------------------------
+
+
+class _Stored(_Schema):
+    """Fields the database adds to a row."""
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CreativeBase(_Schema):
+    """An ad asset; MIME type, duration and interactivity must fit its ad format."""
+
+    name: Name
+    ad_format: AdFormat = AdFormat.video
+    mime_type: _MimeType = CreativeMimeType.mp4
+    duration_s: int | None = None
+    asset_url: HttpsUrl
+    width: int = Field(default=1920, ge=1, le=MAX_PIXELS)
+    height: int = Field(default=1080, ge=1, le=MAX_PIXELS)
+    has_qr: bool = False
+    interactive: bool = False
+    qa_status: QAStatus = QAStatus.approved_servable
+    status: EntityStatus = EntityStatus.active
+
+    @model_validator(mode="after")
+    def _fits_format(self) -> Self:
+        fmt = self.ad_format
+        if self.mime_type not in fmt.allowed_mime_types:
+            allowed = ", ".join(sorted(fmt.allowed_mime_types))
+            raise _fail(
+                f"mime_type {self.mime_type} does not fit ad_format {fmt}; allowed: {allowed}"
+            )
+        durations = sorted(fmt.allowed_durations)
+        if durations and self.duration_s not in durations:
+            raise _fail(
+                f"duration_s {self.duration_s} is not allowed for ad_format {fmt}; "
+                f"use one of {', '.join(map(str, durations))} seconds"
+            )
+        if not durations and self.duration_s is not None:
+            raise _fail(
+                f"duration_s must be empty (null) for the static ad_format {fmt}, "
+                f"got {self.duration_s}"
+            )
+        if self.interactive and fmt is not AdFormat.interactive_video:
+            raise _fail(f"interactive: true needs ad_format interactive_video, got {fmt}")
+        return self
+
+
+class CreativeCreate(CreativeBase):
+    """A creative to create; `line_item_id` only when created on its own."""
+
+    line_item_id: int | None = None
+
+
+class CreativeRead(_Stored, CreativeBase):
+    """A stored creative."""
+
+    line_item_id: int
+
+
+class LineItemBase(_Schema):
+    """What is bought: format, position, price, budget, flight, cap and targeting."""
+
+    name: Name
+    status: EntityStatus = EntityStatus.active
+    ad_format: AdFormat = AdFormat.video
+    position: AdPosition = AdPosition.mid_roll
+    cpm: Cpm
+    budget: BudgetSchema
+    flight: FlightSchema
+    frequency_cap: FrequencyCapSchema | None = None
+    targeting: Targeting = Field(default_factory=Targeting)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_micros(cls, data: Any) -> Any:
+        return decode_micros(data, cls, ("cpm",))
+
+    @property
+    def cpm_micros(self) -> int:
+        """`cpm` in integer micros."""
+        return to_micros(self.cpm)
+
+
+class LineItemCreate(LineItemBase):
+    """A line item to create with its creatives; `campaign_id` only when created on its own."""
+
+    campaign_id: int | None = None
+    creatives: list[CreativeCreate] = Field(default_factory=list)
+
+
+class LineItemRead(_Stored, LineItemBase):
+    """A stored line item."""
+
+    campaign_id: int
+
+
+class CampaignBase(_Schema):
+    """An advertiser's campaign: objective, budget and flight its line items share."""
+
+    name: Name
+    objective: Objective
+    status: CampaignStatus = CampaignStatus.active
+    dsp_partner: DspPartner = DspPartner.direct
+    budget: BudgetSchema
+    flight: FlightSchema
+    frequency_cap: FrequencyCapSchema | None = None
+
+
+class CampaignCreate(CampaignBase):
+    """A campaign to create with its line items, which must fit its budget and flight."""
+
+    advertiser_id: int | None = None
+    line_items: list[LineItemCreate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _line_items_fit(self) -> Self:
+        budget, flight = self.budget, self.flight
+        names: set[str] = set()
+        total = 0
+        for index, item in enumerate(self.line_items):
+            where = f"line_items.{index} ({item.name!r})"
+            if item.name in names:
+                raise _fail(f"{where}: duplicate name; line-item names must be unique per campaign")
+            names.add(item.name)
+            if item.budget.currency != budget.currency:
+                raise _fail(
+                    f"{where}: budget currency {item.budget.currency} differs from the campaign "
+                    f"budget currency {budget.currency}; use one currency per campaign"
+                )
+            if not flight.contains(item.flight):
+                raise _fail(
+                    f"{where}: flight {_span(item.flight)} is outside the campaign flight "
+                    f"{_span(flight)}"
+                )
+            total += item.budget.lifetime_micros(item.flight)
+        limit = budget.lifetime_micros(flight)
+        if total > limit:
+            raise _fail(
+                f"line-item budgets total {from_micros(total):,} {budget.currency}, more than the "
+                f"campaign budget {from_micros(limit):,} {budget.currency}; lower the line-item "
+                "budgets or raise the campaign budget"
+            )
+        return self
+
+
+class CampaignRead(_Stored, CampaignBase):
+    """A stored campaign."""
+
+    advertiser_id: int
+
+
+class AdvertiserBase(_Schema):
+    """A brand that buys ads."""
+
+    name: Name
+    industry: Industry
+    domain: Hostname
+    currency: Currency = Currency.USD
+    status: EntityStatus = EntityStatus.active
+
+
+class AdvertiserCreate(AdvertiserBase):
+    """An advertiser to create with its whole plan tree."""
+
+    campaigns: list[CampaignCreate] = Field(default_factory=list)
+
+
+class AdvertiserRead(_Stored, AdvertiserBase):
+    """A stored advertiser."""
+
+
+def _span(flight: FlightSchema) -> str:
+    return f"{flight.start:%Y-%m-%dT%H:%M} to {flight.end:%Y-%m-%dT%H:%M}"

@@ -1,0 +1,140 @@
+"""Database runs over the whole dataset: `run-all` (the default dataset, replaced in one
+transaction), `simulate` (facts regenerated for what the database holds), `status`, and the
+Python entry point `adsgen.generate`. The CLI and the Python API call these and only render
+what they return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from adsgen.exceptions import AdsgenError, DatabaseError
+from adsgen.runs.jobs import (
+    FactTotals,
+    Progress,
+    RunSummary,
+    job,
+    no_progress,
+    open_database,
+    resolve_platform,
+    simulate_into,
+    template_dirs,
+    transaction,
+)
+
+__all__ = ["generate", "run_all", "simulate_database", "status"]
+
+
+def run_all(
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    scale: int = 0,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """The default dataset: every example, every profile, then `scale` drawn advertisers.
+
+    Replaces whatever dataset the database held, so the same seed gives the same content.
+    """
+    from adsgen.build.plans import build_run_all
+    from adsgen.storage.persist import clear_dataset
+    from adsgen.templates import catalog
+
+    if scale < 0:
+        raise AdsgenError(f"--scale must be 0 or more, got {scale}")
+    dirs = template_dirs(templates_dir)
+    with job(
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+    ) as run:
+        examples = [
+            catalog.get_example(name, extra_dirs=dirs) for name in catalog.names("examples", dirs)
+        ]
+        progress("planning", 0, 1)
+        advertisers = build_run_all(
+            seed=seed,
+            platform=run.platform,
+            scale=scale,
+            examples=examples,
+            profiles=catalog.profiles(dirs),
+        )
+        progress("planning", 1, 1)
+        clear_dataset(run.session.connection())
+        run.persist(advertisers, simulate=True)
+    return run.summary
+
+
+def simulate_database(
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    line_item_ids: Sequence[int] | None = None,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> FactTotals:
+    """(Re)generate performance and ground truth for line items in the database (None: all)."""
+    from adsgen.storage import orm
+    from adsgen.storage.persist import require
+
+    plat = resolve_platform(platform, templates_dir)
+    engine = open_database(db)
+    with transaction(engine) as session:
+        for line_item_id in sorted(set(line_item_ids or ())):
+            require(session, orm.LineItem, line_item_id, option="--line-item-id")
+        return simulate_into(session, line_item_ids, seed=seed, platform=plat, progress=progress)
+
+
+def status(*, db: str | None = None) -> dict[str, Any]:
+    """Rows per table, database size, delivery date range and totals; reads only (a missing
+    SQLite file is an error, not created)."""
+    from adsgen.storage.database import (
+        database_size,
+        fact_totals,
+        make_engine,
+        masked_url,
+        table_counts,
+    )
+
+    url = make_engine(db).url
+    name = url.database or ""
+    if (
+        url.get_backend_name() == "sqlite"
+        and name not in ("", ":memory:")
+        and not (name.startswith("file:") or Path(name).exists())
+    ):
+        raise DatabaseError(f"no database at {name}; create it with `adsgen run-all`")
+    engine = open_database(db, create=False)
+    with engine.connect() as conn:
+        counts = table_counts(conn)
+        totals = fact_totals(conn)
+    return {
+        "database": masked_url(engine.url),
+        "size_bytes": database_size(engine),
+        "tables": counts,
+        **totals,
+    }
+
+
+def generate(
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    scale: int = 0,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """Python entry point: build the default dataset (as `adsgen run-all`) and summarise it."""
+    return run_all(
+        db=db,
+        seed=seed,
+        scale=scale,
+        platform=platform,
+        templates_dir=templates_dir,
+        progress=progress,
+    )
+

@@ -1,0 +1,378 @@
+"""Scale runs to files: plan → number → export, estimate, and load a directory into a database.
+
+The file-side sibling of `adsgen.runs.database` (same rules: each public function is one
+command's whole job; the CLI and Python callers only render what it returns):
+
+- `generate_files` (`adsgen generate`): `build_scaled` → `number_plan` → `export.export`
+  into a hidden folder next to `out`, renamed to `out` only once every file and the
+  manifest are written, so `out` never holds half a run; then, with `db`, `load_files`.
+- `estimate_files` (`adsgen plan`, `generate --dry-run`): the same plan, `export.estimate`.
+- `load_files` (`adsgen load`): a generated directory into a database, one transaction.
+
+An `out` holding anything is refused unless `overwrite`; even then only a folder holding
+nothing but adsgen's own outputs is replaced, never one with other files in it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adsgen.build.at_scale import DEFAULT_SCALE_DAYS, DEFAULT_SCALE_START
+from adsgen.exceptions import AdsgenError
+from adsgen.runs.jobs import Progress, open_database
+
+if TYPE_CHECKING:
+    from adsgen.build.numbering import NumberedPlan
+    from adsgen.runs.manifest import Manifest
+    from adsgen.templates.spec import Platform
+
+__all__ = [
+    "ROWS_STAGE",
+    "LoadResult",
+    "ScaleEstimate",
+    "ScaleResult",
+    "estimate_files",
+    "generate_files",
+    "load_files",
+]
+
+ROWS_STAGE = "generating"
+"""The progress stage counted in performance rows (the others count line items)."""
+LOADING_STAGE = "loading into the database"
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: report nothing."""
+
+
+@dataclass
+class LoadResult:
+    """What `load_files` loaded: rows per table, where, how fast."""
+
+    directory: Path
+    database: str
+    tables: dict[str, int]
+    seconds: float
+    matches_manifest: bool
+
+    @property
+    def rows(self) -> int:
+        """Rows loaded over every table."""
+        return sum(self.tables.values())
+
+
+@dataclass
+class ScaleResult:
+    """What `generate_files` wrote (the manifest says it all) and, with a database, loaded."""
+
+    out: Path
+    manifest_path: Path
+    manifest: Manifest
+    seconds: float
+    planning_seconds: float
+    loaded: LoadResult | None = None
+
+
+@dataclass
+class ScaleEstimate:
+    """A scale run predicted without writing it: entities, rows, disk and time."""
+
+    seed: int
+    entities: dict[str, int]
+    line_items: int
+    blocks: int
+    block_size: int
+    engine: str
+    workers: int
+    rows: dict[str, int]
+    bytes: int
+    rows_per_second: float
+    seconds: float
+    planning_seconds: float
+    sample_line_items: int
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+def _plan(
+    *,
+    seed: int,
+    advertisers: int | None,
+    line_items: int | None,
+    days: int,
+    start: datetime,
+    platform: str,
+    templates_dir: Path | None,
+    progress: Progress,
+) -> tuple[NumberedPlan, Platform, dict[str, Any]]:
+    """The numbered plan, the platform and the request as JSON-able data (for the manifest)."""
+    from adsgen.build.at_scale import build_scaled, scaled_flight
+    from adsgen.build.numbering import number_plan
+    from adsgen.registry import registry
+    from adsgen.templates import catalog
+
+    flight = scaled_flight(start, days)  # the option errors before any slow work
+    stage = "planning advertisers" if advertisers is not None else "planning line items"
+    dirs = () if templates_dir is None else (templates_dir,)
+    plat = registry.platform(platform, extra_dirs=dirs)  # plugins' platforms too
+    profiles = catalog.profiles(dirs)
+    advertisers_plan = build_scaled(
+        seed=seed, platform=plat, advertisers=advertisers, line_items=line_items, days=days,
+        start=flight.start, profiles=profiles,
+        progress=lambda done, total: progress(stage, done, total),
+    )
+    spec = {
+        "command": "generate", "advertisers": advertisers, "line_items": line_items,
+        "days": days, "start": flight.start.isoformat(), "platform": plat.name,
+        "profiles": sorted(p.name for p in profiles),
+    }
+    return number_plan(advertisers_plan), plat, spec
+
+
+def _check_engine(
+    fmt: str, engine: str, workers: int | None, scheduler: str | None, block_size: int | None
+) -> None:
+    """Unknown format or engine, bad worker count or block size: before any slow work."""
+    from adsgen.runs.engines import resolve_workers
+    from adsgen.storage.sinks import get_sink
+
+    get_sink(fmt)
+    resolve_workers(engine, workers)
+    if block_size is not None and block_size < 1:
+        raise AdsgenError(f"--block-size must be at least 1 (got {block_size})")
+    if scheduler is not None and engine != "dask":
+        raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
+
+
+# --- the output folder -----------------------------------------------------------------------
+
+
+def _adsgen_output(path: Path) -> bool:
+    """Whether `path` (an entry of an output folder) is something `export` writes."""
+    from adsgen.build.numbering import ENTITY_TABLES
+    from adsgen.runs.blocks import FACT_TABLES
+    from adsgen.runs.manifest import MANIFEST_NAME
+    from adsgen.storage.sinks import SINKS
+
+    names = {*ENTITY_TABLES, *FACT_TABLES}
+    if path.name == MANIFEST_NAME:
+        return True
+    if path.is_dir():
+        return path.name in names
+    return path.stem in names and path.suffix.lstrip(".") in {c.extension for c in SINKS.values()}
+
+
+def _check_out(out: Path, *, overwrite: bool) -> None:
+    """Refuse an `out` we must not write: a file, a non-empty folder without `overwrite`, or
+    (with it) a folder holding files adsgen did not write."""
+    from adsgen.runs.manifest import MANIFEST_NAME
+
+    if out.parent == out:
+        raise AdsgenError(f"--out {str(out)!r}: give a folder inside a folder, not the root")
+    if out.exists() and not out.is_dir():
+        raise AdsgenError(f"--out {str(out)!r} is a file; give a folder")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    if not entries:
+        return
+    previous = (out / MANIFEST_NAME).exists()
+    what = "holds a previous run" if previous else "is not empty"
+    if not overwrite:
+        hint = "pass --overwrite to replace it or " if previous else ""
+        raise AdsgenError(f"--out {str(out)!r} {what}; {hint}choose another --out")
+    foreign = [p.name for p in entries if not _adsgen_output(p)]
+    if foreign:
+        listed = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
+        raise AdsgenError(
+            f"--out {str(out)!r} holds files adsgen did not write ({listed}); --overwrite "
+            "only replaces a previous run: choose another --out"
+        )
+
+
+@contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A new hidden folder next to `out` to write into; it becomes `out` when the block ends
+    without error (a previous `out` is then removed) and is deleted when it fails."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = out.parent / f".{out.name}.adsgen-{os.getpid()}-{secrets.token_hex(3)}"
+        stage.mkdir()
+    except OSError as exc:
+        raise AdsgenError(f"cannot write next to --out {str(out)!r}: {exc.strerror}") from exc
+    try:
+        yield stage
+        if out.is_dir() and any(out.iterdir()):
+            old = stage.with_name(stage.name + "-old")
+            out.rename(old)
+            stage.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            if out.is_dir():
+                out.rmdir()
+            stage.rename(out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def generate_files(
+    *,
+    out: Path,
+    seed: int = 42,
+    advertisers: int | None = None,
+    line_items: int | None = None,
+    days: int = DEFAULT_SCALE_DAYS,
+    start: datetime = DEFAULT_SCALE_START,
+    fmt: str = "parquet",
+    platform: str = "netflix_like",
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    block_size: int | None = None,
+    overwrite: bool = False,
+    db: str | None = None,
+    templates_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> ScaleResult:
+    """Plan `advertisers` (or `line_items`) on a `days`-long flight from `start`, simulate
+    them into `fmt` files under `out` (see `adsgen.runs.blocks`) and, with `db`, load them.
+
+    Progress: "planning line items" (or advertisers), then ROWS_STAGE in performance
+    rows, then LOADING_STAGE with `db`. Raises AdsgenError for bad options, an `out` that may
+    not be written (see the module docstring), or an unreachable database (checked before
+    generating); DatabaseError when the load fails (the files are complete then).
+    """
+    from adsgen.runs.blocks import export
+    from adsgen.runs.manifest import MANIFEST_NAME
+    from adsgen.simulate.grid import row_count
+
+    began = time.perf_counter()
+    out = Path(out).resolve()
+    _check_engine(fmt, engine, workers, scheduler, block_size)
+    _check_out(out, overwrite=overwrite)
+    database = open_database(db) if db is not None else None
+    plan, plat, spec = _plan(
+        seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
+        platform=platform, templates_dir=templates_dir, progress=progress,
+    )
+    planned = time.perf_counter() - began
+    total = sum(row_count(item, plat) for item in plan.items)
+    done = 0
+    progress(ROWS_STAGE, 0, total)
+
+    def advance(block: Any) -> None:
+        nonlocal done
+        done += block.performance_rows
+        progress(ROWS_STAGE, done, total)
+
+    _check_out(out, overwrite=overwrite)  # again: planning took a while
+    with _staged(out) as stage:
+        manifest = export(
+            plan.items, entities=plan.arrow_tables(), platform=plat, seed=seed, out=stage,
+            fmt=fmt, engine=engine, workers=workers, scheduler=scheduler,
+            block_size=block_size, on_progress=advance, spec=spec,
+        )
+    result = ScaleResult(out=out, manifest_path=out / MANIFEST_NAME, manifest=manifest,
+                         seconds=0.0, planning_seconds=round(planned, 3))
+    if database is not None:
+        result.loaded = _load(database, out, manifest, progress)
+    result.seconds = round(time.perf_counter() - began, 3)
+    return result
+
+
+def estimate_files(
+    *,
+    seed: int = 42,
+    advertisers: int | None = None,
+    line_items: int | None = None,
+    days: int = DEFAULT_SCALE_DAYS,
+    start: datetime = DEFAULT_SCALE_START,
+    fmt: str = "parquet",
+    platform: str = "netflix_like",
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    block_size: int | None = None,
+    templates_dir: Path | None = None,
+    out: Path | None = None,
+    overwrite: bool = False,
+    progress: Progress = no_progress,
+) -> ScaleEstimate:
+    """What `generate_files` with these options would write, without writing it: exact
+    entity and performance row counts, disk and time measured on a small sample (see
+    `export.estimate`). With `out`, also refuse it as `generate_files` would."""
+    from adsgen.runs.blocks import estimate
+
+    began = time.perf_counter()
+    _check_engine(fmt, engine, workers, scheduler, block_size)
+    if out is not None:
+        _check_out(Path(out).resolve(), overwrite=overwrite)
+    plan, plat, _ = _plan(
+        seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
+        platform=platform, templates_dir=templates_dir, progress=progress,
+    )
+    planned = time.perf_counter() - began
+    guess = estimate(plan.items, platform=plat, seed=seed, fmt=fmt, engine=engine,
+                     workers=workers, block_size=block_size)
+    return ScaleEstimate(
+        seed=seed, entities=plan.counts(), line_items=guess.line_items, blocks=guess.blocks,
+        block_size=guess.block_size, engine=engine, workers=guess.workers, rows=guess.rows,
+        bytes=guess.bytes, rows_per_second=round(guess.rows_per_second, 1),
+        seconds=round(guess.seconds + planned, 3), planning_seconds=round(planned, 3),
+        sample_line_items=guess.sample_line_items,
+    )
+
+
+def load_files(
+    directory: Path, *, db: str | None = None, progress: Progress = no_progress
+) -> LoadResult:
+    """Load a directory written by `generate_files` into the database at `db` (None: the
+    settings' database), in one transaction; progress stage "loading" (0 then 1 of 1).
+    Raises AdsgenError when `directory` holds no manifest.json, DatabaseError when the
+    database is unreachable or refuses the rows."""
+    from adsgen.runs.manifest import MANIFEST_NAME, Manifest
+
+    directory = Path(directory)
+    path = directory / MANIFEST_NAME
+    if not path.is_file():
+        raise AdsgenError(
+            f"{str(directory)!r} is not a generated directory (no {MANIFEST_NAME}); "
+            "make one with `adsgen generate --out DIR`"
+        )
+    try:
+        manifest = Manifest.read(path)
+    except ValueError as exc:
+        raise AdsgenError(f"{str(path)!r} is not an adsgen manifest: "
+                          f"{str(exc).splitlines()[0]}") from exc
+    return _load(open_database(db), directory, manifest, progress)
+
+
+def _load(engine: Any, directory: Path, manifest: Manifest, progress: Progress) -> LoadResult:
+    from adsgen.runs.blocks import load_dir
+    from adsgen.storage.database import masked_url
+
+    began = time.perf_counter()
+    progress(LOADING_STAGE, 0, 1)
+    try:
+        tables = load_dir(engine, directory)
+    finally:
+        engine.dispose()
+    progress(LOADING_STAGE, 1, 1)
+    expected = {name: stats.rows for name, stats in manifest.tables.items()}
+    return LoadResult(
+        directory=directory.resolve(), database=masked_url(engine.url), tables=tables,
+        seconds=round(time.perf_counter() - began, 3),
+        matches_manifest=all(tables.get(name, 0) == rows for name, rows in expected.items()),
+    )

@@ -1,0 +1,230 @@
+"""What every database command shares: the database opened and checked, one transaction,
+the platform resolved, performance simulated into it, and the summary a command returns.
+
+A command (runs.database, runs.grow) opens `job(...)` and calls `persist`/`simulate` on it;
+a failure anywhere inside rolls the whole transaction back.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adsgen.exceptions import AdsgenError, SpecError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.orm import Session
+
+    from adsgen.domain.schemas import AdvertiserCreate
+    from adsgen.templates.spec import Platform
+
+__all__ = ["FactTotals", "Job", "Progress", "RunSummary", "job", "no_progress", "open_database"]
+
+Progress = Callable[[str, int, int], None]
+"""Progress callback: (stage description, units done, units in total)."""
+
+SIMULATION_BLOCK = 200  # line items simulated and written at a time: bounds memory
+
+
+def no_progress(stage: str, done: int, total: int) -> None:
+    """The default progress callback: report nothing."""
+
+
+@dataclass
+class FactTotals:
+    """What a simulation wrote: rows, impressions and spend."""
+
+    line_items: int = 0
+    performance_rows: int = 0
+    ground_truth_rows: int = 0
+    impressions: int = 0
+    spend_micros: int = 0
+
+    def add(self, other: FactTotals) -> None:
+        """Accumulate another block's totals into these."""
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class RunSummary:
+    """The result of a command that creates entities and (optionally) their performance."""
+
+    seed: int
+    created: dict[str, int] = field(default_factory=dict)
+    ids: dict[str, list[int]] = field(default_factory=dict)
+    facts: FactTotals = field(default_factory=FactTotals)
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for `--json` output."""
+        return asdict(self)
+
+
+# --- database access -------------------------------------------------------------------
+
+
+def open_database(url: str | None = None, *, create: bool = True) -> Engine:
+    """An engine whose database answers and (with `create`) accepts writes and has every
+    table; without `create` it is only read (status works on a read-only database).
+
+    Raises DatabaseError (an AdsgenError) with one line when it cannot be reached or written.
+    """
+    from adsgen.storage.database import check_connection, init_db, make_engine
+
+    engine = make_engine(url)
+    check_connection(engine, write=create)
+    if create:
+        init_db(engine)
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One session in one transaction; database rule violations become AdsgenError."""
+    from sqlalchemy.exc import IntegrityError
+
+    from adsgen.storage.database import session_scope
+
+    try:
+        with session_scope(engine) as session:
+            yield session
+    except IntegrityError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        raise AdsgenError(f"the database refused the data ({reason}); nothing was written") from exc
+
+
+def resolve_platform(name: str, templates_dir: Path | None) -> Platform:
+    from adsgen.registry import registry  # names resolve through plugins too
+
+    return registry.platform(name, extra_dirs=template_dirs(templates_dir))
+
+
+def template_dirs(templates_dir: Path | None) -> tuple[Path, ...]:
+    return () if templates_dir is None else (templates_dir,)
+
+
+def template_file(template: Path | str | None) -> Path | None:
+    """A template path as given, or the bundled examples file of that name."""
+    if template is None or Path(template).exists():
+        return None if template is None else Path(template)
+    from importlib.resources import files
+
+    bundled = files("adsgen.templates") / "data" / "examples"
+    if (bundled / str(template)).is_file():
+        return Path(str(bundled / str(template)))
+    known = ", ".join(sorted(f.name for f in bundled.iterdir() if f.name.endswith(".yml")))
+    raise SpecError(f"no such file, nor a bundled examples file ({known})", where=str(template))
+
+
+# --- simulation into the database ------------------------------------------------------
+
+
+def simulate_into(
+    session: Session,
+    line_item_ids: Sequence[int] | None,
+    *,
+    seed: int,
+    platform: Platform,
+    progress: Progress,
+) -> FactTotals:
+    """Replace the facts of these line items (None: all) inside the session's transaction."""
+    import pyarrow.compute as pc
+
+    from adsgen.simulate import simulate
+    from adsgen.storage.database import bulk_insert, delete_facts
+    from adsgen.storage.persist import load_sim_items
+
+    items = load_sim_items(session, line_item_ids)
+    conn: Connection = session.connection()
+    delete_facts(conn, [item.line_item_id for item in items])
+    totals = FactTotals(line_items=len(items))
+    progress("simulating performance", 0, len(items))
+    for start in range(0, len(items), SIMULATION_BLOCK):
+        block = items[start : start + SIMULATION_BLOCK]
+        result = simulate(block, platform=platform, seed=seed)
+        perf = result.performance
+        totals.performance_rows += bulk_insert(conn, "performance", perf)
+        totals.ground_truth_rows += bulk_insert(conn, "ground_truth", result.ground_truth)
+        if perf.num_rows:
+            totals.impressions += int(pc.sum(perf["impressions"]).as_py())
+            totals.spend_micros += int(pc.sum(perf["spend_micros"]).as_py())
+        progress("simulating performance", start + len(block), len(items))
+    return totals
+
+
+@dataclass
+class Job:
+    """One command's transaction: its session, platform, seed and the summary it fills."""
+
+    session: Session
+    platform: Platform
+    seed: int
+    progress: Progress
+    summary: RunSummary
+
+    def record(self, table: str, ids: Sequence[int]) -> None:
+        """Count rows this command created, and keep their ids for the summary."""
+        self.summary.created[table] = self.summary.created.get(table, 0) + len(ids)
+        self.summary.ids.setdefault(table, []).extend(ids)
+
+    def simulate(self, line_item_ids: Sequence[int]) -> None:
+        """Replace these line items' facts, inside this transaction."""
+        if line_item_ids:
+            self.summary.facts.add(
+                simulate_into(
+                    self.session,
+                    line_item_ids,
+                    seed=self.seed,
+                    platform=self.platform,
+                    progress=self.progress,
+                )
+            )
+
+    def persist(self, advertisers: Sequence[AdvertiserCreate], *, simulate: bool) -> None:
+        """Write plan trees through the ORM, then (with `simulate`) their performance."""
+        from adsgen.storage.persist import save_plan
+
+        self.progress("writing entities", 0, len(advertisers))
+        saved = save_plan(self.session, advertisers)
+        self.progress("writing entities", len(advertisers), len(advertisers))
+        campaigns = [c for a in saved for c in a.campaigns]
+        items = [i for c in campaigns for i in c.line_items]
+        self.record("advertisers", [a.id for a in saved])
+        self.record("campaigns", [c.id for c in campaigns])
+        self.record("line_items", [i.id for i in items])
+        self.record("creatives", [c.id for i in items for c in i.creatives])
+        if simulate:
+            self.simulate([i.id for i in items])
+
+
+@contextmanager
+def job(
+    *,
+    db: str | None,
+    seed: int,
+    platform: str,
+    templates_dir: Path | None,
+    progress: Progress,
+) -> Iterator[Job]:
+    """Open the database and one transaction for a command; time it into the summary."""
+    began = time.perf_counter()
+    plat = resolve_platform(platform, templates_dir)
+    engine = open_database(db)
+    summary = RunSummary(seed=seed)
+    with transaction(engine) as session:
+        yield Job(session=session, platform=plat, seed=seed, progress=progress, summary=summary)
+    summary.seconds = time.perf_counter() - began
+
+
+def taken_names(session: Session) -> set[str]:
+    """Advertiser names in the database: drawn names avoid them (names are unique)."""
+    from sqlalchemy import select
+
+    from adsgen.storage.orm import Advertiser
+
+    return set(session.execute(select(Advertiser.name)).scalars())

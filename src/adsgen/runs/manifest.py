@@ -1,0 +1,369 @@
+"""The run manifest (`manifest.json`) and the per-block invariant checks it reports.
+
+`check_block` runs cheap, vectorized checks of realism.md section C on one block's
+simulated tables (every row, no sampling) and returns counts that add up across blocks;
+`Manifest` records what a run produced — adsgen version, seed, spec hash, platform,
+engine, row counts and bytes per table, time taken, and those check results — so a
+directory of files says how it was made and whether its rows hold the invariants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from adsgen.domain.enums import DeviceType
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from adsgen.build.items import SimLineItem
+    from adsgen.templates.spec import Platform
+
+__all__ = [
+    "MANIFEST_NAME",
+    "CheckCounts",
+    "CheckResult",
+    "Manifest",
+    "TableStats",
+    "canonical_json",
+    "check_block",
+    "merge_checks",
+    "spec_hash",
+]
+
+MANIFEST_NAME = "manifest.json"
+
+CheckCounts = tuple[int, int]
+"""(rows or groups checked, violations) of one check on one block."""
+
+
+# --- spec hash ---------------------------------------------------------------------------
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys: equal inputs give equal text on every machine."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default,
+                      ensure_ascii=True, allow_nan=False)
+
+
+def spec_hash(
+    items: Sequence[SimLineItem], *, platform: Platform, seed: int, spec: Any = None
+) -> str:
+    """sha256 (hex) of the canonical JSON of everything the output depends on.
+
+    That is the line items, the platform, the seed and, when given, the user's spec
+    (a template, CLI options …). Equal hashes mean equal generated rows.
+    """
+    payload = {
+        "seed": seed,
+        "platform": platform.model_dump(mode="json"),
+        "line_items": [asdict(item) for item in items],
+        "spec": spec,
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+# --- invariant checks --------------------------------------------------------------------
+
+_COUNTS = (
+    "impressions", "starts", "first_quartile", "midpoint", "third_quartile", "completes",
+    "measurable", "viewable", "invalid", "clicks", "qr_scans", "click_conversions",
+    "view_conversions", "cumulative_reach", "spend_micros",
+)
+
+CHECKS: dict[str, str] = {
+    "no_nulls": "no column of performance is null",
+    "non_negative": "every count and the spend are >= 0",
+    "hour_aligned": "hours are whole UTC hours",
+    "funnel_order": "completes <= third_quartile <= midpoint <= first_quartile <= starts"
+                    " <= impressions",
+    "viewability": "viewable <= measurable <= impressions",
+    "within_impressions": "clicks, invalid and qr_scans <= impressions",
+    "known_creative": "the creative belongs to the row's line item",
+    "qr_needs_qr_creative": "qr_scans = 0 unless the creative has a QR code",
+    "spend_is_impressions_x_cpm": "spend_micros = impressions x cpm_micros / 1000,"
+                                  " rounded once",
+    "within_flight": "no delivery outside the flight [start, end)",
+    "active_and_servable": "no delivery for an inactive line item or unservable creative",
+    "lifetime_budget": "line item spend <= lifetime budget",
+    "daily_cap": "line item spend per UTC day <= daily cap",
+    "reach_le_impressions": "cumulative reach <= impressions so far (line item x device)",
+    "reach_le_audience": "cumulative reach <= ground-truth audience (line item x device)",
+    "reach_non_decreasing": "cumulative reach never decreases (line item x device)",
+}
+"""Check name → what it asserts (realism.md section C)."""
+
+
+_SENTINEL = np.iinfo(np.int64).max
+
+
+def _column(values: list[Any], sentinel: Any) -> np.ndarray:
+    """A lookup column with one sentinel entry appended (so indexes are always valid)."""
+    return np.array([*values, sentinel])
+
+
+def _lookup(keys: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into sorted_ids, found?) for each key; sorted_ids ends with _SENTINEL."""
+    index = np.minimum(np.searchsorted(sorted_ids, keys), sorted_ids.size - 1)
+    return index, (sorted_ids[index] == keys) & (keys != _SENTINEL)
+
+
+def check_block(
+    performance: pa.Table, ground_truth: pa.Table, items: Sequence[SimLineItem]
+) -> dict[str, CheckCounts]:
+    """Every check of `CHECKS` on one block: name → (rows or groups checked, violations).
+
+    `items` are the line items the block simulated; every row is checked, vectorized.
+    """
+    import pyarrow as pa
+
+    n = performance.num_rows
+    nulls = sum(performance.column(c).null_count for c in performance.column_names)
+    if nulls:  # the remaining checks need complete columns
+        return {"no_nulls": (n, n)}
+    col = {name: performance.column(name).to_numpy() for name in _COUNTS}
+    line = performance.column("line_item_id").to_numpy()
+    creative = performance.column("creative_id").to_numpy()
+    hour = performance.column("hour").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy()
+    imp = col["impressions"]
+    out: dict[str, CheckCounts] = {"no_nulls": (n, 0)}
+
+    def rows(name: str, bad: np.ndarray) -> None:
+        out[name] = (n, int(np.count_nonzero(bad)))
+
+    rows("non_negative", np.logical_or.reduce([col[c] < 0 for c in _COUNTS]))
+    rows("hour_aligned", hour % 3600 != 0)
+    funnel = [imp, col["starts"], col["first_quartile"], col["midpoint"],
+              col["third_quartile"], col["completes"]]
+    rows("funnel_order", np.logical_or.reduce(
+        [funnel[i + 1] > funnel[i] for i in range(len(funnel) - 1)]))
+    rows("viewability", (col["viewable"] > col["measurable"]) | (col["measurable"] > imp))
+    rows("within_impressions",
+         (col["clicks"] > imp) | (col["invalid"] > imp) | (col["qr_scans"] > imp))
+
+    # Per line item and per creative facts, looked up by sorted id. A sentinel last entry
+    # (never matched) keeps every lookup index valid, even for an empty block.
+    by_id = sorted(items, key=lambda it: it.line_item_id)
+    epoch = datetime(1970, 1, 1)
+    ids = _column([it.line_item_id for it in by_id], _SENTINEL)
+    starts = _column([int((it.start - epoch).total_seconds()) for it in by_id], 0)
+    ends = _column([int((it.end - epoch).total_seconds()) for it in by_id], 0)
+    active = _column([it.active for it in by_id], False)
+    cpm = _column([it.cpm_micros for it in by_id], 0)
+    budget = _column([it.budget_micros for it in by_id], -1)
+    daily = _column([it.daily_cap_micros or -1 for it in by_id], -1)
+    cr = sorted((c.creative_id, it.line_item_id, c.servable, c.has_qr)
+                for it in by_id for c in it.creatives)
+    cr_ids = _column([c[0] for c in cr], _SENTINEL)
+    cr_owner = _column([c[1] for c in cr], _SENTINEL)
+    cr_servable = _column([c[2] for c in cr], False)
+    cr_qr = _column([c[3] for c in cr], False)
+
+    li, li_found = _lookup(line, ids)
+    ci, ci_found = _lookup(creative, cr_ids)
+    known = li_found & ci_found & (cr_owner[ci] == line)
+    rows("known_creative", ~known)
+    rows("qr_needs_qr_creative", (col["qr_scans"] > 0) & ~(known & cr_qr[ci]))
+    rows("spend_is_impressions_x_cpm",
+         ~li_found | (np.abs(col["spend_micros"] * 1000 - imp * cpm[li]) >= 1000))
+    delivered = imp > 0
+    rows("within_flight", delivered & (~li_found | (hour < starts[li]) | (hour >= ends[li])))
+    rows("active_and_servable", delivered & ~(known & active[li] & cr_servable[ci]))
+
+    # Group checks (line item, line item x UTC day, line item x device) on dense integer
+    # keys with bincount: exact for sums below 2**53 micros, far beyond any budget.
+    spend = col["spend_micros"]
+    present = np.bincount(li, minlength=ids.size) > 0
+    spent = np.bincount(li, weights=spend, minlength=ids.size)
+    out["lifetime_budget"] = (int(np.count_nonzero(present)),
+                              int(np.count_nonzero(present & (spent > budget))))
+    day_key, day_of = _dense(li * _SPAN + hour // 86400)
+    day_li = li[day_of]
+    capped = daily[day_li] >= 0
+    day_spent = np.bincount(day_key, weights=spend)
+    out["daily_cap"] = (int(np.count_nonzero(capped)),
+                        int(np.count_nonzero(capped & (day_spent > daily[day_li]))))
+    _series_checks(performance, ground_truth, ids, li, hour, imp, out)
+    return out
+
+
+# Multiplier that keeps (index, day) and (index, hour) keys apart: > hours in 1000 years.
+_SPAN = 1 << 24
+
+
+def _dense(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group number of each row, first row of each group) for an integer key."""
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return inverse.reshape(-1), first
+
+
+_DEVICE_SLOTS = len(DeviceType) + 1  # one code per device, one for any unknown device
+
+
+def _device_codes(table: pa.Table) -> np.ndarray:
+    """Each row's device as a code (unknown devices share the last code)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    known = pa.array([d.value for d in DeviceType])
+    codes = pc.fill_null(pc.index_in(table.column("device"), value_set=known), len(known))
+    return np.asarray(codes.to_numpy(), dtype=np.int64)
+
+
+def _series_checks(
+    performance: pa.Table,
+    ground_truth: pa.Table,
+    ids: np.ndarray,
+    li: np.ndarray,
+    hour: np.ndarray,
+    impressions: np.ndarray,
+    out: dict[str, CheckCounts],
+) -> None:
+    """Reach checks per line item x device series.
+
+    Rows are ordered by (series, hour) — a stable sort, cheap when rows already come in
+    order — and each hour's lowest reach is compared with the previous hour's highest, so
+    several creatives in one hour never count as a decrease.
+    """
+    series = li * _DEVICE_SLOTS + _device_codes(performance)
+    if series.size == 0:
+        out.update(reach_le_impressions=(0, 0), reach_le_audience=(0, 0),
+                   reach_non_decreasing=(0, 0))
+        return
+    key = series * _SPAN + (hour - hour.min()) // 3600
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    reach = performance.column("cumulative_reach").to_numpy()[order]
+    hours = np.flatnonzero(np.diff(key, prepend=key[0] - 1))  # first row of each series-hour
+    low, high = np.minimum.reduceat(reach, hours), np.maximum.reduceat(reach, hours)
+    group = key[hours] // _SPAN
+    decreasing = np.flatnonzero((group[1:] == group[:-1]) & (low[1:] < high[:-1]))
+    firsts = np.flatnonzero(np.diff(group, prepend=group[0] - 1))  # first hour of each series
+    top = np.maximum.reduceat(high, firsts)
+    names = group[firsts]
+    total = np.bincount(np.searchsorted(names, series), weights=impressions,
+                        minlength=names.size)
+    out["reach_le_impressions"] = (names.size, int(np.count_nonzero(top > total)))
+    truth_li, truth_found = _lookup(ground_truth.column("line_item_id").to_numpy(), ids)
+    truth = truth_li[truth_found] * _DEVICE_SLOTS + _device_codes(ground_truth)[truth_found]
+    audience = ground_truth.column("audience").to_numpy()[truth_found]
+    by_truth = np.argsort(truth)
+    where = np.minimum(np.searchsorted(truth[by_truth], names), max(truth.size - 1, 0))
+    matched = truth[by_truth][where] == names if truth.size else np.zeros(names.size, bool)
+    limit = audience[by_truth][where] if truth.size else np.zeros(names.size, np.int64)
+    out["reach_le_audience"] = (names.size, int(np.count_nonzero(~matched | (top > limit))))
+    out["reach_non_decreasing"] = (names.size, int(np.unique(group[1:][decreasing]).size))
+
+
+def merge_checks(
+    blocks: Iterable[Mapping[str, CheckCounts]],
+) -> dict[str, CheckResult]:
+    """Sum the per-block counts into one result per check (blocks failing counted)."""
+    merged: dict[str, CheckResult] = {}
+    for block in blocks:
+        for name, (checked, violations) in block.items():
+            prior = merged.get(name, CheckResult())
+            merged[name] = CheckResult(
+                checked=prior.checked + checked,
+                violations=prior.violations + violations,
+                failed_blocks=prior.failed_blocks + (violations > 0),
+            )
+    return {name: merged[name] for name in sorted(merged)}
+
+
+# --- the manifest ------------------------------------------------------------------------
+
+
+class CheckResult(BaseModel):
+    """One invariant over the whole run: rows (or groups) checked and those violating it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    checked: int = 0
+    violations: int = 0
+    failed_blocks: int = 0
+
+    @property
+    def passed(self) -> bool:
+        """True when no row or group violated the check."""
+        return self.violations == 0
+
+
+class TableStats(BaseModel):
+    """What was written for one table."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: int
+    bytes: int
+    files: int
+
+
+class Manifest(BaseModel):
+    """Everything about one generation run, saved as `manifest.json` next to its files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    adsgen_version: str
+    created_at: datetime
+    seed: int
+    spec_hash: str
+    platform: str
+    format: str
+    engine: str
+    workers: int
+    block_size: int
+    blocks: int
+    line_items: int
+    tables: dict[str, TableStats]
+    elapsed_seconds: float
+    rows_per_second: float
+    checks: dict[str, CheckResult]
+    checks_passed: int
+    checks_failed: int
+
+    @property
+    def ok(self) -> bool:
+        """True when every invariant check passed."""
+        return self.checks_failed == 0
+
+    def write(self, directory: Path) -> Path:
+        """Write `<directory>/manifest.json` (indented, keys in a stable order); its path."""
+        path = Path(directory) / MANIFEST_NAME
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        """Read a manifest file (or the `manifest.json` inside a directory)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / MANIFEST_NAME
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def now_utc() -> datetime:
+    """The current time as naive UTC, to the second (how adsgen stores times)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)

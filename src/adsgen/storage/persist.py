@@ -1,0 +1,203 @@
+"""Plans in and out of the ORM: write a plan tree, read line items back as simulation inputs.
+
+The schema tree (AdvertiserCreate …) maps field for field onto the ORM; money goes in as
+micros. Reading back goes through the same schemas (validated from attributes), then
+`adsgen.build.numbering.sim_item`, so a line item read from the database and one numbered in memory
+become the same simulation input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TypeVar
+
+from sqlalchemy import Connection, delete, select, text
+from sqlalchemy.orm import Session, selectinload
+
+from adsgen.build.items import SimLineItem
+from adsgen.build.numbering import (
+    advertiser_columns,
+    budget_columns,
+    campaign_active,
+    campaign_columns,
+    creative_columns,
+    flight_columns,
+    frequency_cap_columns,
+    line_item_columns,
+    sim_item,
+)
+from adsgen.domain.enums import EntityStatus
+from adsgen.domain.schemas import (
+    AdvertiserCreate,
+    CampaignBase,
+    CampaignCreate,
+    CreativeBase,
+    CreativeCreate,
+    FrequencyCapSchema,
+    LineItemBase,
+    LineItemCreate,
+)
+from adsgen.exceptions import AdsgenError
+from adsgen.storage import orm
+
+__all__ = [
+    "add_campaign",
+    "add_creative",
+    "add_line_item",
+    "clear_dataset",
+    "load_sim_items",
+    "require",
+    "save_plan",
+]
+
+_Row = TypeVar("_Row", orm.Advertiser, orm.Campaign, orm.LineItem)
+_LISTED_IDS = 20  # known ids shown in an error message
+
+
+def _cap(cap: FrequencyCapSchema | None) -> orm.FrequencyCap | None:
+    return None if cap is None else orm.FrequencyCap(**frequency_cap_columns(cap))
+
+
+def _creative(creative: CreativeCreate) -> orm.Creative:
+    return orm.Creative(**creative_columns(creative))
+
+
+def _line_item(item: LineItemCreate) -> orm.LineItem:
+    return orm.LineItem(
+        **line_item_columns(item),
+        flight=orm.Flight(**flight_columns(item.flight)),
+        budget=orm.Budget(**budget_columns(item.budget)),
+        frequency_cap=_cap(item.frequency_cap),
+        targeting_rules=[
+            orm.TargetingRule(key=key, value=value) for key, value in item.targeting.rows()
+        ],
+        creatives=[_creative(c) for c in item.creatives],
+    )
+
+
+def _campaign(campaign: CampaignCreate) -> orm.Campaign:
+    return orm.Campaign(
+        **campaign_columns(campaign),
+        flight=orm.Flight(**flight_columns(campaign.flight)),
+        budget=orm.Budget(**budget_columns(campaign.budget)),
+        frequency_cap=_cap(campaign.frequency_cap),
+        line_items=[_line_item(i) for i in campaign.line_items],
+    )
+
+
+def save_plan(session: Session, advertisers: Sequence[AdvertiserCreate]) -> list[orm.Advertiser]:
+    """Add each advertiser with its whole tree and flush, so every row has its id."""
+    rows = [
+        orm.Advertiser(
+            **advertiser_columns(a), campaigns=[_campaign(c) for c in a.campaigns]
+        )
+        for a in advertisers
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def require(session: Session, model: type[_Row], row_id: int, *, option: str) -> _Row:
+    """The row of `model` with this id; AdsgenError naming `option` and the known ids if none."""
+    row = session.get(model, row_id)
+    if row is not None:
+        return row
+    known = list(
+        session.execute(select(model.id).order_by(model.id).limit(_LISTED_IDS + 1)).scalars()
+    )
+    listing = ", ".join(map(str, known[:_LISTED_IDS])) + (", …" if len(known) > _LISTED_IDS else "")
+    entity = str(model.__tablename__).removesuffix("s").replace("_", " ")
+    hint = "none yet (run `adsgen create-advertiser --auto` or `adsgen run-all`)"
+    raise AdsgenError(f"{option} {row_id}: no such {entity}; known ids: {listing or hint}")
+
+
+def add_campaign(session: Session, advertiser_id: int, campaign: CampaignCreate) -> orm.Campaign:
+    """Attach a campaign tree to an existing advertiser; AdsgenError when there is none."""
+    advertiser = require(session, orm.Advertiser, advertiser_id, option="--advertiser-id")
+    row = _campaign(campaign)
+    advertiser.campaigns.append(row)
+    session.flush()
+    return row
+
+
+def add_line_item(session: Session, campaign_id: int, item: LineItemCreate) -> orm.LineItem:
+    """Attach a line item (with its creatives) to an existing campaign and flush."""
+    campaign = require(session, orm.Campaign, campaign_id, option="--campaign-id")
+    row = _line_item(item)
+    campaign.line_items.append(row)
+    session.flush()
+    return row
+
+
+def add_creative(session: Session, line_item_id: int, creative: CreativeCreate) -> orm.Creative:
+    """Attach a creative to an existing line item and flush."""
+    item = require(session, orm.LineItem, line_item_id, option="--line-item-id")
+    row = _creative(creative)
+    item.creatives.append(row)
+    session.flush()
+    return row
+
+
+def load_sim_items(
+    session: Session, line_item_ids: Sequence[int] | None = None
+) -> list[SimLineItem]:
+    """Line items (None: all) as simulation inputs, in id order, parents' statuses folded in."""
+    query = (
+        select(orm.LineItem)
+        .options(
+            selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.advertiser),
+            selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.frequency_cap),
+            selectinload(orm.LineItem.creatives),
+            selectinload(orm.LineItem.targeting_rules),
+            selectinload(orm.LineItem.flight),
+            selectinload(orm.LineItem.budget),
+            selectinload(orm.LineItem.frequency_cap),
+        )
+        .order_by(orm.LineItem.id)
+    )
+    if line_item_ids is not None:
+        query = query.where(orm.LineItem.id.in_(list(line_item_ids)))
+    items: list[SimLineItem] = []
+    for row in session.execute(query).scalars():
+        campaign = row.campaign
+        base = LineItemBase.model_validate(row, from_attributes=True)
+        campaign_base = CampaignBase.model_validate(campaign, from_attributes=True)
+        creatives = [
+            (c.id, CreativeBase.model_validate(c, from_attributes=True))
+            for c in sorted(row.creatives, key=lambda c: c.id)
+        ]
+        cap = (
+            None
+            if campaign.frequency_cap is None
+            else FrequencyCapSchema.model_validate(campaign.frequency_cap, from_attributes=True)
+        )
+        items.append(
+            sim_item(
+                base,
+                line_item_id=row.id,
+                campaign_id=campaign.id,
+                advertiser_id=campaign.advertiser_id,
+                creatives=creatives,
+                active=campaign_active(EntityStatus(campaign.advertiser.status), campaign_base),
+                objective=campaign.objective,
+                campaign_cap=cap,
+            )
+        )
+    return items
+
+
+def clear_dataset(conn: Connection) -> None:
+    """Delete every adsgen row inside the caller's transaction, so ids start again at 1.
+
+    PostgreSQL restarts its sequences (TRUNCATE … RESTART IDENTITY is transactional there);
+    SQLite reuses ids after a delete on its own; MySQL/MariaDB keep counting (their TRUNCATE
+    would commit), so ids there differ from run to run.
+    """
+    tables = list(reversed(orm.Base.metadata.sorted_tables))
+    if conn.dialect.name == "postgresql":
+        names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        return
+    for table in tables:
+        conn.execute(delete(table))

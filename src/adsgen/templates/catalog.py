@@ -1,0 +1,306 @@
+"""Templates, profiles and platforms by name: the bundled data folder is the registry.
+
+Bundled files live in `adsgen/templates/data/{examples,profiles,platforms}/*.yml` (read through
+importlib.resources); a profile or platform is named by its file name, an example by its
+key in an examples file (`netflix-ads-examples.yml` holds several). Users add their own:
+a template file (`--template PATH`) or a folder (`--templates-dir DIR`) holding
+`examples/`, `profiles/`, `platforms/` sub-folders and/or flat YAML files that say what
+they are with `type:`. User entries shadow bundled ones of the same name.
+
+Reading a file is the only I/O here; validation is `adsgen.templates.spec.parse_template`. Malformed
+YAML raises SpecError naming the file and line; an unknown name raises UnknownNameError
+with the known names and the closest match.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Literal, TypeVar, get_args
+
+import yaml
+
+from adsgen.exceptions import SpecError, UnknownNameError
+from adsgen.templates.spec import (
+    Example,
+    ExampleFile,
+    Loc,
+    Platform,
+    Profile,
+    StrictModel,
+    Template,
+    parse_template,
+)
+
+__all__ = [
+    "KINDS",
+    "FileSummary",
+    "Kind",
+    "get_example",
+    "get_platform",
+    "get_profile",
+    "load_template",
+    "names",
+    "profiles",
+    "validate_file",
+]
+
+Kind = Literal["examples", "profiles", "platforms"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+_SUFFIXES = (".yml", ".yaml")
+_M = TypeVar("_M", bound=StrictModel)
+Location = Path | Traversable
+
+
+@dataclass(frozen=True, slots=True)
+class FileSummary:
+    """What a valid template file holds: its `type` and the names it defines."""
+
+    path: str
+    type: str
+    names: tuple[str, ...]
+
+
+# --- reading one file ------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loader that rejects a key given twice in one mapping (YAML keeps the last)."""
+
+
+def _no_duplicate_keys(loader: _Loader, node: yaml.MappingNode) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if isinstance(key, str | int) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                "while reading a mapping", node.start_mark,
+                f"found key {key!r} twice; give each key once", key_node.start_mark,
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
+
+
+def _display(location: Location) -> str:
+    """How a file is named in messages: bundled files relative to the package."""
+    if isinstance(location, Path):
+        return str(location)
+    parts = str(location).replace("\\", "/").split("/adsgen/data/")
+    return f"adsgen/data/{parts[-1]}" if len(parts) > 1 else str(location)
+
+
+def _read(location: Location) -> tuple[Any, Any]:
+    """(data, composed node tree) of a YAML file; SpecError with the line when malformed."""
+    where = _display(location)
+    try:
+        text = location.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(f"cannot read the file: {error}", where=where) from None
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise SpecError(f"malformed YAML at {line}{problem}", where=where) from None
+    return data, node
+
+
+def _locator(node: Any) -> Any:
+    """A function from a key path to the 1-based line of the deepest node it reaches."""
+
+    def locate(loc: Loc) -> int | None:
+        current, line = node, None
+        for part in loc:
+            if current is None:
+                break
+            line = current.start_mark.line + 1
+            current = _child(current, part)
+        if current is not None:
+            line = current.start_mark.line + 1
+        return line
+
+    return locate
+
+
+def _child(node: Any, part: int | str) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if str(key_node.value) == str(part):
+                return value_node
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def _parse(
+    location: Location, *, expected: type[StrictModel] | None = None, name: str | None = None
+) -> Template:
+    """Validate a file; profiles, platforms and single examples take `name` (else the stem)."""
+    data, node = _read(location)
+    where = _display(location)
+    stem = name or location.name.rsplit(".", 1)[0]
+    kind = data.get("type") if isinstance(data, dict) else None
+    named = expected in (Profile, Platform, Example) or kind in ("profile", "platform", "example")
+    if named and isinstance(data, dict) and data.setdefault("name", stem) != stem:
+        raise SpecError(
+            f"name {data['name']!r} differs from the file name {stem!r}; a file holds the "
+            "template of its own name, so rename the file or the name",
+            where=f"{where}: name",
+        )
+    if kind is not None:  # the file says what it is; a folder only supplies a default
+        expected = None
+    return parse_template(data, source=where, expected=expected, locate=_locator(node))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(key: str, mtime_ns: int, expected: type[StrictModel] | None) -> Template:
+    return _parse(Path(key), expected=expected)
+
+
+def _load(location: Location, expected: type[StrictModel] | None = None) -> Template:
+    """Parse a file once per content version (bundled files are read once per process)."""
+    if isinstance(location, Path):
+        try:
+            mtime = location.stat().st_mtime_ns
+        except OSError:
+            return _parse(location, expected=expected)
+        return _parse_cached(str(location), mtime, expected)
+    key = (str(location), expected)
+    if key not in _BUNDLED:
+        _BUNDLED[key] = _parse(location, expected=expected)
+    return _BUNDLED[key]
+
+
+_BUNDLED: dict[tuple[str, type[StrictModel] | None], Template] = {}
+"""Parsed bundled files: package data does not change while the process runs."""
+
+
+def load_template(path: Path | str) -> Template:
+    """Validate any template file, choosing the model by its `type` key.
+
+    Returns an Example, ExampleFile, Profile or Platform; raises SpecError (file, key path,
+    allowed values) when it is not valid.
+    """
+    return _parse(Path(path))
+
+
+def validate_file(path: Path | str) -> FileSummary:
+    """Validate a template file and say what it defines; SpecError when invalid."""
+    template = load_template(path)
+    defined = tuple(template.examples) if isinstance(template, ExampleFile) else (template.name,)
+    return FileSummary(path=str(path), type=template.type, names=defined)
+
+
+# --- finding templates by name ---------------------------------------------------------------
+
+
+_MODELS: dict[Kind, tuple[type[StrictModel], ...]] = {
+    "examples": (ExampleFile, Example),
+    "profiles": (Profile,),
+    "platforms": (Platform,),
+}
+
+
+def _yaml_files(folder: Location) -> list[Location]:
+    if not folder.is_dir():
+        return []
+    found = [entry for entry in folder.iterdir() if entry.name.endswith(_SUFFIXES)]
+    return sorted(found, key=lambda entry: entry.name)
+
+
+def _sources(kind: Kind, extra: Sequence[Path | str]) -> Iterator[tuple[Location, bool]]:
+    """(file, is_in_a_kind_folder) in priority order, lowest first: bundled, then user paths."""
+    yield from ((f, True) for f in _yaml_files(files("adsgen.templates") / "data" / kind))
+    for entry in map(Path, extra):
+        if entry.is_file():
+            yield entry, False
+        elif entry.is_dir():
+            yield from ((f, True) for f in _yaml_files(entry / kind))
+            yield from ((f, False) for f in _yaml_files(entry))
+        else:
+            raise SpecError("no such template file or folder", where=str(entry))
+
+
+def _entries(kind: Kind, extra: Sequence[Path | str]) -> dict[str, Template]:
+    """Every template of a kind by name; later sources shadow earlier ones."""
+    found: dict[str, Template] = {}
+    for location, in_folder in _sources(kind, extra):
+        if in_folder and kind != "examples":
+            template = _load(location, _MODELS[kind][0])
+        else:
+            template = _load(location)
+        if not isinstance(template, _MODELS[kind]):
+            if in_folder:
+                raise SpecError(
+                    f"a {template.type!r} file in the {kind}/ folder; move it or fix its type",
+                    where=_display(location),
+                )
+            continue
+        if isinstance(template, ExampleFile):
+            found.update(template.examples)
+        else:
+            found[template.name] = template
+    return found
+
+
+def names(kind: Kind, extra_dirs: Sequence[Path | str] = ()) -> list[str]:
+    """Sorted names of the bundled (and user) examples, profiles or platforms."""
+    if kind not in KINDS:
+        raise UnknownNameError("kind", str(kind), KINDS)
+    return sorted(_entries(kind, extra_dirs))
+
+
+def _get(kind: Kind, model: type[_M], name: str, extra: Sequence[Path | str]) -> _M:
+    entries = _entries(kind, extra)
+    if name not in entries:
+        raise UnknownNameError(kind.removesuffix("s"), name, entries)
+    found = entries[name]
+    assert isinstance(found, model)
+    return found
+
+
+def get_profile(name: str, extra_dirs: Sequence[Path | str] = ()) -> Profile:
+    """The profile called `name` (a file name without .yml); UnknownNameError if none."""
+    return _get("profiles", Profile, name, extra_dirs)
+
+
+def get_platform(name: str, extra_dirs: Sequence[Path | str] = ()) -> Platform:
+    """The platform called `name`; UnknownNameError if none."""
+    return _get("platforms", Platform, name, extra_dirs)
+
+
+def get_example(
+    name: str, template: Path | str | None = None, extra_dirs: Sequence[Path | str] = ()
+) -> Example:
+    """The example called `name`, from `template` only when given, else bundled and user dirs."""
+    sources: Sequence[Path | str] = extra_dirs
+    if template is not None:
+        loaded = load_template(template)
+        examples = loaded.examples if isinstance(loaded, ExampleFile) else {}
+        if isinstance(loaded, Example):
+            examples = {loaded.name: loaded}
+        if name not in examples:
+            raise UnknownNameError(f"example in {template}", name, examples)
+        return examples[name]
+    return _get("examples", Example, name, sources)
+
+
+def profiles(extra_dirs: Sequence[Path | str] = ()) -> list[Profile]:
+    """Every profile, sorted by name (what `run-all --scale` draws from)."""
+    entries = _entries("profiles", extra_dirs)
+    return [_only(Profile, entries[key]) for key in sorted(entries)]
+
+
+def _only(model: type[_M], value: object) -> _M:
+    assert isinstance(value, model)
+    return value
+

@@ -1,0 +1,512 @@
+"""The YAML contract: strict Pydantic models for platforms, examples and profiles.
+
+Every model forbids unknown keys, so a typo in a template is an error naming the key path,
+never silently ignored. Variants are told apart by a `type: Literal[...]` field:
+`example` (one fully specified advertiser plan, reusing the Create schemas), `examples`
+(several by name), `profile` (a partial plan the providers complete) and `platform`.
+`parse_template` validates a loaded document and turns Pydantic errors into one SpecError
+naming the file, key path, allowed keys or values and closest match.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from adsgen.domain.enums import (
+    AdFormat,
+    AdPosition,
+    CreativeMimeType,
+    DeviceType,
+    DspPartner,
+    Genre,
+    Industry,
+    Objective,
+    PacingPeriod,
+    PacingType,
+)
+from adsgen.domain.fields import MAX_FLIGHT_DAYS, Cpm, Money, Name, UtcHour, rule_error
+from adsgen.domain.schemas import AdvertiserCreate, CampaignCreate, FrequencyCapSchema, Targeting
+from adsgen.exceptions import SpecError
+
+__all__ = [
+    "DEFAULT_DAYPART_CURVE",
+    "DEFAULT_WEEKDAY_MULTIPLIERS",
+    "TEMPLATE_TYPES",
+    "CpmRange",
+    "Example",
+    "ExampleFile",
+    "LineItemSettings",
+    "MoneyRange",
+    "Platform",
+    "Profile",
+    "ProfileCreatives",
+    "ProfileLineItem",
+    "StrictModel",
+    "Template",
+    "TemplateName",
+    "parse_template",
+]
+
+# Share (%) of a day's CTV impressions by local hour 0-23: Conviva + BLS ATUS (realism.md B).
+DEFAULT_DAYPART_CURVE: tuple[float, ...] = (
+    4.5, 2.8, 1.8, 1.1, 1.0, 1.2, 2.1, 3.0, 3.6, 3.9, 3.87, 3.87,
+    3.87, 3.87, 3.87, 3.87, 3.87, 5.4, 6.4, 7.2, 7.47, 7.47, 7.47, 6.5,
+)
+# Monday first: Mon-Thu 0.95, Fri 1.00, Sat-Sun 1.12 (realism.md B).
+DEFAULT_WEEKDAY_MULTIPLIERS: tuple[float, ...] = (0.95, 0.95, 0.95, 0.95, 1.00, 1.12, 1.12)
+
+
+class StrictModel(BaseModel):
+    """Base of every YAML model: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_assignment=True)
+
+
+class Platform(StrictModel):
+    """A streaming service's audience and supply: what the simulation draws impressions from.
+
+    `households` is the ad-supported audience; `device_mix` the share of impressions by
+    device; `ad_seconds_per_hour` the ad load per viewing hour; `viewing_hours_per_day` the
+    average ad-tier viewing per household. Curves are per device, in local time.
+    """
+
+    type: Literal["platform"] = "platform"
+    name: str = Field(min_length=1, max_length=255)
+    description: str = ""
+    households: int = Field(gt=0)
+    device_mix: dict[DeviceType, float]
+    ad_seconds_per_hour: float = Field(gt=0, le=1200)
+    viewing_hours_per_day: float = Field(gt=0, le=24)
+    daypart_curves: dict[DeviceType, tuple[float, ...]]
+    weekday_multipliers: tuple[float, ...] = DEFAULT_WEEKDAY_MULTIPLIERS
+    genre_share: dict[Genre, float]
+    geo_timezones: dict[str, str] = Field(min_length=1)
+    geo_weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="relative ad-tier households per served geo; empty = equal weights",
+    )
+    default_geo: str = "US"
+    cpm_range: tuple[float, float] = (20.0, 65.0)
+    dispersion: float = Field(default=20.0, gt=0, description="gamma shape of hourly supply noise")
+    invalid_traffic_rate: float = Field(default=0.013, ge=0, le=0.2)
+
+    @field_validator("device_mix", "genre_share")
+    @classmethod
+    def _shares_sum_to_one(cls, value: dict[str, float]) -> dict[str, float]:
+        total = sum(value.values())
+        if any(v < 0 for v in value.values()) or abs(total - 1.0) > 1e-6:
+            raise ValueError(f"shares must be >= 0 and sum to 1 (they sum to {total:.6f})")
+        return value
+
+    @field_validator("daypart_curves")
+    @classmethod
+    def _curves_have_24_hours(
+        cls, value: dict[DeviceType, tuple[float, ...]]
+    ) -> dict[DeviceType, tuple[float, ...]]:
+        for device, curve in value.items():
+            if len(curve) != 24 or any(v < 0 for v in curve) or sum(curve) <= 0:
+                raise ValueError(f"{device}: a day-part curve needs 24 non-negative values")
+        return value
+
+    @field_validator("weekday_multipliers")
+    @classmethod
+    def _seven_days(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if len(value) != 7 or any(v <= 0 for v in value):
+            raise ValueError("weekday_multipliers needs 7 positive values, Monday first")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Platform:
+        missing = set(self.device_mix) - set(self.daypart_curves)
+        if missing:
+            raise ValueError(f"daypart_curves lacks devices {sorted(missing)}")
+        if self.geo_weights:
+            unserved = sorted(set(self.geo_weights) - set(self.geo_timezones))
+            unweighted = sorted(set(self.geo_timezones) - set(self.geo_weights))
+            if unserved or unweighted or any(w <= 0 for w in self.geo_weights.values()):
+                raise ValueError(
+                    "geo_weights needs a positive weight for every geo of geo_timezones and no "
+                    f"other (not served: {unserved or 'none'}; no weight: {unweighted or 'none'})"
+                )
+        if self.default_geo not in self.geo_timezones:
+            raise ValueError(f"default_geo {self.default_geo!r} is not in geo_timezones")
+        low, high = self.cpm_range
+        if not 0 < low <= high:
+            raise ValueError("cpm_range must be (low, high) with 0 < low <= high")
+        return self
+
+
+# --- templates: examples and profiles --------------------------------------------------------
+
+TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
+"""A template, profile or example name: lower-case letters, digits and underscores."""
+
+
+def _range_of(item: Any) -> Callable[[Any], tuple[Decimal, Decimal]]:
+    """A parser of `x` (meaning [x, x]) or `[low, high]`, each checked as `item`."""
+    adapter: TypeAdapter[Decimal] = TypeAdapter(item)
+
+    def parse(value: Any) -> tuple[Decimal, Decimal]:
+        values = list(value) if isinstance(value, list | tuple) else [value, value]
+        if len(values) != 2:
+            raise rule_error(f"give one number or a [low, high] pair, got {value!r}")
+        try:
+            low, high = (adapter.validate_python(v) for v in values)
+        except ValidationError as error:
+            raise rule_error(str(error.errors()[0]["msg"])) from None
+        if low > high:
+            raise rule_error(f"a range must be [low, high] with low <= high, got {values}")
+        return low, high
+
+    return parse
+
+
+MoneyRange = Annotated[tuple[Decimal, Decimal], BeforeValidator(_range_of(Money))]
+"""A money amount (`250000`) or a range to draw from (`[150000, 400000]`)."""
+CpmRange = Annotated[tuple[Decimal, Decimal], BeforeValidator(_range_of(Cpm))]
+"""A CPM (`25`) or a range to draw from (`[20, 30]`)."""
+
+
+class Example(StrictModel):
+    """A fully specified example: one advertiser with one campaign, its line items and creatives.
+
+    Reuses the Create schemas, so every rule of the domain (budgets, flights, durations …)
+    applies as written. Line items without creatives get provider-made ones.
+    """
+
+    type: Literal["example"] = "example"
+    name: TemplateName
+    description: str = ""
+    advertiser: AdvertiserCreate
+    campaign: CampaignCreate
+
+    @model_validator(mode="after")
+    def _one_campaign(self) -> Example:
+        if self.advertiser.campaigns:
+            raise ValueError(
+                "advertiser.campaigns must be empty in an example; put the campaign under "
+                "`campaign` (one campaign per example)"
+            )
+        return self
+
+
+class ExampleFile(StrictModel):
+    """Several examples in one file, by name: `examples: {luxury_auto_awareness: {...}}`."""
+
+    type: Literal["examples"] = "examples"
+    description: str = ""
+    examples: dict[TemplateName, Example] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_keys(cls, data: Any) -> Any:
+        """Each example takes its key as its name (an explicit `name` must match it)."""
+        if isinstance(data, Mapping) and isinstance(data.get("examples"), Mapping):
+            examples = {
+                key: {"name": key, **value} if isinstance(value, Mapping) else value
+                for key, value in data["examples"].items()
+            }
+            return {**data, "examples": examples}
+        return data
+
+    @model_validator(mode="after")
+    def _keys_are_names(self) -> ExampleFile:
+        for key, example in self.examples.items():
+            if example.name != key:
+                raise ValueError(f"examples.{key}: name {example.name!r} differs from its key")
+        return self
+
+
+class ProfileCreatives(StrictModel):
+    """What a profile fixes about each line item's creatives; the rest is drawn."""
+
+    count: int | None = Field(default=None, ge=1, le=20)
+    ad_format: AdFormat | None = None
+    mime_type: CreativeMimeType | None = None
+    durations: list[int] = Field(default_factory=list)
+    qr: bool | None = None
+    interactive: bool | None = None
+
+    @field_validator("durations")
+    @classmethod
+    def _known_durations(cls, value: list[int]) -> list[int]:
+        allowed = sorted(AdFormat.video.allowed_durations)
+        wrong = [d for d in value if d not in allowed]
+        if wrong:
+            raise ValueError(f"durations {wrong} not allowed; use {allowed} seconds")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProfileCreatives:
+        fmt = self.ad_format
+        if self.interactive and fmt not in (None, AdFormat.interactive_video):
+            raise ValueError(f"interactive: true needs ad_format interactive_video, got {fmt}")
+        if fmt is not None and not fmt.is_video and self.durations:
+            raise ValueError(f"durations must be empty for the static ad_format {fmt}")
+        if fmt is not None and self.mime_type and self.mime_type not in fmt.allowed_mime_types:
+            raise ValueError(f"mime_type {self.mime_type} does not fit ad_format {fmt}")
+        return self
+
+    def merged(self, override: ProfileCreatives | None) -> ProfileCreatives:
+        """These settings with every field `override` sets replacing ours."""
+        if override is None:
+            return self
+        return self.model_copy(update=override.model_dump(include=override.model_fields_set))
+
+
+class LineItemSettings(StrictModel):
+    """Line-item settings a profile may fix, for all its line items or for one."""
+
+    cpm: CpmRange | None = None
+    position: AdPosition | None = None
+    targeting: Targeting | None = None
+    frequency_cap: FrequencyCapSchema | None = None
+    creatives: ProfileCreatives | None = None
+
+
+class ProfileLineItem(LineItemSettings):
+    """One line item of a profile; unset fields take the profile's, then the providers'."""
+
+    name: Name | None = None
+    budget_share: float | None = Field(default=None, gt=0, le=1)
+
+
+class Profile(LineItemSettings):
+    """A partial plan: fixes what it names and lets the providers fill the rest.
+
+    Campaign keys (industry, objective, flight, budget …) sit at the top; `cpm`, `position`,
+    `targeting`, `frequency_cap` and `creatives` at the top apply to every line item, and
+    `line_items` lists line items that override them (per-device buys, say). Targeting
+    merges key by key: keys nobody names are drawn by the targeting provider.
+    """
+
+    type: Literal["profile"] = "profile"
+    name: TemplateName
+    description: str = ""
+    industry: Industry | None = None
+    objective: Objective | None = None
+    dsp_partner: DspPartner | None = None
+    start: UtcHour | None = None
+    flight_days: int | None = Field(default=None, ge=1, le=MAX_FLIGHT_DAYS)
+    budget: MoneyRange | None = None
+    pacing_type: PacingType | None = None
+    pacing_period: PacingPeriod | None = None
+    campaign_frequency_cap: FrequencyCapSchema | None = None
+    line_item_count: int | None = Field(default=None, ge=1, le=50)
+    line_items: list[ProfileLineItem] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Profile:
+        if self.line_items and self.line_item_count not in (None, len(self.line_items)):
+            raise ValueError(
+                f"line_item_count {self.line_item_count} differs from the "
+                f"{len(self.line_items)} line_items listed; drop one of the two"
+            )
+        shares = [item.budget_share for item in self.line_items if item.budget_share]
+        unset = len(self.line_items) - len(shares)
+        if sum(shares) > 1 + 1e-9 or (unset and sum(shares) >= 1):
+            raise ValueError(
+                f"line_items budget_share values sum to {sum(shares):g}; they must leave "
+                "room for every line item (sum <= 1)"
+            )
+        if self.pacing_type is PacingType.asap and self.pacing_period is not PacingPeriod.daily:
+            raise ValueError("pacing_type asap needs pacing_period daily")
+        names = [item.name for item in self.line_items if item.name]
+        if len(names) != len(set(names)):
+            raise ValueError("line_items names must be unique")
+        return self
+
+    def line_item_settings(self) -> list[ProfileLineItem]:
+        """One settings object per line item with the profile-wide settings merged in.
+
+        Empty when the profile does not list its line items (their count is then drawn).
+        """
+        return [self._merge(item) for item in self.line_items]
+
+    def defaults(self) -> ProfileLineItem:
+        """The profile-wide line-item settings, as for a line item the profile does not list."""
+        return self._merge(ProfileLineItem())
+
+    def _merge(self, item: ProfileLineItem) -> ProfileLineItem:
+        """Keys set on the line item win, then keys set on the profile; `model_fields_set`
+        of the result tells which keys are fixed (an explicit null frequency cap = uncapped).
+        """
+        inherited = (self.model_fields_set & set(LineItemSettings.model_fields)) - (
+            item.model_fields_set
+        )
+        update: dict[str, Any] = {key: getattr(self, key) for key in inherited}
+        targeting = _merge_targeting(self.targeting, item.targeting)
+        creatives = (self.creatives or ProfileCreatives()).merged(item.creatives)
+        update.update(targeting=targeting, creatives=creatives)
+        return item.model_copy(update=update)
+
+
+def _merge_targeting(base: Targeting | None, override: Targeting | None) -> Targeting | None:
+    """Key-wise merge; the result's `model_fields_set` is the union, so unnamed keys stay drawn."""
+    if base is None or override is None:
+        return override or base
+    values = {
+        **base.model_dump(include=base.model_fields_set),
+        **override.model_dump(include=override.model_fields_set),
+    }
+    return Targeting.model_validate(values)
+
+
+Template = Example | ExampleFile | Profile | Platform
+"""Any validated template document."""
+TEMPLATE_TYPES: dict[str, type[StrictModel]] = {
+    "example": Example,
+    "examples": ExampleFile,
+    "profile": Profile,
+    "platform": Platform,
+}
+"""The models a YAML document's `type` selects."""
+
+
+# --- validation with user-facing errors ------------------------------------------------------
+
+Loc = tuple[int | str, ...]
+Locate = Callable[[Loc], int | None]
+"""Maps a key path to its 1-based line in the source file, when known."""
+
+
+def parse_template(
+    data: object,
+    *,
+    source: str,
+    expected: type[StrictModel] | None = None,
+    locate: Locate | None = None,
+) -> Template:
+    """Validate one YAML document; the model is `expected`, else chosen by its `type` key.
+
+    Raises SpecError whose `where` is "<source>: <key.path>" and whose message says what is
+    allowed: the allowed keys and closest match for an unknown key, the allowed values for
+    an enum, the line in the file when `locate` knows it.
+    """
+    if not isinstance(data, Mapping):
+        kind = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise SpecError(f"expected a mapping of keys (type: …), got {kind}", where=source)
+    model = expected or _model_for(data, source=source, locate=locate)
+    try:
+        template = model.model_validate(data)
+    except ValidationError as error:
+        raise _spec_error(error, model, source=source, locate=locate) from None
+    assert isinstance(template, Example | ExampleFile | Profile | Platform)
+    return template
+
+
+def _model_for(data: Mapping[Any, Any], *, source: str, locate: Locate | None) -> type[StrictModel]:
+    kind = data.get("type")
+    if kind in TEMPLATE_TYPES:
+        return TEMPLATE_TYPES[kind]
+    allowed = ", ".join(TEMPLATE_TYPES)
+    if kind is None:
+        message = f"missing key 'type'; allowed types: {allowed}"
+    else:
+        hint = _did_you_mean(str(kind), TEMPLATE_TYPES)
+        message = f"unknown type {kind!r}{hint}; allowed: {allowed}"
+    raise SpecError(message + _at_line(locate, ("type",)), where=f"{source}: type")
+
+
+def _spec_error(
+    error: ValidationError, model: type[BaseModel], *, source: str, locate: Locate | None
+) -> SpecError:
+    """The first problem in full; the key paths of any further ones after it."""
+    problems = []
+    # An unknown key first: a typo also makes the key it misspells look missing.
+    items = sorted(error.errors(include_url=False), key=lambda i: i["type"] != "extra_forbidden")
+    for item in items:
+        loc = tuple(part for part in item["loc"] if _is_key(part))
+        message = _describe(item, loc, model) + _at_line(locate, loc)
+        problems.append((".".join(str(part) for part in loc) or "(top level)", message))
+    (path, message), rest = problems[0], problems[1:]
+    if rest:
+        more = ", ".join(p for p, _ in rest[:3]) + (", …" if len(rest) > 3 else "")
+        message += f" [{len(rest)} more problem{'s' if len(rest) > 1 else ''}: {more}]"
+    return SpecError(message, where=f"{source}: {path}")
+
+
+def _describe(item: Any, loc: Loc, model: type[BaseModel]) -> str:
+    kind, message = item["type"], str(item["msg"])
+    if kind == "extra_forbidden" and loc:
+        allowed = sorted(_fields_at(model, loc[:-1]))
+        key = str(loc[-1])
+        hint = _did_you_mean(key, allowed)
+        return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
+    if kind == "missing" and loc:
+        return f"missing required key {str(loc[-1])!r}"
+    if kind in ("enum", "literal_error"):
+        allowed = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+        value = str(item.get("input"))
+        hint = _did_you_mean(value, allowed)
+        return f"{value!r} is not allowed{hint}; allowed: {', '.join(allowed)}"
+    return message.removeprefix("Value error, ")
+
+
+def _did_you_mean(word: str, known: Any) -> str:
+    close = difflib.get_close_matches(word, list(known), n=2, cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def _at_line(locate: Locate | None, loc: Loc) -> str:
+    line = locate(loc) if locate else None
+    return f" (line {line})" if line else ""
+
+
+def _is_key(part: int | str) -> bool:
+    """Location parts that are keys or list indices, not Pydantic's union/validator tags."""
+    return isinstance(part, int) or not any(mark in part for mark in "[]()-")
+
+
+def _fields_at(model: type[BaseModel], loc: Loc) -> set[str]:
+    """Names of the keys allowed at `loc` inside `model` (empty if it is not a model)."""
+    candidates: list[Any] = [model]
+    for part in loc:
+        candidates = [child for tp in candidates for child in _children(tp, part)]
+    return {
+        name
+        for tp in candidates
+        for base in _unwrap(tp)
+        if isinstance(base, type) and issubclass(base, BaseModel)
+        for name in base.model_fields
+    }
+
+
+def _children(tp: Any, part: int | str) -> list[Any]:
+    children = []
+    for base in _unwrap(tp):
+        origin, args = get_origin(base), get_args(base)
+        if isinstance(base, type) and issubclass(base, BaseModel) and isinstance(part, str):
+            field = base.model_fields.get(part)
+            children += [field.annotation] if field else []
+        elif origin in (list, tuple) and isinstance(part, int) and args:
+            children.append(args[0])
+        elif origin is dict and len(args) == 2:
+            children.append(args[1])
+    return children
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    """The concrete types behind Annotated, Optional and unions."""
+    origin = get_origin(tp)
+    if origin is Annotated:
+        return _unwrap(get_args(tp)[0])
+    if origin is Union or type(tp).__name__ == "UnionType":
+        return [base for arg in get_args(tp) for base in _unwrap(arg)]
+    return [tp]
