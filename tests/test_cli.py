@@ -350,8 +350,9 @@ def test_list_examples_profiles_and_platforms() -> None:
 def test_validate_every_bundled_template() -> None:
     from importlib.resources import files
 
+    data = files("adsgen.templates") / "data"
     bundled = [Path(str(f)) for kind in ("examples", "profiles", "platforms")
-               for f in (files("adsgen.templates") / "data" / kind).iterdir() if f.name.endswith(".yml")]
+               for f in (data / kind).iterdir() if f.name.endswith(".yml")]
     result = runner.invoke(app, ["validate", "--json", *map(str, bundled)])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
