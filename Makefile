@@ -35,6 +35,7 @@ run: deps
 bench: deps
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_end_to_end.py
 
 clean:
 	rm -rf $(VENV) ads.db build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis out data/
