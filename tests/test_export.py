@@ -186,6 +186,23 @@ def test_output_directory_must_be_empty_unless_overwrite(
     assert (out / "notes.txt").read_text() == "mine"
 
 
+def test_overwrite_in_place_never_deletes_a_file_it_did_not_write(
+    plan: NumberedPlan, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run(plan, out)
+    report = out / "performance" / "Q3_report.xlsx"
+    report.write_text("Q3")
+    with pytest.raises(AdsgenError, match=r"did not write where it writes .*Q3_report"):
+        run(plan, out, overwrite=True)
+    report.unlink()
+    part = next((out / "ground_truth").iterdir())
+    part.write_bytes(b"edited")
+    with pytest.raises(AdsgenError, match="changed since adsgen wrote them"):
+        run(plan, out, overwrite=True)
+    assert report.parent.is_dir() and part.read_bytes() == b"edited"
+
+
 def test_bad_options_are_user_errors(plan: NumberedPlan, tmp_path: Path) -> None:
     for options in ({"fmt": "xml"}, {"engine": "threads"}, {"block_size": 0},
                     {"workers": 0, "engine": "processes"}, {"scheduler": "tcp://x:1"}):

@@ -20,7 +20,6 @@ Polars, pandas, Spark):
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -35,15 +34,19 @@ from adsgen.runs.engines import resolve_workers, run_tasks
 from adsgen.runs.manifest import (
     MANIFEST_NAME,
     CheckCounts,
+    FileEntry,
     Manifest,
     TableStats,
     check_block,
+    compare_folder,
+    first_names,
     merge_checks,
     now_utc,
+    recorded_files,
     spec_hash,
 )
 from adsgen.simulate import simulate_batches  # imported here: process pools preload it
-from adsgen.storage.sinks import SINKS, get_sink, sort_by_date
+from adsgen.storage.sinks import SINKS, FileSink, get_sink, sort_by_date
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -107,6 +110,8 @@ class BlockResult:
     files: dict[str, int]
     checks: dict[str, CheckCounts] = field(default_factory=dict)
     seconds: float = 0.0
+    written: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Each file written: POSIX path relative to the output folder → (rows, bytes)."""
 
     @property
     def performance_rows(self) -> int:
@@ -158,7 +163,16 @@ def run_block(task: BlockTask) -> BlockResult:
     return BlockResult(
         index=task.index, line_items=len(task.items), rows=rows, bytes=sizes, files=files,
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
+        written=_written(out, performance, truth),
     )
+
+
+def _written(out: Path, *sinks: FileSink) -> dict[str, tuple[int, int]]:
+    """Each file the sinks wrote, relative to `out` → (rows, bytes)."""
+    return {
+        path.relative_to(out).as_posix(): (sink.file_rows.get(path, 0), size)
+        for sink in sinks for path, size in sink.files.items()
+    }
 
 
 def _sum_checks(batches: list[dict[str, CheckCounts]]) -> dict[str, CheckCounts]:
@@ -207,14 +221,11 @@ def _blocks(
 # --- export ------------------------------------------------------------------------------
 
 
-def _known_outputs(entities: Sequence[str]) -> set[str]:
-    from adsgen.build.numbering import ENTITY_TABLES
-
-    return {*ENTITY_TABLES, *FACT_TABLES, *entities}
-
-
 def _prepare(out: Path, entities: Sequence[str], overwrite: bool) -> None:
-    """Create `out`; refuse one holding files unless `overwrite` (then remove adsgen's)."""
+    """Create `out`; refuse one holding files unless `overwrite`, and then remove only the
+    files the previous run's manifest lists (as they were written). Other files stay beside
+    them; one where this run writes (a table's file or folder), a recorded file changed
+    since, or a manifest that cannot be read is refused: nothing is deleted on a guess."""
     if out.exists() and not out.is_dir():
         raise AdsgenError(f"--out {str(out)!r} is a file; give a directory")
     existing = list(out.iterdir()) if out.exists() else []
@@ -223,15 +234,28 @@ def _prepare(out: Path, entities: Sequence[str], overwrite: bool) -> None:
             f"output directory {str(out)!r} is not empty; choose another --out or pass "
             "--overwrite to replace the adsgen files in it"
         )
-    names = _known_outputs(entities)
-    extensions = {cls.extension for cls in SINKS.values()}
-    for path in existing:
-        if path.is_dir() and path.name in names:
-            shutil.rmtree(path)
-        elif path.name == MANIFEST_NAME or (
-            path.suffix.lstrip(".") in extensions and path.stem in names
-        ):
-            path.unlink()
+    if existing:
+        recorded = recorded_files(out)
+        diff = compare_folder(out, recorded)
+        extensions = {cls.extension for cls in SINKS.values()}
+        ours = {*entities, *FACT_TABLES}
+        tops = {name: name.split("/")[0] for name in diff.unrecorded}
+        clash = [name for name, top in tops.items() if top in ours or (
+            top.rpartition(".")[0] in ours and top.rpartition(".")[2] in extensions)]
+        if clash:
+            raise AdsgenError(f"{str(out)!r} holds files adsgen did not write where it writes "
+                              f"({first_names(clash)}); nothing was replaced")
+        if diff.changed:
+            raise AdsgenError(f"{str(out)!r} holds files changed since adsgen wrote them "
+                              f"({first_names(diff.changed)}); nothing was replaced")
+        for name in recorded:
+            if name not in diff.missing:
+                (out / name).unlink()
+        (out / MANIFEST_NAME).unlink(missing_ok=True)
+        for folder in sorted({(out / name).parent for name in recorded}, reverse=True):
+            while folder != out and folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+                folder = folder.parent
     out.mkdir(parents=True, exist_ok=True)
 
 
@@ -274,10 +298,12 @@ def export(
     _prepare(out, list(entities), overwrite)
 
     tables: dict[str, TableStats] = {}
+    written: dict[str, tuple[int, int]] = {}
     for name, table in entities.items():
         with sink_class(out, name) as sink:
             sink.write(table)
         tables[name] = TableStats(rows=sink.rows, bytes=sink.bytes, files=len(sink.files))
+        written.update(_written(out, sink))
 
     tasks = [BlockTask(index=i, items=block, platform=platform, seed=seed, out=str(out),
                        fmt=fmt, check=check) for i, block in enumerate(blocks)]
@@ -294,6 +320,8 @@ def export(
             bytes=sum(r.bytes.get(name, 0) for r in results),
             files=sum(r.files.get(name, 0) for r in results),
         )
+    for result in results:
+        written.update(result.written)
     checks = merge_checks(r.checks for r in results)
     elapsed = time.perf_counter() - started
     manifest = Manifest(
@@ -309,6 +337,8 @@ def export(
         blocks=len(blocks),
         line_items=len(items),
         tables=tables,
+        files={name: FileEntry(rows=rows, bytes=size)
+               for name, (rows, size) in sorted(written.items())},
         elapsed_seconds=round(elapsed, 3),
         rows_per_second=round(tables["performance"].rows / elapsed, 1) if elapsed else 0.0,
         checks=checks,

@@ -10,7 +10,8 @@ command's whole job; the CLI and Python callers only render what it returns):
 - `load_files` (`adsgen load`): a generated directory into a database, one transaction.
 
 An `out` holding anything is refused unless `overwrite`; even then only a folder holding
-nothing but adsgen's own outputs is replaced, never one with other files in it.
+nothing but the files its manifest lists, as they were written (sizes), is replaced: a file
+anywhere inside that adsgen did not record, or one changed since, refuses the run.
 """
 
 from __future__ import annotations
@@ -157,25 +158,11 @@ def _check_engine(
 # --- the output folder -----------------------------------------------------------------------
 
 
-def _adsgen_output(path: Path) -> bool:
-    """Whether `path` (an entry of an output folder) is something `export` writes."""
-    from adsgen.build.numbering import ENTITY_TABLES
-    from adsgen.runs.blocks import FACT_TABLES
-    from adsgen.runs.manifest import MANIFEST_NAME
-    from adsgen.storage.sinks import SINKS
-
-    names = {*ENTITY_TABLES, *FACT_TABLES}
-    if path.name == MANIFEST_NAME:
-        return True
-    if path.is_dir():
-        return path.name in names
-    return path.stem in names and path.suffix.lstrip(".") in {c.extension for c in SINKS.values()}
-
-
 def _check_out(out: Path, *, overwrite: bool) -> None:
     """Refuse an `out` we must not write: a file, a non-empty folder without `overwrite`, or
-    (with it) a folder holding files adsgen did not write."""
-    from adsgen.runs.manifest import MANIFEST_NAME
+    (with it) a folder holding anything its manifest does not list as written by adsgen
+    (at any depth), or a listed file changed since."""
+    from adsgen.runs.manifest import MANIFEST_NAME, compare_folder, first_names, recorded_files
 
     if out.parent == out:
         raise AdsgenError(f"--out {str(out)!r}: give a folder inside a folder, not the root")
@@ -189,12 +176,22 @@ def _check_out(out: Path, *, overwrite: bool) -> None:
     if not overwrite:
         hint = "pass --overwrite to replace it or " if previous else ""
         raise AdsgenError(f"--out {str(out)!r} {what}; {hint}choose another --out")
-    foreign = [p.name for p in entries if not _adsgen_output(p)]
-    if foreign:
-        listed = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
+    try:
+        diff = compare_folder(out, recorded_files(out))
+    except AdsgenError as exc:
+        raise AdsgenError(f"--out: {exc}; --overwrite only replaces a run adsgen recorded: "
+                          "choose another --out") from exc
+    if diff.unrecorded:
         raise AdsgenError(
-            f"--out {str(out)!r} holds files adsgen did not write ({listed}); --overwrite "
-            "only replaces a previous run: choose another --out"
+            f"--out {str(out)!r} holds files adsgen did not write "
+            f"({first_names(diff.unrecorded)}); --overwrite only replaces a previous run: "
+            "choose another --out"
+        )
+    if diff.changed:
+        raise AdsgenError(
+            f"--out {str(out)!r} holds files changed since adsgen wrote them "
+            f"({first_names(diff.changed)}); --overwrite only replaces a previous run as it "
+            "was written: choose another --out"
         )
 
 

@@ -3,16 +3,20 @@
 `check_block` runs cheap, vectorized checks of realism.md section C on one block's
 simulated tables (every row, no sampling) and returns counts that add up across blocks;
 `Manifest` records what a run produced — adsgen version, seed, spec hash, platform,
-engine, row counts and bytes per table, time taken, and those check results — so a
-directory of files says how it was made and whether its rows hold the invariants.
+engine, row counts and bytes per table, every file written (rows and bytes), time taken,
+and those check results — so a directory of files says how it was made and whether its
+rows hold the invariants. `compare_folder` holds a folder against that file list: what
+`--overwrite` may delete and what `load` may read is decided from it, never from names.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
@@ -33,15 +37,21 @@ __all__ = [
     "MANIFEST_NAME",
     "CheckCounts",
     "CheckResult",
+    "FileEntry",
+    "FolderDiff",
     "Manifest",
     "TableStats",
     "canonical_json",
     "check_block",
+    "compare_folder",
+    "first_names",
     "merge_checks",
+    "recorded_files",
     "spec_hash",
 ]
 
 MANIFEST_NAME = "manifest.json"
+_MANIFEST_MAX_BYTES = 256 << 20  # a run of 10^6 files lists ~80 MB
 
 CheckCounts = tuple[int, int]
 """(rows or groups checked, violations) of one check on one block."""
@@ -321,6 +331,15 @@ class TableStats(BaseModel):
     files: int
 
 
+class FileEntry(BaseModel):
+    """One file a run wrote, by its path relative to the run's folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rows: int
+    bytes: int
+
+
 class Manifest(BaseModel):
     """Everything about one generation run, saved as `manifest.json` next to its files."""
 
@@ -338,6 +357,9 @@ class Manifest(BaseModel):
     blocks: int
     line_items: int
     tables: dict[str, TableStats]
+    files: dict[str, FileEntry] | None = None
+    """Every file written but the manifest (POSIX path relative to the folder, sorted);
+    None in manifests written before adsgen recorded them."""
     elapsed_seconds: float
     rows_per_second: float
     checks: dict[str, CheckResult]
@@ -367,3 +389,83 @@ class Manifest(BaseModel):
 def now_utc() -> datetime:
     """The current time as naive UTC, to the second (how adsgen stores times)."""
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+# --- a folder against its manifest ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FolderDiff:
+    """How a folder differs from a manifest's file list (POSIX paths, sorted).
+
+    `unrecorded`: entries the list does not hold (files, symlinks, folders holding none of
+    the listed files — a folder ends with "/"); `changed`: listed files of another size or
+    no longer regular files; `missing`: listed files that are gone.
+    """
+
+    unrecorded: list[str]
+    changed: list[str]
+    missing: list[str]
+
+
+def compare_folder(directory: Path, files: Mapping[str, FileEntry]) -> FolderDiff:
+    """`directory` against `files` (a manifest's list); its own manifest.json counts as
+    listed when it is a regular file. Symlinks are never followed."""
+    listed = {**files}
+    folders = {name.rsplit("/", i)[0] for name in listed for i in range(1, name.count("/") + 1)}
+    unrecorded: list[str] = []
+    changed: list[str] = []
+    seen: set[str] = set()
+    pending = [(Path(directory), "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if name in folders:
+                        pending.append((Path(entry.path), name + "/"))
+                    else:
+                        unrecorded.append(name + "/")
+                elif name == MANIFEST_NAME and entry.is_file(follow_symlinks=False):
+                    continue
+                elif name not in listed:
+                    unrecorded.append(name)
+                else:
+                    seen.add(name)
+                    regular = entry.is_file(follow_symlinks=False)
+                    if not regular or entry.stat(follow_symlinks=False).st_size != (
+                        listed[name].bytes
+                    ):
+                        changed.append(name)
+    return FolderDiff(sorted(unrecorded), sorted(changed), sorted(set(listed) - seen))
+
+
+def recorded_files(directory: Path) -> dict[str, FileEntry]:
+    """The files a previous run in `directory` wrote, as its manifest.json lists them; empty
+    without a manifest. Raises AdsgenError for a manifest adsgen cannot read or one that
+    lists no files (written before adsgen recorded them): then nothing is adsgen's for sure.
+    """
+    from adsgen.exceptions import AdsgenError
+
+    path = Path(directory) / MANIFEST_NAME
+    if not os.path.lexists(path):
+        return {}
+    try:
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MANIFEST_MAX_BYTES:
+            raise ValueError("not a regular file of at most 256 MiB")
+        manifest = Manifest.read(path)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise AdsgenError(f"{str(path)!r} is not a manifest adsgen can read ({reason}), so "
+                          "nothing in that folder is known to be adsgen's") from exc
+    if manifest.files is None:
+        raise AdsgenError(f"{str(path)!r} lists no files (an older adsgen wrote it), so "
+                          "nothing in that folder is known to be adsgen's")
+    return manifest.files
+
+
+def first_names(names: Sequence[str], most: int = 3) -> str:
+    """`a, b, c …`: the first `most` names of a list, for one error line."""
+    return ", ".join(names[:most]) + (" …" if len(names) > most else "")

@@ -124,9 +124,10 @@ class FileSink(ABC):
     one file `<directory>/<name>.<ext>` (written even when empty, so readers see the
     schema). With `part=k` this task writes `<directory>/<name>/part-k.<ext>`; with
     `partition_by="hour"` also split by that column's UTC date into `date=YYYY-MM-DD/`.
-    After `close`, `rows` is the number of rows written and `files` maps each file written
-    to its size in bytes. A partitioned sink keeps one file open per date it has seen until
-    `close` (a task spanning D dates holds D files open; a year is 366).
+    After `close`, `rows` is the number of rows written, `files` maps each file written
+    to its size in bytes and `file_rows` to its rows. A partitioned sink keeps one file
+    open per date it has seen until `close` (a task spanning D dates holds D files open; a
+    year is 366).
     """
 
     extension: ClassVar[str]
@@ -147,6 +148,7 @@ class FileSink(ABC):
         self.partition_by = partition_by
         self.rows = 0
         self.files: dict[Path, int] = {}
+        self.file_rows: dict[Path, int] = {}
         self._schema: pa.Schema | None = None
         self._writers: dict[Path, TableWriter] = {}
         self._closed = False
@@ -188,11 +190,15 @@ class FileSink(ABC):
         if table.num_rows == 0:
             return
         if self.partition_by is None:
-            self._writer(self.path_for(None)).write(table)
+            self._write(self.path_for(None), table)
         else:
             for day, rows in _split_by_date(table, self.partition_by):
-                self._writer(self.path_for(day)).write(rows)
+                self._write(self.path_for(day), rows)
         self.rows += table.num_rows
+
+    def _write(self, path: Path, table: pa.Table) -> None:
+        self._writer(path).write(table)
+        self.file_rows[path] = self.file_rows.get(path, 0) + table.num_rows
 
     def _writer(self, path: Path) -> TableWriter:
         writer = self._writers.get(path)
@@ -213,6 +219,7 @@ class FileSink(ABC):
             writer.close()
             os.replace(self._temporary(path), path)
             self.files[path] = path.stat().st_size
+            self.file_rows.setdefault(path, 0)
         self._writers.clear()
 
     def abort(self) -> None:
