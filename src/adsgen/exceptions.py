@@ -1,15 +1,52 @@
 """User-facing errors. The CLI prints `str(error)` on one line and exits 2; anything else is a bug.
 
 Messages say what is wrong, where (file, key path) and how to fix it (allowed values,
-closest match).
+closest match). A value from the user is quoted through `shown`, which cuts it to a few dozen
+characters, so a 1 MB string or an alias-expanded list cannot make a 39 MB error line;
+SpecError also cuts its whole message and key path, as the last line of defence.
 """
 
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
+from decimal import Decimal
 
-__all__ = ["AdsgenError", "DatabaseError", "SpecError", "UnknownNameError"]
+__all__ = ["AdsgenError", "DatabaseError", "SpecError", "UnknownNameError", "shorten", "shown"]
+
+SHOWN_LENGTH = 80
+"""Most characters of a user's value quoted in an error."""
+MESSAGE_LENGTH = 500
+"""Most characters of an error message, and of a key path, after the file name."""
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 40
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 4
+_SHORT.maxlevel = 2
+_SHORT.fillvalue = "…"
+
+
+def shorten(text: str, limit: int = MESSAGE_LENGTH) -> str:
+    """`text` cut to `limit` characters, the cut marked with '…'."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shown(value: object, *, quote: bool = True) -> str:
+    """A user's value as quoted in an error: its repr (numbers and, without `quote`, text as
+    written), cut to SHOWN_LENGTH characters however long or deeply nested it is."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 10_000:
+        return f"an integer of {value.bit_length():,} bits"  # str() would refuse it
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str) and not quote:
+        text = value
+    else:
+        text = _SHORT.repr(value)
+    if len(text) <= SHOWN_LENGTH:
+        return text
+    half = SHOWN_LENGTH // 2 - 1
+    return f"{text[:half]}…{text[-half:]}"
 
 
 class AdsgenError(Exception):
@@ -20,8 +57,10 @@ class SpecError(AdsgenError):
     """A template, profile or option failed validation: `where` is the file and key path."""
 
     def __init__(self, message: str, *, where: str = "") -> None:
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
+        file, _, path = where.partition(": ")
+        self.where = f"{file}: {shorten(path)}" if path else file
+        message = shorten(message)
+        super().__init__(f"{self.where}: {message}" if where else message)
 
 
 class DatabaseError(AdsgenError):

@@ -20,6 +20,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
 from adsgen.domain.geo import ISO_COUNTRY_CODES
+from adsgen.exceptions import shorten, shown
 
 __all__ = [
     "CPM_MAX",
@@ -88,11 +89,13 @@ def to_utc_naive(value: date | datetime) -> datetime:
 
 
 def error_lines(error: ValidationError) -> list[str]:
-    """One "key.path: message" line per problem, ready to prefix with the file name."""
+    """One "key.path: message" line per problem, ready to prefix with the file name; key
+    paths and messages cut to a bounded length (`adsgen.exceptions.shorten`)."""
     lines = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"])
-        lines.append(f"{path}: {item['msg']}" if path else item["msg"])
+        path = shorten(".".join(shown(part, quote=False) for part in item["loc"]))
+        message = shorten(str(item["msg"]))
+        lines.append(f"{path}: {message}" if path else message)
     return lines
 
 
@@ -117,28 +120,29 @@ def _parse_decimal(value: Any) -> Any:
             number = None
         if number is not None and number.is_finite():
             return number
-    raise rule_error(f"must be a number with at most 2 decimal places, like 1500.00; got {value!r}")
+    raise rule_error(
+        f"must be a number with at most 2 decimal places, like 1500.00; got {shown(value)}")
 
 
 def _check_cents(value: Decimal) -> Decimal:
     """Exact check (no rounding) that a bounded Decimal has at most 2 decimal places."""
     cents = value.quantize(_CENT)
     if cents != value:
-        raise rule_error(f"must have at most 2 decimal places (whole cents), got {value}")
+        raise rule_error(f"must have at most 2 decimal places (whole cents), got {shown(value)}")
     return cents
 
 
 def _check_money(value: Decimal) -> Decimal:
     if value <= 0:
-        raise rule_error(f"must be greater than 0, got {value}")
+        raise rule_error(f"must be greater than 0, got {shown(value)}")
     if value > MAX_AMOUNT:
-        raise rule_error(f"must be at most {MAX_AMOUNT:,}, got {value}")
+        raise rule_error(f"must be at most {MAX_AMOUNT:,}, got {shown(value)}")
     return _check_cents(value)
 
 
 def _check_cpm(value: Decimal) -> Decimal:
     if not CPM_MIN <= value <= CPM_MAX:
-        raise rule_error(f"CPM must be between {CPM_MIN} and {CPM_MAX}, got {value}")
+        raise rule_error(f"CPM must be between {CPM_MIN} and {CPM_MAX}, got {shown(value)}")
     return _check_cents(value)
 
 
@@ -152,7 +156,7 @@ def _check_hostname(value: str) -> str:
     if not _HOSTNAME.fullmatch(host):
         raise rule_error(
             f"must be a host name like 'brand.example' (dot-separated letters, digits and "
-            f"hyphens, no scheme or path), got {value!r}"
+            f"hyphens, no scheme or path), got {shown(value)}"
         )
     return host
 
@@ -172,7 +176,7 @@ def _check_https_url(value: str) -> str:
         or any(char.isspace() for char in url)
     ):
         raise rule_error(
-            f"must be an https:// URL like 'https://cdn.brand.example/ad.mp4', got {value!r}"
+            f"must be an https:// URL like 'https://cdn.brand.example/ad.mp4', got {shown(value)}"
         )
     return url
 
@@ -181,7 +185,8 @@ def _check_country(value: str) -> str:
     code = value.strip().upper()
     if code not in ISO_COUNTRY_CODES:
         raise rule_error(
-            f"{value!r} is not an ISO 3166-1 alpha-2 country code; use two letters like US, GB, DE"
+            f"{shown(value)} is not an ISO 3166-1 alpha-2 country code; use two letters like US, "
+            "GB, DE"
         )
     return code
 

@@ -54,6 +54,7 @@ from adsgen.domain.fields import (
     to_micros,
 )
 from adsgen.domain.fields import rule_error as _fail
+from adsgen.exceptions import shown
 
 __all__ = [
     "AdvertiserBase",
@@ -239,7 +240,7 @@ def _targeting_row(row: Any) -> tuple[Any, Any]:
         return row[0], row[1]
     if hasattr(row, "key") and hasattr(row, "value"):
         return row.key, row.value
-    raise _fail(f"targeting rows must be (key, value) pairs, got {row!r}")
+    raise _fail(f"targeting rows must be (key, value) pairs, got {shown(row)}")
 
 
 def _targeting_mapping(items: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]:
@@ -250,7 +251,7 @@ def _targeting_mapping(items: Iterable[tuple[Any, Any]]) -> dict[str, list[Any]]
         name = str(key)
         if name not in allowed:
             raise _fail(
-                f"unknown targeting key {name!r}; allowed keys: {', '.join(allowed)}"
+                f"unknown targeting key {shown(name)}; allowed keys: {', '.join(allowed)}"
             )
         if value is None:
             values: list[Any] = []

@@ -7,9 +7,10 @@ a template file (`--template PATH`) or a folder (`--templates-dir DIR`) holding
 `examples/`, `profiles/`, `platforms/` sub-folders and/or flat YAML files that say what
 they are with `type:`. User entries shadow bundled ones of the same name.
 
-Reading a file is the only I/O here; validation is `adsgen.templates.spec.parse_template`. Malformed
-YAML raises SpecError naming the file and line; an unknown name raises UnknownNameError
-with the known names and the closest match.
+Reading a file is the only I/O here, within the bounds of `adsgen.templates.yamlfile` (regular
+files of at most 1 MiB, aliases expanded to at most 100,000 values); validation is
+`adsgen.templates.spec.parse_template`. Malformed YAML raises SpecError naming the file and
+line; an unknown name raises UnknownNameError with the known names and the closest match.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 
-from adsgen.exceptions import SpecError, UnknownNameError
+from adsgen.exceptions import SpecError, UnknownNameError, shown
 from adsgen.templates.spec import (
     Example,
     ExampleFile,
@@ -35,9 +36,11 @@ from adsgen.templates.spec import (
     Template,
     parse_template,
 )
+from adsgen.templates.yamlfile import MAX_TEMPLATE_BYTES, read_yaml
 
 __all__ = [
     "KINDS",
+    "MAX_TEMPLATE_BYTES",
     "FileSummary",
     "Kind",
     "get_example",
@@ -68,26 +71,6 @@ class FileSummary:
 # --- reading one file ------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """Safe YAML loader that rejects a key given twice in one mapping (YAML keeps the last)."""
-
-
-def _no_duplicate_keys(loader: _Loader, node: yaml.MappingNode) -> Any:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str | int) and key in seen:
-            raise yaml.constructor.ConstructorError(
-                "while reading a mapping", node.start_mark,
-                f"found key {key!r} twice; give each key once", key_node.start_mark,
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicate_keys)
-
-
 def _display(location: Location) -> str:
     """How a file is named in messages: bundled files relative to the package."""
     if isinstance(location, Path):
@@ -97,21 +80,8 @@ def _display(location: Location) -> str:
 
 
 def _read(location: Location) -> tuple[Any, Any]:
-    """(data, composed node tree) of a YAML file; SpecError with the line when malformed."""
-    where = _display(location)
-    try:
-        text = location.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"cannot read the file: {error}", where=where) from None
-    try:
-        data = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
-        node = yaml.compose(text, Loader=_Loader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise SpecError(f"malformed YAML at {line}{problem}", where=where) from None
-    return data, node
+    """(data, composed node tree) of a YAML file, read within the bounds of `yamlfile`."""
+    return read_yaml(location, where=_display(location))
 
 
 def _locator(node: Any) -> Any:
@@ -152,7 +122,7 @@ def _parse(
     named = expected in (Profile, Platform, Example) or kind in ("profile", "platform", "example")
     if named and isinstance(data, dict) and data.setdefault("name", stem) != stem:
         raise SpecError(
-            f"name {data['name']!r} differs from the file name {stem!r}; a file holds the "
+            f"name {shown(data['name'])} differs from the file name {stem!r}; a file holds the "
             "template of its own name, so rename the file or the name",
             where=f"{where}: name",
         )
@@ -210,22 +180,38 @@ _MODELS: dict[Kind, tuple[type[StrictModel], ...]] = {
 }
 
 
-def _yaml_files(folder: Location) -> list[Location]:
-    if not folder.is_dir():
-        return []
-    found = [entry for entry in folder.iterdir() if entry.name.endswith(_SUFFIXES)]
+def _yaml_files(folder: Location, *, optional: bool = False) -> list[Location]:
+    """The .yml/.yaml entries of a folder by name; none when an `optional` folder is absent.
+
+    SpecError when the folder cannot be listed (permission denied) or is not a folder.
+    """
+    try:
+        if optional and not folder.is_dir() and not _exists(folder):
+            return []
+        found = [entry for entry in folder.iterdir() if entry.name.endswith(_SUFFIXES)]
+    except NotADirectoryError:
+        raise SpecError(f"not a folder; {folder.name}/ holds .yml files",
+                        where=_display(folder)) from None
+    except OSError as error:
+        raise SpecError(f"cannot list the folder: {error.strerror or error}",
+                        where=_display(folder)) from None
     return sorted(found, key=lambda entry: entry.name)
+
+
+def _exists(location: Location) -> bool:
+    """Whether anything (even a dangling symlink) is at the location."""
+    return (location.is_symlink() or location.exists()) if isinstance(location, Path) else True
 
 
 def _sources(kind: Kind, extra: Sequence[Path | str]) -> Iterator[tuple[Location, bool]]:
     """(file, is_in_a_kind_folder) in priority order, lowest first: bundled, then user paths."""
     yield from ((f, True) for f in _yaml_files(files("adsgen.templates") / "data" / kind))
     for entry in map(Path, extra):
-        if entry.is_file():
-            yield entry, False
-        elif entry.is_dir():
-            yield from ((f, True) for f in _yaml_files(entry / kind))
+        if entry.is_dir():
+            yield from ((f, True) for f in _yaml_files(entry / kind, optional=True))
             yield from ((f, False) for f in _yaml_files(entry))
+        elif _exists(entry):  # a file; reading it says what it is when not a regular one
+            yield entry, False
         else:
             raise SpecError("no such template file or folder", where=str(entry))
 

@@ -42,7 +42,7 @@ from adsgen.domain.enums import (
 )
 from adsgen.domain.fields import MAX_FLIGHT_DAYS, Cpm, Money, Name, UtcHour, rule_error
 from adsgen.domain.schemas import AdvertiserCreate, CampaignCreate, FrequencyCapSchema, Targeting
-from adsgen.exceptions import SpecError
+from adsgen.exceptions import SpecError, shown
 
 __all__ = [
     "DEFAULT_DAYPART_CURVE",
@@ -165,13 +165,13 @@ def _range_of(item: Any) -> Callable[[Any], tuple[Decimal, Decimal]]:
     def parse(value: Any) -> tuple[Decimal, Decimal]:
         values = list(value) if isinstance(value, list | tuple) else [value, value]
         if len(values) != 2:
-            raise rule_error(f"give one number or a [low, high] pair, got {value!r}")
+            raise rule_error(f"give one number or a [low, high] pair, got {shown(value)}")
         try:
             low, high = (adapter.validate_python(v) for v in values)
         except ValidationError as error:
             raise rule_error(str(error.errors()[0]["msg"])) from None
         if low > high:
-            raise rule_error(f"a range must be [low, high] with low <= high, got {values}")
+            raise rule_error(f"a range must be [low, high] with low <= high, got {shown(values)}")
         return low, high
 
     return parse
@@ -413,14 +413,14 @@ def parse_template(
 
 def _model_for(data: Mapping[Any, Any], *, source: str, locate: Locate | None) -> type[StrictModel]:
     kind = data.get("type")
-    if kind in TEMPLATE_TYPES:
+    if isinstance(kind, str) and kind in TEMPLATE_TYPES:
         return TEMPLATE_TYPES[kind]
     allowed = ", ".join(TEMPLATE_TYPES)
     if kind is None:
         message = f"missing key 'type'; allowed types: {allowed}"
     else:
         hint = _did_you_mean(str(kind), TEMPLATE_TYPES)
-        message = f"unknown type {kind!r}{hint}; allowed: {allowed}"
+        message = f"unknown type {shown(kind)}{hint}; allowed: {allowed}"
     raise SpecError(message + _at_line(locate, ("type",)), where=f"{source}: type")
 
 
@@ -434,7 +434,8 @@ def _spec_error(
     for item in items:
         loc = tuple(part for part in item["loc"] if _is_key(part))
         message = _describe(item, loc, model) + _at_line(locate, loc)
-        problems.append((".".join(str(part) for part in loc) or "(top level)", message))
+        path = ".".join(shown(part, quote=False) for part in loc)
+        problems.append((path or "(top level)", message))
     (path, message), rest = problems[0], problems[1:]
     if rest:
         more = ", ".join(p for p, _ in rest[:3]) + (", …" if len(rest) > 3 else "")
@@ -448,14 +449,14 @@ def _describe(item: Any, loc: Loc, model: type[BaseModel]) -> str:
         allowed = sorted(_fields_at(model, loc[:-1]))
         key = str(loc[-1])
         hint = _did_you_mean(key, allowed)
-        return f"unknown key {key!r}{hint}; allowed keys: {', '.join(allowed)}"
+        return f"unknown key {shown(key)}{hint}; allowed keys: {', '.join(allowed)}"
     if kind == "missing" and loc:
-        return f"missing required key {str(loc[-1])!r}"
+        return f"missing required key {shown(str(loc[-1]))}"
     if kind in ("enum", "literal_error"):
         allowed = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
         value = str(item.get("input"))
         hint = _did_you_mean(value, allowed)
-        return f"{value!r} is not allowed{hint}; allowed: {', '.join(allowed)}"
+        return f"{shown(value)} is not allowed{hint}; allowed: {', '.join(allowed)}"
     return message.removeprefix("Value error, ")
 
 
