@@ -197,11 +197,24 @@ def _usage_error(exc: typer.TyperException) -> typer.Exit:
 
 
 def _report(ctx: typer.Context, exc: BaseException, message: str) -> None:
-    """The traceback under --debug, then the message as one line on stderr."""
+    """The traceback under --debug, then the message as one line on stderr, both scrubbed of
+    the database URL's credentials (driver messages and tracebacks can quote the DSN)."""
     state = ctx.find_object(State)
     if state is not None and state.debug:
-        traceback.print_exception(exc, file=sys.stderr)
-    typer.echo(" ".join(message.splitlines()), err=True)
+        sys.stderr.write(_scrubbed(state, "".join(traceback.format_exception(exc))))
+    typer.echo(_scrubbed(state, " ".join(message.splitlines())), err=True)
+
+
+def _scrubbed(state: State | None, text: str) -> str:
+    """`text` without the secrets of the database URL this invocation uses."""
+    import os
+
+    from adsgen.storage.database import scrub
+
+    for url in {state.db if state else None, os.environ.get("ADSGEN_DATABASE_URL")}:
+        if url:
+            text = scrub(text, url)
+    return text
 
 
 app = typer.Typer(

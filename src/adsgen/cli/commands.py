@@ -177,6 +177,12 @@ def run_all_command(
     ] = 0,
     templates_dir: TemplatesDir = None,
     platform: PlatformOption = None,
+    deterministic_timestamps: Annotated[
+        bool, typer.Option("--deterministic-timestamps",
+                           help="Set every created_at/updated_at from the plan (midnight UTC, "
+                                "30 days before the first flight) instead of the clock, so two "
+                                "runs of one seed give identical databases.")
+    ] = False,
 ) -> None:
     """Replace the dataset with the default one (examples, profiles, --scale N more).
 
@@ -191,6 +197,7 @@ def run_all_command(
         summary = database.generate(  # the Python API's entry point: one code path
             db=state.db, seed=state.seed_or_default(), scale=scale,
             platform=platform_name(platform), templates_dir=templates_dir, progress=progress,
+            deterministic_timestamps=deterministic_timestamps,
         )
     show_summary(state, summary, title="Dataset generated")
 

@@ -505,7 +505,7 @@ def load_dir(
     from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     from adsgen.exceptions import DatabaseError
-    from adsgen.storage.database import bulk_insert, init_db, masked_url
+    from adsgen.storage.database import bulk_insert, masked_url, scrub, write_transaction
     from adsgen.storage.orm import Base
 
     directory = Path(directory)
@@ -521,10 +521,9 @@ def load_dir(
                 break
     if not sources:
         raise AdsgenError(f"{str(directory)!r} holds no {fmt} tables adsgen knows")
-    init_db(engine)
     counts: dict[str, int] = {}
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine, "cannot load into") as conn:
             for table, path in sources:
                 dataset, columns = _dataset(path, fmt, table)
                 loaded = 0
@@ -537,7 +536,7 @@ def load_dir(
                             loaded += bulk_insert(conn, table.name, data)
                 counts[table.name] = loaded
     except SQLAlchemyError as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+        reason = scrub(" ".join(str(getattr(exc, "orig", None) or exc).split())[:300], engine.url)
         hint = "; were these rows loaded already?" if isinstance(exc, IntegrityError) else ""
         raise DatabaseError(
             f"cannot load {str(directory)!r} into {masked_url(engine.url)}: {reason}"

@@ -7,8 +7,9 @@ what they return.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.runs.jobs import (
@@ -24,7 +25,10 @@ from adsgen.runs.jobs import (
     transaction,
 )
 
-__all__ = ["generate", "run_all", "simulate_database", "status"]
+if TYPE_CHECKING:
+    from adsgen.domain.schemas import AdvertiserCreate
+
+__all__ = ["generate", "plan_timestamp", "run_all", "simulate_database", "status"]
 
 
 def run_all(
@@ -35,10 +39,14 @@ def run_all(
     platform: str = "netflix_like",
     templates_dir: Path | None = None,
     progress: Progress = no_progress,
+    deterministic_timestamps: bool = False,
 ) -> RunSummary:
     """The default dataset: every example, every profile, then `scale` drawn advertisers.
 
-    Replaces whatever dataset the database held, so the same seed gives the same content.
+    Replaces whatever dataset the database held, so the same seed gives the same content on
+    every engine: ids are numbered by plan position from 1 (MariaDB's counters keep
+    counting otherwise), and with `deterministic_timestamps` every created_at/updated_at is
+    `plan_timestamp(plan)` instead of the database's clock.
     """
     from adsgen.build.plans import build_run_all
     from adsgen.storage.persist import clear_dataset
@@ -63,8 +71,22 @@ def run_all(
         )
         progress("planning", 1, 1)
         clear_dataset(run.session.connection())
-        run.persist(advertisers, simulate=True)
+        stamp = plan_timestamp(advertisers) if deterministic_timestamps else None
+        run.persist(advertisers, simulate=True, numbered=True, timestamp=stamp)
     return run.summary
+
+
+PLAN_TIMESTAMP_LEAD = timedelta(days=30)
+
+
+def plan_timestamp(advertisers: Sequence[AdvertiserCreate]) -> datetime:
+    """The created_at/updated_at of a run with deterministic timestamps: midnight UTC,
+    PLAN_TIMESTAMP_LEAD before the plan's first flight (naive UTC, as the tables hold)."""
+    from adsgen.build.at_scale import DEFAULT_SCALE_START
+
+    starts = [c.flight.start for a in advertisers for c in a.campaigns]
+    first = min(starts, default=DEFAULT_SCALE_START).astimezone(UTC).replace(tzinfo=None)
+    return datetime.combine(first.date(), time()) - PLAN_TIMESTAMP_LEAD
 
 
 def simulate_database(
@@ -107,7 +129,7 @@ def status(*, db: str | None = None) -> dict[str, Any]:
         and not (name.startswith("file:") or Path(name).exists())
     ):
         raise DatabaseError(f"no database at {name}; create it with `adsgen run-all`")
-    engine = open_database(db, create=False)
+    engine = open_database(db, write=False)
     with engine.connect() as conn:
         counts = table_counts(conn)
         totals = fact_totals(conn)
@@ -127,6 +149,7 @@ def generate(
     platform: str = "netflix_like",
     templates_dir: Path | None = None,
     progress: Progress = no_progress,
+    deterministic_timestamps: bool = False,
 ) -> RunSummary:
     """Python entry point: build the default dataset (as `adsgen run-all`) and summarise it."""
     return run_all(
@@ -136,5 +159,6 @@ def generate(
         platform=platform,
         templates_dir=templates_dir,
         progress=progress,
+        deterministic_timestamps=deterministic_timestamps,
     )
 

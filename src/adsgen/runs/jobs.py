@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,18 +69,19 @@ class RunSummary:
 # --- database access -------------------------------------------------------------------
 
 
-def open_database(url: str | None = None, *, create: bool = True) -> Engine:
-    """An engine whose database answers and (with `create`) accepts writes and has every
-    table; without `create` it is only read (status works on a read-only database).
+def open_database(url: str | None = None, *, write: bool = True) -> Engine:
+    """An engine whose database answers and (with `write`) accepts writes; without `write`
+    it is only read (status works on a read-only database).
 
-    Raises DatabaseError (an AdsgenError) with one line when it cannot be reached or written.
+    Nothing is created here: the command's transaction (`transaction`, or
+    `adsgen.storage.database.write_transaction`) creates missing tables, so a command that
+    fails leaves no table and no new SQLite file behind. Raises DatabaseError (an
+    AdsgenError) with one line when the database cannot be reached or written.
     """
-    from adsgen.storage.database import check_connection, init_db, make_engine
+    from adsgen.storage.database import check_connection, make_engine
 
     engine = make_engine(url)
-    check_connection(engine, write=create)
-    if create:
-        init_db(engine)
+    check_connection(engine, write=write)
     return engine
 
 
@@ -185,12 +187,20 @@ class Job:
                 )
             )
 
-    def persist(self, advertisers: Sequence[AdvertiserCreate], *, simulate: bool) -> None:
-        """Write plan trees through the ORM, then (with `simulate`) their performance."""
+    def persist(
+        self,
+        advertisers: Sequence[AdvertiserCreate],
+        *,
+        simulate: bool,
+        numbered: bool = False,
+        timestamp: datetime | None = None,
+    ) -> None:
+        """Write plan trees through the ORM, then (with `simulate`) their performance;
+        `numbered` and `timestamp` as for `adsgen.storage.persist.save_plan`."""
         from adsgen.storage.persist import save_plan
 
         self.progress("writing entities", 0, len(advertisers))
-        saved = save_plan(self.session, advertisers)
+        saved = save_plan(self.session, advertisers, numbered=numbered, timestamp=timestamp)
         self.progress("writing entities", len(advertisers), len(advertisers))
         campaigns = [c for a in saved for c in a.campaigns]
         items = [i for c in campaigns for i in c.line_items]

@@ -11,15 +11,27 @@ URL (password masked) and the reason.
 
 from __future__ import annotations
 
+import errno
 import gc
 import io
 import re
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, unquote_plus
 
-from sqlalchemy import Connection, Engine, Table, create_engine, delete, event, func, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine.interfaces import ExceptionContext
 from sqlalchemy.exc import (
@@ -32,7 +44,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
-from adsgen.exceptions import DatabaseError
+from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.settings import get_settings
 from adsgen.storage.orm import Base, GroundTruth, Performance
 
@@ -42,14 +54,19 @@ if TYPE_CHECKING:
 __all__ = [
     "bulk_insert",
     "check_connection",
+    "create_schema",
+    "database_error",
     "database_size",
     "delete_facts",
     "fact_totals",
     "init_db",
     "make_engine",
     "masked_url",
+    "scrub",
     "session_scope",
     "table_counts",
+    "url_secrets",
+    "write_transaction",
 ]
 
 SQLITE_BATCH_ROWS = 100_000
@@ -62,18 +79,118 @@ _SQL_DATETIME = "%Y-%m-%d %H:%M:%S"  # how adsgen.storage.orm.UtcDateTime is sto
 # --- engines ----------------------------------------------------------------------------
 
 
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key|auth|credential", re.IGNORECASE)
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+_HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.%-]*)(:[0-9]*)?")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?(.*)", re.DOTALL)
+MASK = "***"
+_MIN_SECRET = 3  # shorter secrets are not searched for in messages (they would garble them)
+
+
 def masked_url(url: str | URL) -> str:
-    """The URL as text with its password replaced by ***, safe to print."""
-    if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
-    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+    """The URL as text with every credential replaced by ***, safe to print anywhere.
+
+    Masks the password of the userinfo (up to the last `@`, so an unescaped `@` in the
+    password leaks nothing), the value of any query parameter whose name says it is secret
+    (password, sslpassword, ssl_key, token …), any query part that is not `name=value`, and
+    whatever of a malformed URL is not recognisably a scheme, a host, a port or a path:
+    when in doubt only the scheme and the host are printed.
+    """
+    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else str(url)
+    match = _SCHEME.fullmatch(text.strip())
+    if match is None:
+        return MASK
+    scheme, slashes, rest = match.groups()
+    if not slashes:
+        return f"{scheme}:{MASK}"
+    location, has_query, query = rest.partition("?")
+    authority, slash, path = location.partition("/")
+    if "@" in location and not location.startswith("/"):
+        userinfo, _, hostpath = location.rpartition("@")
+        user, has_password, _ = userinfo.partition(":")
+        authority, slash, path = hostpath.partition("/")
+        authority = f"{user}:{MASK}@{authority}" if has_password else f"{user}@{authority}"
+        host = authority.rpartition("@")[2]
+    else:
+        host = authority
+    if not _HOST.fullmatch(host):
+        return f"{scheme}://{MASK}"
+    masked = f"{scheme}://{authority}{slash}{path}"
+    if has_query:
+        masked += "?" + "&".join(_masked_parameter(part) for part in query.split("&"))
+    return masked
+
+
+def _masked_parameter(part: str) -> str:
+    name, has_value, _ = part.partition("=")
+    if not has_value or not _PLAIN_KEY.fullmatch(name):
+        return MASK
+    return f"{name}={MASK}" if _SECRET_KEY.search(name) else part
+
+
+def url_secrets(url: str | URL | None) -> list[str]:
+    """The secret parts of a database URL (password, secret query values; raw and decoded),
+    longest first: what `scrub` removes from a message."""
+    if url is None:
+        return []
+    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else str(url)
+    found: set[str] = set()
+    match = _SCHEME.fullmatch(text.strip())
+    rest = match.group(3) if match else text
+    if masked_url(text).endswith(f"//{MASK}") or match is None:  # malformed: every piece
+        found |= {rest, *re.split(r"[:/@?&=#\[\]]", rest)}
+    location, _, query = rest.partition("?")
+    if "@" in location and not location.startswith("/"):
+        userinfo = location.rpartition("@")[0]
+        if ":" in userinfo:
+            password = userinfo.partition(":")[2]
+            found |= {userinfo, password, *password.split("@")}
+    for part in query.split("&"):
+        name, has_value, value = part.partition("=")
+        if not has_value or not _PLAIN_KEY.fullmatch(name) or _SECRET_KEY.search(name):
+            found.add(value if has_value else part)
+    if isinstance(url, URL) and url.password:
+        found.add(str(url.password))
+    found |= {unquote_plus(s) for s in found} | {unquote(s) for s in found}
+    return sorted((s for s in found if len(s) >= _MIN_SECRET), key=len, reverse=True)
+
+
+def scrub(message: str, url: str | URL | None) -> str:
+    """`message` with every secret of `url` (and the URL itself) replaced by *** or its
+    masked form: driver messages and tracebacks can quote the DSN."""
+    if url is None:
+        return message
+    raw = url.render_as_string(hide_password=False) if isinstance(url, URL) else str(url)
+    if len(raw.strip()) >= _MIN_SECRET:
+        message = message.replace(raw.strip(), masked_url(raw))
+    for secret in url_secrets(url):
+        message = message.replace(secret, MASK)
+    return message
+
+
+SQLITE_BUSY_SECONDS = 30.0
+"""How long a SQLite command waits for another writer (`?timeout=S` in the URL overrides)."""
+_BEGIN = "adsgen_sqlite_begin"  # execution option: the BEGIN statement of a SQLite transaction
+_SSL_FILES = ("ssl_ca", "ssl_cert", "ssl_key", "sslrootcert", "sslcert", "sslkey", "sslcrl")
 
 
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite ignores FOREIGN KEY clauses (and so ON DELETE CASCADE) unless told per connection."""
+    """SQLite ignores FOREIGN KEY clauses (and so ON DELETE CASCADE) unless told per connection.
+
+    The driver's own transaction handling is switched off (`_sqlite_on_begin` emits BEGIN):
+    pysqlite would otherwise run CREATE TABLE outside the transaction, and adsgen creates
+    its tables inside the command's transaction.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    """BEGIN (IMMEDIATE for a writing command: it waits for the write lock up front, where
+    the busy timeout applies, instead of failing on the first write)."""
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(_BEGIN, '')}".strip())
 
 
 # MariaDB's "CONSTRAINT ... failed", MySQL's "Check constraint ... is violated" and the
@@ -95,42 +212,74 @@ def _mysql_check_is_integrity_error(context: ExceptionContext) -> BaseException 
     return None
 
 
+_UNPARSABLE = (
+    "cannot parse it (is the port a number, an IPv6 host in [brackets], and every @ : / ? # "
+    "in the user or password %-escaped?)"
+)
+
+
+def _invalid_url(raw: str | URL, reason: str) -> DatabaseError:
+    return DatabaseError(
+        f"invalid database URL {masked_url(raw)!r}: {scrub(reason, raw)}; expected e.g. "
+        "sqlite:///ads.db or postgresql+psycopg://user:password@host:5432/db"
+    )
+
+
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """An Engine for `url` (default: settings / ADSGEN_DATABASE_URL, else sqlite:///ads.db).
 
-    Nothing is opened yet; `check_connection` or `init_db` does that. SQLite connections get
-    `PRAGMA foreign_keys=ON`; PostgreSQL connections time out after 10 s unless the URL says
+    Nothing is opened yet; `check_connection` or `write_transaction` does that. SQLite
+    connections get `PRAGMA foreign_keys=ON`, transactional DDL and a busy timeout of
+    SQLITE_BUSY_SECONDS; PostgreSQL connections time out after 10 s unless the URL says
     otherwise. Extra keyword arguments go to `sqlalchemy.create_engine`.
-    Raises DatabaseError for a malformed URL or a missing driver.
+    Raises DatabaseError for a malformed URL (bad port, bad host), a missing driver or a
+    missing SSL certificate file.
     """
     raw = url if url is not None else get_settings().database_url
     try:
         parsed = make_url(raw)
-    except ArgumentError as exc:
-        raise DatabaseError(
-            f"invalid database URL {masked_url(str(raw))!r}: {exc}; expected e.g. "
-            "sqlite:///ads.db or postgresql+psycopg://user@host:5432/db"
-        ) from exc
-    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        port = parsed.port  # a non-numeric port fails here or in make_url
+    except (ArgumentError, ValueError, TypeError):
+        # The parser's message quotes the text it choked on, which may be the password.
+        raise _invalid_url(raw, _UNPARSABLE) from None
+    if parsed.host is not None and "@" in parsed.host:
+        raise _invalid_url(raw, "the password holds an unescaped '@'; write it as %40")
+    if port is not None and not 0 < port < 65536:
+        raise _invalid_url(raw, f"port {port} is not between 1 and 65535")
+    for key in _SSL_FILES:
+        value = parsed.query.get(key)
+        if isinstance(value, str) and value not in ("", "system") and not Path(value).is_file():
+            raise DatabaseError(
+                f"cannot use database {masked_url(parsed)}: {key} file {value!r} does not exist"
+            )
+    backend = parsed.get_backend_name()
+    if backend == "postgresql" and "connect_timeout" not in parsed.query:
         kwargs["connect_args"] = {"connect_timeout": 10, **kwargs.get("connect_args", {})}
+    if backend == "sqlite" and "timeout" not in parsed.query:
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS, **kwargs.get("connect_args", {})}
     try:
         engine = create_engine(parsed, **kwargs)
-    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise DatabaseError(f"cannot use database URL {masked_url(parsed)}: {exc}") from exc
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError) as exc:
+        raise DatabaseError(
+            f"cannot use database URL {masked_url(parsed)}: {scrub(str(exc), parsed)}"
+        ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
     elif engine.dialect.name in ("mysql", "mariadb"):
         event.listen(engine, "handle_error", _mysql_check_is_integrity_error)
     return engine
 
 
-def _one_line(exc: BaseException) -> str:
-    """The driver's message on one line, without SQLAlchemy's boilerplate."""
+def _one_line(exc: BaseException, url: str | URL | None = None) -> str:
+    """The driver's message on one line, without SQLAlchemy's boilerplate or secrets."""
     orig = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
     args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
     if len(args) == 2 and isinstance(args[0], int):  # pymysql: (errno, message)
-        return f"{' '.join(str(args[1]).split())} (error {args[0]})"
-    return " ".join(str(orig).split()) or type(orig).__name__
+        text = f"{' '.join(str(args[1]).split())} (error {args[0]})"
+    else:
+        text = " ".join(str(orig).split()) or type(orig).__name__
+    return scrub(text, url)
 
 
 def _sqlite_file(url: URL) -> Path | None:
@@ -143,12 +292,66 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+def _holders(path: Path) -> list[str]:
+    """Other processes holding `path` open, as 'pid N (command line)' (Linux /proc; best
+    effort: empty where /proc cannot tell)."""
+    import os
+
+    try:
+        target = path.resolve()
+        pids = [p for p in os.listdir("/proc") if p.isdigit() and int(p) != os.getpid()]
+    except OSError:
+        return []
+    found = []
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            if any(Path(os.readlink(f"/proc/{pid}/fd/{fd}")) == target for fd in fds):
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+                found.append(f"pid {pid} ({cmdline.decode(errors='replace').strip()[:80]})")
+        except OSError:
+            continue
+    return found
+
+
+def database_error(exc: BaseException, engine: Engine, doing: str) -> AdsgenError | None:
+    """A failure the user can fix as a one-line DatabaseError (None for anything else):
+    another writer holds a SQLite file past the busy timeout, the disk is full, the database
+    is read-only or went away. `doing` says what failed ("cannot load …")."""
+    where = masked_url(engine.url)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return DatabaseError(f"{doing} {where}: no space left on device; nothing was written")
+    if not isinstance(exc, OperationalError):
+        return None
+    reason = _one_line(exc, engine.url)
+    lowered = reason.lower()
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        path = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+        others = _holders(path) if path is not None else []
+        who = f"another process ({'; '.join(others[:3])})" if others else "another process"
+        return DatabaseError(
+            f"{doing} {where}: {who} is writing to it and did not finish within the busy "
+            "timeout; wait for it to end (or raise ?timeout=SECONDS in the URL) and run again"
+        )
+    if "disk is full" in lowered or "disk full" in lowered or "no space left" in lowered:
+        return DatabaseError(f"{doing} {where}: the disk is full ({reason}); nothing was written")
+    if "readonly" in lowered or "read-only" in lowered:
+        return DatabaseError(f"{doing} {where}: it is read-only ({reason})")
+    if exc.connection_invalidated or "server closed" in lowered or "lost connection" in lowered:
+        return DatabaseError(f"{doing} {where}: the connection was lost ({reason})")
+    return None
+
+
 def check_connection(engine: Engine, *, write: bool = True) -> None:
     """Open a connection and, with `write`, make sure the database accepts writes.
 
+    A SQLite file that does not exist yet is not created here: its folder must exist and be
+    writable (the file appears in the command's transaction, and goes if that fails).
     Raises DatabaseError with one line (masked URL + reason) when the server is unreachable,
     the credentials are wrong, a SQLite file's folder is missing, or the database is read-only.
     """
+    import os
+
     where = masked_url(engine.url)
     sqlite_file = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
     if sqlite_file is not None and not sqlite_file.parent.is_dir():
@@ -156,6 +359,13 @@ def check_connection(engine: Engine, *, write: bool = True) -> None:
             f"cannot open database {where}: folder {str(sqlite_file.parent)!r} does not exist;"
             " create it or choose another path"
         )
+    if sqlite_file is not None and not sqlite_file.exists():
+        if write and not os.access(sqlite_file.parent, os.W_OK | os.X_OK):
+            raise DatabaseError(
+                f"cannot create database {where}: folder {str(sqlite_file.parent)!r} is not"
+                " writable"
+            )
+        return
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1").scalar()
@@ -169,35 +379,109 @@ def check_connection(engine: Engine, *, write: bool = True) -> None:
                 and conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on"
             ):
                 raise DatabaseError(f"cannot write to database {where}: it is read-only")
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot use database {where}: {_one_line(exc)}") from exc
+    except (SQLAlchemyError, OSError) as exc:
+        known = database_error(exc, engine, "cannot use database")
+        raise known or DatabaseError(
+            f"cannot use database {where}: {_one_line(exc, engine.url)}"
+        ) from exc
+
+
+def create_schema(conn: Connection) -> list[Table]:
+    """Create the adsgen tables the database lacks, inside the caller's transaction; the
+    tables created. A table of an adsgen name whose columns are not adsgen's is refused
+    (DatabaseError naming it) before anything is created.
+    """
+    inspector = inspect(conn)
+    existing = set(inspector.get_table_names())
+    for table in Base.metadata.sorted_tables:
+        if table.name not in existing:
+            continue
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        want = {c.name for c in table.c}
+        if have != want:
+            missing = ", ".join(sorted(want - have)) or "none"
+            extra = ", ".join(sorted(have - want)) or "none"
+            raise DatabaseError(
+                f"table {table.name!r} in {masked_url(conn.engine.url)} is not adsgen's "
+                f"(columns missing: {missing}; not adsgen's: {extra}); use another database, "
+                "or rename that table (a database made by another adsgen version: run-all "
+                "into a new one)"
+            )
+    created = [t for t in Base.metadata.sorted_tables if t.name not in existing]
+    Base.metadata.create_all(conn, tables=created, checkfirst=False)
+    return created
+
+
+def _drop_created(engine: Engine, tables: list[Table]) -> None:
+    """MariaDB/MySQL commit DDL at once: drop the (still empty) tables a failed command made."""
+    with engine.begin() as conn:
+        for table in reversed(tables):
+            if conn.execute(select(func.count()).select_from(table)).scalar_one() == 0:
+                table.drop(conn)
+
+
+def _remove_sqlite_file(path: Path) -> None:
+    for leftover in (path, *(path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+
+
+@contextmanager
+def write_transaction(engine: Engine, doing: str = "cannot write to") -> Iterator[Connection]:
+    """One connection in one transaction that first creates the missing adsgen tables, then
+    runs the block: committed when it ends, rolled back on any error.
+
+    A failed command leaves the database as it was: on SQLite and PostgreSQL the CREATE
+    TABLEs roll back with the rest, and a SQLite file this call created is removed;
+    MariaDB/MySQL commit DDL at once, so there the tables this call created are dropped
+    again after the rollback (each only while still empty). Failures the user can fix
+    (another writer, disk full, read-only) become a one-line DatabaseError (`doing` says
+    what failed).
+    """
+    path = _sqlite_file(engine.url) if engine.dialect.name == "sqlite" else None
+    new_file = path if path is not None and not path.exists() else None
+    created: list[Table] = []
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{_BEGIN: "IMMEDIATE"})
+            with conn.begin():
+                created = create_schema(conn)
+                yield conn
+    except BaseException as exc:
+        if created and engine.dialect.name in ("mysql", "mariadb"):
+            with suppress(SQLAlchemyError):  # the original error matters more
+                _drop_created(engine, created)
+        if new_file is not None:
+            engine.dispose()
+            _remove_sqlite_file(new_file)
+        known = database_error(exc, engine, doing) if isinstance(exc, Exception) else None
+        if known is not None:
+            raise known from exc
+        raise
 
 
 def init_db(engine: Engine) -> None:
     """Create every adsgen table that does not exist yet (idempotent; never drops data)."""
     check_connection(engine)
     try:
-        Base.metadata.create_all(engine)
+        with write_transaction(engine, "cannot create tables in"):
+            pass
     except SQLAlchemyError as exc:
         raise DatabaseError(
-            f"cannot create tables in {masked_url(engine.url)}: {_one_line(exc)}"
+            f"cannot create tables in {masked_url(engine.url)}: {_one_line(exc, engine.url)}"
         ) from exc
 
 
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
-    """A Session in one transaction: committed on success, rolled back on any error.
+    """A Session in one transaction (`write_transaction`): committed on success, rolled back
+    on any error.
 
     Objects stay readable after the block (expire_on_commit=False); load relationships
     you need inside it.
     """
-    with Session(engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    with write_transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as session:
+        yield session
+        session.flush()
 
 
 def table_counts(engine: Engine | Connection) -> dict[str, int]:
@@ -216,8 +500,9 @@ def table_counts(engine: Engine | Connection) -> dict[str, int]:
         with engine.connect() as conn:
             return count(conn)
     except SQLAlchemyError as exc:
+        url = engine.engine.url
         raise DatabaseError(
-            f"cannot count rows in {masked_url(engine.engine.url)}: {_one_line(exc)};"
+            f"cannot count rows in {masked_url(url)}: {_one_line(exc, url)};"
             " run `adsgen init-db` first?"
         ) from exc
 

@@ -9,9 +9,10 @@ become the same simulation input.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, bindparam, delete, inspect, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from adsgen.build.items import SimLineItem
@@ -45,6 +46,7 @@ __all__ = [
     "add_creative",
     "add_line_item",
     "clear_dataset",
+    "foreign_references",
     "load_sim_items",
     "require",
     "save_plan",
@@ -85,17 +87,73 @@ def _campaign(campaign: CampaignCreate) -> orm.Campaign:
     )
 
 
-def save_plan(session: Session, advertisers: Sequence[AdvertiserCreate]) -> list[orm.Advertiser]:
-    """Add each advertiser with its whole tree and flush, so every row has its id."""
+def save_plan(
+    session: Session,
+    advertisers: Sequence[AdvertiserCreate],
+    *,
+    numbered: bool = False,
+    timestamp: datetime | None = None,
+) -> list[orm.Advertiser]:
+    """Add each advertiser with its whole tree and flush, so every row has its id.
+
+    `numbered` (into empty tables only: after `clear_dataset`) gives every row the id of its
+    position in the plan, per table from 1, instead of the database's counter: the same plan
+    gets the same ids on every engine (MariaDB's AUTO_INCREMENT keeps counting after a
+    delete, and resetting it would commit). `timestamp` is written as every row's
+    created_at/updated_at instead of the database's clock.
+    """
     rows = [
         orm.Advertiser(
             **advertiser_columns(a), campaigns=[_campaign(c) for c in a.campaigns]
         )
         for a in advertisers
     ]
+    if numbered or timestamp is not None:
+        _stamp(rows, numbered=numbered, timestamp=timestamp)
     session.add_all(rows)
     session.flush()
+    if numbered and session.connection().dialect.name == "postgresql":
+        _restart_sequences(session.connection())
     return rows
+
+
+def _tree(advertisers: Sequence[orm.Advertiser]) -> list[orm.Base]:
+    """Every row of these trees, in plan order (parents before children)."""
+    rows: list[orm.Base | None] = []
+    for advertiser in advertisers:
+        rows.append(advertiser)
+        for campaign in advertiser.campaigns:
+            rows += [campaign, campaign.flight, campaign.budget, campaign.frequency_cap]
+            for item in campaign.line_items:
+                rows += [item, item.flight, item.budget, item.frequency_cap]
+                rows += [*item.targeting_rules, *item.creatives]
+    return [row for row in rows if row is not None]
+
+
+def _stamp(
+    advertisers: Sequence[orm.Advertiser], *, numbered: bool, timestamp: datetime | None
+) -> None:
+    """Ids by plan position per table (with `numbered`) and fixed timestamps (with one)."""
+    counters: dict[type, int] = {}
+    for row in _tree(advertisers):
+        kind = type(row)
+        if numbered:
+            counters[kind] = counters.get(kind, 0) + 1
+            row.id = counters[kind]  # type: ignore[attr-defined]
+        if timestamp is not None and hasattr(row, "created_at"):
+            row.created_at = row.updated_at = timestamp  # type: ignore[attr-defined]
+
+
+def _restart_sequences(conn: Connection) -> None:
+    """After rows with explicit ids, move each table's id sequence past them (PostgreSQL;
+    inside the transaction: the TRUNCATE … RESTART IDENTITY before made the sequences new)."""
+    for table in orm.Base.metadata.sorted_tables:
+        if "id" in table.c and table.c.id.autoincrement is not False and table.c.id.primary_key:
+            name = conn.dialect.identifier_preparer.format_table(table)
+            conn.execute(text(
+                f"SELECT setval(pg_get_serial_sequence(:table, 'id'),"
+                f" COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+            ), {"table": name})
 
 
 def require(session: Session, model: type[_Row], row_id: int, *, option: str) -> _Row:
@@ -187,17 +245,68 @@ def load_sim_items(
     return items
 
 
+def foreign_references(conn: Connection) -> list[tuple[str, str]]:
+    """(table, adsgen table it references) for every foreign key into an adsgen table from a
+    table adsgen does not own, in the database the connection uses."""
+    names = [t.name for t in orm.Base.metadata.sorted_tables]
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        ours = "SELECT to_regclass(n) FROM unnest(CAST(:names AS text[])) n"
+        rows = conn.execute(
+            text(
+                "SELECT c.conrelid::regclass::text, c.confrelid::regclass::text"
+                " FROM pg_constraint c WHERE c.contype = 'f'"
+                f" AND c.confrelid = ANY({ours}) AND NOT c.conrelid = ANY({ours})"
+                " ORDER BY 1, 2"
+            ),
+            {"names": names},
+        )
+        return [(str(a), str(b)) for a, b in rows]
+    if dialect in ("mysql", "mariadb"):
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT table_name, referenced_table_name"
+                " FROM information_schema.key_column_usage"
+                " WHERE referenced_table_schema = DATABASE() AND table_schema = DATABASE()"
+                " AND referenced_table_name IN :names AND table_name NOT IN :names"
+                " ORDER BY 1, 2"
+            ).bindparams(bindparam("names", expanding=True)),
+            {"names": names},
+        )
+        return [(str(a), str(b)) for a, b in rows]
+    inspector = inspect(conn)
+    own = set(names)
+    found = set()
+    for table in inspector.get_table_names():
+        if table in own:
+            continue
+        for key in inspector.get_foreign_keys(table):
+            if key["referred_table"] in own:
+                found.add((table, key["referred_table"]))
+    return sorted(found)
+
+
 def clear_dataset(conn: Connection) -> None:
     """Delete every adsgen row inside the caller's transaction, so ids start again at 1.
 
-    PostgreSQL restarts its sequences (TRUNCATE … RESTART IDENTITY is transactional there);
-    SQLite reuses ids after a delete on its own; MySQL/MariaDB keep counting (their TRUNCATE
-    would commit), so ids there differ from run to run.
+    Refuses (AdsgenError naming it) when a table adsgen does not own has a foreign key to an
+    adsgen table: deleting would cascade into, or be blocked by, the user's own rows.
+    PostgreSQL restarts its sequences (TRUNCATE … RESTART IDENTITY is transactional there,
+    and never CASCADE); SQLite reuses ids after a delete on its own; MySQL/MariaDB keep
+    counting (their TRUNCATE would commit), so there `save_plan(numbered=True)` gives the ids.
     """
+    referencing = foreign_references(conn)
+    if referencing:
+        listed = ", ".join(f"{table!r} (references {target!r})" for table, target in referencing)
+        raise AdsgenError(
+            f"cannot replace the dataset: table(s) adsgen does not own reference its tables: "
+            f"{listed}; their rows would be deleted or orphaned. Drop those foreign keys or use "
+            "another database; nothing was changed"
+        )
     tables = list(reversed(orm.Base.metadata.sorted_tables))
     if conn.dialect.name == "postgresql":
         names = ", ".join(conn.dialect.identifier_preparer.format_table(t) for t in tables)
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
         return
     for table in tables:
         conn.execute(delete(table))
