@@ -8,12 +8,21 @@ Small runs: 3 line items over 2 days, seconds each.
 
 from __future__ import annotations
 
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from adsgen.exceptions import AdsgenError
+from adsgen.runs import blocks, files
 from adsgen.runs.manifest import Manifest
 from cliutil import invoke, invoke_json, user_error
 
 SMALL = ("--line-items", "3", "--days", "2", "--seed", "7")
+PY_SMALL: dict[str, Any] = {"line_items": 4, "days": 2, "seed": 7, "block_size": 2}
 
 
 def generate(out: Path, *options: str) -> None:
@@ -64,3 +73,109 @@ def test_overwrite_replaces_a_previous_run_it_recorded(tmp_path: Path) -> None:
     assert written == sorted([*manifest.files, "manifest.json"])
     for name, entry in manifest.files.items():
         assert (out / name).stat().st_size == entry.bytes
+
+
+# --- item 2: one run at a time on a target, never replacing one changed under it -------------
+
+
+def _during_first_block(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """Run `action` while the run simulates its first block (the target is claimed)."""
+    real = blocks.run_block
+
+    def block(task: blocks.BlockTask) -> blocks.BlockResult:
+        if task.index == 0:
+            action()
+        return real(task)
+
+    monkeypatch.setattr(blocks, "run_block", block)
+
+
+def test_a_second_run_on_the_same_target_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "d"
+    refused: list[str] = []
+
+    def second_run() -> None:
+        with pytest.raises(AdsgenError) as error:
+            files.generate_files(out=out, overwrite=True, **PY_SMALL)
+        refused.append(str(error.value))
+
+    _during_first_block(monkeypatch, second_run)
+    files.generate_files(out=out, **PY_SMALL)
+    assert len(refused) == 1 and "another adsgen run" in refused[0], refused
+    assert str(os.getpid()) in refused[0]
+    assert Manifest.read(out).seed == PY_SMALL["seed"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no lock or stage left
+
+
+def test_files_put_into_out_during_a_run_are_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "d"
+
+    def drop_a_file() -> None:
+        out.mkdir()
+        (out / "notes.txt").write_text("mine")
+
+    _during_first_block(monkeypatch, drop_a_file)
+    with pytest.raises(AdsgenError, match=r"changed while this run was writing \(notes.txt\)"):
+        files.generate_files(out=out, **PY_SMALL)
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+def test_a_previous_run_changed_during_an_overwrite_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "d"
+    first = files.generate_files(out=out, **PY_SMALL)
+    report = out / "performance" / "Q3_report.xlsx"
+    _during_first_block(monkeypatch, lambda: report.write_text("Q3"))
+    with pytest.raises(AdsgenError, match=r"performance/Q3_report\.xlsx"):
+        files.generate_files(out=out, overwrite=True, **{**PY_SMALL, "seed": 8})
+    assert report.read_text() == "Q3"
+    assert Manifest.read(out) == first.manifest
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
+
+
+# --- item 6: targets a rename cannot replace -----------------------------------------------
+
+
+@pytest.fixture
+def mount_point(tmp_path: Path) -> Iterator[Path]:
+    """A real tmpfs mounted on tmp_path/mnt (root only; skipped elsewhere)."""
+    point = tmp_path / "mnt"
+    point.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(point)],
+                             capture_output=True, check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield point
+    finally:
+        subprocess.run(["umount", "-l", str(point)], check=False)
+
+
+def test_out_on_a_mount_point_is_refused_at_start(mount_point: Path) -> None:
+    line = user_error(invoke("generate", *SMALL, "--out", str(mount_point)))
+    assert "mount point" in line and str(mount_point / "run") in line
+    assert list(mount_point.iterdir()) == []
+    assert sorted(p.name for p in mount_point.parent.iterdir()) == ["mnt"]
+    generate(mount_point / "run")  # a folder inside it works
+    assert (mount_point / "run" / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("target", [".", "", "..", "../.."])
+def test_out_never_replaces_the_current_folder_or_one_holding_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    out = tmp_path / "d"
+    generate(out)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    here = out / "performance" if target == "../.." else out / "ground_truth" if target == ".." \
+        else out
+    monkeypatch.chdir(here)
+    line = user_error(invoke("generate", *SMALL, "--out", target, "--overwrite"))
+    assert "current folder" in line
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

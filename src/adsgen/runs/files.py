@@ -9,19 +9,13 @@ command's whole job; the CLI and Python callers only render what it returns):
 - `estimate_files` (`adsgen plan`, `generate --dry-run`): the same plan, `export.estimate`.
 - `load_files` (`adsgen load`): a generated directory into a database, one transaction.
 
-An `out` holding anything is refused unless `overwrite`; even then only a folder holding
-nothing but the files its manifest lists, as they were written (sizes), is replaced: a file
-anywhere inside that adsgen did not record, or one changed since, refuses the run.
+What may be written and replaced, and how (a lock, a hidden folder renamed into place, an
+ownership check against the previous manifest), is `adsgen.runs.target`'s.
 """
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -155,72 +149,6 @@ def _check_engine(
         raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
 
 
-# --- the output folder -----------------------------------------------------------------------
-
-
-def _check_out(out: Path, *, overwrite: bool) -> None:
-    """Refuse an `out` we must not write: a file, a non-empty folder without `overwrite`, or
-    (with it) a folder holding anything its manifest does not list as written by adsgen
-    (at any depth), or a listed file changed since."""
-    from adsgen.runs.manifest import MANIFEST_NAME, compare_folder, first_names, recorded_files
-
-    if out.parent == out:
-        raise AdsgenError(f"--out {str(out)!r}: give a folder inside a folder, not the root")
-    if out.exists() and not out.is_dir():
-        raise AdsgenError(f"--out {str(out)!r} is a file; give a folder")
-    entries = sorted(out.iterdir()) if out.is_dir() else []
-    if not entries:
-        return
-    previous = (out / MANIFEST_NAME).exists()
-    what = "holds a previous run" if previous else "is not empty"
-    if not overwrite:
-        hint = "pass --overwrite to replace it or " if previous else ""
-        raise AdsgenError(f"--out {str(out)!r} {what}; {hint}choose another --out")
-    try:
-        diff = compare_folder(out, recorded_files(out))
-    except AdsgenError as exc:
-        raise AdsgenError(f"--out: {exc}; --overwrite only replaces a run adsgen recorded: "
-                          "choose another --out") from exc
-    if diff.unrecorded:
-        raise AdsgenError(
-            f"--out {str(out)!r} holds files adsgen did not write "
-            f"({first_names(diff.unrecorded)}); --overwrite only replaces a previous run: "
-            "choose another --out"
-        )
-    if diff.changed:
-        raise AdsgenError(
-            f"--out {str(out)!r} holds files changed since adsgen wrote them "
-            f"({first_names(diff.changed)}); --overwrite only replaces a previous run as it "
-            "was written: choose another --out"
-        )
-
-
-@contextmanager
-def _staged(out: Path) -> Iterator[Path]:
-    """A new hidden folder next to `out` to write into; it becomes `out` when the block ends
-    without error (a previous `out` is then removed) and is deleted when it fails."""
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        stage = out.parent / f".{out.name}.adsgen-{os.getpid()}-{secrets.token_hex(3)}"
-        stage.mkdir()
-    except OSError as exc:
-        raise AdsgenError(f"cannot write next to --out {str(out)!r}: {exc.strerror}") from exc
-    try:
-        yield stage
-        if out.is_dir() and any(out.iterdir()):
-            old = stage.with_name(stage.name + "-old")
-            out.rename(old)
-            stage.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            if out.is_dir():
-                out.rmdir()
-            stage.rename(out)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-
-
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -251,6 +179,7 @@ def generate_files(
     not be written (see the module docstring), or an unreachable database (checked before
     generating); DatabaseError when the load fails (the files are complete then).
     """
+    from adsgen.runs import target
     from adsgen.runs.blocks import export
     from adsgen.runs.manifest import MANIFEST_NAME
     from adsgen.simulate.grid import row_count
@@ -258,33 +187,35 @@ def generate_files(
     began = time.perf_counter()
     out = Path(out).resolve()
     _check_engine(fmt, engine, workers, scheduler, block_size)
-    _check_out(out, overwrite=overwrite)
-    database = open_database(db) if db is not None else None
-    plan, plat, spec = _plan(
-        seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
-        platform=platform, templates_dir=templates_dir, progress=progress,
-    )
-    planned = time.perf_counter() - began
-    total = sum(row_count(item, plat) for item in plan.items)
-    done = 0
-    progress(ROWS_STAGE, 0, total)
-
-    def advance(block: Any) -> None:
-        nonlocal done
-        done += block.performance_rows
-        progress(ROWS_STAGE, done, total)
-
-    _check_out(out, overwrite=overwrite)  # again: planning took a while
-    with _staged(out) as stage:
-        manifest = export(
-            plan.items, entities=plan.arrow_tables(), platform=plat, seed=seed, out=stage,
-            fmt=fmt, engine=engine, workers=workers, scheduler=scheduler,
-            block_size=block_size, on_progress=advance, spec=spec,
+    with target.claimed(out):
+        target.clean_stale(out)
+        before = target.check_out(out, overwrite=overwrite)
+        database = open_database(db) if db is not None else None
+        plan, plat, spec = _plan(
+            seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
+            platform=platform, templates_dir=templates_dir, progress=progress,
         )
-    result = ScaleResult(out=out, manifest_path=out / MANIFEST_NAME, manifest=manifest,
-                         seconds=0.0, planning_seconds=round(planned, 3))
-    if database is not None:
-        result.loaded = _load(database, out, manifest, progress)
+        planned = time.perf_counter() - began
+        total = sum(row_count(item, plat) for item in plan.items)
+        done = 0
+        progress(ROWS_STAGE, 0, total)
+
+        def advance(block: Any) -> None:
+            nonlocal done
+            done += block.performance_rows
+            progress(ROWS_STAGE, done, total)
+
+        target.ensure_unchanged(out, before)  # again: planning took a while
+        with target.staged(out, before) as stage:
+            manifest = export(
+                plan.items, entities=plan.arrow_tables(), platform=plat, seed=seed,
+                out=stage, fmt=fmt, engine=engine, workers=workers, scheduler=scheduler,
+                block_size=block_size, on_progress=advance, spec=spec,
+            )
+        result = ScaleResult(out=out, manifest_path=out / MANIFEST_NAME, manifest=manifest,
+                             seconds=0.0, planning_seconds=round(planned, 3))
+        if database is not None:
+            result.loaded = _load(database, out, manifest, progress)
     result.seconds = round(time.perf_counter() - began, 3)
     return result
 
@@ -310,12 +241,13 @@ def estimate_files(
     """What `generate_files` with these options would write, without writing it: exact
     entity and performance row counts, disk and time measured on a small sample (see
     `export.estimate`). With `out`, also refuse it as `generate_files` would."""
+    from adsgen.runs import target
     from adsgen.runs.blocks import estimate
 
     began = time.perf_counter()
     _check_engine(fmt, engine, workers, scheduler, block_size)
     if out is not None:
-        _check_out(Path(out).resolve(), overwrite=overwrite)
+        target.check_out(Path(out).resolve(), overwrite=overwrite)
     plan, plat, _ = _plan(
         seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
         platform=platform, templates_dir=templates_dir, progress=progress,
