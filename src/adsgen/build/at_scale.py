@@ -1,47 +1,117 @@
-"""Plans for scale runs (`adsgen generate`): N advertisers or N line items on one flight.
+"""Plans for scale runs (`adsgen generate`, `adsgen plan`), drawn in columns.
 
-Pure, like `adsgen.build.plans`: `build_scaled` draws advertisers with `build_random` (index
-0, 1, 2 … so names are distinct and each advertiser depends only on the seed and its index)
-until the wanted number of advertisers or line items is reached, then puts every campaign
-and line item on the same flight [start, start + days). Budgets are scaled by
-days / the campaign's drawn flight days, so daily spend stays what the providers drew: a
-one-year run spends about twelve times a 30-day one. Daily caps and daily budgets are per
-day already and stay as drawn.
+A scale run holds thousands of advertisers, so its plan is drawn the NumPy way: every
+field of every advertiser, campaign, line item and creative is a column drawn in one pass
+by keyed hashes (`adsgen.seeding.entity_keys`), keyed by (seed, stream, entity index) —
+advertiser i, its line item j, that line item's creative k — never by a generator walked in
+order. Names and words come from the pre-built pools of `adsgen.build.pools` (the Faker
+providers' data, without Faker), and validation runs in bulk over the columns
+(`adsgen.build.scale_tables.check_plan`: the rules the Pydantic schemas enforce). No
+Pydantic object per entity is made; what comes out is the entity tables (Arrow) and the
+`SimLineItem`s the simulation reads.
+
+The plan follows the profiles: advertiser i takes a profile drawn uniformly; what the
+profile fixes is kept, the mixes of the providers draw the rest (industry, objective,
+budget, pacing, targeting, CPM, caps, creatives). Every campaign and line item runs on the
+one flight [start, start + days). A campaign's budget is a daily spend times `days` (or the
+profile's budget range for its own flight length, scaled by days / that length), so daily
+spend stays the same whatever `days`; line items split it by share, rounded down to the
+cent. Deterministic: the same seed and profiles give the same plan, and the first k
+advertisers of a larger run are a run of k.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
-from fractions import Fraction
+from typing import TYPE_CHECKING, Any
 
-from adsgen.build.plans import DEFAULT_START, build_random
-from adsgen.domain.enums import BudgetType
-from adsgen.exceptions import AdsgenError
-from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, to_utc_naive
-from adsgen.domain.schemas import (
-    AdvertiserCreate,
-    BudgetSchema,
-    CampaignCreate,
-    FlightSchema,
-    LineItemCreate,
+import numpy as np
+from numpy.typing import NDArray
+
+from adsgen.build import pools
+from adsgen.build.pools import DEFAULT_START, slugify
+from adsgen.build.scale_tables import (
+    DEVICES,
+    DSPS,
+    FORMATS,
+    GENRES,
+    INDUSTRIES,
+    MIMES,
+    OBJECTIVES,
+    PACING_PERIODS,
+    PACING_TYPES,
+    POSITIONS,
+    PPM,
+    Columns,
+    ProfileSlots,
+    _code,
+    check_plan,
+    row_groups,
+    sim_items,
+    tables,
 )
-from adsgen.templates.spec import Platform, Profile
+from adsgen.domain.enums import (
+    AdFormat,
+    DeviceType,
+    PacingPeriod,
+    PacingType,
+)
+from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, to_utc_naive
+from adsgen.exceptions import AdsgenError
+from adsgen.seeding import entity_keys, rehash, uniform
 
-__all__ = ["DEFAULT_SCALE_DAYS", "DEFAULT_SCALE_START", "build_scaled", "scaled_flight"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from adsgen.build.items import SimLineItem
+    from adsgen.domain.schemas import FlightSchema
+    from adsgen.templates.spec import Platform, Profile, ProfileLineItem
+
+__all__ = [
+    "DEFAULT_SCALE_DAYS",
+    "DEFAULT_SCALE_START",
+    "ScaledPlan",
+    "build_scaled",
+    "scaled_flight",
+]
 
 DEFAULT_SCALE_DAYS = 30
 """Flight length of a scale run when none is given."""
 DEFAULT_SCALE_START = DEFAULT_START
 """First hour of a scale run's flight when none is given (2026-09-01 00:00 UTC)."""
 
-_CENT = Decimal("0.01")
+I64 = NDArray[np.int64]
+F64 = NDArray[np.float64]
+_MAX_LINE_ITEMS = 64  # per campaign (profiles allow 50): line item key = advertiser × 64 + j
+_MAX_CREATIVES = 32  # per line item (profiles allow 20)
+_MAX_CENTS = int(MAX_AMOUNT * 100)
+
+
+@dataclass
+class ScaledPlan:
+    """A numbered scale plan: entity tables (Arrow, the ORM's column names) and the
+    simulation's line items, ids 1, 2, 3 … in tree order."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    items: list[SimLineItem] = field(default_factory=list)
+
+    def arrow_tables(self) -> dict[str, pa.Table]:
+        """Each entity table (empty ones left out)."""
+        return {name: table for name, table in self.tables.items() if table.num_rows}
+
+    def counts(self) -> dict[str, int]:
+        """Rows per entity table."""
+        return {name: table.num_rows for name, table in self.tables.items()}
 
 
 def scaled_flight(start: datetime, days: int) -> FlightSchema:
     """The flight [start, start + days) of a scale run; AdsgenError naming the option when
     `days` is out of 1..366 or `start` is not a whole UTC hour."""
+    from adsgen.domain.schemas import FlightSchema
+
     if not 1 <= days <= MAX_FLIGHT_DAYS:
         raise AdsgenError(f"--days must be between 1 and {MAX_FLIGHT_DAYS}, got {days}")
     first = to_utc_naive(start)
@@ -51,6 +121,73 @@ def scaled_flight(start: datetime, days: int) -> FlightSchema:
             f"got {first.isoformat()}"
         )
     return FlightSchema(start=first, end=first + timedelta(days=days))
+
+
+# --- keyed draws over columns ------------------------------------------------------------
+
+
+class _Draws:
+    """Uniforms for the entities `ids` of one stream: `u(v)` is variable v of each."""
+
+    def __init__(self, seed: int, stream: str, ids: NDArray[np.integer[Any]]) -> None:
+        self.keys = entity_keys(seed, f"scale.{stream}", ids)
+
+    def u(self, variable: int) -> F64:
+        """One uniform in [0, 1) per entity."""
+        return uniform(rehash(self.keys, variable)).astype(np.float64)
+
+    def pick(self, variable: int, weights: Sequence[float]) -> I64:
+        """An index into `weights` per entity, drawn by weight."""
+        cum = np.cumsum(np.asarray(weights, dtype=np.float64))
+        found = np.searchsorted(cum / cum[-1], self.u(variable), side="right")
+        return np.minimum(found, len(cum) - 1).astype(np.int64)
+
+    def between(self, variable: int, low: I64, high: I64, step: I64) -> I64:
+        """Integers uniform in [low, high] rounded to a multiple of `step` inside the range
+        (low where low >= high)."""
+        value = low + (high - low) * self.u(variable)
+        rounded = np.rint(value / step) * step
+        return np.where(low >= high, low, np.clip(rounded, low, high)).astype(np.int64)
+
+    def pick_by(self, variable: int, group: I64, mixes: Mapping[int, Mapping[Any, float]],
+                pool: Sequence[Any]) -> I64:
+        """Per entity, a code into `pool` drawn from the mix of its group (`mixes[group]`)."""
+        out = np.full(group.size, -1, dtype=np.int64)
+        u = self.u(variable)
+        for key in np.unique(group).tolist():
+            mix = mixes[key]
+            rows = group == key
+            cum = np.cumsum(np.asarray(list(mix.values()), dtype=np.float64))
+            found = np.minimum(np.searchsorted(cum / cum[-1], u[rows], side="right"), len(cum) - 1)
+            out[rows] = _index(list(mix), pool)[found]
+        return out
+
+    def ordered_sample(self, first: int, weights: Sequence[float], counts: I64) -> I64:
+        """Per entity, `counts` distinct indices of `weights` drawn one after another by
+        weight (exponential race: the same law as drawing without replacement), padded
+        with -1; zero weights are never drawn. Shape (entities, len(weights))."""
+        w = np.asarray(weights, dtype=np.float64)
+        if not w.size:
+            return np.full((self.keys.size, 0), -1, dtype=np.int64)
+        u = np.stack([self.u(first + c) for c in range(w.size)], axis=1) + 2.0**-26
+        with np.errstate(divide="ignore"):
+            score = np.where(w > 0, np.log(u) / np.where(w > 0, w, 1.0), -np.inf)
+        order = np.argsort(-score, axis=1, kind="stable")
+        take = np.minimum(counts, int(np.count_nonzero(w > 0)))
+        return np.where(np.arange(w.size) < take[:, None], order, -1).astype(np.int64)
+
+
+def _index(values: Sequence[Any], pool: Sequence[Any]) -> I64:
+    """Positions of `values` in `pool`."""
+    where = {value: i for i, value in enumerate(pool)}
+    return np.array([where[v] for v in values], dtype=np.int64)
+
+
+def _fixed(code: I64, drawn: I64) -> I64:
+    return np.where(code >= 0, code, drawn)
+
+
+# --- the plan ----------------------------------------------------------------------------
 
 
 def build_scaled(
@@ -63,17 +200,15 @@ def build_scaled(
     start: datetime = DEFAULT_SCALE_START,
     profiles: Sequence[Profile] | None = None,
     progress: Callable[[int, int], None] | None = None,
-) -> list[AdvertiserCreate]:
+) -> ScaledPlan:
     """`advertisers` advertisers, or advertisers holding exactly `line_items` line items.
 
     Give exactly one of the two counts. With `line_items`, the last advertiser keeps only
     the line items needed (its campaign budget shrinks by the share of the budgets it
-    drops, so every rule of CampaignCreate still holds). Every flight is
-    [start, start + days); lifetime budgets are scaled by days / drawn days (rounded down
-    to the cent, so line items never outspend their campaign). Deterministic per (seed,
-    profiles): the first k advertisers of a larger run equal a run of k. `progress(done,
-    wanted)` hears of each advertiser added (counted as the count asked for). Raises AdsgenError
-    for counts below 1, both or neither count, or a bad flight (see `scaled_flight`).
+    drops, rounded up to the cent). `profiles` defaults to the bundled ones. `progress(done,
+    wanted)` hears of the start and the end. Raises AdsgenError for counts below 1, both or
+    neither count, or a bad flight (see `scaled_flight`); ValueError when profiles fix
+    values that cannot hold together (a budget too small to split between line items).
     """
     if (advertisers is None) == (line_items is None):
         raise AdsgenError("give either --advertisers N or --line-items N (not both)")
@@ -86,93 +221,348 @@ def build_scaled(
         from adsgen.templates.catalog import profiles as bundled_profiles
 
         profiles = bundled_profiles()
-    plan: list[AdvertiserCreate] = []
-    taken: set[str] = set()
-    items = 0
-    index = 0
-    while (len(plan) if advertisers is not None else items) < wanted:
-        drawn = build_random(seed=seed, index=index, platform=platform, profiles=profiles,
-                             start=flight.start, avoid=taken)
-        index += 1
-        if line_items is not None:
-            drawn = _truncated(drawn, line_items - items)
-        advertiser = drawn.model_copy(
-            update={"campaigns": [_retimed(c, flight) for c in drawn.campaigns]}
-        )
-        taken.add(advertiser.name)
-        items += sum(len(c.line_items) for c in advertiser.campaigns)
-        plan.append(advertiser)
-        if progress is not None:
-            progress(len(plan) if advertisers is not None else items, wanted)
+    if not profiles:
+        raise ValueError("a scale plan needs at least one profile")
+    if progress is not None:
+        progress(0, wanted)
+    prof = ProfileSlots.of(profiles)
+    # Every advertiser holds at least one line item: `wanted` advertisers always suffice.
+    index = np.arange(wanted, dtype=np.int64)
+    draws = _Draws(seed, "advertiser", index)
+    profile = np.minimum((draws.u(0) * len(profiles)).astype(np.int64), len(profiles) - 1)
+    count = np.where(prof.listed[profile] > 0, prof.listed[profile], prof.fixed_count[profile])
+    drawn_count = np.array(list(pools.LINE_ITEM_COUNT), dtype=np.int64)[
+        draws.pick(1, list(pools.LINE_ITEM_COUNT.values()))]
+    count = np.where(count > 0, count, drawn_count)
+    n_adv = wanted
+    keep_last = int(count[-1])
+    if line_items is not None:
+        n_adv = int(np.searchsorted(np.cumsum(count), line_items)) + 1
+        keep_last = line_items - int(count[: n_adv - 1].sum())
+    cols = Columns(seed=seed, days=days, flight=flight, platform=platform, prof=prof)
+    _campaigns(cols, index[:n_adv], profile[:n_adv], count[:n_adv])
+    _line_items(cols, keep_last)
+    _creatives(cols)
+    check_plan(cols)
+    plan = ScaledPlan(tables=tables(cols), items=sim_items(cols))
+    if progress is not None:
+        progress(n_adv if advertisers is not None else len(plan.items), wanted)
     return plan
 
 
-def _truncated(advertiser: AdvertiserCreate, room: int) -> AdvertiserCreate:
-    """The advertiser with at most `room` line items (campaigns left empty are dropped)."""
-    if sum(len(c.line_items) for c in advertiser.campaigns) <= room:
-        return advertiser
-    campaigns: list[CampaignCreate] = []
-    for campaign in advertiser.campaigns:
-        if room <= 0:
-            break
-        kept = campaign.line_items[:room]
-        room -= len(kept)
-        if len(kept) < len(campaign.line_items):
-            campaign = _shrunk(campaign, kept)
-        campaigns.append(campaign)
-    return advertiser.model_copy(update={"campaigns": campaigns})
-
-
-def _shrunk(campaign: CampaignCreate, kept: list[LineItemCreate]) -> CampaignCreate:
-    """The campaign with only `kept`, its lifetime budget cut by the dropped items' share.
-
-    amount × kept / all, rounded up to the cent: at least the kept items' sum (which was at
-    most amount × kept / all) and at most the amount.
-    """
-    budget = campaign.budget
-    if budget.budget_type is BudgetType.lifetime:
-        every = sum((item.budget.amount for item in campaign.line_items), Decimal(0))
-        kept_sum = sum((item.budget.amount for item in kept), Decimal(0))
-        if every > 0 and all(i.budget.budget_type is BudgetType.lifetime for i in kept):
-            amount = (budget.amount * kept_sum / every).quantize(_CENT, rounding=ROUND_CEILING)
-            budget = _budget(budget, min(max(amount, kept_sum), budget.amount))
-    return campaign.model_copy(update={"line_items": kept, "budget": budget})
-
-
-def _retimed(campaign: CampaignCreate, flight: FlightSchema) -> CampaignCreate:
-    """The campaign and its line items on `flight`, lifetime budgets scaled to its length.
-
-    One exact factor for the whole campaign (its own drawn days, capped so no amount passes
-    MAX_AMOUNT), each amount rounded down to the cent in integer arithmetic:
-    Σ floor(x·f) <= floor(Σx·f) <= floor(C·f), so the line items still fit the campaign.
-    """
-    factor = Fraction(flight.days, campaign.flight.days)
-    if campaign.budget.budget_type is BudgetType.lifetime:
-        factor = min(factor, Fraction(_cents(MAX_AMOUNT), _cents(campaign.budget.amount)))
-    line_items = [
-        item.model_copy(update={"flight": flight, "budget": _scaled(item.budget, factor)})
-        for item in campaign.line_items
+def _campaigns(cols: Columns, index: I64, profile: I64, count: I64) -> None:
+    """Advertiser and campaign columns (one campaign per advertiser)."""
+    prof = cols.prof
+    u = _Draws(cols.seed, "advertiser", index)
+    cols.adv_index, cols.profile, cols.count = index, profile, count
+    cols.industry = _fixed(prof.industry[profile], _index(list(pools.INDUSTRY_MIX), INDUSTRIES)[
+        u.pick(2, list(pools.INDUSTRY_MIX.values()))])
+    cols.objective = _fixed(prof.objective[profile], _index(list(pools.OBJECTIVE_MIX), OBJECTIVES)[
+        u.pick(3, list(pools.OBJECTIVE_MIX.values()))])
+    cols.dsp = _fixed(prof.dsp[profile], _index(list(pools.DSP_MIX), DSPS)[
+        u.pick(4, list(pools.DSP_MIX.values()))])
+    pairs = list(pools.PACING_MIX)
+    pair = u.pick(5, list(pools.PACING_MIX.values()))
+    fixed_type, fixed_period = prof.pacing_type[profile], prof.pacing_period[profile]
+    ptype = _fixed(fixed_type, _index([p[0] for p in pairs], PACING_TYPES)[pair])
+    period = _fixed(fixed_period, _index([p[1] for p in pairs], PACING_PERIODS)[pair])
+    asap, even = PACING_TYPES.index(PacingType.asap), PACING_TYPES.index(PacingType.even)
+    flight_p, daily_p = (PACING_PERIODS.index(PacingPeriod.flight),
+                         PACING_PERIODS.index(PacingPeriod.daily))
+    clash = (ptype == asap) & (period == flight_p)
+    period = np.where(clash & (fixed_type == asap), daily_p, period)
+    ptype = np.where(clash & (fixed_type != asap), even, ptype)
+    cols.pacing_type, cols.pacing_period = ptype, period
+    # Budget: for the profile's (or a drawn) flight length, then scaled to `days`.
+    lengths = np.array(list(pools.FLIGHT_DAYS), dtype=np.int64)
+    base_days = np.where(prof.flight_days[profile] > 0, prof.flight_days[profile],
+                         lengths[u.pick(6, list(pools.FLIGHT_DAYS.values()))])
+    step = int(pools.BUDGET_STEP * 100)
+    low, high = prof.budget_low[profile], prof.budget_high[profile]
+    ranged = u.between(7, low, high, np.where(high - low >= step, step, 1))
+    spend = np.array([pools.DAILY_SPEND[o] for o in OBJECTIVES], dtype=np.float64)
+    lo, hi = spend[cols.objective, 0], spend[cols.objective, 1]
+    daily = lo + (hi - lo) * u.u(7)
+    drawn = np.maximum(np.rint(daily * base_days * 100 / step) * step, step).astype(np.int64)
+    base = np.where(low >= 0, ranged, drawn)
+    amount = np.minimum(base * cols.days // base_days, _MAX_CENTS)
+    cols.amount = np.maximum(amount, 1)
+    factor = float(pools.DAILY_CAP_FACTOR)
+    cap = np.minimum(cols.amount, np.rint(cols.amount * factor / cols.days).astype(np.int64))
+    cols.cap = np.where(period == daily_p, cap, -1)
+    seasons, words = pools.SEASONS, pools.OBJECTIVE_WORDS
+    season = np.minimum((u.u(8) * len(seasons)).astype(np.int64), len(seasons) - 1)
+    cols.campaign_name = [
+        f"{seasons[s]} {(w := words[OBJECTIVES[o]])[min(int(x * len(w)), len(w) - 1)]}"
+        for s, o, x in zip(season.tolist(), cols.objective.tolist(), u.u(9).tolist(), strict=True)
     ]
-    return campaign.model_copy(update={
-        "flight": flight, "budget": _scaled(campaign.budget, factor), "line_items": line_items,
-    })
+    cols.name = _brand_names(cols.seed, cols.industry, index)
+    cols.domain = [f"{slugify(name)}.example" for name in cols.name]
 
 
-def _cents(amount: Decimal) -> int:
-    return int(amount * 100)
+def _brand_names(seed: int, industry: I64, index: I64) -> list[str]:
+    """The advertiser names of `AdvertiserProvider.indexed_name`, for many indices at once:
+    distinct for distinct indices of a run."""
+    from adsgen.seeding import rng
+
+    stems = pools.STEMS
+    names: list[str] = [""] * index.size
+    positions = {}
+    for code in np.unique(industry).tolist():
+        words = pools.INDUSTRY_WORDS[INDUSTRIES[code]]
+        size = len(stems) * len(words)
+        if size not in positions:
+            step_rng = rng(seed, "advertiser-names")
+            step = int(step_rng.integers(1, size))
+            while np.gcd(step, size) != 1:
+                step += 1
+            positions[size] = (step, int(step_rng.integers(size)))
+        step, offset = positions[size]
+        rows = np.flatnonzero(industry == code)
+        cycle, position = np.divmod(index[rows], size)
+        slot = (step * position + offset) % size
+        for row, s, c in zip(rows.tolist(), slot.tolist(), cycle.tolist(), strict=True):
+            name = f"{stems[s // len(words)]} {words[s % len(words)]}"
+            names[row] = f"{name} {c + 1}" if c else name
+    return names
 
 
-def _scaled(budget: BudgetSchema, factor: Fraction) -> BudgetSchema:
-    """A lifetime budget times `factor` (down to the cent, at least one); daily ones as is."""
-    if budget.budget_type is not BudgetType.lifetime or factor == 1:
-        return budget
-    cents = _cents(budget.amount) * factor.numerator // factor.denominator
-    return _budget(budget, Decimal(max(cents, 1)) / 100)
+def _line_items(cols: Columns, keep_last: int) -> None:
+    """Line-item columns: budget shares, targeting, CPM, caps, position, format, names."""
+    prof, platform = cols.prof, cols.platform
+    count = cols.count
+    adv = np.repeat(np.arange(count.size, dtype=np.int64), count)
+    before = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
+    position = np.arange(adv.size, dtype=np.int64) - before[adv]
+    profile = cols.profile[adv]
+    listed = prof.listed[profile] > 0
+    slot = prof.first_slot[profile] + np.where(listed, position, 0)
+    share = np.where(listed, prof.slot_share_ppm[slot], PPM // count[adv])
+    amount = cols.amount[adv] * share // PPM
+    cap = np.where(cols.cap[adv] >= 0, cols.cap[adv] * share // PPM, -1)
+    keep = ~((adv == count.size - 1) & (position >= keep_last))
+    if not keep.all():  # the last advertiser keeps `keep_last`: its campaign shrinks too
+        last = adv == count.size - 1
+        every, kept = int(amount[last].sum()), int(amount[last & keep].sum())
+        whole = int(cols.amount[-1])
+        shrunk = min(max(-(-whole * kept // every), kept), whole)
+        cols.amount[-1] = shrunk
+        if cols.cap[-1] >= 0:
+            cols.cap[-1] = min(int(cols.cap[-1]), shrunk)
+        cols.count[-1] = keep_last
+        adv, position, slot, amount, cap = (a[keep] for a in (adv, position, slot, amount, cap))
+    cols.li_adv, cols.li_slot, cols.li_amount, cols.li_cap = adv, slot, amount, cap
+    cols.li_key = cols.adv_index[adv] * _MAX_LINE_ITEMS + position
+    u = _Draws(cols.seed, "line_item", cols.li_key)
+    settings = prof.slots
+    objective = cols.objective[adv]
+    # Targeting: a key a slot names is fixed, the others are drawn.
+    fixed = [s.targeting.model_dump(include=s.targeting.model_fields_set) if s.targeting
+             else {} for s in settings]
+    counts = np.array(list(pools.DEVICE_COUNT), dtype=np.int64)[
+        u.pick(0, list(pools.DEVICE_COUNT.values()))]
+    cols.li_devices = _with_fixed(u.ordered_sample(
+        10, [pools.DEVICE_MIX.get(d, 0.0) for d in DEVICES], counts), slot, fixed, "device",
+        DEVICES)
+    counts = np.array(list(pools.GENRE_COUNT), dtype=np.int64)[
+        u.pick(1, list(pools.GENRE_COUNT.values()))]
+    cols.li_genres = _with_fixed(u.ordered_sample(
+        20, [platform.genre_share.get(g, 0.0) for g in GENRES], counts), slot, fixed, "genre",
+        GENRES)
+    markets = set(platform.geo_timezones)
+    geo_mix = {g: w for g, w in pools.GEO_MIX.items() if markets.issuperset(g)} or {
+        (platform.default_geo,): 1.0}
+    cols.geo_sets, cols.li_geo = _sets(u.pick(2, list(geo_mix.values())), list(geo_mix),
+                                       slot, fixed, "geo")
+    cols.daypart_sets, cols.li_daypart = _sets(
+        u.pick(3, list(pools.DAYPART_MIX.values())), list(pools.DAYPART_MIX), slot, fixed,
+        "daypart")
+    cols.rating_sets, cols.li_rating = _sets(
+        u.pick(4, list(pools.MEDIA_RATING_MIX.values())), list(pools.MEDIA_RATING_MIX), slot,
+        fixed, "media_rating")
+    # Frequency caps: the slot's (an explicit null = uncapped) or drawn by objective.
+    cols.cap_sets = [None]
+    mixes = {OBJECTIVES.index(o): mix for o, mix in pools.FREQUENCY_CAP_MIX.items()}
+    for mix in mixes.values():
+        for key in mix:
+            cols.cap_index(key)
+    drawn_cap = u.pick_by(5, objective, mixes, cols.cap_sets)
+    slot_cap = np.array([cols.cap_index(_cap_key(s.frequency_cap))
+                         if "frequency_cap" in s.model_fields_set else -1 for s in settings],
+                        dtype=np.int64)
+    cols.li_fcap = _fixed(slot_cap[slot], drawn_cap)
+    cols.campaign_fcap = np.array(
+        [cols.cap_index(_cap_key(p.campaign_frequency_cap)) for p in prof.profiles],
+        dtype=np.int64)[cols.profile]
+    # CPM in cents: the slot's range in $0.50 steps, else the objective's band of the
+    # platform's range, rounded to $0.50.
+    ranges = [(int(s.cpm[0] * 100), int(s.cpm[1] * 100)) if s.cpm else (-1, -1)
+              for s in settings]
+    low = np.array([r[0] for r in ranges], dtype=np.int64)[slot]
+    high = np.array([r[1] for r in ranges], dtype=np.int64)[slot]
+    step = int(pools.CPM_STEP * 100)
+    ranged = u.between(6, low, high, np.where(high - low >= step, step, 1))
+    band = np.array([pools.CPM_BAND[o] for o in OBJECTIVES], dtype=np.float64)[objective]
+    cpm_low, cpm_high = platform.cpm_range
+    where = band[:, 0] + (band[:, 1] - band[:, 0]) * u.u(6)
+    value = cpm_low + (cpm_high - cpm_low) * where
+    drawn = np.maximum(np.rint(value * 100 / step) * step, step).astype(np.int64)
+    cols.li_cpm = np.where(low >= 0, ranged, drawn)
+    slot_position = np.array([_code(s.position, POSITIONS) for s in settings], dtype=np.int64)
+    cols.li_position = _fixed(slot_position[slot], _index(list(pools.POSITION_MIX), POSITIONS)[
+        u.pick(7, list(pools.POSITION_MIX.values()))])
+    cols.li_format = np.array([FORMATS.index(_format(s)) for s in settings],
+                              dtype=np.int64)[slot]
+    slot_count = np.array([(s.creatives and s.creatives.count) or 0 for s in settings],
+                          dtype=np.int64)
+    drawn_count = np.array(list(pools.CREATIVE_COUNT), dtype=np.int64)[
+        u.pick(8, list(pools.CREATIVE_COUNT.values()))]
+    cols.li_creatives = np.where(slot_count[slot] > 0, slot_count[slot], drawn_count)
+    rows, labels = row_groups(np.concatenate([cols.li_devices, cols.li_genres], axis=1))
+    width = cols.li_devices.shape[1]
+    label = [_label(row[:width], row[width:]) for row in rows]
+    cols.li_name = _unique_within(adv, [
+        settings[s].name or label[r] for s, r in zip(slot.tolist(), labels, strict=True)
+    ], " #")
 
 
-def _budget(budget: BudgetSchema, amount: Decimal) -> BudgetSchema:
-    """`budget` with a new lifetime amount, its daily cap kept within it (validated)."""
-    cap = budget.daily_cap
-    fields = {**budget.model_dump(), "amount": amount,
-              "daily_cap": None if cap is None else min(cap, amount)}
-    return BudgetSchema.model_validate(fields)
+def _format(settings: ProfileLineItem) -> AdFormat:
+    spec = settings.creatives
+    if spec is not None and spec.ad_format is not None:
+        return spec.ad_format
+    return AdFormat.interactive_video if spec is not None and spec.interactive else AdFormat.video
+
+
+def _cap_key(cap: Any) -> pools.CapKey:
+    return None if cap is None else (cap.max_impressions, cap.time_unit, cap.time_unit_count)
+
+
+def _with_fixed(drawn: I64, slot: I64, fixed: list[dict[str, Any]], key: str,
+                pool: Sequence[Any]) -> I64:
+    """The drawn code matrix with the rows of slots that fix `key` replaced, cut to the
+    widest row."""
+    width = max([drawn.shape[1], *(len(f.get(key, ())) for f in fixed)])
+    out = np.full((drawn.shape[0], width), -1, dtype=np.int64)
+    out[:, : drawn.shape[1]] = drawn
+    for s, values in enumerate(fixed):
+        if key in values:
+            row = np.full(width, -1, dtype=np.int64)
+            row[: len(values[key])] = _index(values[key], pool)
+            out[slot == s] = row
+    used = int((out >= 0).sum(axis=1).max()) if out.size else 0
+    return np.ascontiguousarray(out[:, : max(used, 1)])
+
+
+def _sets(drawn: I64, pool: list[tuple[Any, ...]], slot: I64, fixed: list[dict[str, Any]],
+          key: str) -> tuple[list[tuple[Any, ...]], I64]:
+    """Value sets (the mix's, then the slots' fixed ones) and each line item's index."""
+    sets = list(pool)
+    out = drawn.copy()
+    for s, values in enumerate(fixed):
+        if key in values:
+            sets.append(tuple(values[key]))
+            out[slot == s] = len(sets) - 1
+    return sets, out
+
+
+def _label(devices: list[int], genres: list[int]) -> str:
+    """'CTV - Drama', 'Mobile + Desktop - Comedy + Reality', 'All Devices - All Genres'."""
+    device = " + ".join("CTV" if DEVICES[d] is DeviceType.ctv else DEVICES[d].value.title()
+                        for d in devices if d >= 0) or "All Devices"
+    genre = " + ".join(GENRES[g].value.replace("_", " ").title()
+                       for g in genres if g >= 0) or "All Genres"
+    return f"{device} - {genre}"
+
+
+def _unique_within(group: I64, names: list[str], mark: str) -> list[str]:
+    """`names` with `mark`2, `mark`3 … appended to repeats within a group (rows of a group
+    are adjacent)."""
+    out, seen, current = [], set[str](), -1
+    for g, name in zip(group.tolist(), names, strict=True):
+        if g != current:
+            seen, current = set(), g
+        candidate, number = name, 1
+        while candidate in seen:
+            number += 1
+            candidate = f"{name}{mark}{number}"
+        seen.add(candidate)
+        out.append(candidate)
+    return out
+
+
+_TOKEN = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
+
+
+def _creatives(cols: Columns) -> None:
+    """Creative columns: format, MIME type, duration, size, QR, names and asset URLs."""
+    settings = cols.prof.slots
+    n_li = cols.li_adv.size
+    item = np.repeat(np.arange(n_li, dtype=np.int64), cols.li_creatives)
+    before = np.concatenate([[0], np.cumsum(cols.li_creatives)[:-1]]).astype(np.int64)
+    position = np.arange(item.size, dtype=np.int64) - before[item]
+    u = _Draws(cols.seed, "creative", cols.li_key[item] * _MAX_CREATIVES + position)
+    slot, fmt = cols.li_slot[item], cols.li_format[item]
+    ctv = DEVICES.index(DeviceType.ctv)
+    first = cols.li_devices[:, 0]
+    lead_item = np.where((first < 0) | (cols.li_devices == ctv).any(axis=1), ctv, first)
+    lead = lead_item[item]
+    specs = [s.creatives for s in settings]
+    video = np.array([f.is_video for f in FORMATS])[fmt]
+    spec_interactive = np.array([-1 if c is None or c.interactive is None else int(c.interactive)
+                                 for c in specs], dtype=np.int64)[slot]
+    interactive = np.where(spec_interactive >= 0, spec_interactive == 1,
+                           fmt == FORMATS.index(AdFormat.interactive_video))
+    spec_qr = np.array([-1 if c is None or c.qr is None else int(c.qr) for c in specs],
+                       dtype=np.int64)[slot]
+    rate = np.array([pools.QR_RATE[d] for d in DEVICES])[lead]
+    rate = np.where(interactive, pools.INTERACTIVE_QR_RATE, rate)
+    cols.cr_qr = np.where(spec_qr >= 0, spec_qr == 1, u.u(0) < rate)
+    # Duration: one of the slot's durations, else by lead device; static formats none.
+    durations = [list(c.durations) if c is not None else [] for c in specs]
+    width = max(1, *(len(d) for d in durations))
+    table = np.array([d + [0] * (width - len(d)) for d in durations], dtype=np.int64)
+    lengths = np.array([len(d) for d in durations], dtype=np.int64)[slot]
+    chosen = table[slot, np.minimum((u.u(1) * np.maximum(lengths, 1)).astype(np.int64),
+                                    np.maximum(lengths - 1, 0))]
+    mixes = {DEVICES.index(d): mix for d, mix in pools.DURATION_MIX.items()}
+    by_device = u.pick_by(1, lead, mixes, sorted({x for m in mixes.values() for x in m}))
+    by_device = np.array(sorted({x for m in mixes.values() for x in m}))[by_device]
+    cols.cr_duration = np.where(video, np.where(lengths > 0, chosen, by_device), -1)
+    spec_mime = np.array([-1 if c is None else _code(c.mime_type, MIMES) for c in specs],
+                         dtype=np.int64)[slot]
+    video_mime = u.pick_by(2, lead, {DEVICES.index(d): m for d, m in
+                                     pools.VIDEO_MIME_MIX.items()}, MIMES)
+    image_mime = _index(list(pools.IMAGE_MIME_MIX), MIMES)[
+        u.pick(2, list(pools.IMAGE_MIME_MIX.values()))]
+    cols.cr_mime = _fixed(spec_mime, np.where(video, video_mime, image_mime))
+    sizes = sorted({size for mix in pools.SIZES.values() for size in mix})
+    size = u.pick_by(3, lead, {DEVICES.index(d): m for d, m in pools.SIZES.items()}, sizes)
+    cols.cr_width = np.array([s[0] for s in sizes], dtype=np.int64)[size]
+    cols.cr_height = np.array([s[1] for s in sizes], dtype=np.int64)[size]
+    cols.cr_li, cols.cr_format, cols.cr_interactive = item, fmt, interactive
+    concepts = pools.CONCEPTS
+    concept = np.minimum((u.u(4) * len(concepts)).astype(np.int64), len(concepts) - 1)
+    names = [f"{concepts[c]} {d}s" if d > 0 else f"{concepts[c]} {FORMATS[f].value}"
+             for c, d, f in zip(concept.tolist(), cols.cr_duration.tolist(), fmt.tolist(),
+                                strict=True)]
+    cols.cr_name = _unique_within(item, names, " #")
+    cols.cr_url = _urls(cols, u)
+
+
+def _urls(cols: Columns, u: _Draws) -> list[str]:
+    """https://cdn.<domain>/creatives/<slug of the name>-<8-character token>.<extension>."""
+    h = rehash(u.keys, 5)
+    digits = np.stack([(h // np.uint64(36**i)) % np.uint64(36) for i in range(8)], axis=1)
+    tokens = _TOKEN[digits.astype(np.int64)].tobytes()
+    slugs: dict[str, str] = {}
+    extension = [pools.EXTENSIONS[m] for m in MIMES]
+    domains = [cols.domain[a] for a in cols.li_adv.tolist()]
+    urls = []
+    for i, (li, name, mime) in enumerate(zip(cols.cr_li.tolist(), cols.cr_name,
+                                             cols.cr_mime.tolist(), strict=True)):
+        slug = slugs.get(name)
+        if slug is None:
+            slug = slugs[name] = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "creative"
+        token = tokens[8 * i: 8 * i + 8].decode()
+        urls.append(f"https://cdn.{domains[li]}/creatives/{slug}-{token}.{extension[mime]}")
+    return urls

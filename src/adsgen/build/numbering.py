@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
 from adsgen.domain.enums import BudgetType, CampaignStatus, EntityStatus, Objective, TargetingKey
 from adsgen.domain.schemas import (
     AdvertiserBase,
@@ -26,7 +27,6 @@ from adsgen.domain.schemas import (
     FrequencyCapSchema,
     LineItemBase,
 )
-from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
 
 __all__ = [
     "ENTITY_TABLES",

@@ -14,10 +14,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
-from adsgen.domain.enums import AdFormat, DeviceType, Genre, Objective, PacingPeriod, PacingType
-from adsgen.domain.fields import to_utc_naive
+from adsgen.build.pools import DEFAULT_START, budget_shares
 from adsgen.build.providers import Fakes
 from adsgen.build.providers.budget import CENT, BudgetProvider
+from adsgen.domain.enums import AdFormat, DeviceType, Genre, Objective, PacingPeriod, PacingType
+from adsgen.domain.fields import to_utc_naive
 from adsgen.domain.schemas import (
     AdvertiserCreate,
     BudgetSchema,
@@ -39,8 +40,6 @@ __all__ = [
     "build_run_all",
 ]
 
-DEFAULT_START = datetime(2026, 9, 1)
-"""Flight start of profile plans when neither the caller nor the profile gives one."""
 RANDOM_START_SPREAD_DAYS = 60
 """Random builds start on a day drawn from DEFAULT_START + [0, 60] when no start is given."""
 
@@ -182,7 +181,7 @@ def _build(
     settings = profile.line_item_settings() or [profile.defaults()] * (
         profile.line_item_count or fakes.budget.line_item_count()
     )
-    budgets = fakes.budget.split(budget, _shares(settings))
+    budgets = fakes.budget.split(budget, budget_shares(settings))
     line_items: list[LineItemCreate] = []
     for item_settings, item_budget in zip(settings, budgets, strict=True):
         line_item = _line_item(
@@ -225,14 +224,6 @@ def _draw_between(fakes: Fakes, bounds: tuple[Decimal, Decimal], step: Decimal) 
     """A fixed value, or a draw in [low, high] in whole `step`s when the range allows."""
     low, high = bounds
     return fakes.budget.amount_between(low, high, step if high - low >= step else CENT)
-
-
-def _shares(settings: Sequence[ProfileLineItem]) -> list[float]:
-    """Budget shares per line item: the fixed ones, the rest split equally."""
-    fixed = [item.budget_share for item in settings]
-    unset = fixed.count(None)
-    rest = (1.0 - sum(share or 0.0 for share in fixed)) / unset if unset else 0.0
-    return [share if share is not None else rest for share in fixed]
 
 
 def _line_item(

@@ -3,7 +3,8 @@
 The file-side sibling of `adsgen.runs.database` (same rules: each public function is one
 command's whole job; the CLI and Python callers only render what it returns):
 
-- `generate_files` (`adsgen generate`): `build_scaled` → `number_plan` → `export.export`
+- `generate_files` (`adsgen generate`): `build_scaled` (a numbered plan, in columns) →
+  `export.export`
   into a hidden folder next to `out`, renamed to `out` only once every file and the
   manifest are written, so `out` never holds half a run; then, with `db`, `load_files`.
 - `estimate_files` (`adsgen plan`, `generate --dry-run`): the same plan, `export.estimate`.
@@ -26,7 +27,7 @@ from adsgen.exceptions import AdsgenError
 from adsgen.runs.jobs import Progress, open_database
 
 if TYPE_CHECKING:
-    from adsgen.build.numbering import NumberedPlan
+    from adsgen.build.at_scale import ScaledPlan
     from adsgen.runs.manifest import Manifest
     from adsgen.templates.spec import Platform
 
@@ -109,10 +110,9 @@ def _plan(
     platform: str,
     templates_dir: Path | None,
     progress: Progress,
-) -> tuple[NumberedPlan, Platform, dict[str, Any]]:
+) -> tuple[ScaledPlan, Platform, dict[str, Any]]:
     """The numbered plan, the platform and the request as JSON-able data (for the manifest)."""
     from adsgen.build.at_scale import build_scaled, scaled_flight
-    from adsgen.build.numbering import number_plan
     from adsgen.registry import registry
     from adsgen.templates import catalog
 
@@ -121,7 +121,7 @@ def _plan(
     dirs = () if templates_dir is None else (templates_dir,)
     plat = registry.platform(platform, extra_dirs=dirs)  # plugins' platforms too
     profiles = catalog.profiles(dirs)
-    advertisers_plan = build_scaled(
+    plan = build_scaled(
         seed=seed, platform=plat, advertisers=advertisers, line_items=line_items, days=days,
         start=flight.start, profiles=profiles,
         progress=lambda done, total: progress(stage, done, total),
@@ -131,7 +131,7 @@ def _plan(
         "days": days, "start": flight.start.isoformat(), "platform": plat.name,
         "profiles": sorted(p.name for p in profiles),
     }
-    return number_plan(advertisers_plan), plat, spec
+    return plan, plat, spec
 
 
 def _check_engine(

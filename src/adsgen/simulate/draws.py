@@ -6,7 +6,9 @@ mixed with its id, and each value is a SplitMix64 hash of the line item key plus
 that names the cell (creative id, hour offset, device, variable). Nothing depends on which
 other line items are simulated, in which order or batch — the property that makes
 `simulate(subset)` equal the subset of `simulate(all)` — and millions of draws cost a few
-NumPy passes instead of one generator call per line item.
+NumPy passes instead of one generator call per line item. The hashing itself (keys,
+counters, uniforms) lives in `adsgen.seeding`, shared with the planner; this module adds the
+distributions.
 
 Distributions: uniforms (24-bit, float32), normals (Box–Muller), gamma noise
 (Wilson–Hilferty), and binomial / Poisson counts that are exact by inversion when the
@@ -23,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.seeding import child_seed
+from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
 
 __all__ = [
     "COUNTS",
@@ -50,56 +52,16 @@ Real = NDArray[np.floating[Any]]
 EXACT_BELOW = 3.0
 """Counts whose smaller-tail mean n·min(p, 1-p) (or λ) is below this are drawn exactly."""
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_VARIABLE = np.uint64(0xD1B54A32D192ED03)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _S40, _LOW24 = np.uint64(40), np.uint64(0xFFFFFF)
 _TWO_24 = np.float32(2.0**-24)
 _MAX_INVERSION_STEPS = 400
 _UNROLLED = 4  # CDF terms summed without compaction (means here are below 3)
 
 
-def _mix(x: U64) -> U64:
-    """SplitMix64 finalizer, in place: a bijective avalanche of 64-bit integers."""
-    tmp = np.right_shift(x, _S30)
-    np.bitwise_xor(x, tmp, out=x)
-    np.multiply(x, _M1, out=x)
-    np.right_shift(x, _S27, out=tmp)
-    np.bitwise_xor(x, tmp, out=x)
-    np.multiply(x, _M2, out=x)
-    np.right_shift(x, _S31, out=tmp)
-    np.bitwise_xor(x, tmp, out=x)
-    return x
-
-
 def line_item_keys(seed: int, stream: str, line_item_ids: NDArray[np.int64]) -> U64:
-    """One 64-bit key per line item for `stream`, derived via adsgen.seeding."""
-    base = np.uint64(child_seed(seed, f"simulate.{stream}"))
-    keys = line_item_ids.astype(np.uint64) * _GOLDEN
-    np.bitwise_xor(keys, base, out=keys)
-    return _mix(_mix(keys))
-
-
-def hash_counters(keys: U64, counters: U64) -> U64:
-    """A fresh 64-bit hash per element of (key, counter); `keys` is per element."""
-    x = counters * _GOLDEN
-    np.add(x, keys, out=x)
-    return _mix(x)
-
-
-def rehash(base: U64, variable: int) -> U64:
-    """Hash number `variable` derived from per-element base hashes (one per drawn column)."""
-    step = np.uint64(((variable + 1) * int(_VARIABLE)) & 0xFFFFFFFFFFFFFFFF)
-    return _mix(base + step)
-
-
-def uniform(h: U64) -> F32:
-    """Uniform in [0, 1) with 24 bits, from the high bits of the hash."""
-    u = np.right_shift(h, _S40).astype(np.float32)
-    u *= _TWO_24
-    return u
+    """One 64-bit key per line item for `stream` (`adsgen.seeding.entity_keys` of
+    "simulate.<stream>")."""
+    return entity_keys(seed, f"simulate.{stream}", line_item_ids)
 
 
 def normal(h: U64) -> F32:

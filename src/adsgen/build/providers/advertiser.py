@@ -10,71 +10,29 @@ name (see that method).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adsgen.domain.enums import Industry, Objective
+from adsgen.build import pools
+from adsgen.build.pools import slugify
 from adsgen.build.providers.base import WeightedProvider
+from adsgen.domain.enums import Industry, Objective
 from adsgen.domain.schemas import AdvertiserCreate
 from adsgen.seeding import rng
 
 __all__ = ["AdvertiserProvider", "slugify"]
 
 
-def slugify(text: str) -> str:
-    """Lower-case ASCII letters and digits only: 'Luxury Auto Co' -> 'luxuryautoco'."""
-    return re.sub(r"[^a-z0-9]", "", text.lower()) or "brand"
-
-
 class AdvertiserProvider(WeightedProvider):
     """Fictional advertisers: industry mix, brand names, `.example` domains, campaign names."""
 
-    # Share of advertisers by vertical on premium streaming (rough, CTV spend rankings).
-    INDUSTRY_MIX: ClassVar[Mapping[Industry, float]] = {
-        Industry.retail: 0.16,
-        Industry.cpg_food: 0.15,
-        Industry.automotive: 0.12,
-        Industry.entertainment: 0.11,
-        Industry.finance: 0.10,
-        Industry.technology: 0.09,
-        Industry.pharma: 0.08,
-        Industry.telecom: 0.07,
-        Industry.travel: 0.06,
-        Industry.restaurants: 0.06,
-    }
-    STEM_HEADS: ClassVar[tuple[str, ...]] = (
-        "Al", "Bel", "Brev", "Cor", "Dar", "El", "Fen", "Gal", "Har", "Ist", "Jor", "Kel",
-        "Lum", "Mar", "Nor", "Ost", "Pel", "Quin", "Ros", "Sol", "Tam", "Ul", "Ver", "Wex",
-        "Yar", "Zel", "Cal", "Dov", "Fal", "Gren",
-    )
-    STEM_TAILS: ClassVar[tuple[str, ...]] = (
-        "aro", "eth", "ion", "ora", "umi", "ova", "wyn", "ara", "esta", "ulo",
-        "ano", "ier", "osk", "ette", "avi", "enby", "ith", "oma", "uvia", "ando",
-    )
-    # Stems that happen to spell a well-known brand are never used.
-    TAKEN_STEMS: ClassVar[frozenset[str]] = frozenset({"Marion", "Solara", "Corona", "Elora"})
-    # Industry words; disjoint between industries so names never collide across them.
-    INDUSTRY_WORDS: ClassVar[Mapping[Industry, tuple[str, ...]]] = {
-        Industry.automotive: ("Motors", "Auto", "Automotive", "Motor Works", "Cars", "EV"),
-        Industry.cpg_food: ("Foods", "Snacks", "Kitchen", "Pantry", "Provisions", "Farms"),
-        Industry.finance: ("Bank", "Financial", "Capital", "Credit Union", "Pay", "Wealth"),
-        Industry.retail: ("Outfitters", "Market", "Supply", "Goods", "Store", "Home"),
-        Industry.technology: ("Labs", "Systems", "Devices", "Software", "Cloud", "Tech"),
-        Industry.travel: ("Travel", "Airways", "Resorts", "Cruises", "Getaways", "Hotels"),
-        Industry.entertainment: ("Studios", "Pictures", "Games", "Live", "Music", "Arcade"),
-        Industry.telecom: ("Mobile", "Wireless", "Telecom", "Fiber", "Connect", "Networks"),
-        Industry.pharma: ("Health", "Pharma", "Therapeutics", "Wellness", "Care", "Biosciences"),
-        Industry.restaurants: ("Grill", "Burgers", "Pizza", "Tacos", "Diner", "Coffee"),
-    }
-    OBJECTIVE_WORDS: ClassVar[Mapping[Objective, tuple[str, ...]]] = {
-        Objective.awareness: ("Awareness", "Brand Launch", "Reach", "Brand Lift"),
-        Objective.consideration: ("Consideration", "Discovery", "Engagement", "Product Story"),
-        Objective.conversion: ("Conversion", "Acquisition", "Sign-ups", "Sales Push"),
-    }
-    SEASONS: ClassVar[tuple[str, ...]] = (
-        "Q1", "Q2", "Q3", "Q4", "Spring", "Summer", "Fall", "Holiday", "Back to School", "New Year",
-    )
+    INDUSTRY_MIX: ClassVar[Mapping[Industry, float]] = pools.INDUSTRY_MIX
+    STEM_HEADS: ClassVar[tuple[str, ...]] = pools.STEM_HEADS
+    STEM_TAILS: ClassVar[tuple[str, ...]] = pools.STEM_TAILS
+    TAKEN_STEMS: ClassVar[frozenset[str]] = pools.TAKEN_STEMS
+    INDUSTRY_WORDS: ClassVar[Mapping[Industry, tuple[str, ...]]] = pools.INDUSTRY_WORDS
+    OBJECTIVE_WORDS: ClassVar[Mapping[Objective, tuple[str, ...]]] = pools.OBJECTIVE_WORDS
+    SEASONS: ClassVar[tuple[str, ...]] = pools.SEASONS
 
     def industry(self) -> Industry:
         """An industry drawn by its share of streaming advertisers."""
@@ -124,12 +82,5 @@ class AdvertiserProvider(WeightedProvider):
         )
 
     def _stems(self) -> tuple[str, ...]:
-        return _STEMS
+        return pools.STEMS
 
-
-_STEMS: tuple[str, ...] = tuple(
-    head + tail
-    for head in AdvertiserProvider.STEM_HEADS
-    for tail in AdvertiserProvider.STEM_TAILS
-    if head + tail not in AdvertiserProvider.TAKEN_STEMS
-)

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_DOWN, Decimal
 from typing import ClassVar
 
-from adsgen.domain.enums import DspPartner, Objective, PacingPeriod, PacingType
+from adsgen.build import pools
 from adsgen.build.providers.base import WeightedProvider
+from adsgen.domain.enums import DspPartner, Objective, PacingPeriod, PacingType
 from adsgen.domain.schemas import BudgetSchema, FlightSchema
 from adsgen.templates.spec import Platform
 
@@ -25,45 +26,16 @@ CENT = Decimal("0.01")
 class BudgetProvider(WeightedProvider):
     """Money draws: objective mix, CPM, lifetime budget, pacing, DSP partner, budget splits."""
 
-    OBJECTIVE_MIX: ClassVar[Mapping[Objective, float]] = {
-        Objective.awareness: 0.45,
-        Objective.consideration: 0.35,
-        Objective.conversion: 0.20,
-    }
-    # Where in the platform's cpm_range (0 = low end, 1 = high end) each objective buys.
-    CPM_BAND: ClassVar[Mapping[Objective, tuple[float, float]]] = {
-        Objective.awareness: (0.10, 0.55),
-        Objective.consideration: (0.02, 0.35),
-        Objective.conversion: (0.0, 0.25),
-    }
-    CPM_STEP: ClassVar[Decimal] = Decimal("0.50")
-    # Average spend per flight day in USD, (low, high).
-    DAILY_SPEND: ClassVar[Mapping[Objective, tuple[int, int]]] = {
-        Objective.awareness: (4_000, 9_000),
-        Objective.consideration: (2_000, 4_500),
-        Objective.conversion: (1_200, 3_000),
-    }
-    BUDGET_STEP: ClassVar[Decimal] = Decimal(1_000)
-    # DV360 pacing: ASAP only with a daily pacing period (DV360 rule).
-    PACING_MIX: ClassVar[Mapping[tuple[PacingType, PacingPeriod], float]] = {
-        (PacingType.even, PacingPeriod.flight): 0.70,
-        (PacingType.ahead, PacingPeriod.flight): 0.18,
-        (PacingType.even, PacingPeriod.daily): 0.08,
-        (PacingType.asap, PacingPeriod.daily): 0.04,
-    }
-    # A daily cap this many times the average daily spend, when pacing per day.
-    DAILY_CAP_FACTOR: ClassVar[Decimal] = Decimal("1.5")
-    FLIGHT_DAYS: ClassVar[Mapping[int, float]] = {
-        14: 0.15, 21: 0.15, 28: 0.20, 30: 0.20, 45: 0.15, 60: 0.10, 90: 0.05,
-    }
-    LINE_ITEM_COUNT: ClassVar[Mapping[int, float]] = {1: 0.45, 2: 0.35, 3: 0.20}
-    DSP_MIX: ClassVar[Mapping[DspPartner, float]] = {
-        DspPartner.the_trade_desk: 0.34,
-        DspPartner.dv360: 0.26,
-        DspPartner.direct: 0.20,
-        DspPartner.yahoo_dsp: 0.10,
-        DspPartner.microsoft_invest: 0.10,
-    }
+    OBJECTIVE_MIX: ClassVar[Mapping[Objective, float]] = pools.OBJECTIVE_MIX
+    CPM_BAND: ClassVar[Mapping[Objective, tuple[float, float]]] = pools.CPM_BAND
+    CPM_STEP: ClassVar[Decimal] = pools.CPM_STEP
+    DAILY_SPEND: ClassVar[Mapping[Objective, tuple[int, int]]] = pools.DAILY_SPEND
+    BUDGET_STEP: ClassVar[Decimal] = pools.BUDGET_STEP
+    PACING_MIX: ClassVar[Mapping[tuple[PacingType, PacingPeriod], float]] = pools.PACING_MIX
+    DAILY_CAP_FACTOR: ClassVar[Decimal] = pools.DAILY_CAP_FACTOR
+    FLIGHT_DAYS: ClassVar[Mapping[int, float]] = pools.FLIGHT_DAYS
+    LINE_ITEM_COUNT: ClassVar[Mapping[int, float]] = pools.LINE_ITEM_COUNT
+    DSP_MIX: ClassVar[Mapping[DspPartner, float]] = pools.DSP_MIX
 
     def objective(self) -> Objective:
         """A campaign objective drawn by its share of streaming campaigns."""

@@ -12,8 +12,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
-from adsgen.domain.enums import AdFormat, AdPosition, CreativeMimeType, DeviceType
+from adsgen.build import pools
 from adsgen.build.providers.base import WeightedProvider
+from adsgen.domain.enums import AdFormat, AdPosition, CreativeMimeType, DeviceType
 from adsgen.domain.schemas import CreativeCreate
 
 __all__ = ["CreativeProvider"]
@@ -22,55 +23,18 @@ __all__ = ["CreativeProvider"]
 class CreativeProvider(WeightedProvider):
     """Creative and placement draws; every argument the caller gives is kept as is."""
 
-    POSITION_MIX: ClassVar[Mapping[AdPosition, float]] = {
-        AdPosition.mid_roll: 0.70,
-        AdPosition.pre_roll: 0.25,
-        AdPosition.post_roll: 0.05,
-    }
-    # Line items that can serve on CTV (or anywhere) use CTV spot lengths.
-    DURATION_MIX: ClassVar[Mapping[DeviceType, Mapping[int, float]]] = {
-        DeviceType.ctv: {30: 0.55, 15: 0.45},
-        DeviceType.mobile: {15: 0.55, 6: 0.20, 10: 0.10, 30: 0.15},
-        DeviceType.desktop: {15: 0.45, 30: 0.35, 6: 0.10, 20: 0.10},
-    }
-    VIDEO_MIME_MIX: ClassVar[Mapping[DeviceType, Mapping[CreativeMimeType, float]]] = {
-        DeviceType.ctv: {
-            CreativeMimeType.mp4: 0.75,
-            CreativeMimeType.hls: 0.18,
-            CreativeMimeType.quicktime: 0.07,
-        },
-        DeviceType.mobile: {CreativeMimeType.mp4: 0.85, CreativeMimeType.hls: 0.15},
-        DeviceType.desktop: {CreativeMimeType.mp4: 0.80, CreativeMimeType.webm: 0.20},
-    }
-    IMAGE_MIME_MIX: ClassVar[Mapping[CreativeMimeType, float]] = {
-        CreativeMimeType.jpeg: 0.6,
-        CreativeMimeType.png: 0.4,
-    }
-    SIZES: ClassVar[Mapping[DeviceType, Mapping[tuple[int, int], float]]] = {
-        DeviceType.ctv: {(1920, 1080): 0.8, (3840, 2160): 0.2},
-        DeviceType.mobile: {(1280, 720): 0.6, (1920, 1080): 0.4},
-        DeviceType.desktop: {(1920, 1080): 0.7, (1280, 720): 0.3},
-    }
-    EXTENSIONS: ClassVar[Mapping[CreativeMimeType, str]] = {
-        CreativeMimeType.mp4: "mp4",
-        CreativeMimeType.webm: "webm",
-        CreativeMimeType.quicktime: "mov",
-        CreativeMimeType.hls: "m3u8",
-        CreativeMimeType.jpeg: "jpg",
-        CreativeMimeType.png: "png",
-    }
-    # P(creative has a QR code) by the line item's lead device; interactive: nearly always.
-    QR_RATE: ClassVar[Mapping[DeviceType, float]] = {
-        DeviceType.ctv: 0.15,
-        DeviceType.mobile: 0.0,
-        DeviceType.desktop: 0.0,
-    }
-    INTERACTIVE_QR_RATE: ClassVar[float] = 0.9
-    CREATIVE_COUNT: ClassVar[Mapping[int, float]] = {1: 0.40, 2: 0.40, 3: 0.20}
-    CONCEPTS: ClassVar[tuple[str, ...]] = (
-        "Hero", "Launch", "Story", "Teaser", "Promo", "Spotlight", "Feature", "Offer",
-        "Anthem", "Reveal",
+    POSITION_MIX: ClassVar[Mapping[AdPosition, float]] = pools.POSITION_MIX
+    DURATION_MIX: ClassVar[Mapping[DeviceType, Mapping[int, float]]] = pools.DURATION_MIX
+    VIDEO_MIME_MIX: ClassVar[Mapping[DeviceType, Mapping[CreativeMimeType, float]]] = (
+        pools.VIDEO_MIME_MIX
     )
+    IMAGE_MIME_MIX: ClassVar[Mapping[CreativeMimeType, float]] = pools.IMAGE_MIME_MIX
+    SIZES: ClassVar[Mapping[DeviceType, Mapping[tuple[int, int], float]]] = pools.SIZES
+    EXTENSIONS: ClassVar[Mapping[CreativeMimeType, str]] = pools.EXTENSIONS
+    QR_RATE: ClassVar[Mapping[DeviceType, float]] = pools.QR_RATE
+    INTERACTIVE_QR_RATE: ClassVar[float] = pools.INTERACTIVE_QR_RATE
+    CREATIVE_COUNT: ClassVar[Mapping[int, float]] = pools.CREATIVE_COUNT
+    CONCEPTS: ClassVar[tuple[str, ...]] = pools.CONCEPTS
 
     def ad_position(self) -> AdPosition:
         """Where in the break a line item buys: mostly mid-roll."""

@@ -10,72 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import ClassVar
 
-from adsgen.domain.enums import Daypart, DeviceType, FrequencyPeriod, Genre, MediaRating, Objective
+from adsgen.build import pools
 from adsgen.build.providers.base import WeightedProvider
+from adsgen.domain.enums import Daypart, DeviceType, Genre, MediaRating, Objective
 from adsgen.domain.schemas import FrequencyCapSchema, Targeting
 from adsgen.templates.spec import Platform
 
 __all__ = ["TargetingProvider"]
 
-_CapKey = tuple[int, FrequencyPeriod, int] | None
-
-
 class TargetingProvider(WeightedProvider):
     """Targeting and frequency-cap draws; a key the caller fixes is never redrawn."""
 
-    DEVICE_MIX: ClassVar[Mapping[DeviceType, float]] = {
-        DeviceType.ctv: 0.53,
-        DeviceType.mobile: 0.35,
-        DeviceType.desktop: 0.12,
-    }
-    DEVICE_COUNT: ClassVar[Mapping[int, float]] = {1: 0.70, 2: 0.18, 3: 0.12}
-    GENRE_COUNT: ClassVar[Mapping[int, float]] = {0: 0.15, 1: 0.45, 2: 0.28, 3: 0.12}
-    # Market sets a line item buys; only those inside the platform's geos are drawn.
-    GEO_MIX: ClassVar[Mapping[tuple[str, ...], float]] = {
-        ("US",): 0.72,
-        ("US", "CA"): 0.10,
-        ("CA",): 0.05,
-        ("GB",): 0.05,
-        ("GB", "FR", "DE"): 0.03,
-        ("MX",): 0.02,
-        ("JP",): 0.02,
-        ("AU",): 0.01,
-    }
-    DAYPART_MIX: ClassVar[Mapping[tuple[Daypart, ...], float]] = {
-        (): 0.74,
-        (Daypart.prime_time,): 0.10,
-        (Daypart.prime_access, Daypart.prime_time): 0.07,
-        (Daypart.daytime, Daypart.early_fringe): 0.05,
-        (Daypart.late_night,): 0.04,
-    }
-    MEDIA_RATING_MIX: ClassVar[Mapping[tuple[MediaRating, ...], float]] = {
-        (): 0.70,
-        (MediaRating.all_audiences, MediaRating.over_12): 0.20,
-        (MediaRating.all_audiences,): 0.06,
-        (MediaRating.mature,): 0.04,
-    }
-    # (max impressions, unit, unit count) per objective; None = no cap.
-    FREQUENCY_CAP_MIX: ClassVar[Mapping[Objective, Mapping[_CapKey, float]]] = {
-        Objective.awareness: {
-            (3, FrequencyPeriod.days, 1): 0.35,
-            (2, FrequencyPeriod.days, 1): 0.15,
-            (10, FrequencyPeriod.weeks, 1): 0.25,
-            (1, FrequencyPeriod.hours, 2): 0.10,
-            None: 0.15,
-        },
-        Objective.consideration: {
-            (4, FrequencyPeriod.days, 1): 0.30,
-            (12, FrequencyPeriod.weeks, 1): 0.30,
-            (2, FrequencyPeriod.hours, 6): 0.15,
-            None: 0.25,
-        },
-        Objective.conversion: {
-            (6, FrequencyPeriod.days, 1): 0.30,
-            (20, FrequencyPeriod.weeks, 1): 0.25,
-            (30, FrequencyPeriod.months, 1): 0.10,
-            None: 0.35,
-        },
-    }
+    DEVICE_MIX: ClassVar[Mapping[DeviceType, float]] = pools.DEVICE_MIX
+    DEVICE_COUNT: ClassVar[Mapping[int, float]] = pools.DEVICE_COUNT
+    GENRE_COUNT: ClassVar[Mapping[int, float]] = pools.GENRE_COUNT
+    GEO_MIX: ClassVar[Mapping[tuple[str, ...], float]] = pools.GEO_MIX
+    DAYPART_MIX: ClassVar[Mapping[tuple[Daypart, ...], float]] = pools.DAYPART_MIX
+    MEDIA_RATING_MIX: ClassVar[Mapping[tuple[MediaRating, ...], float]] = pools.MEDIA_RATING_MIX
+    FREQUENCY_CAP_MIX: ClassVar[Mapping[Objective, Mapping[pools.CapKey, float]]] = (
+        pools.FREQUENCY_CAP_MIX
+    )
 
     def devices(self) -> list[DeviceType]:
         """One to three devices, the first drawn by impression share, in that order."""
