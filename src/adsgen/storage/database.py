@@ -5,8 +5,14 @@ Entities go through the ORM in `session_scope`; the hourly fact tables go throug
 the caller's transaction: DBAPI `executemany` in large batches on SQLite, `COPY ... FROM
 STDIN (FORMAT csv)` fed by Arrow's C++ CSV writer on PostgreSQL, pymysql's multi-row
 `executemany` on MariaDB/MySQL. Failures a user can fix (bad URL, server down, missing
-folder, read-only file) raise `adsgen.exceptions.DatabaseError` with one line naming the
-URL (password masked) and the reason.
+folder, read-only file, another writer, full disk) raise `adsgen.exceptions.DatabaseError`
+with one line naming the URL and the reason.
+
+Every write goes through `write_transaction`: the missing tables are created inside the
+command's transaction (after checking that tables of adsgen's names are adsgen's), so a
+failure leaves no table and no new SQLite file behind. URLs are only ever shown through
+`masked_url`, and any text that may quote one (driver messages, tracebacks) through `scrub`:
+the one place that knows what a credential looks like.
 """
 
 from __future__ import annotations
@@ -137,8 +143,9 @@ def url_secrets(url: str | URL | None) -> list[str]:
     found: set[str] = set()
     match = _SCHEME.fullmatch(text.strip())
     rest = match.group(3) if match else text
-    if masked_url(text).endswith(f"//{MASK}") or match is None:  # malformed: every piece
-        found |= {rest, *re.split(r"[:/@?&=#\[\]]", rest)}
+    if masked_url(text).endswith(f"//{MASK}") or match is None:  # malformed
+        after_colon = rest.partition("/")[0].partition("?")[0].partition(":")[2]
+        found |= {rest, after_colon, *re.split(r"[:@\[\]]", after_colon)}
     location, _, query = rest.partition("?")
     if "@" in location and not location.startswith("/"):
         userinfo = location.rpartition("@")[0]
