@@ -234,9 +234,15 @@ def test_masked_url_keeps_what_is_safe() -> None:
     "postgresql+psycopg://postgres@[::1/x",
     "postgresql+psycopg://postgres@127.0.0.1:99999/x",
     "mysql+pymysql://root@127.0.0.1:3306/x?ssl_ca=/nonexistent/ca.pem",
+    "mysql+pymysql://root@127.0.0.1:1/x?charset=bogus",
+    "sqlite:///ads.db?bogus=1",
 ])
-def test_a_bad_url_or_missing_certificate_exits_2(url: str) -> None:
+def test_a_bad_url_or_missing_certificate_exits_2(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     line = user_error(invoke("--db", url, "init-db"))
+    assert list(tmp_path.iterdir()) == []
     if "ssl_ca" in url:
         assert "ssl_ca" in line and "/nonexistent/ca.pem" in line
 

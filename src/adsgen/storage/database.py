@@ -21,6 +21,7 @@ import errno
 import gc
 import io
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -46,6 +47,7 @@ from sqlalchemy.exc import (
     IntegrityError,
     NoSuchModuleError,
     OperationalError,
+    SAWarning,
     SQLAlchemyError,
 )
 from sqlalchemy.orm import Session
@@ -265,10 +267,15 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     if backend == "sqlite" and "timeout" not in parsed.query:
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_SECONDS, **kwargs.get("connect_args", {})}
     try:
-        engine = create_engine(parsed, **kwargs)
-    except (ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError) as exc:
+        with warnings.catch_warnings():
+            # e.g. "Query string argument(s) ... are not accepted by the pysqlite driver"
+            warnings.simplefilter("error", SAWarning)
+            engine = create_engine(parsed, **kwargs)
+    except (ArgumentError, NoSuchModuleError, ImportError, ValueError, TypeError,
+            SAWarning) as exc:
+        reason = " ".join(str(exc).split("(Background on")[0].split())
         raise DatabaseError(
-            f"cannot use database URL {masked_url(parsed)}: {scrub(str(exc), parsed)}"
+            f"cannot use database URL {masked_url(parsed)}: {scrub(reason, parsed)}"
         ) from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
@@ -390,6 +397,13 @@ def check_connection(engine: Engine, *, write: bool = True) -> None:
         known = database_error(exc, engine, "cannot use database")
         raise known or DatabaseError(
             f"cannot use database {where}: {_one_line(exc, engine.url)}"
+        ) from exc
+    except DatabaseError:
+        raise
+    except Exception as exc:  # a driver choking on a URL parameter (pymysql: charset=bogus)
+        raise DatabaseError(
+            f"cannot use database {where}: the driver failed on this URL "
+            f"({type(exc).__name__}: {_one_line(exc, engine.url)}); check its query parameters"
         ) from exc
 
 
