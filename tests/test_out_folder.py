@@ -9,6 +9,7 @@ Small runs: 3 line items over 2 days, seconds each.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ import pytest
 from adsgen.exceptions import AdsgenError
 from adsgen.runs import blocks, files
 from adsgen.runs.manifest import Manifest
-from cliutil import invoke, invoke_json, user_error
+from cliutil import counts, invoke, invoke_json, sqlite_url, user_error
 
 SMALL = ("--line-items", "3", "--days", "2", "--seed", "7")
 PY_SMALL: dict[str, Any] = {"line_items": 4, "days": 2, "seed": 7, "block_size": 2}
@@ -179,3 +180,92 @@ def test_out_never_replaces_the_current_folder_or_one_holding_it(
     line = user_error(invoke("generate", *SMALL, "--out", target, "--overwrite"))
     assert "current folder" in line
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+# --- item 5 (and 9): load refuses a folder that is not what its manifest says -----------------
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One small run per format, never changed (tests copy them)."""
+    root = tmp_path_factory.mktemp("runs")
+    for fmt in ("parquet", "csv"):
+        invoke_json("generate", *SMALL, "--out", str(root / fmt), "--format", fmt)
+    return {"parquet": root / "parquet", "csv": root / "csv"}
+
+
+def copy_of(runs: dict[str, Path], fmt: str, tmp_path: Path) -> Path:
+    return Path(shutil.copytree(runs[fmt], tmp_path / fmt))
+
+
+def refused_load(folder: Path, tmp_path: Path) -> str:
+    """Load `folder` into a new SQLite file: the one-line error; asserts nothing was loaded."""
+    db = tmp_path / "x.db"
+    line = user_error(invoke("--db", sqlite_url(db), "load", str(folder)))
+    assert not db.exists() or sum(counts(sqlite_url(db)).values()) == 0
+    return line
+
+
+def test_load_refuses_missing_part_files(runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = copy_of(runs, "parquet", tmp_path)
+    parts = sorted((folder / "performance").rglob("part-*.parquet"))
+    for part in parts[:2]:
+        part.unlink()
+    line = refused_load(folder, tmp_path)
+    assert "missing" in line and parts[0].relative_to(folder).as_posix() in line
+
+
+def test_load_refuses_a_part_file_of_another_size(runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = copy_of(runs, "parquet", tmp_path)
+    part = next((folder / "ground_truth").iterdir())
+    part.write_bytes(part.read_bytes()[:-10])
+    assert f"ground_truth/{part.name}" in refused_load(folder, tmp_path)
+
+
+def test_load_refuses_corrupt_parquet(runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = copy_of(runs, "parquet", tmp_path)
+    part = sorted((folder / "performance").rglob("part-*.parquet"))[-1]
+    data = bytearray(part.read_bytes())
+    data[len(data) // 2 : len(data) // 2 + 64] = bytes(64)  # same size, broken pages
+    part.write_bytes(bytes(data))
+    footer = folder / "campaigns.parquet"
+    data = bytearray(footer.read_bytes())
+    data[-12:-4] = bytes(8)  # the footer's length and metadata
+    footer.write_bytes(bytes(data))
+    assert "campaigns.parquet" in refused_load(folder, tmp_path)
+    footer.write_bytes(runs["parquet"].joinpath("campaigns.parquet").read_bytes())
+    assert part.name in refused_load(folder, tmp_path)
+
+
+def test_load_refuses_a_bad_csv_value(runs: dict[str, Path], tmp_path: Path) -> None:
+    folder = copy_of(runs, "csv", tmp_path)
+    part = sorted((folder / "performance").rglob("part-*.csv"))[-1]
+    lines = part.read_text().splitlines(keepends=True)
+    row = lines[-1].split(",")
+    column = lines[0].split(",").index('"impressions"')
+    row[column] = "x" * len(row[column])  # same size
+    part.write_text("".join([*lines[:-1], ",".join(row)]))
+    assert part.name in refused_load(folder, tmp_path)
+
+
+def test_load_refuses_a_manifest_whose_format_is_not_its_files(
+    runs: dict[str, Path], tmp_path: Path
+) -> None:
+    folder = copy_of(runs, "parquet", tmp_path)
+    manifest = folder / "manifest.json"
+    manifest.write_text(manifest.read_text().replace('"format": "parquet"', '"format": "csv"'))
+    assert "format" in refused_load(folder, tmp_path)
+
+
+def test_load_reports_progress_in_rows(runs: dict[str, Path], tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    loaded = files.load_files(runs["parquet"], db=sqlite_url(tmp_path / "x.db"),
+                              progress=lambda *a: seen.append(a))
+    rows = [s for s in seen if s[0] == files.LOADING_STAGE]
+    total = sum(Manifest.read(runs["parquet"]).tables[t].rows for t in loaded.tables)
+    assert rows[0][1:] == (0, total) and rows[-1][1:] == (total, total) and len(rows) > 3
+    assert [r[1] for r in rows] == sorted(r[1] for r in rows)
+    assert loaded.rows == total and loaded.matches_manifest
+    cli = invoke("--db", sqlite_url(tmp_path / "y.db"), "load", str(runs["parquet"]))
+    assert cli.exit_code == 0, cli.stderr
+    assert "loading rows" in cli.stderr and f"{total}/{total}" in cli.stderr

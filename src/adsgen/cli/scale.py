@@ -83,7 +83,8 @@ BlockSize = Annotated[
 
 
 class _RunProgress:
-    """Stage bars while planning (after a second), then one bar in rows with rows/s and ETA.
+    """Stage bars while planning (after a second), then bars in rows (generating, loading)
+    with rows/s and ETA.
 
     One Rich display at a time: switching kind closes the previous one.
     """
@@ -98,15 +99,16 @@ class _RunProgress:
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         from adsgen.runs.engines import rows_progress
-        from adsgen.runs.files import ROWS_STAGE
+        from adsgen.runs.files import LOADING_STAGE, ROWS_STAGE
 
         if self._state.quiet:
             return
-        if stage == ROWS_STAGE:
-            if self._kind != "rows":
-                self._switch("rows")
+        rows_bars = {ROWS_STAGE: "generating rows", LOADING_STAGE: "loading rows"}
+        if stage in rows_bars:
+            if self._kind != stage:
+                self._switch(stage)
                 self._advance = self._stack.enter_context(rows_progress(
-                    total, description="generating rows", console=console(stderr=True)))
+                    total, description=rows_bars[stage], console=console(stderr=True)))
                 self._seen = 0
             if self._advance is not None and done > self._seen:
                 self._advance(done - self._seen)
@@ -123,9 +125,13 @@ class _RunProgress:
         self._stack = ExitStack()
         self._kind = kind
 
-    def close(self) -> None:
-        """Draw the final state of the current bar and release the terminal."""
-        self._stack.close()
+    def close(self, error: BaseException | None = None) -> None:
+        """Draw the final state of the current bar (erase it after an `error`) and release
+        the terminal."""
+        if error is None:
+            self._stack.close()
+        else:
+            self._stack.__exit__(type(error), error, error.__traceback__)
 
 
 @contextmanager
@@ -133,8 +139,10 @@ def _progress(state: State) -> Iterator[_RunProgress]:
     progress = _RunProgress(state)
     try:
         yield progress
-    finally:
-        progress.close()
+    except BaseException as exc:
+        progress.close(exc)  # a failed bar is erased: the error stays one line
+        raise
+    progress.close()
 
 
 # --- rendering --------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,7 @@ __all__ = [
     "export",
     "load_dir",
     "run_block",
+    "verify_dir",
 ]
 
 FACT_TABLES: tuple[str, ...] = ("performance", "ground_truth")
@@ -430,16 +431,88 @@ def estimate(
 # --- load a directory into a database ------------------------------------------------------
 
 
-def _detect_format(directory: Path) -> str:
-    manifest = directory / MANIFEST_NAME
-    if manifest.exists():
-        return Manifest.read(manifest).format
-    for fmt, cls in SINKS.items():
-        if any(directory.glob(f"*.{cls.extension}")) or any(
-            directory.glob(f"*/**/*.{cls.extension}")
-        ):
-            return fmt
-    raise AdsgenError(f"{str(directory)!r} holds no generated tables (no manifest.json)")
+def verify_dir(directory: Path) -> Manifest:
+    """The manifest of a generated directory, once the directory is checked against it:
+    every file it lists is there with its size, in the manifest's format, of a table adsgen
+    knows, and (Parquet) its footer reads and holds the rows listed. Raises AdsgenError
+    naming the first problems; files it does not list are left alone (never loaded)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise AdsgenError(f"{str(directory)!r} is not a directory of generated tables (no "
+                          f"{MANIFEST_NAME} there); make one with `adsgen generate --out DIR`")
+    if not (directory / MANIFEST_NAME).is_file():
+        raise AdsgenError(
+            f"{str(directory)!r} is not a generated directory (no {MANIFEST_NAME}); "
+            "make one with `adsgen generate --out DIR`"
+        )
+    try:
+        files = recorded_files(directory)
+    except AdsgenError as exc:
+        raise AdsgenError(f"{exc}; nothing was loaded") from exc
+    manifest = Manifest.read(directory)
+    extension = get_sink(manifest.format).extension
+    diff = compare_folder(directory, files)
+    where = f"{str(directory)!r} does not match its manifest"
+    if diff.missing:
+        raise AdsgenError(f"{where}: {len(diff.missing)} file(s) missing "
+                          f"({first_names(diff.missing)}); nothing was loaded")
+    if diff.changed:
+        raise AdsgenError(f"{where}: file(s) of another size ({first_names(diff.changed)}); "
+                          "nothing was loaded")
+    other = [name for name in files if not name.endswith(f".{extension}")]
+    if other:
+        raise AdsgenError(f"{where}: its format is {manifest.format} but it lists "
+                          f"{first_names(other)}; nothing was loaded")
+    tables = _tables_of(files)
+    unknown = sorted(set(tables) - set(_orm_tables()))
+    if unknown:
+        raise AdsgenError(f"{where}: it lists tables adsgen does not know "
+                          f"({first_names(unknown)}); nothing was loaded")
+    for name, stats in manifest.tables.items():
+        listed = sum(files[f].rows for f in tables.get(name, []))
+        if listed != stats.rows:
+            raise AdsgenError(f"{where}: its files of {name!r} hold {listed:,} rows, its "
+                              f"tables {stats.rows:,}; nothing was loaded")
+    if manifest.format == "parquet":
+        for name, entry in files.items():
+            rows = _parquet_rows(directory / name)
+            if rows != entry.rows:
+                raise AdsgenError(f"{where}: {name} holds {rows:,} rows, the manifest "
+                                  f"says {entry.rows:,}; nothing was loaded")
+    return manifest
+
+
+def _tables_of(files: Mapping[str, FileEntry]) -> dict[str, list[str]]:
+    """Table name → its files (in the manifest's order): `t.ext` or `t/...`."""
+    tables: dict[str, list[str]] = {}
+    for name in files:
+        table = name.split("/")[0] if "/" in name else name.rpartition(".")[0]
+        tables.setdefault(table, []).append(name)
+    return tables
+
+
+def _orm_tables() -> dict[str, Any]:
+    from adsgen.storage.orm import Base
+
+    return {table.name: table for table in Base.metadata.sorted_tables}
+
+
+def _parquet_rows(path: Path) -> int:
+    """Rows in a Parquet file's footer; AdsgenError when it cannot be read."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return int(pq.read_metadata(path).num_rows)
+    except (pa.ArrowException, OSError) as exc:
+        raise AdsgenError(f"{str(path)!r} is not a readable Parquet file "
+                          f"({_first_line(exc)}); nothing was loaded") from exc
+
+
+def _first_line(exc: BaseException, limit: int = 160) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _arrow_schema(table: Any, names: Sequence[str]) -> pa.Schema:
@@ -462,24 +535,23 @@ def _arrow_schema(table: Any, names: Sequence[str]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _dataset(path: Path, fmt: str, table: Any) -> tuple[Any, list[str]]:
-    """A pyarrow dataset over a table's file or folder and the columns to load from it."""
+def _dataset(paths: Sequence[Path], fmt: str, table: Any) -> tuple[Any, list[str]]:
+    """A pyarrow dataset over a table's files (in this order) and the columns to load."""
     import pyarrow.csv as pacsv
     import pyarrow.dataset as ds
     import pyarrow.json as pajson
 
     from adsgen.storage.sinks import PARTITION_KEY
 
-    partitioning = ds.partitioning(flavor="hive") if path.is_dir() else None
-    source = str(path)
-    probe = ds.dataset(source, format="json" if fmt == "jsonl" else fmt,
-                       partitioning=partitioning, exclude_invalid_files=False)
+    sources = [str(path) for path in paths]
+    probe = ds.dataset(sources[0], format="json" if fmt == "jsonl" else fmt)
     columns = [c for c in probe.schema.names if c in table.c and c != PARTITION_KEY]
     unknown = [c for c in probe.schema.names if c not in table.c and c != PARTITION_KEY]
     if unknown:
-        raise AdsgenError(f"{source}: table {table.name!r} has no column(s) {', '.join(unknown)}")
+        raise AdsgenError(f"{sources[0]}: table {table.name!r} has no column(s) "
+                          f"{', '.join(unknown)}")
     if fmt == "parquet":
-        return probe, columns
+        return ds.dataset(sources, format="parquet"), columns
     schema = _arrow_schema(table, columns)
     if fmt == "csv":
         file_format: Any = ds.CsvFileFormat(convert_options=pacsv.ConvertOptions(
@@ -487,54 +559,69 @@ def _dataset(path: Path, fmt: str, table: Any) -> tuple[Any, list[str]]:
     else:
         file_format = ds.JsonFileFormat(parse_options=pajson.ParseOptions(
             explicit_schema=schema))
-    return ds.dataset(source, format=file_format, partitioning=partitioning), columns
+    return ds.dataset(sources, format=file_format), columns
 
 
 def load_dir(
-    engine: Engine, directory: Path, *, batch_rows: int = _LOAD_BATCH_ROWS
+    engine: Engine,
+    directory: Path,
+    *,
+    batch_rows: int = _LOAD_BATCH_ROWS,
+    on_rows: Callable[[int], None] | None = None,
 ) -> dict[str, int]:
     """Load a generated directory into the database at `engine`; rows loaded per table.
 
-    Creates missing tables, then inserts the tables in foreign-key order with
-    `store.bulk_insert` (COPY on PostgreSQL …), streaming `batch_rows` at a time so memory
-    stays bounded, all in one transaction: on any error nothing is loaded. Raises
-    AdsgenError for a folder without generated tables and DatabaseError when the database
-    refuses the rows (for instance, they were loaded already).
+    First checks the directory against its manifest (`verify_dir`), then, in one
+    transaction that also creates missing tables, inserts exactly the files the manifest
+    lists, table by table in foreign-key order, with `bulk_insert` (COPY on PostgreSQL …),
+    streaming `batch_rows` at a time so memory stays bounded; `on_rows(n)` after each batch.
+    A file that cannot be read, a value that does not convert, or a file holding other
+    rows than listed rolls everything back. Raises AdsgenError for those and for a folder
+    that does not match its manifest, DatabaseError when the database refuses the rows
+    (for instance, they were loaded already).
     """
     import pyarrow as pa
     from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     from adsgen.exceptions import DatabaseError
     from adsgen.storage.database import bulk_insert, masked_url, scrub, write_transaction
-    from adsgen.storage.orm import Base
 
     directory = Path(directory)
-    if not directory.is_dir():
-        raise AdsgenError(f"{str(directory)!r} is not a directory of generated tables")
-    fmt = _detect_format(directory)
-    extension = get_sink(fmt).extension
-    sources: list[tuple[Any, Path]] = []
-    for table in Base.metadata.sorted_tables:
-        for path in (directory / f"{table.name}.{extension}", directory / table.name):
-            if path.exists():
-                sources.append((table, path))
-                break
-    if not sources:
-        raise AdsgenError(f"{str(directory)!r} holds no {fmt} tables adsgen knows")
+    manifest = verify_dir(directory)
+    assert manifest.files is not None  # verify_dir refuses a manifest without its files
+    files = manifest.files
+    by_table = _tables_of(files)
+    sources = [(table, by_table[table.name]) for table in _orm_tables().values()
+               if table.name in by_table]
     counts: dict[str, int] = {}
+    current = ""
     try:
         with write_transaction(engine, "cannot load into") as conn:
-            for table, path in sources:
-                dataset, columns = _dataset(path, fmt, table)
+            for table, names in sources:
+                current = names[0]
+                dataset, columns = _dataset([directory / n for n in names], manifest.format,
+                                            table)
                 loaded = 0
                 # File by file: a dataset-wide scan reads ahead of a slow database without
                 # limit, while one file is at most one block's rows of one date.
-                for fragment in dataset.get_fragments():
+                for name, fragment in zip(names, dataset.get_fragments(), strict=True):
+                    current, rows = name, 0
                     for batch in fragment.to_batches(columns=columns, batch_size=batch_rows):
                         if batch.num_rows:
                             data = pa.Table.from_batches([batch])
-                            loaded += bulk_insert(conn, table.name, data)
+                            rows += bulk_insert(conn, table.name, data)
+                            if on_rows is not None:
+                                on_rows(batch.num_rows)
+                    if rows != files[name].rows:
+                        raise AdsgenError(
+                            f"{str(directory / name)!r} holds {rows:,} rows, its manifest "
+                            f"says {files[name].rows:,}; nothing was loaded")
+                    loaded += rows
                 counts[table.name] = loaded
+    except (pa.ArrowException, OSError) as exc:
+        raise AdsgenError(f"{str(directory / current)!r} is not a readable "
+                          f"{manifest.format} file of adsgen's ({_first_line(exc)}); "
+                          "nothing was loaded") from exc
     except SQLAlchemyError as exc:
         reason = scrub(" ".join(str(getattr(exc, "orig", None) or exc).split())[:300], engine.url)
         hint = "; were these rows loaded already?" if isinstance(exc, IntegrityError) else ""

@@ -187,7 +187,8 @@ def rows_progress(
 ) -> Iterator[Callable[[int], None]]:
     """A Rich progress bar counted in rows (with rows/s and ETA); yields `advance(rows)`.
 
-    `total` may be an estimate: when the run ends the bar is completed at the rows seen.
+    `total` may be an estimate: when the run ends the bar is completed at the rows seen;
+    when it fails (an exception through this block) the bar is erased.
     """
     from rich.progress import (
         BarColumn,
@@ -209,7 +210,7 @@ def rows_progress(
             speed = f"{task.completed / elapsed:,.0f}" if elapsed else "?"
             return Text(f"{speed} rows/s", style="cyan")
 
-    with Progress(
+    progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -218,12 +219,21 @@ def rows_progress(
         TimeRemainingColumn(),
         console=console,
         transient=False,
-    ) as progress:
-        task_id = progress.add_task(description, total=max(total, 1))
+    )
+    task_id = progress.add_task(description, total=max(total, 1))
 
-        def advance(rows: int) -> None:
-            progress.update(task_id, advance=rows)
+    def advance(rows: int) -> None:
+        progress.update(task_id, advance=rows)
 
+    progress.start()
+    try:
         yield advance
-        done = progress.tasks[0].completed
-        progress.update(task_id, total=max(done, 1), completed=max(done, 1))
+    except BaseException:
+        # The error line says it all: erase the bar, print nothing more (Rich adds a blank
+        # line when stderr is not a terminal).
+        progress.live.transient = True
+        progress.live.stop()
+        raise
+    done = progress.tasks[0].completed
+    progress.update(task_id, total=max(done, 1), completed=max(done, 1))
+    progress.stop()

@@ -268,24 +268,21 @@ def load_files(
     directory: Path, *, db: str | None = None, progress: Progress = no_progress
 ) -> LoadResult:
     """Load a directory written by `generate_files` into the database at `db` (None: the
-    settings' database), in one transaction; progress stage "loading" (0 then 1 of 1).
-    Raises AdsgenError when `directory` holds no manifest.json, DatabaseError when the
-    database is unreachable or refuses the rows."""
-    from adsgen.runs.manifest import MANIFEST_NAME, Manifest
+    settings' database), in one transaction; progress LOADING_STAGE in rows.
+
+    The directory is checked against its manifest first (`blocks.verify_dir`: every file
+    listed, of its size; Parquet footers and rows) and only the files it lists are read;
+    it is held (a shared lock) so no run replaces it meanwhile. Raises AdsgenError for a
+    directory that is not a complete generated run or holds a file that does not read,
+    DatabaseError when the database is unreachable or refuses the rows.
+    """
+    from adsgen.runs import target
+    from adsgen.runs.blocks import verify_dir
 
     directory = Path(directory)
-    path = directory / MANIFEST_NAME
-    if not path.is_file():
-        raise AdsgenError(
-            f"{str(directory)!r} is not a generated directory (no {MANIFEST_NAME}); "
-            "make one with `adsgen generate --out DIR`"
-        )
-    try:
-        manifest = Manifest.read(path)
-    except ValueError as exc:
-        raise AdsgenError(f"{str(path)!r} is not an adsgen manifest: "
-                          f"{str(exc).splitlines()[0]}") from exc
-    return _load(open_database(db), directory, manifest, progress)
+    with target.claimed(directory.resolve(), shared=True):
+        manifest = verify_dir(directory)
+        return _load(open_database(db), directory, manifest, progress)
 
 
 def _load(engine: Any, directory: Path, manifest: Manifest, progress: Progress) -> LoadResult:
@@ -293,12 +290,19 @@ def _load(engine: Any, directory: Path, manifest: Manifest, progress: Progress) 
     from adsgen.storage.database import masked_url
 
     began = time.perf_counter()
-    progress(LOADING_STAGE, 0, 1)
+    total = sum(stats.rows for stats in manifest.tables.values())
+    done = 0
+    progress(LOADING_STAGE, 0, total)
+
+    def advance(rows: int) -> None:
+        nonlocal done
+        done += rows
+        progress(LOADING_STAGE, done, total)
+
     try:
-        tables = load_dir(engine, directory)
+        tables = load_dir(engine, directory, on_rows=advance)
     finally:
         engine.dispose()
-    progress(LOADING_STAGE, 1, 1)
     expected = {name: stats.rows for name, stats in manifest.tables.items()}
     return LoadResult(
         directory=directory.resolve(), database=masked_url(engine.url), tables=tables,

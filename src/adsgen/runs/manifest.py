@@ -458,11 +458,9 @@ def recorded_files(directory: Path) -> dict[str, FileEntry]:
         manifest = Manifest.read(path)
     except (OSError, ValueError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise AdsgenError(f"{str(path)!r} is not a manifest adsgen can read ({reason}), so "
-                          "nothing in that folder is known to be adsgen's") from exc
+        raise AdsgenError(f"{str(path)!r} is not an adsgen manifest ({reason})") from exc
     if manifest.files is None:
-        raise AdsgenError(f"{str(path)!r} lists no files (an older adsgen wrote it), so "
-                          "nothing in that folder is known to be adsgen's")
+        raise AdsgenError(f"{str(path)!r} lists no files (an older adsgen wrote it)")
     return manifest.files
 
 
