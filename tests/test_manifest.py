@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -143,6 +144,15 @@ def test_spec_hash_is_stable_and_sensitive(plan: NumberedPlan) -> None:
     assert first != spec_hash(items, platform=PLATFORM, seed=2)
     assert first != spec_hash(items[:1], platform=PLATFORM, seed=1)
     assert first != spec_hash(items, platform=PLATFORM, seed=1, spec={"days": 3})
+    # Nested values count too: a creative's QR flag, a cap, a flight end.
+    head, creative = items[0], items[0].creatives[0]
+    for changed in (
+        replace(head, creatives=(replace(creative, has_qr=not creative.has_qr),
+                                 *head.creatives[1:])),
+        replace(head, frequency_cap=None),
+        replace(head, end=head.end + timedelta(hours=1)),
+    ):
+        assert first != spec_hash([changed, *items[1:]], platform=PLATFORM, seed=1)
     assert canonical_json({"b": 1, "a": [1.5, None]}) == '{"a":[1.5,null],"b":1}'
 
 

@@ -231,8 +231,9 @@ class Columns:
 
 
 def _strings(pool: Sequence[Any], codes: I64) -> pa.Array:
-    """The string value of each code (codes index `pool`)."""
-    return pa.array([str(value) for value in pool], pa.string()).take(pa.array(codes))
+    """The string value of each code (codes index `pool`); NumPy gathers, so planning needs
+    no `pyarrow.compute`."""
+    return pa.array(np.array([str(value) for value in pool], dtype=object)[codes], pa.string())
 
 
 def _ids(n: int) -> pa.Array:
@@ -244,16 +245,16 @@ def _nullable(values: I64) -> pa.Array:
     return pa.array(values, pa.int64(), mask=values < 0)
 
 
-def _owned(cols: Columns, campaign: I64, line_item: I64) -> tuple[pa.Array, pa.Array, I64]:
-    """campaign_id and line_item_id of the owner tables, and each row's line item (-1: a
-    campaign's row), from per-campaign and per-line-item values placed in tree order."""
+def _owners(cols: Columns) -> tuple[I64, I64]:
+    """campaign_id and line_item_id (-1: none) of each row of the tables campaigns and
+    line items own (flights, budgets, caps), in tree order."""
     campaign_rows, item_rows = cols.owner_rows()
-    total = campaign.size + line_item.size
+    total = campaign_rows.size + item_rows.size
     campaign_id = np.full(total, -1, dtype=np.int64)
     line_item_id = np.full(total, -1, dtype=np.int64)
-    campaign_id[campaign_rows] = np.arange(1, campaign.size + 1)
-    line_item_id[item_rows] = np.arange(1, line_item.size + 1)
-    return _nullable(campaign_id), _nullable(line_item_id), line_item_id - 1
+    campaign_id[campaign_rows] = np.arange(1, campaign_rows.size + 1)
+    line_item_id[item_rows] = np.arange(1, item_rows.size + 1)
+    return campaign_id, line_item_id
 
 
 def _in_tree_order(cols: Columns, campaign: I64, line_item: I64) -> I64:
@@ -296,9 +297,9 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
         "has_qr": pa.array(cols.cr_qr), "interactive": pa.array(cols.cr_interactive),
         "qa_status": pa.repeat(str(QAStatus.approved_servable), n_cr),
     })
-    campaign_id, line_item_id, _ = _owned(cols, cols.amount, cols.li_amount)
+    campaign_owner, item_owner = _owners(cols)
     owners = n_adv + n_li
-    arc = {"campaign_id": campaign_id, "line_item_id": line_item_id}
+    arc = {"campaign_id": _nullable(campaign_owner), "line_item_id": _nullable(item_owner)}
     flight = {name: pa.repeat(pa.scalar(value), owners)
               for name, value in flight_columns(cols.flight).items()}
     out["flights"] = pa.table({"id": _ids(owners), **arc, **flight})
@@ -319,8 +320,8 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
     capped = np.flatnonzero([key is not None for key in keys])
     held = [key for key in keys if key is not None]
     out["frequency_caps"] = pa.table({
-        "id": _ids(capped.size), "campaign_id": campaign_id.take(pa.array(capped)),
-        "line_item_id": line_item_id.take(pa.array(capped)),
+        "id": _ids(capped.size), "campaign_id": _nullable(campaign_owner[capped]),
+        "line_item_id": _nullable(item_owner[capped]),
         "max_impressions": pa.array([k[0] for k in held], pa.int64()),
         "time_unit": pa.array([str(k[1]) for k in held], pa.string()),
         "time_unit_count": pa.array([k[2] for k in held], pa.int64()),
@@ -361,11 +362,10 @@ def _targeting(cols: Columns) -> pa.Table:
     position = np.concatenate([p[1] for p in parts.values()])
     rank = np.concatenate([np.full(p[0].size, keys.index(k)) for k, p in parts.items()])
     order = np.lexsort((position, rank, item))
-    values = pa.array([v for p in parts.values() for v in p[2]], pa.string())
-    key_names = pa.array([str(k) for k in keys], pa.string())
+    values = np.array([v for p in parts.values() for v in p[2]], dtype=object)
     return pa.table({
         "id": _ids(item.size), "line_item_id": pa.array(item[order] + 1),
-        "key": key_names.take(pa.array(rank[order])), "value": values.take(pa.array(order)),
+        "key": _strings(keys, rank[order]), "value": pa.array(values[order], pa.string()),
     })
 
 

@@ -15,10 +15,12 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from functools import cache
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,10 +91,38 @@ def spec_hash(
     payload = {
         "seed": seed,
         "platform": platform.model_dump(mode="json"),
-        "line_items": [asdict(item) for item in items],
+        "line_items": [_values(item) for item in items],
         "spec": spec,
     }
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {}
+
+
+def _values(value: Any) -> Any:
+    """A dataclass as the list of its field values, recursively (tuples as lists, datetimes
+    as text): what `asdict` says without the field names, much faster on 20,000 line items
+    (one look-up per value's type)."""
+    kind = type(value)
+    if kind not in _GETTERS:
+        _GETTERS[kind] = (attrgetter(*(f.name for f in fields(value)))
+                          if is_dataclass(value) and not isinstance(value, type) else None)
+    getter = _GETTERS[kind]
+    if getter is not None:
+        return [_values(v) for v in getter(value)]
+    if kind is tuple or kind is list:
+        return [_values(v) for v in value]
+    if kind is datetime:
+        return _iso(value)
+    return value
+
+
+@cache
+def _iso(value: datetime) -> str:
+    """A datetime as canonical JSON writes it (cached: a plan holds few distinct ones)."""
+    text: str = _json_default(value)
+    return text
 
 
 # --- invariant checks --------------------------------------------------------------------
