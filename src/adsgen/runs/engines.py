@@ -15,12 +15,24 @@ task order, whichever engine ran them:
 The engines only schedule; what a task does, and so the output, never depends on the
 engine or the worker count. `on_done(index, result)` is called in this process as each
 task finishes (for a progress bar: see `rows_progress`).
+
+No process outlives the run: pool workers watch the process that started them and exit
+when it is gone (even after SIGKILL, which runs no cleanup), so the forkserver and the
+resource tracker, which wait for them, end too and nobody keeps the caller's pipes open;
+an interrupted run terminates its workers rather than waiting for their blocks.
+`interrupt_on_sigterm` makes SIGTERM stop a run as Ctrl-C does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import select
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -31,8 +43,8 @@ from adsgen.exceptions import AdsgenError, UnknownNameError
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["ENGINES", "EngineName", "available_cores", "resolve_workers", "rows_progress",
-           "run_tasks"]
+__all__ = ["ENGINES", "EngineName", "available_cores", "interrupt_on_sigterm",
+           "resolve_workers", "rows_progress", "run_tasks"]
 
 EngineName = Literal["local", "processes", "dask"]
 ENGINES: tuple[str, ...] = get_args(EngineName)
@@ -114,11 +126,76 @@ def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("spawn")
 
 
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with(parent: int) -> None:
+    """Pool worker initializer: end this worker when process `parent` (the run) ends.
+
+    A worker's own parent is the forkserver, so the kernel's parent-death signal (set too)
+    only covers the forkserver dying; a daemon thread waits on a pidfd of the run (polls
+    where there is none) and exits the worker at once when the run is gone.
+    """
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    threading.Thread(target=_watch, args=(parent,), name="adsgen-watch-run",
+                     daemon=True).start()
+
+
+def _watch(parent: int) -> None:
+    try:
+        fd = os.pidfd_open(parent)
+    except ProcessLookupError:
+        os._exit(1)  # the run is already gone
+    except (AttributeError, OSError):
+        fd = -1
+    if fd >= 0:
+        select.select([fd], [], [])  # readable once the run has exited
+    else:
+        while _alive(parent):
+            time.sleep(0.5)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt as Ctrl-C does, so a run cleans
+    up (hidden folder, lock, workers) and exits; the previous handler comes back after.
+    Only the main thread can take signals: elsewhere this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_processes(
     fn: Callable[[T], R], tasks: Sequence[T], workers: int, on_done: OnDone[R] | None
 ) -> list[R]:
     results: dict[int, R] = {}
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(fn))
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(fn),
+                                   initializer=_die_with, initargs=(os.getpid(),))
     try:
         pending: dict[Future[R], int] = {
             executor.submit(fn, task): index for index, task in enumerate(tasks)
@@ -131,6 +208,11 @@ def _run_processes(
                 if on_done is not None:
                     on_done(index, results[index])
     except BaseException:
+        # Stop now: the running blocks' work is thrown away anyway (their files with it).
+        processes: dict[int, Any] = dict(getattr(executor, "_processes", None) or {})
+        for process in processes.values():
+            with contextlib.suppress(OSError, ValueError):
+                process.terminate()
         executor.shutdown(wait=True, cancel_futures=True)
         raise
     executor.shutdown(wait=True)

@@ -181,13 +181,14 @@ def generate_files(
     """
     from adsgen.runs import target
     from adsgen.runs.blocks import export
+    from adsgen.runs.engines import interrupt_on_sigterm
     from adsgen.runs.manifest import MANIFEST_NAME
     from adsgen.simulate.grid import row_count
 
     began = time.perf_counter()
     out = Path(out).resolve()
     _check_engine(fmt, engine, workers, scheduler, block_size)
-    with target.claimed(out):
+    with interrupt_on_sigterm(), target.claimed(out):
         target.clean_stale(out)
         before = target.check_out(out, overwrite=overwrite)
         database = open_database(db) if db is not None else None
@@ -278,9 +279,10 @@ def load_files(
     """
     from adsgen.runs import target
     from adsgen.runs.blocks import verify_dir
+    from adsgen.runs.engines import interrupt_on_sigterm
 
     directory = Path(directory)
-    with target.claimed(directory.resolve(), shared=True):
+    with interrupt_on_sigterm(), target.claimed(directory.resolve(), shared=True):
         manifest = verify_dir(directory)
         return _load(open_database(db), directory, manifest, progress)
 
