@@ -473,7 +473,8 @@ def write_transaction(engine: Engine, doing: str = "cannot write to") -> Iterato
                 _drop_created(engine, created)
         if new_file is not None:
             engine.dispose()
-            _remove_sqlite_file(new_file)
+            if not _holders(new_file):  # another run may have opened the new file meanwhile
+                _remove_sqlite_file(new_file)
         known = database_error(exc, engine, doing) if isinstance(exc, Exception) else None
         if known is not None:
             raise known from exc

@@ -265,10 +265,11 @@ def foreign_references(conn: Connection) -> list[tuple[str, str]]:
     if dialect in ("mysql", "mariadb"):
         rows = conn.execute(
             text(
-                "SELECT DISTINCT table_name, referenced_table_name"
+                "SELECT DISTINCT IF(table_schema = DATABASE(), table_name,"
+                " CONCAT(table_schema, '.', table_name)), referenced_table_name"
                 " FROM information_schema.key_column_usage"
-                " WHERE referenced_table_schema = DATABASE() AND table_schema = DATABASE()"
-                " AND referenced_table_name IN :names AND table_name NOT IN :names"
+                " WHERE referenced_table_schema = DATABASE() AND referenced_table_name IN :names"
+                " AND NOT (table_schema = DATABASE() AND table_name IN :names)"
                 " ORDER BY 1, 2"
             ).bindparams(bindparam("names", expanding=True)),
             {"names": names},
