@@ -269,3 +269,11 @@ def test_load_reports_progress_in_rows(runs: dict[str, Path], tmp_path: Path) ->
     cli = invoke("--db", sqlite_url(tmp_path / "y.db"), "load", str(runs["parquet"]))
     assert cli.exit_code == 0, cli.stderr
     assert "loading rows" in cli.stderr and f"{total}/{total}" in cli.stderr
+
+
+def test_a_run_the_disk_cannot_hold_is_refused_before_writing(mount_point: Path) -> None:
+    """16 MB of tmpfs; 300 line items over 90 days are about 24 MB of Parquet (item 10)."""
+    line = user_error(invoke("generate", "--line-items", "300", "--days", "90", "--out",
+                             str(mount_point / "run")))
+    assert "of disk" in line and "free" in line
+    assert list(mount_point.iterdir()) == []

@@ -49,11 +49,16 @@ def run_all(
     `plan_timestamp(plan)` instead of the database's clock.
     """
     from adsgen.build.plans import build_run_all
+    from adsgen.runs import capacity
     from adsgen.storage.persist import clear_dataset
     from adsgen.templates import catalog
 
     if scale < 0:
         raise AdsgenError(f"--scale must be 0 or more, got {scale}")
+    capacity.check_memory(
+        capacity.BASE_BYTES + scale * capacity.RUN_ALL_BYTES_PER_ADVERTISER,
+        f"run-all --scale {scale:,}",
+    )
     dirs = template_dirs(templates_dir)
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress

@@ -149,6 +149,22 @@ def _check_engine(
         raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
 
 
+def _check_memory(
+    line_items: int | None, advertisers: int | None, engine: str, workers: int | None
+) -> None:
+    """Refuse a plan that cannot fit in memory (see `adsgen.runs.capacity`): before it."""
+    from adsgen.runs import capacity
+    from adsgen.runs.engines import resolve_workers
+
+    size = (f"--line-items {line_items:,}" if line_items is not None
+            else f"--advertisers {advertisers or 0:,}")
+    n_workers = resolve_workers(engine, workers)
+    capacity.check_memory(
+        capacity.run_memory(line_items=line_items, advertisers=advertisers, workers=n_workers),
+        f"{size} with {n_workers} worker{'s' if n_workers > 1 else ''}",
+    )
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -179,7 +195,7 @@ def generate_files(
     not be written (see the module docstring), or an unreachable database (checked before
     generating); DatabaseError when the load fails (the files are complete then).
     """
-    from adsgen.runs import target
+    from adsgen.runs import capacity, target
     from adsgen.runs.blocks import export
     from adsgen.runs.engines import interrupt_on_sigterm
     from adsgen.runs.manifest import MANIFEST_NAME
@@ -191,6 +207,7 @@ def generate_files(
     with interrupt_on_sigterm(), target.claimed(out):
         target.clean_stale(out)
         before = target.check_out(out, overwrite=overwrite)
+        _check_memory(line_items, advertisers, engine, workers)
         database = open_database(db) if db is not None else None
         plan, plat, spec = _plan(
             seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
@@ -198,6 +215,8 @@ def generate_files(
         )
         planned = time.perf_counter() - began
         total = sum(row_count(item, plat) for item in plan.items)
+        capacity.check_disk(total * capacity.BYTES_PER_ROW.get(fmt, max(
+            capacity.BYTES_PER_ROW.values())), out.parent, f"{total:,} rows of {fmt}")
         done = 0
         progress(ROWS_STAGE, 0, total)
 
@@ -249,6 +268,7 @@ def estimate_files(
     _check_engine(fmt, engine, workers, scheduler, block_size)
     if out is not None:
         target.check_out(Path(out).resolve(), overwrite=overwrite)
+    _check_memory(line_items, advertisers, engine, workers)
     plan, plat, _ = _plan(
         seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
         platform=platform, templates_dir=templates_dir, progress=progress,

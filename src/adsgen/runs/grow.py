@@ -138,9 +138,12 @@ def create_advertiser(
     """Create an advertiser as given, or (None) one drawn by the providers, with its plan
     and `campaigns` more drawn campaigns (a drawn advertiser has none otherwise)."""
     from adsgen.build.plans import build_random
+    from adsgen.runs import capacity
 
     if campaigns < 0:
         raise AdsgenError(f"--campaigns must be 0 or more, got {campaigns}")
+    capacity.check_memory(capacity.BASE_BYTES + campaigns * capacity.CAMPAIGN_BYTES,
+                          f"create-advertiser --campaigns {campaigns:,}")
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:
