@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.json as pajson
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -97,6 +100,31 @@ def test_files_read_back_with_pyarrow_and_duckdb(
     rows, dates, first, last = duckdb.connect().execute(sql).fetchone()  # type: ignore[misc]
     assert (rows, dates) == (manifest.tables["performance"].rows, 3)
     assert str(first).startswith("2026-09-01") and str(last).startswith("2026-09-03 23:00")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_timestamp_is_utc_aware(
+    runs: dict[str, tuple[Path, dict[str, Any]]], fmt: str
+) -> None:
+    """One type everywhere: timestamp[us, tz=UTC] in Parquet, ISO 8601 with Z in text files;
+    DuckDB reads all of them as TIMESTAMP WITH TIME ZONE."""
+    out = runs[fmt][0]
+    timestamps = {"performance": ("hour",), "flights": ("start_at", "end_at")}
+    reader = DUCKDB_READERS[fmt]
+    for table, columns in timestamps.items():
+        files = sorted((out / table).rglob(f"*.{fmt}")) or [out / f"{table}.{fmt}"]
+        if fmt == "parquet":
+            for path in files:
+                schema = pq.read_schema(path)
+                assert {schema.field(c).type for c in columns} == {pa.timestamp("us", "UTC")}
+        else:
+            first = files[0].read_text().splitlines()[1]
+            assert len(re.findall(r"\d{4}-\d\d-\d\dT\d\d:00:00Z", first)) == len(columns), first
+        typed = duckdb.connect().execute(
+            "SELECT " + ", ".join(f"typeof({c})" for c in columns)
+            + f" FROM {reader}('{files[0]}') LIMIT 1"
+        ).fetchone()
+        assert typed is not None and set(typed) == {"TIMESTAMP WITH TIME ZONE"}, (table, typed)
 
 
 def test_manifest_tells_how_the_run_was_made(
@@ -227,6 +255,13 @@ def check_loaded(url: str, out: Path) -> None:
             item = session.get(LineItem, 1)
             assert item is not None and item.creatives and item.flight is not None
             assert item.flight.start.isoformat() == "2026-09-01T00:00:00"
+            first, last = session.execute(
+                select(func.min(Performance.hour), func.max(Performance.hour))).one()
+            hours = read_back(out, manifest.format, "performance").column("hour")
+            utc = pa.timestamp("us", "UTC")
+            expected = pc.min_max(hours.cast(utc)).as_py()
+            assert (first, last) == (expected["min"].replace(tzinfo=None),
+                                     expected["max"].replace(tzinfo=None))
             spent = session.scalar(select(func.sum(Performance.spend_micros)))
             assert spent is not None and spent > 0
     finally:
@@ -265,7 +300,12 @@ def test_load_into_postgresql_and_mariadb(
     runs: dict[str, tuple[Path, dict[str, Any]]], request: pytest.FixtureRequest, server: str
 ) -> None:
     engine: Engine = request.getfixturevalue(server)
-    url = engine.url.render_as_string(hide_password=False)
+    if server == "pg_engine":  # timestamptz must not depend on the session's time zone
+        options = f"{engine.url.query.get('options', '')} -ctimezone=Asia/Tokyo".strip()
+        url = engine.url.update_query_dict({"options": options}).render_as_string(
+            hide_password=False)
+    else:
+        url = engine.url.render_as_string(hide_password=False)
     out = runs["parquet"][0]
     loaded = invoke_json("load", str(out), "--db", url)
     assert loaded["matches_manifest"] is True

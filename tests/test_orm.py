@@ -12,7 +12,6 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import (
     BigInteger,
-    DateTime,
     Double,
     Engine,
     Integer,
@@ -58,6 +57,7 @@ from adsgen.storage.orm import (
     LineItem,
     Performance,
     TargetingRule,
+    UtcDateTime,
 )
 
 START = datetime(2025, 3, 1)
@@ -73,7 +73,7 @@ def make_tree(name: str = "Acme Motors") -> Advertiser:
     )
     line_item = LineItem(
         name="CTV prime", cpm_micros=32_500_000,
-        flight=Flight(start=START, end=START + timedelta(days=7)),
+        flight=Flight(start_at=START, end_at=START + timedelta(days=7)),
         budget=Budget(amount_micros=10_000_000_000, daily_cap_micros=2_000_000_000),
         frequency_cap=FrequencyCap(max_impressions=3, time_unit=FrequencyPeriod.days),
         targeting_rules=[
@@ -85,7 +85,7 @@ def make_tree(name: str = "Acme Motors") -> Advertiser:
     )
     campaign = Campaign(
         name="Spring launch", objective=Objective.awareness, status=CampaignStatus.active,
-        flight=Flight(start=START, end=END),
+        flight=Flight(start_at=START, end_at=END),
         budget=Budget(amount_micros=50_000_000_000, pacing_type=PacingType.ahead),
         line_items=[line_item],
     )
@@ -115,7 +115,7 @@ _ARROW_TO_SQL: dict[pa.DataType, tuple[type[Any], ...]] = {
     pa.int64(): (Integer, BigInteger),
     pa.float64(): (Double,),
     pa.string(): (String,),
-    pa.timestamp("s"): (DateTime,),
+    pa.timestamp("us", tz="UTC"): (UtcDateTime,),
 }
 
 
@@ -358,9 +358,9 @@ BAD_ROWS: dict[str, BadRow] = {
     "budget_two_owners": lambda ids: (Budget, _budget(ids, campaign_id=ids["campaign"])),
     "second_budget_same_owner": lambda ids: (Budget, _budget(ids, line_item_id=ids["line_item"])),
     "flight_end_equals_start": lambda ids: (Flight, {"line_item_id": _new_line_item(ids),
-                                                     "start": START, "end": START}),
+                                                     "start_at": START, "end_at": START}),
     "flight_end_before_start": lambda ids: (Flight, {"line_item_id": _new_line_item(ids),
-                                                     "start": END, "end": START}),
+                                                     "start_at": END, "end_at": START}),
     "frequency_cap_zero": lambda ids: (FrequencyCap, {"line_item_id": _new_line_item(ids),
                                                       "max_impressions": 0, "time_unit": "days",
                                                       "time_unit_count": 1}),
@@ -450,7 +450,7 @@ def test_good_rows_pass_the_same_constraints(engine: Engine, seeded: dict[str, i
         conn.execute(insert(Budget).values(
             _budget(seeded, pacing_type="asap", pacing_period="daily", daily_cap_micros=5)))
         conn.execute(insert(Flight).values(
-            line_item_id=seeded[_NEW_LINE_ITEM], start=START, end=START + timedelta(hours=1)))
+            line_item_id=seeded[_NEW_LINE_ITEM], start_at=START, end_at=START + timedelta(hours=1)))
         conn.execute(insert(Campaign).values(  # same name, another advertiser
             advertiser_id=_persist_bare_advertiser(conn), name="Spring launch",
             objective="awareness", dsp_partner="direct"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -157,6 +157,25 @@ def test_entity_table_is_one_file_even_when_empty(tmp_path: Path, fmt: str) -> N
     if fmt == "parquet":
         back = ds.dataset(tmp_path / "advertisers.parquet").to_table()
         assert back["id"].to_pylist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "ns"])
+def test_every_sink_writes_timestamps_as_utc_microseconds(tmp_path: Path, unit: str) -> None:
+    """Naive timestamps of any unit (taken as UTC) come out as timestamp[us, tz=UTC], or as
+    ISO 8601 text with Z in the text formats."""
+    moments = [datetime(2026, 3, 1, 5), datetime(2026, 3, 2, 23)]
+    table = pa.table({"id": [1, 2], "at": pa.array(moments, pa.timestamp(unit))})
+    for name, cls in SINKS.items():
+        with cls(tmp_path / name, "t") as sink:
+            sink.write(table)
+        path = tmp_path / name / f"t.{cls.extension}"
+        if name == "parquet":
+            back = ds.dataset(path).to_table()
+            assert back.schema.field("at").type == pa.timestamp("us", "UTC")
+            assert back.column("at").to_pylist() == [m.replace(tzinfo=UTC) for m in moments]
+        else:
+            text = path.read_text()
+            assert "2026-03-01T05:00:00Z" in text and "2026-03-02T23:00:00Z" in text, text
 
 
 def test_schema_change_and_closed_sink_are_errors(tmp_path: Path) -> None:

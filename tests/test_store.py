@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select, text
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -271,13 +272,55 @@ def test_sqlite_stores_datetimes_as_the_orm_does(sqlite_engine: Engine) -> None:
     parents = make_parents(sqlite_engine, line_items=1, creatives=1)
     with session_scope(sqlite_engine) as session:
         line_item = session.get_one(LineItem, parents[0][0])
-        line_item.flight = Flight(start=HOUR0, end=HOUR0 + timedelta(hours=5))
+        line_item.flight = Flight(start_at=HOUR0, end_at=HOUR0 + timedelta(hours=5))
     with sqlite_engine.begin() as conn:
         bulk_insert(conn, "performance", performance_table(parents, hours=1))
         bulk_text = conn.exec_driver_sql("SELECT DISTINCT hour FROM performance").scalar()
-        orm_text, created = conn.exec_driver_sql("SELECT start, created_at FROM flights").one()
+        orm_text, created = conn.exec_driver_sql("SELECT start_at, created_at FROM flights").one()
     assert bulk_text == orm_text == "2025-03-01 00:00:00"
     assert len(created) == len(bulk_text)  # CURRENT_TIMESTAMP has the same shape
+
+
+def test_timestamps_are_utc_instants_whatever_the_session_time_zone(engine: Engine) -> None:
+    """The bulk path and the ORM store the same UTC instant (timestamptz on PostgreSQL), and
+    the ORM reads it back as naive UTC, even when the session's time zone is not UTC."""
+    parents = make_parents(engine, line_items=1, creatives=1)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("SET LOCAL TIME ZONE 'America/New_York'")
+        bulk_insert(conn, "performance", performance_table(parents, hours=2))
+        with Session(bind=conn) as session:
+            session.add(Flight(line_item_id=parents[0][0], start_at=HOUR0 + timedelta(hours=1),
+                               end_at=HOUR0 + timedelta(days=1)))
+            session.flush()
+            assert session.scalar(select(Flight.start_at)) == HOUR0 + timedelta(hours=1)
+            assert session.scalar(select(func.min(Performance.hour))) == HOUR0
+        same = conn.execute(text(
+            "SELECT count(*) FROM performance p JOIN flights f ON p.hour = f.start_at")).scalar()
+        assert same == 3  # the three devices' rows of the second hour
+        if engine.dialect.name == "postgresql":
+            kinds = conn.execute(text(
+                "SELECT DISTINCT data_type FROM information_schema.columns WHERE table_schema ="
+                " current_schema() AND column_name IN ('hour', 'start_at', 'end_at', "
+                "'created_at', 'updated_at')")).scalars().all()
+            assert kinds == ["timestamp with time zone"]
+            epoch = conn.execute(text("SELECT extract(epoch FROM min(hour)) FROM performance"))
+            assert int(epoch.scalar_one()) == int(HOUR0.replace(tzinfo=UTC).timestamp())
+
+
+def test_no_column_name_needs_quoting() -> None:
+    """Plain SQL works on every dialect: no reserved word as a name (flights used "end").
+
+    `targeting.key` is the one exception left (a MySQL/SQLite keyword), listed here."""
+    quoted = {
+        dialect.name: sorted(
+            f"{table.name}.{name}" for table in Base.metadata.tables.values()
+            for name in (table.name, *table.c.keys())
+            if dialect.identifier_preparer._requires_quotes(name)
+        )
+        for dialect in (postgresql.dialect(), mysql.dialect(), sqlite.dialect())
+    }
+    assert quoted == {"postgresql": [], "mysql": ["targeting.key"], "sqlite": ["targeting.key"]}
 
 
 def test_bulk_insert_is_rolled_back_with_the_transaction(engine: Engine) -> None:

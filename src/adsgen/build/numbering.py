@@ -2,8 +2,8 @@
 
 `number_plan` walks advertisers → campaigns → line items → creatives once, in tree order,
 assigning consecutive ids. It yields what the simulation reads (`SimLineItem`) and the
-entity tables (columns named as the ORM's, so a generated directory loads straight into a
-database). `sim_item` is the single place where a line item becomes a simulation input,
+entity tables (columns named as the ORM's, timestamps UTC-aware in µs, so a generated
+directory loads straight into a database). `sim_item` is the single place where a line item becomes a simulation input,
 whether it comes from a plan or from database rows.
 """
 
@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
 from adsgen.domain.enums import BudgetType, CampaignStatus, EntityStatus, Objective, TargetingKey
+from adsgen.domain.fields import utc_timestamps
 from adsgen.domain.schemas import (
     AdvertiserBase,
     AdvertiserCreate,
@@ -136,8 +137,8 @@ class NumberedPlan:
             columns[name].append(value)
 
     def arrow_tables(self) -> dict[str, pa.Table]:
-        """Each entity table as Arrow (empty tables are left out)."""
-        return {name: pa.table(cols) for name, cols in self.tables.items() if cols}
+        """Each entity table as Arrow, timestamps `timestamp[us, tz=UTC]` (empty ones left out)."""
+        return {name: utc_timestamps(pa.table(cols)) for name, cols in self.tables.items() if cols}
 
     def counts(self) -> dict[str, int]:
         """Rows per entity table."""
@@ -184,8 +185,8 @@ def creative_columns(creative: CreativeBase) -> dict[str, Any]:
 
 
 def flight_columns(flight: FlightSchema) -> dict[str, Any]:
-    """A flight's columns (no id, no owner)."""
-    return {"start": flight.start, "end": flight.end}
+    """A flight's columns (no id, no owner): `start_at`/`end_at`, never the reserved "end"."""
+    return {"start_at": flight.start, "end_at": flight.end}
 
 
 def budget_columns(budget: BudgetSchema) -> dict[str, Any]:

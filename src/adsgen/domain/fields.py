@@ -3,7 +3,9 @@
 Annotated types (Name, Money, Cpm, Hostname, HttpsUrl, CountryCode, UtcHour, UniqueList) carry
 the rules and the user-facing messages, which say what is allowed because users read them as
 "file: key.path: message" (`error_lines`). Money is a Decimal with at most 2 places, stored as
-integer micros (`to_micros` / `from_micros`); times are hour-aligned naive UTC (`to_utc_naive`).
+integer micros (`to_micros` / `from_micros`); times are hour-aligned naive UTC (`to_utc_naive`)
+in Python, and stored everywhere (Arrow tables, files, databases) as one type: microseconds,
+UTC-aware (`TIMESTAMP_UNIT`, `TIMESTAMP_TZ`).
 Providers draw within the bounds exported here (CPM_MIN, CPM_MAX, MAX_AMOUNT, ...).
 """
 
@@ -13,7 +15,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
@@ -21,6 +23,9 @@ from pydantic_core import PydanticCustomError
 
 from adsgen.domain.geo import ISO_COUNTRY_CODES
 from adsgen.exceptions import shorten, shown
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "CPM_MAX",
@@ -31,6 +36,8 @@ __all__ = [
     "MAX_PIXELS",
     "MICROS_PER_UNIT",
     "NAME_MAX_LENGTH",
+    "TIMESTAMP_TZ",
+    "TIMESTAMP_UNIT",
     "CountryCode",
     "Cpm",
     "Hostname",
@@ -45,6 +52,7 @@ __all__ = [
     "rule_error",
     "to_micros",
     "to_utc_naive",
+    "utc_timestamps",
 ]
 
 MICROS_PER_UNIT = 1_000_000
@@ -55,6 +63,12 @@ CPM_MAX = Decimal("500.00")
 MAX_FLIGHT_DAYS = 366
 MAX_IMPRESSIONS_PER_CAP = 1000
 MAX_PIXELS = 8192
+# Every stored timestamp, in every table and file: `timestamp[us, tz=UTC]` in Arrow and
+# Parquet (DuckDB: TIMESTAMP WITH TIME ZONE), `...Z` text in CSV/JSONL, timestamptz on
+# PostgreSQL. One unit, so tables join without casts; µs, the unit Python, Parquet,
+# PostgreSQL and DuckDB share.
+TIMESTAMP_UNIT = "us"
+TIMESTAMP_TZ = "UTC"
 _CENT = Decimal("0.01")
 _T = TypeVar("_T")
 
@@ -86,6 +100,22 @@ def to_utc_naive(value: date | datetime) -> datetime:
     if value.utcoffset() is not None:
         value = value.astimezone(UTC)
     return value.replace(tzinfo=None)
+
+
+def utc_timestamps(table: pa.Table) -> pa.Table:
+    """`table` with every timestamp column as `timestamp[us, tz=UTC]` (itself when already so).
+
+    Naive timestamps are taken as UTC (Arrow stores epoch values, so only the label changes);
+    other units are converted (a lossy one raises pyarrow.ArrowInvalid).
+    """
+    import pyarrow as pa
+
+    target = pa.timestamp(TIMESTAMP_UNIT, tz=TIMESTAMP_TZ)
+    schema = pa.schema(
+        [f.with_type(target) if pa.types.is_timestamp(f.type) else f for f in table.schema],
+        metadata=table.schema.metadata,
+    )
+    return table if schema.equals(table.schema) else table.cast(schema)
 
 
 def error_lines(error: ValidationError) -> list[str]:

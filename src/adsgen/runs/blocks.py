@@ -522,9 +522,11 @@ def _arrow_schema(table: Any, names: Sequence[str]) -> pa.Schema:
 
     import pyarrow as pa
 
+    from adsgen.simulate.columns import TIMESTAMP
+
     kinds: list[tuple[type, pa.DataType]] = [
         (bool, pa.bool_()), (int, pa.int64()), (float, pa.float64()),
-        (dt.datetime, pa.timestamp("us")), (dt.date, pa.date32()), (Decimal, pa.string()),
+        (dt.datetime, TIMESTAMP), (dt.date, pa.date32()), (Decimal, pa.string()),
         (str, pa.string()),
     ]
     fields = []

@@ -145,7 +145,7 @@ CHECKS: dict[str, str] = {
     "qr_needs_qr_creative": "qr_scans = 0 unless the creative has a QR code",
     "spend_is_impressions_x_cpm": "spend_micros = impressions x cpm_micros / 1000,"
                                   " rounded once",
-    "within_flight": "no delivery outside the flight [start, end)",
+    "within_flight": "no delivery outside the flight [start_at, end_at)",
     "active_and_servable": "no delivery for an inactive line item or unservable creative",
     "lifetime_budget": "line item spend <= lifetime budget",
     "daily_cap": "line item spend per UTC day <= daily cap",

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["FUNNEL", "GROUND_TRUTH_SCHEMA", "PERFORMANCE_SCHEMA"]
+from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
+
+__all__ = ["FUNNEL", "GROUND_TRUTH_SCHEMA", "PERFORMANCE_SCHEMA", "TIMESTAMP"]
+
+# The one timestamp type of every table and file: µs since the epoch, UTC-aware.
+TIMESTAMP = pa.timestamp(TIMESTAMP_UNIT, tz=TIMESTAMP_TZ)
 
 # Video funnel, widest first: each stage is <= the one before it.
 FUNNEL: tuple[str, ...] = (
@@ -18,7 +23,7 @@ FUNNEL: tuple[str, ...] = (
 PERFORMANCE_SCHEMA = pa.schema([
     ("line_item_id", pa.int64()),
     ("creative_id", pa.int64()),
-    ("hour", pa.timestamp("s")),           # UTC, hour-aligned
+    ("hour", TIMESTAMP),                   # UTC, hour-aligned
     ("device", pa.string()),               # DeviceType value
     ("impressions", pa.int64()),
     ("starts", pa.int64()),

@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from adsgen.build.items import SimLineItem
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
+from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA, TIMESTAMP
 from adsgen.simulate.conversions import draw_conversions, lag_mean, lag_weights
 from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
@@ -124,7 +124,7 @@ def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) 
     columns: list[pa.Array] = [
         pa.array(grid.li_id[row_li]),
         pa.array(grid.cre_id[grid.row_cre]),
-        pa.array(hour, type=pa.timestamp("s")),
+        pa.array(hour * 1_000_000, type=TIMESTAMP),  # epoch seconds → µs
         _DEVICE_NAMES.take(pa.array(grid.cell_dev[grid.row_cell])),
         pa.array(impressions),
     ]

@@ -52,6 +52,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session
 
+from adsgen.domain.fields import utc_timestamps
 from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.settings import get_settings
 from adsgen.storage.orm import Base, GroundTruth, Performance
@@ -665,14 +666,11 @@ def _executemany(conn: Connection, sql: str, data: pa.Table, batch_rows: int) ->
 
 def _copy_postgres(conn: Connection, sql: str, data: pa.Table, batch_rows: int) -> None:
     """COPY FROM STDIN in CSV made by Arrow's C++ writer (no per-row Python)."""
-    import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    naive = pa.schema([
-        pa.field(f.name, pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) else f
-        for f in data.schema
-    ])
-    data = data.cast(naive)  # zone-aware timestamps become naive UTC
+    # Timestamps go as '… 00:00:00Z' text: the `Z` makes timestamptz exact whatever the
+    # session's TimeZone (naive Arrow timestamps are UTC, as everywhere in adsgen).
+    data = utc_timestamps(data)
     options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
     if not conn.in_transaction():
         conn.begin()  # the raw cursor below must run inside the caller's transaction
@@ -695,7 +693,8 @@ def bulk_insert(
 
     Runs inside the caller's transaction (nothing is committed here), so a rollback undoes
     it. Arrow column names must be columns of the table (any order, any subset that
-    satisfies NOT NULL). Timestamps are written as naive UTC. Constraint violations raise
+    satisfies NOT NULL). Timestamps are UTC (naive Arrow ones taken as UTC): timestamptz on
+    PostgreSQL, UTC DATETIME text elsewhere. Constraint violations raise
     sqlalchemy.exc.IntegrityError on every dialect. `batch_rows` overrides the batch size.
     """
     if data.num_rows == 0:

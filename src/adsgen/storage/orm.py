@@ -10,16 +10,17 @@ The fact tables `performance` and `ground_truth` mirror the Arrow schemas of
 The database guards what a single row can break (positive money, end > start, funnel
 order, viewable <= measurable <= impressions, …) with named CHECK constraints, and every
 child FK is ON DELETE CASCADE (SQLite needs `PRAGMA foreign_keys=ON`, which
-`adsgen.storage.database.make_engine` sets). Enums are stored as their string values in VARCHARs and
-read back as enum members, except `status`, a plain string holding an `EntityStatus` or a
-`CampaignStatus` value. Times are naive UTC; `created_at`/`updated_at` are set by the
-database. The targeting table's class is `TargetingRule` so that it does not clash with the
-Pydantic `Targeting` model in the registry. Works on SQLite, PostgreSQL and MariaDB/MySQL.
+`adsgen.storage.database.make_engine` sets). Enums are stored as their string values in
+VARCHARs and read back as enum members, except `status`, a plain string holding an
+`EntityStatus` or a `CampaignStatus` value. Times are `UtcDateTime` (timestamptz on
+PostgreSQL, UTC DATETIME elsewhere, naive UTC in Python); `created_at`/`updated_at` are set
+by the database. The targeting table's class is `TargetingRule` so that it does not clash
+with the Pydantic `Targeting` model in the registry. Works on SQLite, PostgreSQL and MariaDB/MySQL.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -36,8 +37,8 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    TypeDecorator,
     UniqueConstraint,
-    column,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import sqlite
@@ -46,6 +47,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.type_api import TypeEngine
 
 from adsgen.domain.enums import (
     AdFormat,
@@ -91,16 +93,40 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Naive UTC. On SQLite stored as 'YYYY-MM-DD HH:MM:SS', the format CURRENT_TIMESTAMP and
-# the bulk loader write, so values compare equal as text whichever path wrote them.
-UtcDateTime = DateTime(timezone=False).with_variant(
-    sqlite.DATETIME(truncate_microseconds=True),  # type: ignore[no-untyped-call]
-    "sqlite",
-)
+class UtcDateTime(TypeDecorator[datetime]):
+    """A UTC instant: naive-UTC datetimes in Python, time-zone-aware where the database can.
+
+    PostgreSQL: `timestamptz`, written and read as aware UTC whatever the session's TimeZone.
+    MariaDB/MySQL: DATETIME holding UTC (they have no zone-aware type that spans 2038+).
+    SQLite: 'YYYY-MM-DD HH:MM:SS' text, the format CURRENT_TIMESTAMP and the bulk loader
+    write, so values compare equal as text whichever path wrote them. Aware datetimes are
+    converted to UTC on the way in; values always come back naive UTC (the schemas' form).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(
+                sqlite.DATETIME(truncate_microseconds=True)  # type: ignore[no-untyped-call]
+            )
+        return dialect.type_descriptor(DateTime(timezone=dialect.name == "postgresql"))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return aware if dialect.name == "postgresql" else aware.replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value  # type: ignore[no-any-return]
 
 
 class utcnow(FunctionElement[datetime]):
-    """The current time as a naive UTC timestamp, rendered per dialect."""
+    """The current time for a `UtcDateTime` column, rendered per dialect."""
 
     type = DateTime()
     inherit_cache = True
@@ -113,7 +139,7 @@ def _utcnow_default(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(utcnow, "postgresql")
 def _utcnow_postgresql(element: utcnow, compiler: SQLCompiler, **kw: Any) -> str:
-    return "TIMEZONE('utc', CURRENT_TIMESTAMP)"
+    return "CURRENT_TIMESTAMP"  # timestamptz: an instant, whatever the session's TimeZone
 
 
 @compiles(utcnow, "mysql", "mariadb")
@@ -144,13 +170,13 @@ class Base(DeclarativeBase):
 
 
 class _Timestamps:
-    """created_at / updated_at maintained by the database (naive UTC)."""
+    """created_at / updated_at maintained by the database (UTC)."""
 
     created_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, server_default=utcnow(), sort_order=20
+        UtcDateTime(), server_default=utcnow(), sort_order=20
     )
     updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime, server_default=utcnow(), onupdate=utcnow(), sort_order=21
+        UtcDateTime(), server_default=utcnow(), onupdate=utcnow(), sort_order=21
     )
     # Fetch server-generated values at flush, so objects stay readable after the session.
     __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
@@ -344,20 +370,29 @@ class _Owned(_Timestamps):
 
 
 class Flight(_Owned, Base):
-    """[start, end) in naive UTC, hour-aligned."""
+    """[start_at, end_at) in UTC, hour-aligned (the schemas' `start`/`end`)."""
 
     __tablename__ = "flights"
     __table_args__ = (
         _one_owner(),
-        # column() objects, so the reserved word "end" is quoted per dialect.
-        CheckConstraint(column("end") > column("start"), name="end_after_start"),
+        CheckConstraint("end_at > start_at", name="end_after_start"),
     )
 
-    start: Mapped[datetime] = mapped_column(UtcDateTime)
-    end: Mapped[datetime] = mapped_column(UtcDateTime)
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    end_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="flight")
     line_item: Mapped[LineItem | None] = relationship(back_populates="flight")
+
+    @property
+    def start(self) -> datetime:
+        """First hour of the flight (read models validate this attribute)."""
+        return self.start_at
+
+    @property
+    def end(self) -> datetime:
+        """End of the flight, exclusive (read models validate this attribute)."""
+        return self.end_at
 
 
 class Budget(_Owned, Base):
@@ -457,7 +492,7 @@ class Performance(Base):
 
     line_item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     creative_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hour: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
     device: Mapped[str] = mapped_column(String(16), primary_key=True)
     impressions: Mapped[int] = mapped_column(BigInteger)
     starts: Mapped[int] = mapped_column(BigInteger)

@@ -7,11 +7,15 @@ into hive partitions by the UTC date of a timestamp column
 (`<dir>/<name>/date=YYYY-MM-DD/part-<part>.<ext>`). File names depend only on the table
 name, the part (task/block) index and the data, never on a worker, a process or the
 clock, so every engine and worker count writes the same bytes. Each file is written under
-a hidden temporary name and renamed on `close`, so readers never see half a file.
+a hidden temporary name and renamed on `close`, so readers never see half a file. Every
+timestamp column is written as `timestamp[us, tz=UTC]` (`adsgen.domain.fields.utc_timestamps`),
+whatever the producer gave, and as ISO 8601 text with a `Z` in the text formats
+(`iso_timestamps`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 from abc import ABC, abstractmethod
@@ -23,10 +27,20 @@ from typing import TYPE_CHECKING, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 
+from adsgen.domain.fields import utc_timestamps
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PARTITION_KEY", "FileSink", "Sink", "TableWriter", "part_name", "sort_by_date"]
+__all__ = [
+    "PARTITION_KEY",
+    "FileSink",
+    "Sink",
+    "TableWriter",
+    "iso_timestamps",
+    "part_name",
+    "sort_by_date",
+]
 
 # Hive partition key of the date-partitioned tables (`date=YYYY-MM-DD/`).
 PARTITION_KEY = "date"
@@ -64,6 +78,21 @@ class TableWriter(Protocol):
 def part_name(part: int, extension: str) -> str:
     """`part-000042.parquet`: the file of task/block `part`, zero-padded so names sort."""
     return f"part-{part:06d}.{extension}"
+
+
+def iso_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """ISO 8601 text of timestamps: 'YYYY-MM-DDTHH:MM:SSZ' (fractions only when there are any).
+
+    `Z` for UTC-aware values (adsgen's), none for naive ones. Arrow's cast to string is ~40x
+    faster than `strftime`; it puts a space where ISO wants T.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if values.type.unit != "s":
+        with contextlib.suppress(pa.ArrowInvalid):  # a safe cast fails when it would lose data
+            values = values.cast(pa.timestamp("s", values.type.tz))
+    return pc.utf8_replace_slice(values.cast(pa.string()), 10, 11, "T")
 
 
 def _days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -181,6 +210,7 @@ class FileSink(ABC):
         """Append `table`'s rows to this sink's file(s)."""
         if self._closed:
             raise ValueError(f"sink for {self.name!r} is closed")
+        table = utc_timestamps(table)
         if self._schema is None:
             self._schema = table.schema
         elif not table.schema.equals(self._schema):
