@@ -124,7 +124,7 @@ def test_create_campaign_auto_and_from_a_profile(db: str) -> None:
                            "--no-simulate", "--db", db)
     campaign_id = profiled["ids"]["campaigns"][0]
     assert profiled["facts"]["performance_rows"] == 0
-    assert _query(db, "SELECT c.objective, b.amount_micros, f.\"end\" > f.start FROM campaigns c"
+    assert _query(db, "SELECT c.objective, b.amount_micros, f.end_at > f.start_at FROM campaigns c"
                       " JOIN budgets b ON b.campaign_id = c.id JOIN flights f ON "
                       "f.campaign_id = c.id WHERE c.id = ?", campaign_id) == [
         ("consideration", 30_000 * 10**6, 1)]

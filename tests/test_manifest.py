@@ -44,9 +44,10 @@ def result(plan: NumberedPlan) -> SimResult:
     return simulate(plan.items, platform=PLATFORM, seed=SEED)
 
 
-def with_column(table: pa.Table, name: str, values: np.ndarray) -> pa.Table:
+def with_column(table: pa.Table, name: str, values: np.ndarray | pa.Array) -> pa.Table:
     index = table.schema.get_field_index(name)
-    return table.set_column(index, table.schema.field(index), pa.array(values))
+    array = values if isinstance(values, pa.Array) else pa.array(values)
+    return table.set_column(index, table.schema.field(index), array)
 
 
 def violated(counts: dict[str, tuple[int, int]]) -> set[str]:
@@ -78,8 +79,8 @@ BREAKS = {
     "spend_is_impressions_x_cpm": lambda c: c.__setitem__("spend_micros", c["spend_micros"] + 5),
     "qr_needs_qr_creative": lambda c: c.__setitem__("qr_scans", 1),
     "known_creative": lambda c: c.__setitem__("creative_id", 10**9),
-    "within_flight": lambda c: c.__setitem__("hour", c["hour"] + 10**8),
-    "hour_aligned": lambda c: c.__setitem__("hour", c["hour"] + 60),
+    "within_flight": lambda c: c.__setitem__("hour", c["hour"] + 10**14),  # hours in µs
+    "hour_aligned": lambda c: c.__setitem__("hour", c["hour"] + 1),  # one microsecond
     "reach_le_audience": lambda c: c.__setitem__("cumulative_reach", 10**12),
 }
 
@@ -104,7 +105,7 @@ def test_breaking_a_law_on_one_row_is_caught(
             column = perf.column(name)
             values = column.cast(pa.int64()).to_numpy().copy()
             values[row] = value
-            perf = with_column(perf, name, pa.array(values).cast(column.type).to_numpy())
+            perf = with_column(perf, name, pa.array(values).cast(column.type))
     assert law in violated(check_block(perf, result.ground_truth, plan.items))
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from adsgen.domain.enums import DeviceType
+from adsgen.domain.fields import utc_timestamps
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -186,7 +187,8 @@ def check_block(
     col = {name: performance.column(name).to_numpy() for name in _COUNTS}
     line = performance.column("line_item_id").to_numpy()
     creative = performance.column("creative_id").to_numpy()
-    hour = performance.column("hour").cast(pa.timestamp("s")).cast(pa.int64()).to_numpy()
+    micros = utc_timestamps(performance.select(["hour"])).column(0).cast(pa.int64()).to_numpy()
+    hour = micros // 1_000_000  # epoch seconds
     imp = col["impressions"]
     out: dict[str, CheckCounts] = {"no_nulls": (n, 0)}
 
@@ -194,7 +196,7 @@ def check_block(
         out[name] = (n, int(np.count_nonzero(bad)))
 
     rows("non_negative", np.logical_or.reduce([col[c] < 0 for c in _COUNTS]))
-    rows("hour_aligned", hour % 3600 != 0)
+    rows("hour_aligned", micros % 3_600_000_000 != 0)
     funnel = [imp, col["starts"], col["first_quartile"], col["midpoint"],
               col["third_quartile"], col["completes"]]
     rows("funnel_order", np.logical_or.reduce(
