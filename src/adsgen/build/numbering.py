@@ -3,8 +3,8 @@
 `number_plan` walks advertisers → campaigns → line items → creatives once, in tree order,
 assigning consecutive ids. It yields what the simulation reads (`SimLineItem`) and the
 entity tables (columns named as the ORM's, timestamps UTC-aware in µs, so a generated
-directory loads straight into a database). `sim_item` is the single place where a line item becomes a simulation input,
-whether it comes from a plan or from database rows.
+directory loads straight into a database). `sim_item` is the single place where a line
+item becomes a simulation input, whether it comes from a plan or from database rows.
 """
 
 from __future__ import annotations

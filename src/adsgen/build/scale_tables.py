@@ -50,6 +50,7 @@ from adsgen.domain.fields import (
     MAX_IMPRESSIONS_PER_CAP,
     MICROS_PER_UNIT,
     NAME_MAX_LENGTH,
+    utc_timestamps,
 )
 
 if TYPE_CHECKING:
@@ -302,7 +303,7 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
     arc = {"campaign_id": _nullable(campaign_owner), "line_item_id": _nullable(item_owner)}
     flight = {name: pa.repeat(pa.scalar(value), owners)
               for name, value in flight_columns(cols.flight).items()}
-    out["flights"] = pa.table({"id": _ids(owners), **arc, **flight})
+    out["flights"] = utc_timestamps(pa.table({"id": _ids(owners), **arc, **flight}))
     cap = _in_tree_order(cols, cols.cap, cols.li_cap)
     out["budgets"] = pa.table({
         "id": _ids(owners), **arc, "budget_type": pa.repeat(str(BudgetType.lifetime), owners),
