@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.deps-stamp
 
-.PHONY: deps test test-one lint check init-db run bench clean
+.PHONY: deps test test-one lint check init-db run bench docs clean
 
 deps: $(STAMP)
 
@@ -36,6 +36,9 @@ bench: deps
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_end_to_end.py
+
+docs: deps
+	$(BIN)/adsgen schema --format markdown > docs/data-dictionary.md
 
 clean:
 	rm -rf $(VENV) ads.db build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis out data/

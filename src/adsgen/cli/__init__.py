@@ -5,15 +5,18 @@
 - `commands`: init-db, version, run-all, simulate, status, list, validate, create-example,
   create-profile;
 - `create`: create-advertiser, create-campaign, create-line-item, create-creative;
-- `scale`: generate, plan, load (files at scale, see `adsgen.runs.files`).
+- `scale`: generate, plan, load (files at scale, see `adsgen.runs.files`);
+- `schema`: the data dictionary and DDL (`adsgen.storage.dictionary`).
 
 Importing this package registers every command; `main` is the console script's entry point.
 """
 
 from __future__ import annotations
 
-from adsgen.cli import commands, create, scale
+from adsgen.cli import commands, create, scale, schema
 from adsgen.cli.application import State, app, command, main
 from adsgen.cli.output import to_jsonable
 
-__all__ = ["State", "app", "command", "commands", "create", "main", "scale", "to_jsonable"]
+__all__ = [
+    "State", "app", "command", "commands", "create", "main", "scale", "schema", "to_jsonable",
+]

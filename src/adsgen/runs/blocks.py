@@ -515,34 +515,13 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _arrow_schema(table: Any, names: Sequence[str]) -> pa.Schema:
-    """The Arrow types of `names` as the ORM table declares them (for CSV/JSON reading)."""
-    import datetime as dt
-    from decimal import Decimal
-
-    import pyarrow as pa
-
-    from adsgen.simulate.columns import TIMESTAMP
-
-    kinds: list[tuple[type, pa.DataType]] = [
-        (bool, pa.bool_()), (int, pa.int64()), (float, pa.float64()),
-        (dt.datetime, TIMESTAMP), (dt.date, pa.date32()), (Decimal, pa.string()),
-        (str, pa.string()),
-    ]
-    fields = []
-    for name in names:
-        python = table.c[name].type.python_type
-        arrow = next((a for p, a in kinds if issubclass(python, p)), pa.string())
-        fields.append(pa.field(name, arrow))
-    return pa.schema(fields)
-
-
 def _dataset(paths: Sequence[Path], fmt: str, table: Any) -> tuple[Any, list[str]]:
     """A pyarrow dataset over a table's files (in this order) and the columns to load."""
     import pyarrow.csv as pacsv
     import pyarrow.dataset as ds
     import pyarrow.json as pajson
 
+    from adsgen.storage.dictionary import arrow_schema
     from adsgen.storage.sinks import PARTITION_KEY
 
     sources = [str(path) for path in paths]
@@ -554,7 +533,7 @@ def _dataset(paths: Sequence[Path], fmt: str, table: Any) -> tuple[Any, list[str
                           f"{', '.join(unknown)}")
     if fmt == "parquet":
         return ds.dataset(sources, format="parquet"), columns
-    schema = _arrow_schema(table, columns)
+    schema = arrow_schema(table.name, columns)  # the data dictionary's file types
     if fmt == "csv":
         file_format: Any = ds.CsvFileFormat(convert_options=pacsv.ConvertOptions(
             column_types=schema, strings_can_be_null=True))

@@ -1,7 +1,11 @@
-"""The Arrow schemas of the two fact tables; the ORM and every sink mirror these names.
+"""The Arrow schemas of the two fact tables, with each column's meaning; the ORM and every
+sink mirror these names.
 
-One row of `performance` is line item × creative × hour (UTC) × device. `ground_truth`
-holds each line item's true per-impression probabilities by device, with the seed.
+One row of `performance` is line item × creative × device × UTC hour. `ground_truth` holds
+each line item's true per-impression probabilities by device, with the seed. Each field
+carries its description (and unit) in its metadata — the one place they are written: the
+ORM copies them into its column comments, `adsgen schema` prints them, and Parquet files
+keep them in their Arrow schema.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import pyarrow as pa
 
 from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
 
-__all__ = ["FUNNEL", "GROUND_TRUTH_SCHEMA", "PERFORMANCE_SCHEMA", "TIMESTAMP"]
+__all__ = ["FUNNEL", "GROUND_TRUTH_SCHEMA", "PERFORMANCE_SCHEMA", "TIMESTAMP", "describe"]
 
 # The one timestamp type of every table and file: µs since the epoch, UTC-aware.
 TIMESTAMP = pa.timestamp(TIMESTAMP_UNIT, tz=TIMESTAMP_TZ)
@@ -20,44 +24,114 @@ FUNNEL: tuple[str, ...] = (
     "impressions", "starts", "first_quartile", "midpoint", "third_quartile", "completes",
 )
 
+
+def _field(name: str, kind: pa.DataType, description: str, unit: str = "") -> pa.Field:
+    """A column with its description and unit in the field metadata."""
+    metadata = {"description": description, **({"unit": unit} if unit else {})}
+    return pa.field(name, kind, metadata=metadata)
+
+
+def describe(field: pa.Field) -> tuple[str, str]:
+    """(description, unit) of a field of these schemas ('' when absent)."""
+    metadata = field.metadata or {}
+    return (metadata.get(b"description", b"").decode(), metadata.get(b"unit", b"").decode())
+
+
+def _reached(stage: str) -> str:
+    return f"Impressions whose video played to {stage} (0 for static formats)."
+
+
+def _p(event: str, note: str = "") -> str:
+    return (f"True probability that an impression {event}: unconditional, per impression, "
+            f"averaged over the line item's creatives by rotation weight.{note}")
+
+
 PERFORMANCE_SCHEMA = pa.schema([
-    ("line_item_id", pa.int64()),
-    ("creative_id", pa.int64()),
-    ("hour", TIMESTAMP),                   # UTC, hour-aligned
-    ("device", pa.string()),               # DeviceType value
-    ("impressions", pa.int64()),
-    ("starts", pa.int64()),
-    ("first_quartile", pa.int64()),
-    ("midpoint", pa.int64()),
-    ("third_quartile", pa.int64()),
-    ("completes", pa.int64()),
-    ("measurable", pa.int64()),
-    ("viewable", pa.int64()),
-    ("invalid", pa.int64()),
-    ("clicks", pa.int64()),
-    ("qr_scans", pa.int64()),
-    ("click_conversions", pa.int64()),
-    ("view_conversions", pa.int64()),
-    ("cumulative_reach", pa.int64()),      # households reached by line item × device so far
-    ("spend_micros", pa.int64()),          # impressions × CPM / 1000, in micros, rounded once
+    _field("line_item_id", pa.int64(), "Line item that delivered (line_items.id)."),
+    _field("creative_id", pa.int64(),
+           "Creative shown (creatives.id), always one of this row's line item's creatives."),
+    _field("hour", TIMESTAMP,
+           "Start of the UTC hour [hour, hour + 1 h) the row counts, a whole hour within the"
+           " line item's flight [start_at, end_at). Files are partitioned by its UTC date"
+           " (date=YYYY-MM-DD).", "UTC"),
+    _field("device", pa.string(), "Device class the ads were served on: ctv, mobile or desktop."),
+    _field("impressions", pa.int64(),
+           "Ads served in the hour, invalid traffic included; spend is billed on all of them"
+           " (0 when nothing was served: such rows are kept).",
+           "impressions"),
+    _field("starts", pa.int64(), "Impressions whose video started (0 for static formats).",
+           "impressions"),
+    _field("first_quartile", pa.int64(), _reached("25 %"), "impressions"),
+    _field("midpoint", pa.int64(), _reached("50 %"), "impressions"),
+    _field("third_quartile", pa.int64(), _reached("75 %"), "impressions"),
+    _field("completes", pa.int64(),
+           "Impressions whose video played to the end; completion rate = completes /"
+           " impressions.", "impressions"),
+    _field("measurable", pa.int64(), "Impressions a viewability vendor could measure.",
+           "impressions"),
+    _field("viewable", pa.int64(),
+           "Measurable impressions that were viewable; viewability = viewable / measurable.",
+           "impressions"),
+    _field("invalid", pa.int64(),
+           "Impressions flagged as invalid traffic (bots, fraud), part of `impressions`.",
+           "impressions"),
+    _field("clicks", pa.int64(),
+           "Clicks: on mobile and desktop, and on CTV only for interactive creatives.",
+           "clicks"),
+    _field("qr_scans", pa.int64(),
+           "QR-code scans: only for creatives with a QR code, never on mobile.", "scans"),
+    _field("click_conversions", pa.int64(),
+           "Conversions after a click, counted in the hour they happened (a lag of 0 to 168 h"
+           " after the click; none after the flight's end).", "conversions"),
+    _field("view_conversions", pa.int64(),
+           "View-through conversions (no click), counted in the hour they happened, same"
+           " attribution window as click_conversions.", "conversions"),
+    _field("cumulative_reach", pa.int64(),
+           "Distinct households the line item has reached on this device from the flight"
+           " start to the end of this hour: a running total of the (line_item_id, device)"
+           " pair, not a count of this row. The same value is repeated on every creative's"
+           " row of that line item, device and hour, so never SUM it (over creatives, hours"
+           " or rows: summing overstates reach). Reach of a line item on a device ="
+           " MAX(cumulative_reach) over its rows; reach up to hour H = its value at H. Reach"
+           " does not add up across devices or line items (households overlap): a sum is only"
+           " an upper bound. Never decreases; at most the impressions so far and"
+           " ground_truth.audience.", "households"),
+    _field("spend_micros", pa.int64(),
+           "Media cost of the row: impressions × line_items.cpm_micros / 1000, rounded down"
+           " once per row; sums are exact.", "micros"),
 ])
 
 GROUND_TRUTH_SCHEMA = pa.schema([
-    ("line_item_id", pa.int64()),
-    ("device", pa.string()),
-    ("seed", pa.int64()),
-    ("audience", pa.int64()),              # targetable households on this device
-    ("cpm_micros", pa.int64()),
-    ("p_start", pa.float64()),             # unconditional, per impression
-    ("p_first_quartile", pa.float64()),
-    ("p_midpoint", pa.float64()),
-    ("p_third_quartile", pa.float64()),
-    ("p_complete", pa.float64()),
-    ("p_measurable", pa.float64()),
-    ("p_viewable", pa.float64()),          # per impression
-    ("p_invalid", pa.float64()),
-    ("p_click", pa.float64()),
-    ("p_qr_scan", pa.float64()),
-    ("p_conversion", pa.float64()),        # per impression, click- plus view-through
-    ("conversion_lag_mean_hours", pa.float64()),
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("device", pa.string(), "Device class: ctv, mobile or desktop."),
+    _field("seed", pa.int64(),
+           "Seed of the run that drew these values (--seed): same seed, same truth."),
+    _field("audience", pa.int64(),
+           "The line item's audience on this device: the households its impressions land on"
+           " (planned impressions ÷ planned frequency, at most the targetable households),"
+           " the population of its reach curve; cumulative_reach never exceeds it.",
+           "households"),
+    _field("cpm_micros", pa.int64(),
+           "The line item's CPM (line_items.cpm_micros), so the truth stands alone.",
+           "micros per 1,000 impressions"),
+    _field("p_start", pa.float64(), _p("starts playing"), "probability 0-1"),
+    _field("p_first_quartile", pa.float64(), _p("plays to 25 %"), "probability 0-1"),
+    _field("p_midpoint", pa.float64(), _p("plays to 50 %"), "probability 0-1"),
+    _field("p_third_quartile", pa.float64(), _p("plays to 75 %"), "probability 0-1"),
+    _field("p_complete", pa.float64(),
+           _p("plays to the end", " Expected completes = p_complete × impressions."),
+           "probability 0-1"),
+    _field("p_measurable", pa.float64(), _p("is measurable"), "probability 0-1"),
+    _field("p_viewable", pa.float64(),
+           _p("is viewable", " Not given measurable: that rate is p_viewable / p_measurable."),
+           "probability 0-1"),
+    _field("p_invalid", pa.float64(), _p("is invalid traffic"), "probability 0-1"),
+    _field("p_click", pa.float64(), _p("is clicked (the true CTR)"), "probability 0-1"),
+    _field("p_qr_scan", pa.float64(), _p("has its QR code scanned"), "probability 0-1"),
+    _field("p_conversion", pa.float64(),
+           _p("leads to a conversion (click-through plus view-through) within the 168 h"
+              " attribution window"), "probability 0-1"),
+    _field("conversion_lag_mean_hours", pa.float64(),
+           "Mean of the exponential delay between an impression or click and its conversion"
+           " (before the 168 h window cuts it).", "hours"),
 ])

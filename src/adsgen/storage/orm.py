@@ -15,11 +15,21 @@ VARCHARs and read back as enum members, except `status`, a plain string holding 
 `EntityStatus` or a `CampaignStatus` value. Times are `UtcDateTime` (timestamptz on
 PostgreSQL, UTC DATETIME elsewhere, naive UTC in Python); `created_at`/`updated_at` are set
 by the database. The targeting table's class is `TargetingRule` so that it does not clash
-with the Pydantic `Targeting` model in the registry. Works on SQLite, PostgreSQL and MariaDB/MySQL.
+with the Pydantic `Targeting` model in the registry. Works on SQLite, PostgreSQL and
+MariaDB/MySQL.
+
+Every table and column is documented here, once: `comment=` (the meaning, which the databases
+keep in their catalog) and `info=` (unit, allowed values; grain, joins and files for a
+table), read by `adsgen.storage.dictionary` and `adsgen schema`. The fact tables' column
+descriptions come from the Arrow field metadata of `adsgen.simulate.columns`. The views
+`campaign_budgets`, `line_item_budgets` (and likewise for flights and frequency caps) keep the
+rows of one kind of owner; they are created with the tables.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -37,15 +47,20 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     TypeDecorator,
     UniqueConstraint,
+    event,
+    select,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import DDLCompiler, SQLCompiler
+from sqlalchemy.sql.ddl import ExecutableDDLElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.sql.type_api import TypeEngine
 
@@ -53,9 +68,11 @@ from adsgen.domain.enums import (
     AdFormat,
     AdPosition,
     BudgetType,
+    CampaignStatus,
     CreativeMimeType,
     Currency,
     DspPartner,
+    EntityStatus,
     FrequencyPeriod,
     Industry,
     Objective,
@@ -64,12 +81,16 @@ from adsgen.domain.enums import (
     QAStatus,
     TargetingKey,
 )
+from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA, describe
 
 __all__ = [
+    "FACT_SCHEMAS",
+    "VIEWS",
     "Advertiser",
     "Base",
     "Budget",
     "Campaign",
+    "CreateView",
     "Creative",
     "EntityBase",
     "Flight",
@@ -79,6 +100,7 @@ __all__ = [
     "Performance",
     "TargetingRule",
     "UtcDateTime",
+    "View",
     "utcnow",
 ]
 
@@ -163,6 +185,34 @@ def _money(micros: int | None) -> Decimal | None:
     return None if micros is None else Decimal(micros) / MICROS
 
 
+def _doc(
+    meaning: str, unit: str = "", values: Iterable[str] = (), *, files: bool = True
+) -> dict[str, Any]:
+    """`mapped_column` keywords documenting a column: its meaning as the comment; in `info`
+    its unit, allowed values (when not an enum type already) and `files: False` for a
+    column generated files leave out."""
+    info: dict[str, Any] = {"unit": unit} if unit else {}
+    if listed := tuple(values):
+        info["values"] = listed
+    if not files:
+        info["files"] = False
+    return {"comment": meaning, "info": info}
+
+
+def _about(
+    description: str, *, grain: str, joins: Iterable[str] = (), files: str = ""
+) -> dict[str, Any]:
+    """`__table_args__` keywords documenting a table (its comment, grain, joins, files)."""
+    info: dict[str, Any] = {"grain": grain, "joins": tuple(joins)}
+    if files:
+        info["files"] = files
+    return {"comment": description, "info": info}
+
+
+_ACTIVE = "only active rows (with active parents) deliver"
+_ID = "Id, assigned in plan order from 1; other tables refer to it as <table>_id."
+
+
 class Base(DeclarativeBase):
     """Declarative base; its metadata holds every adsgen table."""
 
@@ -173,10 +223,14 @@ class _Timestamps:
     """created_at / updated_at maintained by the database (UTC)."""
 
     created_at: Mapped[datetime] = mapped_column(
-        UtcDateTime(), server_default=utcnow(), sort_order=20
+        UtcDateTime(), server_default=utcnow(), sort_order=20,
+        **_doc("When the row was written into the database, set by it (not in files).", "UTC",
+               files=False),
     )
     updated_at: Mapped[datetime] = mapped_column(
-        UtcDateTime(), server_default=utcnow(), onupdate=utcnow(), sort_order=21
+        UtcDateTime(), server_default=utcnow(), onupdate=utcnow(), sort_order=21,
+        **_doc("When the row last changed in the database, set by it (not in files).", "UTC",
+               files=False),
     )
     # Fetch server-generated values at flush, so objects stay readable after the session.
     __mapper_args__: ClassVar[dict[str, Any]] = {"eager_defaults": True}
@@ -185,9 +239,10 @@ class _Timestamps:
 class EntityBase(_Timestamps):
     """id, status and timestamps shared by advertisers, campaigns, line items, creatives."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-20)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-20, **_doc(_ID))
     status: Mapped[str] = mapped_column(
-        String(32), default="active", server_default="active", sort_order=10
+        String(32), default="active", server_default="active", sort_order=10,
+        **_doc(f"Lifecycle status; {_ACTIVE}.", values=[s.value for s in EntityStatus]),
     )
 
 
@@ -198,11 +253,22 @@ class Advertiser(EntityBase, Base):
     """A brand that buys ads; its name is unique on the platform."""
 
     __tablename__ = "advertisers"
+    __table_args__ = _about(
+        "Brands that buy ads on the platform; the root of every campaign.",
+        grain="one row per advertiser",
+        joins=["campaigns ON campaigns.advertiser_id = advertisers.id"],
+    )
 
-    name: Mapped[str] = mapped_column(String(255), unique=True)
-    industry: Mapped[Industry] = mapped_column(_enum(Industry))
-    domain: Mapped[str] = mapped_column(String(255))
-    currency: Mapped[Currency] = mapped_column(_enum(Currency), default=Currency.USD)
+    name: Mapped[str] = mapped_column(
+        String(255), unique=True, **_doc("Brand name, unique on the platform."))
+    industry: Mapped[Industry] = mapped_column(
+        _enum(Industry), **_doc("Industry vertical of the brand."))
+    domain: Mapped[str] = mapped_column(
+        String(255), **_doc("The brand's web domain (synthetic, under .example)."))
+    currency: Mapped[Currency] = mapped_column(
+        _enum(Currency), default=Currency.USD,
+        **_doc("ISO 4217 currency of the advertiser: the unit of its budgets, CPMs and spend."),
+    )
 
     campaigns: Mapped[list[Campaign]] = relationship(
         back_populates="advertiser", cascade="all, delete-orphan", passive_deletes=True,
@@ -214,14 +280,42 @@ class Campaign(EntityBase, Base):
     """An advertiser's campaign; `status` holds a CampaignStatus value."""
 
     __tablename__ = "campaigns"
-    __table_args__ = (UniqueConstraint("advertiser_id", "name"),)
-
-    advertiser_id: Mapped[int] = mapped_column(
-        ForeignKey("advertisers.id", ondelete="CASCADE"), index=True
+    __table_args__ = (
+        UniqueConstraint("advertiser_id", "name"),
+        _about(
+            "An advertiser's campaigns: an objective and the flight, budget and optional"
+            " frequency cap (rows of flights, budgets, frequency_caps with campaign_id set)"
+            " that frame its line items.",
+            grain="one row per campaign",
+            joins=[
+                "advertisers ON advertisers.id = campaigns.advertiser_id",
+                "line_items ON line_items.campaign_id = campaigns.id",
+                "campaign_flights / campaign_budgets / campaign_frequency_caps ON"
+                " <view>.campaign_id = campaigns.id (or the tables, same condition)",
+            ],
+        ),
     )
-    name: Mapped[str] = mapped_column(String(255))
-    objective: Mapped[Objective] = mapped_column(_enum(Objective))
-    dsp_partner: Mapped[DspPartner] = mapped_column(_enum(DspPartner), default=DspPartner.direct)
+
+    status: Mapped[str] = mapped_column(
+        String(32), default="active", server_default="active", sort_order=10,
+        **_doc(f"Lifecycle status; {_ACTIVE}.", values=[s.value for s in CampaignStatus]),
+    )
+    advertiser_id: Mapped[int] = mapped_column(
+        ForeignKey("advertisers.id", ondelete="CASCADE"), index=True,
+        **_doc("Advertiser running the campaign."),
+    )
+    name: Mapped[str] = mapped_column(
+        String(255), **_doc("Campaign name, unique within its advertiser."))
+    objective: Mapped[Objective] = mapped_column(
+        _enum(Objective),
+        **_doc("What the campaign buys for: awareness (reach, completed views),"
+               " consideration (engagement, clicks) or conversion."),
+    )
+    dsp_partner: Mapped[DspPartner] = mapped_column(
+        _enum(DspPartner), default=DspPartner.direct,
+        **_doc("Buying platform the campaign is booked through (direct: the platform's own"
+               " sales team)."),
+    )
 
     advertiser: Mapped[Advertiser] = relationship(back_populates="campaigns")
     line_items: Mapped[list[LineItem]] = relationship(
@@ -246,15 +340,40 @@ class LineItem(EntityBase, Base):
     __table_args__ = (
         UniqueConstraint("campaign_id", "name"),
         CheckConstraint("cpm_micros > 0", name="cpm_positive"),
+        _about(
+            "The buys inside a campaign: format, position in the ad break and price, each with"
+            " its own flight, budget and optional frequency cap (rows with line_item_id set),"
+            " targeting rules and creatives. Delivery is simulated per line item.",
+            grain="one row per line item",
+            joins=[
+                "campaigns ON campaigns.id = line_items.campaign_id",
+                "creatives ON creatives.line_item_id = line_items.id",
+                "targeting ON targeting.line_item_id = line_items.id",
+                "line_item_flights / line_item_budgets / line_item_frequency_caps ON"
+                " <view>.line_item_id = line_items.id (or the tables, same condition)",
+                "performance, ground_truth ON <table>.line_item_id = line_items.id",
+            ],
+        ),
     )
 
     campaign_id: Mapped[int] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True
+        ForeignKey("campaigns.id", ondelete="CASCADE"), index=True,
+        **_doc("Campaign the line item belongs to."),
     )
-    name: Mapped[str] = mapped_column(String(255))
-    ad_format: Mapped[AdFormat] = mapped_column(_enum(AdFormat), default=AdFormat.video)
-    position: Mapped[AdPosition] = mapped_column(_enum(AdPosition), default=AdPosition.mid_roll)
-    cpm_micros: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(
+        String(255), **_doc("Line item name, unique within its campaign."))
+    ad_format: Mapped[AdFormat] = mapped_column(
+        _enum(AdFormat), default=AdFormat.video, **_doc("Ad format bought."))
+    position: Mapped[AdPosition] = mapped_column(
+        _enum(AdPosition), default=AdPosition.mid_roll,
+        **_doc("Where in the ad break the ads run."),
+    )
+    cpm_micros: Mapped[int] = mapped_column(
+        BigInteger,
+        **_doc("Price per 1,000 impressions in micros of the advertiser's currency"
+               " (25.00 = 25000000); spend_micros = impressions × cpm_micros / 1000.",
+               "micros per 1,000 impressions"),
+    )
 
     campaign: Mapped[Campaign] = relationship(back_populates="line_items")
     creatives: Mapped[list[Creative]] = relationship(
@@ -298,23 +417,48 @@ class Creative(EntityBase, Base):
         UniqueConstraint("line_item_id", "id"),  # target of performance's composite FK
         CheckConstraint("duration_s IS NULL OR duration_s > 0", name="duration_positive"),
         CheckConstraint("width > 0 AND height > 0", name="size_positive"),
+        _about(
+            "Ad assets a line item serves, in rotation (each creative gets a fixed share of"
+            " the line item's impressions).",
+            grain="one row per creative",
+            joins=[
+                "line_items ON line_items.id = creatives.line_item_id",
+                "performance ON performance.line_item_id = creatives.line_item_id AND"
+                " performance.creative_id = creatives.id",
+            ],
+        ),
     )
 
     line_item_id: Mapped[int] = mapped_column(
-        ForeignKey("line_items.id", ondelete="CASCADE"), index=True
+        ForeignKey("line_items.id", ondelete="CASCADE"), index=True,
+        **_doc("Line item serving the creative."),
     )
-    name: Mapped[str] = mapped_column(String(255))
-    ad_format: Mapped[AdFormat] = mapped_column(_enum(AdFormat), default=AdFormat.video)
+    name: Mapped[str] = mapped_column(
+        String(255), **_doc("Creative name, unique within its line item."))
+    ad_format: Mapped[AdFormat] = mapped_column(
+        _enum(AdFormat), default=AdFormat.video, **_doc("Format of the asset."))
     mime_type: Mapped[CreativeMimeType] = mapped_column(
-        _enum(CreativeMimeType), default=CreativeMimeType.mp4
+        _enum(CreativeMimeType), default=CreativeMimeType.mp4, **_doc("MIME type of the asset.")
     )
-    duration_s: Mapped[int | None] = mapped_column(Integer)
-    asset_url: Mapped[str] = mapped_column(String(2048))
-    width: Mapped[int] = mapped_column(Integer, default=1920)
-    height: Mapped[int] = mapped_column(Integer, default=1080)
-    has_qr: Mapped[bool] = mapped_column(Boolean, default=False)
-    interactive: Mapped[bool] = mapped_column(Boolean, default=False)
-    qa_status: Mapped[QAStatus] = mapped_column(_enum(QAStatus), default=QAStatus.approved_servable)
+    duration_s: Mapped[int | None] = mapped_column(
+        Integer, **_doc("Length of the video (null for static formats).", "seconds"))
+    asset_url: Mapped[str] = mapped_column(
+        String(2048), **_doc("HTTPS URL of the asset (synthetic)."))
+    width: Mapped[int] = mapped_column(
+        Integer, default=1920, **_doc("Width of the asset.", "pixels"))
+    height: Mapped[int] = mapped_column(
+        Integer, default=1080, **_doc("Height of the asset.", "pixels"))
+    has_qr: Mapped[bool] = mapped_column(
+        Boolean, default=False,
+        **_doc("True when the creative shows a QR code (only then qr_scans > 0)."))
+    interactive: Mapped[bool] = mapped_column(
+        Boolean, default=False,
+        **_doc("True for an interactive creative (only then clicks on CTV)."))
+    qa_status: Mapped[QAStatus] = mapped_column(
+        _enum(QAStatus), default=QAStatus.approved_servable,
+        **_doc("Creative review status; only pending_servable and approved_servable"
+               " creatives deliver."),
+    )
 
     line_item: Mapped[LineItem] = relationship(back_populates="creatives")
 
@@ -323,12 +467,30 @@ class TargetingRule(Base):
     """One (key, value) restriction of a line item; table `targeting`."""
 
     __tablename__ = "targeting"
-    __table_args__ = (UniqueConstraint("line_item_id", "key", "value"),)
+    __table_args__ = (
+        UniqueConstraint("line_item_id", "key", "value"),
+        _about(
+            "Where and when each line item may serve, as (key, value) rows: a line item serves"
+            " on any of the values listed under a key, and must match every key it lists; a"
+            " key with no row does not restrict it.",
+            grain="one row per line item × key × value",
+            joins=["line_items ON line_items.id = targeting.line_item_id"],
+        ),
+    )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    line_item_id: Mapped[int] = mapped_column(ForeignKey("line_items.id", ondelete="CASCADE"))
-    key: Mapped[TargetingKey] = mapped_column(_enum(TargetingKey))
-    value: Mapped[str] = mapped_column(String(64))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, **_doc(_ID))
+    line_item_id: Mapped[int] = mapped_column(
+        ForeignKey("line_items.id", ondelete="CASCADE"), **_doc("Line item restricted."))
+    key: Mapped[TargetingKey] = mapped_column(
+        _enum(TargetingKey),
+        **_doc("What is targeted (a reserved word on MySQL and SQLite: quote it as `key` or"
+               ' "key").'),
+    )
+    value: Mapped[str] = mapped_column(
+        String(64),
+        **_doc("One allowed value of the key: a device class (ctv), a genre, an ISO 3166"
+               " country code (US), a daypart or a media rating."),
+    )
 
     line_item: Mapped[LineItem] = relationship(back_populates="targeting_rules")
 
@@ -360,12 +522,15 @@ def _one_owner() -> CheckConstraint:
 class _Owned(_Timestamps):
     """id plus the two owner FKs; each owner has at most one row (unique)."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-20)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=-20, **_doc(_ID))
     campaign_id: Mapped[int | None] = mapped_column(
-        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True, sort_order=-19
+        ForeignKey("campaigns.id", ondelete="CASCADE"), unique=True, sort_order=-19,
+        **_doc("The owning campaign on a campaign's row; null on a line item's row. Exactly"
+               " one of campaign_id and line_item_id is set."),
     )
     line_item_id: Mapped[int | None] = mapped_column(
-        ForeignKey("line_items.id", ondelete="CASCADE"), unique=True, sort_order=-18
+        ForeignKey("line_items.id", ondelete="CASCADE"), unique=True, sort_order=-18,
+        **_doc("The owning line item on a line item's row; null on a campaign's row."),
     )
 
 
@@ -376,10 +541,26 @@ class Flight(_Owned, Base):
     __table_args__ = (
         _one_owner(),
         CheckConstraint("end_at > start_at", name="end_after_start"),
+        _about(
+            "When each campaign and each line item runs, [start_at, end_at) in UTC. Holds"
+            " rows of two owners: a campaign's (campaign_id set) and a line item's"
+            " (line_item_id set); filter on the owner, or use the views campaign_flights and"
+            " line_item_flights. A line item delivers only within its own flight.",
+            grain="one row per campaign and one per line item",
+            joins=[
+                "campaigns ON campaigns.id = flights.campaign_id",
+                "line_items ON line_items.id = flights.line_item_id",
+            ],
+        ),
     )
 
-    start_at: Mapped[datetime] = mapped_column(UtcDateTime())
-    end_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    start_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), **_doc("First hour of the flight (inclusive), a whole UTC hour.", "UTC"))
+    end_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(),
+        **_doc("End of the flight (exclusive), a whole UTC hour after start_at: the last hour"
+               " with delivery starts at end_at - 1 hour.", "UTC"),
+    )
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="flight")
     line_item: Mapped[LineItem | None] = relationship(back_populates="flight")
@@ -413,16 +594,43 @@ class Budget(_Owned, Base):
         CheckConstraint(
             "NOT (pacing_type = 'asap' AND pacing_period = 'flight')", name="asap_daily_only"
         ),
+        _about(
+            "How much each campaign and each line item may spend and how the spend is paced."
+            " Holds rows of two owners, like flights: filter on campaign_id or line_item_id, or"
+            " use the views campaign_budgets and line_item_budgets. A line item's spend"
+            " (performance.spend_micros) stays within its own budget and daily cap.",
+            grain="one row per campaign and one per line item",
+            joins=[
+                "campaigns ON campaigns.id = budgets.campaign_id",
+                "line_items ON line_items.id = budgets.line_item_id",
+            ],
+        ),
     )
 
-    budget_type: Mapped[BudgetType] = mapped_column(_enum(BudgetType), default=BudgetType.lifetime)
-    amount_micros: Mapped[int] = mapped_column(BigInteger)
-    currency: Mapped[Currency] = mapped_column(_enum(Currency), default=Currency.USD)
-    pacing_type: Mapped[PacingType] = mapped_column(_enum(PacingType), default=PacingType.even)
-    pacing_period: Mapped[PacingPeriod] = mapped_column(
-        _enum(PacingPeriod), default=PacingPeriod.flight
+    budget_type: Mapped[BudgetType] = mapped_column(
+        _enum(BudgetType), default=BudgetType.lifetime,
+        **_doc("lifetime: amount_micros covers the whole flight; daily: it is per UTC day."),
     )
-    daily_cap_micros: Mapped[int | None] = mapped_column(BigInteger)
+    amount_micros: Mapped[int] = mapped_column(
+        BigInteger, **_doc("Budget in micros of `currency` (per flight or per day).", "micros"))
+    currency: Mapped[Currency] = mapped_column(
+        _enum(Currency), default=Currency.USD,
+        **_doc("Currency of amount_micros and daily_cap_micros."),
+    )
+    pacing_type: Mapped[PacingType] = mapped_column(
+        _enum(PacingType), default=PacingType.even,
+        **_doc("How spend is spread: even (evenly over the pacing period), ahead (front-loaded)"
+               " or asap (as fast as supply allows; daily pacing only)."),
+    )
+    pacing_period: Mapped[PacingPeriod] = mapped_column(
+        _enum(PacingPeriod), default=PacingPeriod.flight,
+        **_doc("The period pacing evens spend over: each UTC day, or the whole flight."),
+    )
+    daily_cap_micros: Mapped[int | None] = mapped_column(
+        BigInteger,
+        **_doc("Most the owner may spend in one UTC day, in micros of `currency` (null: no"
+               " cap).", "micros"),
+    )
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="budget")
     line_item: Mapped[LineItem | None] = relationship(back_populates="budget")
@@ -446,11 +654,25 @@ class FrequencyCap(_Owned, Base):
         _one_owner(),
         CheckConstraint("max_impressions > 0", name="max_impressions_positive"),
         CheckConstraint("time_unit_count > 0", name="time_unit_count_positive"),
+        _about(
+            "The most impressions one household may see from a campaign or a line item per"
+            " window of time_unit_count × time_unit. Holds rows of two owners, like flights"
+            " (views campaign_frequency_caps, line_item_frequency_caps); a line item without"
+            " its own cap uses its campaign's.",
+            grain="one row per capped campaign and one per capped line item",
+            joins=[
+                "campaigns ON campaigns.id = frequency_caps.campaign_id",
+                "line_items ON line_items.id = frequency_caps.line_item_id",
+            ],
+        ),
     )
 
-    max_impressions: Mapped[int] = mapped_column(Integer)
-    time_unit: Mapped[FrequencyPeriod] = mapped_column(_enum(FrequencyPeriod))
-    time_unit_count: Mapped[int] = mapped_column(Integer, default=1)
+    max_impressions: Mapped[int] = mapped_column(
+        Integer, **_doc("Impressions a household may see per window.", "impressions"))
+    time_unit: Mapped[FrequencyPeriod] = mapped_column(
+        _enum(FrequencyPeriod), **_doc("Unit of the window (a month counts 30 days)."))
+    time_unit_count: Mapped[int] = mapped_column(
+        Integer, default=1, **_doc("Length of the window in time units (3 per 1 day)."))
 
     campaign: Mapped[Campaign | None] = relationship(back_populates="frequency_cap")
     line_item: Mapped[LineItem | None] = relationship(back_populates="frequency_cap")
@@ -488,6 +710,23 @@ class Performance(Base):
             ondelete="CASCADE",
         ),
         Index("ix_performance_line_item_id_hour", "line_item_id", "hour"),
+        _about(
+            "Hourly delivery: what each line item's creatives delivered on each device in each"
+            " UTC hour of its flight — impressions, the video funnel, viewability, invalid"
+            " traffic, clicks, QR scans, conversions, running reach and spend.",
+            grain="one row per line_item_id × creative_id × device × hour: every hour of the"
+            " flight × servable creative × targeted device of each line item that can deliver"
+            " (active, with a servable creative), hours without delivery included (zeros);"
+            " a line item that cannot deliver has no rows",
+            joins=[
+                "creatives ON creatives.line_item_id = performance.line_item_id AND"
+                " creatives.id = performance.creative_id",
+                "line_items ON line_items.id = performance.line_item_id",
+                "ground_truth ON ground_truth.line_item_id = performance.line_item_id AND"
+                " ground_truth.device = performance.device",
+            ],
+            files="performance/date=YYYY-MM-DD/part-NNNNNN.parquet",
+        ),
     )
 
     line_item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -527,6 +766,18 @@ class GroundTruth(Base):
             " AND ".join(f"{p} >= 0 AND {p} <= 1" for p in _PROBABILITIES), name="probabilities"
         ),
         CheckConstraint("conversion_lag_mean_hours >= 0", name="lag_non_negative"),
+        _about(
+            "The truth behind the performance rows, per line item and device: the true"
+            " per-impression probability of every event, the audience and the conversion lag"
+            " the simulation drew, so a model fitted on performance can be scored against it.",
+            grain="one row per line item × device that has performance rows",
+            joins=[
+                "line_items ON line_items.id = ground_truth.line_item_id",
+                "performance ON performance.line_item_id = ground_truth.line_item_id AND"
+                " performance.device = ground_truth.device",
+            ],
+            files="ground_truth/part-NNNNNN.parquet",
+        ),
     )
 
     line_item_id: Mapped[int] = mapped_column(
@@ -548,3 +799,115 @@ class GroundTruth(Base):
     p_qr_scan: Mapped[float] = mapped_column(Double)
     p_conversion: Mapped[float] = mapped_column(Double)
     conversion_lag_mean_hours: Mapped[float] = mapped_column(Double)
+
+
+FACT_SCHEMAS: dict[str, Any] = {
+    "performance": PERFORMANCE_SCHEMA,
+    "ground_truth": GROUND_TRUTH_SCHEMA,
+}
+"""Fact table → the Arrow schema (pyarrow.Schema) its columns mirror and take their docs from."""
+
+for _name, _schema in FACT_SCHEMAS.items():
+    for _column in Base.metadata.tables[_name].columns:
+        _meaning, _unit = describe(_schema.field(_column.name))
+        _column.comment = _meaning
+        _column.info.update(_doc(_meaning, _unit)["info"])
+
+
+# --- owner views: the rows of one kind of owner of flights, budgets, frequency caps -----------
+
+
+@dataclass(frozen=True)
+class View:
+    """A view keeping the rows of `table` whose `owner` column is set, without the other one."""
+
+    table: Table
+    owner: str  # "campaign_id" or "line_item_id"
+
+    @property
+    def kind(self) -> str:
+        """campaign or line_item."""
+        return self.owner.removesuffix("_id")
+
+    @property
+    def name(self) -> str:
+        """campaign_budgets, line_item_flights, …"""
+        return f"{self.kind}_{self.table.name}"
+
+    @property
+    def columns(self) -> list[Any]:
+        """The table's columns but the other owner's."""
+        other = "line_item_id" if self.owner == "campaign_id" else "campaign_id"
+        return [c for c in self.table.columns if c.name != other]
+
+    @property
+    def query(self) -> Select[Any]:
+        """SELECT those columns WHERE owner IS NOT NULL."""
+        return select(*self.columns).where(self.table.c[self.owner].is_not(None))
+
+    @property
+    def description(self) -> str:
+        return (f"The rows of {self.table.name} that belong to a {self.kind.replace('_', ' ')}"
+                f" ({self.owner} IS NOT NULL), without the other owner column.")
+
+    @property
+    def grain(self) -> str:
+        return f"one row per {self.kind.replace('_', ' ')} that has one ({self.owner} is unique)"
+
+    @property
+    def joins(self) -> tuple[str, ...]:
+        return (f"{self.kind}s ON {self.kind}s.id = {self.name}.{self.owner}",)
+
+
+VIEWS: tuple[View, ...] = tuple(
+    View(table, owner)
+    for table in (Flight.__table__, Budget.__table__, FrequencyCap.__table__)
+    if isinstance(table, Table)
+    for owner in ("campaign_id", "line_item_id")
+)
+"""campaign_flights, line_item_flights, campaign_budgets, …: created with their tables."""
+
+
+class CreateView(ExecutableDDLElement):
+    """CREATE VIEW of an owner view; idempotent (OR REPLACE, IF NOT EXISTS on SQLite)."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+
+class DropView(ExecutableDDLElement):
+    """DROP VIEW IF EXISTS of an owner view."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+
+
+@compiles(CreateView)
+def _create_view(element: CreateView, compiler: DDLCompiler, **kw: Any) -> str:
+    body = compiler.sql_compiler.process(element.view.query, literal_binds=True)
+    verb = "CREATE VIEW IF NOT EXISTS" if compiler.dialect.name == "sqlite" else (
+        "CREATE OR REPLACE VIEW")
+    return f"{verb} {compiler.preparer.quote(element.view.name)} AS {body}"
+
+
+@compiles(DropView)
+def _drop_view(element: DropView, compiler: DDLCompiler, **kw: Any) -> str:
+    return f"DROP VIEW IF EXISTS {compiler.preparer.quote(element.view.name)}"
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _create_views(target: MetaData, connection: Any, *, tables: Any = (), **kw: Any) -> None:
+    """After create_all: the views of the owner tables it just created."""
+    created = {t.name for t in tables or ()}
+    for view in VIEWS:
+        if view.table.name in created:
+            connection.execute(CreateView(view))
+
+
+@event.listens_for(Base.metadata, "before_drop")
+def _drop_views(target: MetaData, connection: Any, *, tables: Any = (), **kw: Any) -> None:
+    """Before drop_all: the views of the owner tables it drops (PostgreSQL needs that)."""
+    dropped = {t.name for t in tables or ()}
+    for view in VIEWS:
+        if view.table.name in dropped:
+            connection.execute(DropView(view))
