@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.json as pajson
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -176,6 +177,16 @@ def test_every_sink_writes_timestamps_as_utc_microseconds(tmp_path: Path, unit: 
         else:
             text = path.read_text()
             assert "2026-03-01T05:00:00Z" in text and "2026-03-02T23:00:00Z" in text, text
+
+
+def test_files_leave_the_column_descriptions_to_the_dictionary(tmp_path: Path) -> None:
+    """The schemas carry descriptions in field metadata; Parquet parts must not repeat them."""
+    assert PERFORMANCE_SCHEMA.field("cumulative_reach").metadata
+    with ParquetSink(tmp_path, "performance", part=0) as sink:
+        sink.write(performance_table(rows=10))
+    written = pq.read_schema(tmp_path / "performance" / "part-000000.parquet")
+    assert [f.metadata for f in written] == [None] * len(PERFORMANCE_SCHEMA)
+    assert written.field("hour").type == pa.timestamp("us", "UTC")
 
 
 def test_schema_change_and_closed_sink_are_errors(tmp_path: Path) -> None:

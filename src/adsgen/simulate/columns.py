@@ -4,8 +4,8 @@ sink mirror these names.
 One row of `performance` is line item × creative × device × UTC hour. `ground_truth` holds
 each line item's true per-impression probabilities by device, with the seed. Each field
 carries its description (and unit) in its metadata — the one place they are written: the
-ORM copies them into its column comments, `adsgen schema` prints them, and Parquet files
-keep them in their Arrow schema.
+ORM copies them into its column comments and `adsgen schema` prints them (the sinks leave
+them out of the files).
 """
 
 from __future__ import annotations
