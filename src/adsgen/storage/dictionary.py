@@ -284,7 +284,7 @@ def to_json(tables: Iterable[TableDoc]) -> dict[str, Any]:
 
 def _md(text: str) -> str:
     """Text for a markdown table cell."""
-    return text.replace("|", "\\|").replace("\n", " ")
+    return text.replace("|", "\\|").replace("<", "&lt;").replace("\n", " ")
 
 
 def _code(names: Iterable[str]) -> str:

@@ -210,7 +210,7 @@ def _about(
 
 
 _ACTIVE = "only active rows (with active parents) deliver"
-_ID = "Id, assigned in plan order from 1; other tables refer to it as <table>_id."
+_ID = "Id, assigned in plan order from 1; other tables refer to it by the table's name + _id."
 
 
 class Base(DeclarativeBase):
@@ -290,8 +290,9 @@ class Campaign(EntityBase, Base):
             joins=[
                 "advertisers ON advertisers.id = campaigns.advertiser_id",
                 "line_items ON line_items.campaign_id = campaigns.id",
-                "campaign_flights / campaign_budgets / campaign_frequency_caps ON"
-                " <view>.campaign_id = campaigns.id (or the tables, same condition)",
+                "flights, budgets, frequency_caps (or the views campaign_flights,"
+                " campaign_budgets, campaign_frequency_caps) ON their campaign_id ="
+                " campaigns.id",
             ],
         ),
     )
@@ -349,9 +350,10 @@ class LineItem(EntityBase, Base):
                 "campaigns ON campaigns.id = line_items.campaign_id",
                 "creatives ON creatives.line_item_id = line_items.id",
                 "targeting ON targeting.line_item_id = line_items.id",
-                "line_item_flights / line_item_budgets / line_item_frequency_caps ON"
-                " <view>.line_item_id = line_items.id (or the tables, same condition)",
-                "performance, ground_truth ON <table>.line_item_id = line_items.id",
+                "flights, budgets, frequency_caps (or the views line_item_flights,"
+                " line_item_budgets, line_item_frequency_caps) ON their line_item_id ="
+                " line_items.id",
+                "performance, ground_truth ON their line_item_id = line_items.id",
             ],
         ),
     )
