@@ -263,7 +263,7 @@ def test_a_table_of_an_adsgen_name_with_other_columns_is_refused(
             for table in ("performance", "ground_truth", "targeting", "flights", "budgets",
                           "frequency_caps", "creatives", "line_items", "campaigns",
                           "advertisers"):
-                conn.execute(text(f"DROP TABLE {table}"))
+                conn.execute(text(f"DROP TABLE {table} CASCADE"))  # and its views
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE advertisers (id INTEGER PRIMARY KEY, crm_code TEXT)"))
         conn.execute(text("INSERT INTO advertisers VALUES (1, 'A-1')"))

@@ -60,7 +60,8 @@ CONVENTIONS: tuple[str, ...] = (
     "A generated folder holds one file per entity table (`advertisers.parquet` …), the fact"
     " tables as parts (`performance/date=YYYY-MM-DD/part-*.parquet`, partitioned by the UTC"
     " date of `hour`; `ground_truth/part-*.parquet`) and `manifest.json`. File columns are the"
-    " database columns; `adsgen load` reads them as they are. Views exist in databases only.",
+    " database columns; `adsgen load` reads them as they are. Views exist in databases only"
+    " (on PostgreSQL, dropping flights, budgets or frequency_caps by hand needs CASCADE).",
 )
 """What holds for every table: units, time, ids, owners, files."""
 
