@@ -48,13 +48,29 @@ from adsgen.exceptions import AdsgenError
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["SHOW_PROGRESS_AFTER", "State", "app", "command", "main"]
+__all__ = ["MAX_INT64", "SHOW_PROGRESS_AFTER", "State", "app", "command", "int64_from", "main"]
 
 USER_ERROR = 2
 INTERNAL_ERROR = 1
+MAX_INT64 = 2**63 - 1
+"""The largest seed or id: a signed 64-bit integer, what a BIGINT column holds on every database."""
 SHOW_PROGRESS_AFTER = 1.0
 """Seconds a command runs before its progress bars appear (run-all shows them at once)."""
 _F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def int64_from(low: int) -> Callable[[Any], Any]:
+    """A Typer option callback refusing an integer (or each of a list) outside low..MAX_INT64,
+    with the allowed range in the message: seeds and ids are 64-bit integers in the database."""
+
+    def check(value: Any) -> Any:
+        for number in value if isinstance(value, list | tuple) else [value]:
+            if number is not None and not low <= number <= MAX_INT64:
+                raise typer.BadParameter(f"must be a whole number from {low} to {MAX_INT64} "
+                                         f"(a 64-bit integer), got {number}")
+        return value
+
+    return check
 
 
 # --- state and output -------------------------------------------------------------------
@@ -251,7 +267,8 @@ def global_options(
     ] = None,
     seed: Annotated[
         int | None,
-        typer.Option("--seed", envvar="ADSGEN_SEED", show_envvar=True, help=_SEED_HELP),
+        typer.Option("--seed", envvar="ADSGEN_SEED", show_envvar=True,
+                     callback=int64_from(0), help=_SEED_HELP),
     ] = None,
     json_output: Annotated[bool, typer.Option("--json", help=_JSON_HELP)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help=_QUIET_HELP)] = False,
@@ -283,7 +300,7 @@ _SHARED: dict[str, inspect.Parameter] = {
         ("db", None, Annotated[str | None, typer.Option(
             "--db", metavar="URL", help=_DB_HELP, rich_help_panel=_PANEL)]),
         ("seed", None, Annotated[int | None, typer.Option(
-            "--seed", help=_SEED_HELP, rich_help_panel=_PANEL)]),
+            "--seed", callback=int64_from(0), help=_SEED_HELP, rich_help_panel=_PANEL)]),
         ("json", False, Annotated[bool, typer.Option(
             "--json", help=_JSON_HELP, rich_help_panel=_PANEL)]),
         ("quiet", False, Annotated[bool, typer.Option(

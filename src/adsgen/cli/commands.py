@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adsgen import __version__
-from adsgen.cli.application import State, command
+from adsgen.cli.application import State, command, int64_from
 from adsgen.cli.output import human_bytes
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ def simulate_command(
     ctx: typer.Context,
     line_item_ids: Annotated[
         list[int] | None,
-        typer.Option("--line-item-id", metavar="ID",
+        typer.Option("--line-item-id", metavar="ID", callback=int64_from(1),
                      help="Only this line item (repeat the option for more); default: all."),
     ] = None,
     templates_dir: TemplatesDir = None,

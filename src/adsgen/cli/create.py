@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from adsgen.cli.application import State, command
+from adsgen.cli.application import State, command, int64_from
 from adsgen.cli.commands import (
     PlatformOption,
     SimulateOption,
@@ -249,7 +249,9 @@ def create_advertiser_command(
 @command("create-campaign", rich_help_panel="Create one entity")
 def create_campaign_command(
     ctx: typer.Context,
-    advertiser_id: Annotated[int, typer.Option("--advertiser-id", help="Its advertiser.")],
+    advertiser_id: Annotated[
+        int, typer.Option("--advertiser-id", callback=int64_from(1), help="Its advertiser.")
+    ],
     auto: Auto = False,
     profile: Annotated[
         str | None,
@@ -335,7 +337,9 @@ def _profile(base: str | None, settings: dict[str, Any], templates_dir: Any) -> 
 @command("create-line-item", rich_help_panel="Create one entity")
 def create_line_item_command(
     ctx: typer.Context,
-    campaign_id: Annotated[int, typer.Option("--campaign-id", help="Its campaign.")],
+    campaign_id: Annotated[
+        int, typer.Option("--campaign-id", callback=int64_from(1), help="Its campaign.")
+    ],
     auto: Auto = False,
     name: Name = None,
     budget: Annotated[
@@ -399,7 +403,9 @@ def create_line_item_command(
 @command("create-creative", rich_help_panel="Create one entity")
 def create_creative_command(
     ctx: typer.Context,
-    line_item_id: Annotated[int, typer.Option("--line-item-id", help="Its line item.")],
+    line_item_id: Annotated[
+        int, typer.Option("--line-item-id", callback=int64_from(1), help="Its line item.")
+    ],
     auto: Auto = False,
     name: Name = None,
     ad_format: Annotated[

@@ -38,13 +38,13 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
-from adsgen.exceptions import AdsgenError, UnknownNameError
+from adsgen.exceptions import AdsgenError, UnknownNameError, shorten, shown
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["ENGINES", "EngineName", "available_cores", "interrupt_on_sigterm",
-           "resolve_workers", "rows_progress", "run_tasks"]
+__all__ = ["ENGINES", "EngineName", "available_cores", "check_scheduler",
+           "interrupt_on_sigterm", "resolve_workers", "rows_progress", "run_tasks"]
 
 EngineName = Literal["local", "processes", "dask"]
 ENGINES: tuple[str, ...] = get_args(EngineName)
@@ -78,6 +78,27 @@ def resolve_workers(engine: str, workers: int | None) -> int:
     return workers if workers is not None else available_cores()
 
 
+def check_scheduler(engine: str, scheduler: str | None) -> None:
+    """AdsgenError for a scheduler given to an engine other than dask, or an address Dask
+    cannot read (it needs a host and a port 1-65535, e.g. tcp://127.0.0.1:8786)."""
+    if scheduler is None:
+        return
+    if engine != "dask":
+        raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
+    from distributed.comm.addressing import get_address_host_port
+
+    try:
+        _, port = get_address_host_port(scheduler)
+    except ValueError as error:
+        problem = f"not a Dask scheduler address ({error})"
+    else:
+        if 0 < port < 65536:
+            return
+        problem = f"port {port} is not between 1 and 65535"
+    raise AdsgenError(f"--scheduler {shown(scheduler)}: {shorten(problem, 200)}; give "
+                      "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786")
+
+
 def run_tasks(
     fn: Callable[[T], R],
     tasks: Sequence[T],
@@ -94,8 +115,7 @@ def run_tasks(
     scheduler given to a non-dask engine, or a Dask scheduler that cannot be reached.
     """
     n_workers = resolve_workers(engine, workers)
-    if scheduler is not None and engine != "dask":
-        raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
+    check_scheduler(engine, scheduler)
     if not tasks:
         return []
     if engine == "local":

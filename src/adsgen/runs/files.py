@@ -138,15 +138,14 @@ def _check_engine(
     fmt: str, engine: str, workers: int | None, scheduler: str | None, block_size: int | None
 ) -> None:
     """Unknown format or engine, bad worker count or block size: before any slow work."""
-    from adsgen.runs.engines import resolve_workers
+    from adsgen.runs.engines import check_scheduler, resolve_workers
     from adsgen.storage.sinks import get_sink
 
     get_sink(fmt)
     resolve_workers(engine, workers)
     if block_size is not None and block_size < 1:
         raise AdsgenError(f"--block-size must be at least 1 (got {block_size})")
-    if scheduler is not None and engine != "dask":
-        raise AdsgenError(f"--scheduler needs --engine dask (the engine is {engine!r})")
+    check_scheduler(engine, scheduler)
 
 
 def _check_memory(

@@ -1,0 +1,81 @@
+"""Values a user can fix that used to end as "internal error … (a bug in adsgen)", exit 1.
+
+Issue 9, item 9 (input part): a seed or an id beyond a signed 64-bit integer, a Dask
+scheduler address Dask cannot read, a date whose flight ends past year 9999. Each must be
+exit 2 with one line naming the option and what is allowed, and must change nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cliutil import dump, invoke, invoke_json, sqlite_url, user_error
+
+BIGINT_MAX = 2**63 - 1
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> str:
+    """A database holding one example advertiser (id 1), campaign (id 1), line item (id 1)."""
+    url = sqlite_url(tmp_path / "ads.db")
+    invoke_json("create-example", "--example", "luxury_auto_awareness", "--db", url)
+    return url
+
+
+SEEDS_AND_IDS = [
+    pytest.param(["--seed", str(2**63), "create-advertiser", "--auto"], "--seed", id="seed-2^63"),
+    pytest.param(["--seed", "-1", "create-advertiser", "--auto"], "--seed", id="seed-negative"),
+    pytest.param(["create-advertiser", "--auto", "--seed", str(2**64)], "--seed",
+                 id="seed-after-the-command"),
+    pytest.param(["create-campaign", "--advertiser-id", str(2**63), "--auto"],
+                 "--advertiser-id", id="advertiser-id"),
+    pytest.param(["create-campaign", "--advertiser-id", "-1", "--auto"],
+                 "--advertiser-id", id="advertiser-id-negative"),
+    pytest.param(["create-line-item", "--campaign-id", str(2**63), "--auto"],
+                 "--campaign-id", id="campaign-id"),
+    pytest.param(["create-creative", "--line-item-id", str(2**64), "--auto"],
+                 "--line-item-id", id="line-item-id"),
+    pytest.param(["simulate", "--line-item-id", str(2**63)], "--line-item-id",
+                 id="simulate-line-item-id"),
+]
+
+
+@pytest.mark.parametrize(("args", "option"), SEEDS_AND_IDS)
+def test_seeds_and_ids_beyond_64_bits(filled: str, args: list[str], option: str) -> None:
+    before = dump(filled, timestamps=True)
+    line = user_error(invoke(*args, "--db", filled))
+    assert option in line and f"{BIGINT_MAX}" in line, line
+    assert dump(filled, timestamps=True) == before
+
+
+def test_the_largest_seed_works(filled: str) -> None:
+    result = invoke_json("--seed", str(BIGINT_MAX), "create-advertiser", "--auto", "--db", filled)
+    assert result["seed"] == BIGINT_MAX
+
+
+def test_a_seed_beyond_64_bits_from_the_environment(filled: str) -> None:
+    result = invoke("create-advertiser", "--auto", "--db", filled,
+                    env={"ADSGEN_SEED": str(2**63)})
+    assert "--seed" in user_error(result)
+
+
+@pytest.mark.parametrize("command", ["generate", "plan"])
+@pytest.mark.parametrize(
+    ("seed", "address", "message"),
+    [
+        ("1", "garbage", "--scheduler 'garbage': not a Dask scheduler address"),
+        ("1", "tcp://127.0.0.1:99999", "port 99999"),
+        ("1", "tcp://127.0.0.1:port", "not a Dask scheduler address"),
+        (str(2**63), "tcp://127.0.0.1:8786", "--seed"),
+    ],
+)
+def test_generate_refuses_before_working(
+    tmp_path: Path, command: str, seed: str, address: str, message: str
+) -> None:
+    where = ["--out", str(tmp_path / "out")] if command == "generate" else []
+    line = user_error(invoke("--seed", seed, command, "--line-items", "2", "--days", "1",
+                             "--engine", "dask", "--scheduler", address, *where))
+    assert message in line
+    assert list(tmp_path.iterdir()) == []
