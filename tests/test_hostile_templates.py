@@ -158,6 +158,12 @@ def test_values_yaml_cannot_build(tmp_path: Path, text: str, fragment: str) -> N
     assert len(message) < LONGEST_LINE + len(str(path))
 
 
+def test_a_control_character(tmp_path: Path) -> None:
+    path = tmp_path / "ctl.yml"
+    path.write_text("type: profile\ndescription: a\x0bb\n")
+    assert "malformed YAML at line 2, column 15: character #x000b is not allowed" in _error(path)
+
+
 def test_an_unreadable_profiles_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Root can list any folder, so the refusal of the kernel is injected for that one."""
     folder = tmp_path / "profiles"

@@ -56,16 +56,18 @@ def read_yaml(location: Path | Traversable, *, where: str) -> tuple[Any, yaml.No
     except UnicodeDecodeError as error:
         raise SpecError(f"cannot read the file: not UTF-8 text ({error.reason} at byte "
                         f"{error.start})", where=where) from None
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # reading starts here: a control character fails already
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except _Refused as error:
-        raise SpecError(_describe(error), where=where) from None
+        raise SpecError(_describe(error, text), where=where) from None
     except yaml.YAMLError as error:
-        raise SpecError(f"malformed YAML at {_describe(error)}", where=where) from None
+        raise SpecError(f"malformed YAML at {_describe(error, text)}", where=where) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return data, node
 
 
@@ -99,12 +101,16 @@ def _read_bytes(location: Path | Traversable, *, where: str) -> bytes:
     return raw
 
 
-def _describe(error: yaml.YAMLError) -> str:
-    """"line L, column C: problem" of a YAML error (the problem alone when it has no mark)."""
+def _describe(error: yaml.YAMLError, text: str) -> str:
+    """"line L, column C: problem" of a YAML error in `text` (the problem alone if unplaced)."""
+    if isinstance(error, yaml.reader.ReaderError):  # a character YAML does not allow
+        before = text[: error.position]
+        line, column = before.count("\n"), error.position - (before.rfind("\n") + 1)
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        return f"line {line + 1}, column {column + 1}: character #x{code:04x} is not allowed"
     mark = getattr(error, "problem_mark", None)
-    line = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-    problem = getattr(error, "problem", None) or str(error)
-    return f"{line}{problem}"
+    problem = " ".join(str(getattr(error, "problem", None) or error).split())
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
 
 
 class _Refused(yaml.MarkedYAMLError):
