@@ -79,3 +79,13 @@ def test_generate_refuses_before_working(
                              "--engine", "dask", "--scheduler", address, *where))
     assert message in line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["A\x00B", "A\nB", "Tab\there", "bell\x07"])
+def test_names_with_control_characters(filled: str, name: str) -> None:
+    """PostgreSQL refuses NUL in text (exit 1 before); a line break would split the one line."""
+    before = dump(filled, timestamps=True)
+    line = user_error(invoke("create-advertiser", "--name", name, "--industry", "automotive",
+                             "--db", filled))
+    assert "--name" in line and "control character" in line, line
+    assert dump(filled, timestamps=True) == before

@@ -132,8 +132,15 @@ def error_lines(error: ValidationError) -> list[str]:
 # --- reusable field types: each rule once --------------------------------------------------
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+"""Control characters: NUL (which PostgreSQL refuses in text), tabs, line breaks …"""
+
+
 def _check_name(value: str) -> str:
     name = value.strip()
+    if _CONTROL.search(name):
+        raise rule_error(
+            f"must not hold control characters (NUL, tab, line break …), got {shown(name)}")
     if not name:
         raise rule_error(f"must not be empty; give a name of 1 to {NAME_MAX_LENGTH} characters")
     if len(name) > NAME_MAX_LENGTH:
@@ -204,9 +211,11 @@ def _check_https_url(value: str) -> str:
         or not _HOSTNAME.fullmatch(host)
         or len(url) > 2048
         or any(char.isspace() for char in url)
+        or _CONTROL.search(url)
     ):
         raise rule_error(
-            f"must be an https:// URL like 'https://cdn.brand.example/ad.mp4', got {shown(value)}"
+            f"must be an https:// URL like 'https://cdn.brand.example/ad.mp4' (no spaces or "
+            f"control characters), got {shown(value)}"
         )
     return url
 
