@@ -231,3 +231,20 @@ def test_readme_links_the_dictionary_and_lists_every_table() -> None:
     assert "(docs/data-dictionary.md)" in section
     for doc in data_dictionary():
         assert f"`{doc.name}`" in section, doc.name
+
+
+def test_postgresql_ddl_runs_as_printed(pg_engine: Engine) -> None:
+    """What --ddl postgresql prints (COMMENT ON, timestamptz, views) runs on PostgreSQL; in a
+    schema of its own, rolled back."""
+    with pg_engine.connect() as conn, conn.begin() as transaction:
+        conn.exec_driver_sql("CREATE SCHEMA adsgen_ddl_check")
+        conn.exec_driver_sql("SET LOCAL search_path TO adsgen_ddl_check")
+        for statement in ddl("postgresql").split(";\n\n"):
+            conn.exec_driver_sql(statement.strip().removesuffix(";").replace("%", "%%"))
+        found = inspect(conn)
+        assert set(found.get_table_names(schema="adsgen_ddl_check")) == set(Base.metadata.tables)
+        assert set(found.get_view_names(schema="adsgen_ddl_check")) == {v.name for v in VIEWS}
+        comment = conn.execute(text(
+            "SELECT col_description('adsgen_ddl_check.performance'::regclass, 5)")).scalar()
+        assert comment == Base.metadata.tables["performance"].c["impressions"].comment
+        transaction.rollback()
