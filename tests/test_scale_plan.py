@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from adsgen.build import at_scale
 from adsgen.build.at_scale import DEFAULT_SCALE_START, ScaledPlan, build_scaled, scaled_flight
 from adsgen.build.numbering import ENTITY_TABLES, number_plan
-from adsgen.build.scale_tables import check_plan
+from adsgen.build.scale_checks import check_plan
 from adsgen.domain.fields import from_micros
 from adsgen.domain.schemas import AdvertiserCreate
 from adsgen.exceptions import AdsgenError

@@ -6,7 +6,7 @@ by keyed hashes (`adsgen.seeding.entity_keys`), keyed by (seed, stream, entity i
 advertiser i, its line item j, that line item's creative k — never by a generator walked in
 order. Names and words come from the pre-built pools of `adsgen.build.pools` (the Faker
 providers' data, without Faker), and validation runs in bulk over the columns
-(`adsgen.build.scale_tables.check_plan`: the rules the Pydantic schemas enforce). No
+(`adsgen.build.scale_checks.check_plan`: the rules the Pydantic schemas enforce). No
 Pydantic object per entity is made; what comes out is the entity tables (Arrow) and the
 `SimLineItem`s the simulation reads.
 
@@ -23,7 +23,7 @@ advertisers of a larger run are a run of k.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.build import pools
+from adsgen.build.keyed_draws import Draws, fixed_or, index_of, unique_within
 from adsgen.build.pools import DEFAULT_START, slugify
+from adsgen.build.scale_checks import check_plan
 from adsgen.build.scale_tables import (
     DEVICES,
     DSPS,
@@ -48,7 +50,6 @@ from adsgen.build.scale_tables import (
     Columns,
     ProfileSlots,
     _code,
-    check_plan,
     row_groups,
     sim_items,
     tables,
@@ -61,7 +62,7 @@ from adsgen.domain.enums import (
 )
 from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, to_utc_naive
 from adsgen.exceptions import AdsgenError
-from adsgen.seeding import entity_keys, rehash, uniform
+from adsgen.seeding import rehash
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,70 +124,6 @@ def scaled_flight(start: datetime, days: int) -> FlightSchema:
     return FlightSchema(start=first, end=first + timedelta(days=days))
 
 
-# --- keyed draws over columns ------------------------------------------------------------
-
-
-class _Draws:
-    """Uniforms for the entities `ids` of one stream: `u(v)` is variable v of each."""
-
-    def __init__(self, seed: int, stream: str, ids: NDArray[np.integer[Any]]) -> None:
-        self.keys = entity_keys(seed, f"scale.{stream}", ids)
-
-    def u(self, variable: int) -> F64:
-        """One uniform in [0, 1) per entity."""
-        return uniform(rehash(self.keys, variable)).astype(np.float64)
-
-    def pick(self, variable: int, weights: Sequence[float]) -> I64:
-        """An index into `weights` per entity, drawn by weight."""
-        cum = np.cumsum(np.asarray(weights, dtype=np.float64))
-        found = np.searchsorted(cum / cum[-1], self.u(variable), side="right")
-        return np.minimum(found, len(cum) - 1).astype(np.int64)
-
-    def between(self, variable: int, low: I64, high: I64, step: I64) -> I64:
-        """Integers uniform in [low, high] rounded to a multiple of `step` inside the range
-        (low where low >= high)."""
-        value = low + (high - low) * self.u(variable)
-        rounded = np.rint(value / step) * step
-        return np.where(low >= high, low, np.clip(rounded, low, high)).astype(np.int64)
-
-    def pick_by(self, variable: int, group: I64, mixes: Mapping[int, Mapping[Any, float]],
-                pool: Sequence[Any]) -> I64:
-        """Per entity, a code into `pool` drawn from the mix of its group (`mixes[group]`)."""
-        out = np.full(group.size, -1, dtype=np.int64)
-        u = self.u(variable)
-        for key in np.unique(group).tolist():
-            mix = mixes[key]
-            rows = group == key
-            cum = np.cumsum(np.asarray(list(mix.values()), dtype=np.float64))
-            found = np.minimum(np.searchsorted(cum / cum[-1], u[rows], side="right"), len(cum) - 1)
-            out[rows] = _index(list(mix), pool)[found]
-        return out
-
-    def ordered_sample(self, first: int, weights: Sequence[float], counts: I64) -> I64:
-        """Per entity, `counts` distinct indices of `weights` drawn one after another by
-        weight (exponential race: the same law as drawing without replacement), padded
-        with -1; zero weights are never drawn. Shape (entities, len(weights))."""
-        w = np.asarray(weights, dtype=np.float64)
-        if not w.size:
-            return np.full((self.keys.size, 0), -1, dtype=np.int64)
-        u = np.stack([self.u(first + c) for c in range(w.size)], axis=1) + 2.0**-26
-        with np.errstate(divide="ignore"):
-            score = np.where(w > 0, np.log(u) / np.where(w > 0, w, 1.0), -np.inf)
-        order = np.argsort(-score, axis=1, kind="stable")
-        take = np.minimum(counts, int(np.count_nonzero(w > 0)))
-        return np.where(np.arange(w.size) < take[:, None], order, -1).astype(np.int64)
-
-
-def _index(values: Sequence[Any], pool: Sequence[Any]) -> I64:
-    """Positions of `values` in `pool`."""
-    where = {value: i for i, value in enumerate(pool)}
-    return np.array([where[v] for v in values], dtype=np.int64)
-
-
-def _fixed(code: I64, drawn: I64) -> I64:
-    return np.where(code >= 0, code, drawn)
-
-
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -228,7 +165,7 @@ def build_scaled(
     prof = ProfileSlots.of(profiles)
     # Every advertiser holds at least one line item: `wanted` advertisers always suffice.
     index = np.arange(wanted, dtype=np.int64)
-    draws = _Draws(seed, "advertiser", index)
+    draws = Draws(seed, "advertiser", index)
     profile = np.minimum((draws.u(0) * len(profiles)).astype(np.int64), len(profiles) - 1)
     count = np.where(prof.listed[profile] > 0, prof.listed[profile], prof.fixed_count[profile])
     drawn_count = np.array(list(pools.LINE_ITEM_COUNT), dtype=np.int64)[
@@ -253,19 +190,18 @@ def build_scaled(
 def _campaigns(cols: Columns, index: I64, profile: I64, count: I64) -> None:
     """Advertiser and campaign columns (one campaign per advertiser)."""
     prof = cols.prof
-    u = _Draws(cols.seed, "advertiser", index)
+    u = Draws(cols.seed, "advertiser", index)
     cols.adv_index, cols.profile, cols.count = index, profile, count
-    cols.industry = _fixed(prof.industry[profile], _index(list(pools.INDUSTRY_MIX), INDUSTRIES)[
-        u.pick(2, list(pools.INDUSTRY_MIX.values()))])
-    cols.objective = _fixed(prof.objective[profile], _index(list(pools.OBJECTIVE_MIX), OBJECTIVES)[
-        u.pick(3, list(pools.OBJECTIVE_MIX.values()))])
-    cols.dsp = _fixed(prof.dsp[profile], _index(list(pools.DSP_MIX), DSPS)[
-        u.pick(4, list(pools.DSP_MIX.values()))])
+    cols.industry = fixed_or(prof.industry[profile],
+                             u.pick_from(2, pools.INDUSTRY_MIX, INDUSTRIES))
+    cols.objective = fixed_or(prof.objective[profile],
+                              u.pick_from(3, pools.OBJECTIVE_MIX, OBJECTIVES))
+    cols.dsp = fixed_or(prof.dsp[profile], u.pick_from(4, pools.DSP_MIX, DSPS))
     pairs = list(pools.PACING_MIX)
     pair = u.pick(5, list(pools.PACING_MIX.values()))
     fixed_type, fixed_period = prof.pacing_type[profile], prof.pacing_period[profile]
-    ptype = _fixed(fixed_type, _index([p[0] for p in pairs], PACING_TYPES)[pair])
-    period = _fixed(fixed_period, _index([p[1] for p in pairs], PACING_PERIODS)[pair])
+    ptype = fixed_or(fixed_type, index_of([p[0] for p in pairs], PACING_TYPES)[pair])
+    period = fixed_or(fixed_period, index_of([p[1] for p in pairs], PACING_PERIODS)[pair])
     asap, even = PACING_TYPES.index(PacingType.asap), PACING_TYPES.index(PacingType.even)
     flight_p, daily_p = (PACING_PERIODS.index(PacingPeriod.flight),
                          PACING_PERIODS.index(PacingPeriod.daily))
@@ -353,7 +289,7 @@ def _line_items(cols: Columns, keep_last: int) -> None:
         adv, position, slot, amount, cap = (a[keep] for a in (adv, position, slot, amount, cap))
     cols.li_adv, cols.li_slot, cols.li_amount, cols.li_cap = adv, slot, amount, cap
     cols.li_key = cols.adv_index[adv] * _MAX_LINE_ITEMS + position
-    u = _Draws(cols.seed, "line_item", cols.li_key)
+    u = Draws(cols.seed, "line_item", cols.li_key)
     settings = prof.slots
     objective = cols.objective[adv]
     # Targeting: a key a slot names is fixed, the others are drawn.
@@ -361,12 +297,12 @@ def _line_items(cols: Columns, keep_last: int) -> None:
              else {} for s in settings]
     counts = np.array(list(pools.DEVICE_COUNT), dtype=np.int64)[
         u.pick(0, list(pools.DEVICE_COUNT.values()))]
-    cols.li_devices = _with_fixed(u.ordered_sample(
+    cols.li_devices = _withfixed_or(u.ordered_sample(
         10, [pools.DEVICE_MIX.get(d, 0.0) for d in DEVICES], counts), slot, fixed, "device",
         DEVICES)
     counts = np.array(list(pools.GENRE_COUNT), dtype=np.int64)[
         u.pick(1, list(pools.GENRE_COUNT.values()))]
-    cols.li_genres = _with_fixed(u.ordered_sample(
+    cols.li_genres = _withfixed_or(u.ordered_sample(
         20, [platform.genre_share.get(g, 0.0) for g in GENRES], counts), slot, fixed, "genre",
         GENRES)
     markets = set(platform.geo_timezones)
@@ -390,7 +326,7 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     slot_cap = np.array([cols.cap_index(_cap_key(s.frequency_cap))
                          if "frequency_cap" in s.model_fields_set else -1 for s in settings],
                         dtype=np.int64)
-    cols.li_fcap = _fixed(slot_cap[slot], drawn_cap)
+    cols.li_fcap = fixed_or(slot_cap[slot], drawn_cap)
     cols.campaign_fcap = np.array(
         [cols.cap_index(_cap_key(p.campaign_frequency_cap)) for p in prof.profiles],
         dtype=np.int64)[cols.profile]
@@ -409,7 +345,7 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     drawn = np.maximum(np.rint(value * 100 / step) * step, step).astype(np.int64)
     cols.li_cpm = np.where(low >= 0, ranged, drawn)
     slot_position = np.array([_code(s.position, POSITIONS) for s in settings], dtype=np.int64)
-    cols.li_position = _fixed(slot_position[slot], _index(list(pools.POSITION_MIX), POSITIONS)[
+    cols.li_position = fixed_or(slot_position[slot], index_of(list(pools.POSITION_MIX), POSITIONS)[
         u.pick(7, list(pools.POSITION_MIX.values()))])
     cols.li_format = np.array([FORMATS.index(_format(s)) for s in settings],
                               dtype=np.int64)[slot]
@@ -421,7 +357,7 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     rows, labels = row_groups(np.concatenate([cols.li_devices, cols.li_genres], axis=1))
     width = cols.li_devices.shape[1]
     label = [_label(row[:width], row[width:]) for row in rows]
-    cols.li_name = _unique_within(adv, [
+    cols.li_name = unique_within(adv, [
         settings[s].name or label[r] for s, r in zip(slot.tolist(), labels, strict=True)
     ], " #")
 
@@ -437,7 +373,7 @@ def _cap_key(cap: Any) -> pools.CapKey:
     return None if cap is None else (cap.max_impressions, cap.time_unit, cap.time_unit_count)
 
 
-def _with_fixed(drawn: I64, slot: I64, fixed: list[dict[str, Any]], key: str,
+def _withfixed_or(drawn: I64, slot: I64, fixed: list[dict[str, Any]], key: str,
                 pool: Sequence[Any]) -> I64:
     """The drawn code matrix with the rows of slots that fix `key` replaced, cut to the
     widest row."""
@@ -447,7 +383,7 @@ def _with_fixed(drawn: I64, slot: I64, fixed: list[dict[str, Any]], key: str,
     for s, values in enumerate(fixed):
         if key in values:
             row = np.full(width, -1, dtype=np.int64)
-            row[: len(values[key])] = _index(values[key], pool)
+            row[: len(values[key])] = index_of(values[key], pool)
             out[slot == s] = row
     used = int((out >= 0).sum(axis=1).max()) if out.size else 0
     return np.ascontiguousarray(out[:, : max(used, 1)])
@@ -474,22 +410,6 @@ def _label(devices: list[int], genres: list[int]) -> str:
     return f"{device} - {genre}"
 
 
-def _unique_within(group: I64, names: list[str], mark: str) -> list[str]:
-    """`names` with `mark`2, `mark`3 … appended to repeats within a group (rows of a group
-    are adjacent)."""
-    out, seen, current = [], set[str](), -1
-    for g, name in zip(group.tolist(), names, strict=True):
-        if g != current:
-            seen, current = set(), g
-        candidate, number = name, 1
-        while candidate in seen:
-            number += 1
-            candidate = f"{name}{mark}{number}"
-        seen.add(candidate)
-        out.append(candidate)
-    return out
-
-
 _TOKEN = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz0123456789", dtype=np.uint8)
 
 
@@ -500,7 +420,7 @@ def _creatives(cols: Columns) -> None:
     item = np.repeat(np.arange(n_li, dtype=np.int64), cols.li_creatives)
     before = np.concatenate([[0], np.cumsum(cols.li_creatives)[:-1]]).astype(np.int64)
     position = np.arange(item.size, dtype=np.int64) - before[item]
-    u = _Draws(cols.seed, "creative", cols.li_key[item] * _MAX_CREATIVES + position)
+    u = Draws(cols.seed, "creative", cols.li_key[item] * _MAX_CREATIVES + position)
     slot, fmt = cols.li_slot[item], cols.li_format[item]
     ctv = DEVICES.index(DeviceType.ctv)
     first = cols.li_devices[:, 0]
@@ -532,9 +452,9 @@ def _creatives(cols: Columns) -> None:
                          dtype=np.int64)[slot]
     video_mime = u.pick_by(2, lead, {DEVICES.index(d): m for d, m in
                                      pools.VIDEO_MIME_MIX.items()}, MIMES)
-    image_mime = _index(list(pools.IMAGE_MIME_MIX), MIMES)[
+    image_mime = index_of(list(pools.IMAGE_MIME_MIX), MIMES)[
         u.pick(2, list(pools.IMAGE_MIME_MIX.values()))]
-    cols.cr_mime = _fixed(spec_mime, np.where(video, video_mime, image_mime))
+    cols.cr_mime = fixed_or(spec_mime, np.where(video, video_mime, image_mime))
     sizes = sorted({size for mix in pools.SIZES.values() for size in mix})
     size = u.pick_by(3, lead, {DEVICES.index(d): m for d, m in pools.SIZES.items()}, sizes)
     cols.cr_width = np.array([s[0] for s in sizes], dtype=np.int64)[size]
@@ -545,11 +465,11 @@ def _creatives(cols: Columns) -> None:
     names = [f"{concepts[c]} {d}s" if d > 0 else f"{concepts[c]} {FORMATS[f].value}"
              for c, d, f in zip(concept.tolist(), cols.cr_duration.tolist(), fmt.tolist(),
                                 strict=True)]
-    cols.cr_name = _unique_within(item, names, " #")
+    cols.cr_name = unique_within(item, names, " #")
     cols.cr_url = _urls(cols, u)
 
 
-def _urls(cols: Columns, u: _Draws) -> list[str]:
+def _urls(cols: Columns, u: Draws) -> list[str]:
     """https://cdn.<domain>/creatives/<slug of the name>-<8-character token>.<extension>."""
     h = rehash(u.keys, 5)
     digits = np.stack([(h // np.uint64(36**i)) % np.uint64(36) for i in range(8)], axis=1)

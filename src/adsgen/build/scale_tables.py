@@ -1,12 +1,10 @@
-"""A scale plan's columns, and what is made of them: entity tables, SimLineItems, checks.
+"""A scale plan's columns, and what is made of them: entity tables and SimLineItems.
 
 `adsgen.build.at_scale` draws the columns of a scale plan into `Columns` (one NumPy array
-per field, codes into the enum lists below); this module turns them into the entity tables
-(Arrow, the ORM's column names and order, so a generated folder loads as is), into the
-`SimLineItem`s the simulation reads, and checks them in bulk with the rules the Pydantic
-schemas enforce on one entity at a time (`check_plan`): budgets within the campaign's, daily
-caps within budgets, CPMs and amounts in range, DV360 pacing and frequency-cap limits,
-creatives that fit their format and line item, names present, short enough and unique.
+per field, codes into the enum lists below, what each profile fixes in `ProfileSlots`);
+`adsgen.build.scale_checks` checks them in bulk; this module turns them into the entity
+tables (Arrow, the ORM's column names and order, so a generated folder loads as is) and
+into the `SimLineItem`s the simulation reads.
 """
 
 from __future__ import annotations
@@ -33,7 +31,6 @@ from adsgen.domain.enums import (
     DeviceType,
     DspPartner,
     EntityStatus,
-    FrequencyPeriod,
     Genre,
     Industry,
     MediaRating,
@@ -44,12 +41,7 @@ from adsgen.domain.enums import (
     TargetingKey,
 )
 from adsgen.domain.fields import (
-    CPM_MAX,
-    CPM_MIN,
-    MAX_AMOUNT,
-    MAX_IMPRESSIONS_PER_CAP,
     MICROS_PER_UNIT,
-    NAME_MAX_LENGTH,
     utc_timestamps,
 )
 
@@ -71,7 +63,6 @@ __all__ = [
     "PPM",
     "Columns",
     "ProfileSlots",
-    "check_plan",
     "row_groups",
     "sim_items",
     "tables",
@@ -436,76 +427,3 @@ def _row_tuples(matrix: I64, pool: Sequence[Any]) -> list[tuple[Any, ...]]:
     rows, inverse = row_groups(matrix)
     made = [tuple(pool[c] for c in row if c >= 0) for row in rows]
     return [made[i] for i in inverse]
-
-
-# --- bulk validation -------------------------------------------------------------------------
-
-
-def check_plan(cols: Columns) -> None:
-    """Check every rule the schemas would, on whole columns; ValueError naming the first
-    broken rule and how many entities break it (a planner bug or contradictory profiles)."""
-    fmt = cols.li_format
-    video = np.array([f.is_video for f in FORMATS])
-    fits = np.array([[m in f.allowed_mime_types for m in MIMES] for f in FORMATS])
-    allowed = np.zeros((len(FORMATS), 61), dtype=bool)
-    for i, f in enumerate(FORMATS):
-        allowed[i, sorted(f.allowed_durations)] = True
-    duration = cols.cr_duration
-    per_item = np.bincount(cols.cr_li, minlength=cols.li_adv.size)
-    spent = np.bincount(cols.li_adv, weights=cols.li_amount, minlength=cols.count.size)
-    asap, flight = PACING_TYPES.index(PacingType.asap), PACING_PERIODS.index(PacingPeriod.flight)
-    li_cap_needed = cols.cap[cols.li_adv] >= 0
-    names = [("advertiser", cols.name), ("campaign", cols.campaign_name),
-             ("line item", cols.li_name), ("creative", cols.cr_name)]
-    rules: list[tuple[str, Any]] = [
-        ("a campaign amount is between a cent and the maximum",
-         (cols.amount < 1) | (cols.amount > int(MAX_AMOUNT * 100))),
-        ("a line item amount is at least a cent", cols.li_amount < 1),
-        ("line item budgets fit their campaign's", spent > cols.amount),
-        ("a daily cap is between a cent and the amount",
-         np.concatenate([
-             (cols.cap >= 0) & ((cols.cap < 1) | (cols.cap > cols.amount)),
-             (cols.li_cap >= 0) & ((cols.li_cap < 1) | (cols.li_cap > cols.li_amount)),
-         ])),
-        ("a line item has a daily cap when its campaign has one",
-         li_cap_needed != (cols.li_cap >= 0)),
-        ("asap pacing has a daily period",
-         (cols.pacing_type == asap) & (cols.pacing_period == flight)),
-        ("a CPM is within the allowed range",
-         (cols.li_cpm < int(CPM_MIN * 100)) | (cols.li_cpm > int(CPM_MAX * 100))),
-        ("a line item has a creative", per_item < 1),
-        ("a creative has its line item's format", cols.cr_format != fmt[cols.cr_li]),
-        ("a creative's MIME type fits its format", ~fits[cols.cr_format, cols.cr_mime]),
-        ("a video creative has an allowed duration, a static one none",
-         np.where(video[cols.cr_format],
-                  ~allowed[cols.cr_format, np.clip(duration, 0, 60)] | (duration > 60),
-                  duration >= 0)),
-        ("an interactive creative has the interactive_video format",
-         cols.cr_interactive & (cols.cr_format != FORMATS.index(AdFormat.interactive_video))),
-        ("a targeting value is listed once per key",
-         np.concatenate([_repeats(cols.li_devices), _repeats(cols.li_genres)])),
-        ("a frequency cap is within DV360 limits",
-         np.array([c is not None and not (1 <= c[0] <= MAX_IMPRESSIONS_PER_CAP
-                                          and 1 <= c[2] <= FrequencyPeriod(c[1]).max_count)
-                   for c in cols.cap_sets], dtype=bool)),
-        *((f"a {kind} name has 1 to {NAME_MAX_LENGTH} characters",
-           np.array([not 0 < len(n) <= NAME_MAX_LENGTH for n in values], dtype=bool))
-          for kind, values in names),
-        ("advertiser names are unique", np.array([len(set(cols.name)) != len(cols.name)])),
-        ("line item names are unique within their campaign",
-         np.array([len(set(zip(cols.li_adv.tolist(), cols.li_name, strict=True)))
-                   != len(cols.li_name)])),
-    ]
-    for rule, bad in rules:
-        broken = int(np.count_nonzero(bad))
-        if broken:
-            raise ValueError(f"scale plan breaks a rule: {rule} ({broken} of {np.size(bad)})")
-
-
-def _repeats(matrix: I64) -> NDArray[np.bool_]:
-    """Per row, whether a code other than the -1 pad appears twice."""
-    if matrix.shape[1] < 2:
-        return np.zeros(matrix.shape[0], dtype=bool)
-    ordered = np.sort(matrix, axis=1)
-    same = (ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)
-    return np.asarray(same.any(axis=1))
