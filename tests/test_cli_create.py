@@ -11,7 +11,19 @@ from typing import Any
 
 import pytest
 
-from cliutil import counts, dump, invoke, invoke_json, sqlite_url, user_error
+from adsgen.domain.schemas import AdvertiserCreate
+from adsgen.runs import grow
+from adsgen.storage.database import make_engine, session_scope
+from adsgen.storage.orm import Advertiser
+from cliutil import (
+    console_script,
+    counts,
+    dump,
+    invoke,
+    invoke_json,
+    sqlite_url,
+    user_error,
+)
 
 
 @pytest.fixture
@@ -335,3 +347,88 @@ def test_the_same_commands_on_the_same_database_give_the_same_data(tmp_path: Pat
         dumps.append(dump(url))
     assert dumps[0] == dumps[1]
     assert len(dumps[0]["performance"]) > 0
+
+
+# --- drawn names never collide with their siblings' -------------------------------------------
+# Names are unique per parent (campaigns per advertiser, line items per campaign, creatives per
+# line item); the drawn name pools are small, so many draws for one parent repeat names.
+
+
+def _names(url: str, sql: str) -> list[str]:
+    return [name for (name,) in _query(url, sql)]
+
+
+def test_many_drawn_campaigns_for_one_advertiser_get_distinct_names(tmp_path: Path) -> None:
+    done = console_script("create-advertiser", "--auto", "--campaigns", "80", "--no-simulate",
+                          cwd=tmp_path)  # a fresh folder: the default ./ads.db
+    assert done.returncode == 0, done.stderr
+    cli = _names(sqlite_url(tmp_path / "ads.db"), "SELECT name FROM campaigns ORDER BY id")
+    url = sqlite_url(tmp_path / "api.db")
+    summary = grow.create_advertiser(db=url, campaigns=80, simulate=False)
+    assert summary.created["campaigns"] == 80
+    api = _names(url, "SELECT name FROM campaigns ORDER BY id")
+    assert len(set(cli)) == len(cli) == 80 and api == cli  # same seed, same names
+    assert any(name.endswith(" #2") for name in cli)  # the pool repeats: renamed, not redrawn
+
+
+def test_an_advertiser_with_campaigns_keeps_them_and_gets_distinct_drawn_ones(
+    tmp_path: Path,
+) -> None:
+    url = sqlite_url(tmp_path / "ads.db")
+    plan = grow.create_advertiser(db=url, campaigns=40, simulate=False)
+    assert plan.created["campaigns"] == 40
+    names = _names(url, "SELECT name FROM campaigns ORDER BY id")
+    with session_scope(make_engine(url)) as session:
+        row = session.get(Advertiser, 1)
+        assert row is not None
+        given = AdvertiserCreate.model_validate(row, from_attributes=True).model_copy(
+            update={"name": "Given Co"})
+    grow.create_advertiser(given, db=url, campaigns=40, simulate=False)
+    again = _names(url, "SELECT name FROM campaigns WHERE advertiser_id = 2 ORDER BY id")
+    assert again[:40] == names and len(set(again)) == 80
+
+
+def test_create_campaign_auto_many_times_on_one_advertiser(db: str) -> None:
+    invoke_json("create-advertiser", "--auto", "--db", db)
+    for _ in range(30):  # seed 42 repeats a name at the 24th
+        result = invoke("-q", "create-campaign", "--advertiser-id", "1", "--auto",
+                        "--no-simulate", "--db", db)
+        assert result.exit_code == 0, result.stderr
+    names = _names(db, "SELECT name FROM campaigns")
+    assert len(set(names)) == len(names) == 30
+    taken = user_error(invoke("create-campaign", "--advertiser-id", "1", "--name", names[0],
+                              "--db", db))
+    assert f"advertiser 1 already has a campaign {names[0]!r}" in taken
+
+
+def test_create_line_item_and_creative_many_times_on_one_parent(db: str) -> None:
+    invoke_json("create-advertiser", "--auto", "--db", db)
+    invoke_json("create-campaign", "--advertiser-id", "1", "--name", "Big", "--objective",
+                "awareness", "--budget", "900000", "--start", "2026-10-01", "--days", "30",
+                "--line-items", "0", "--no-simulate", "--db", db)
+    for _ in range(15):  # seed 42 repeats a line-item and a creative name at the 8th
+        result = invoke("-q", "create-line-item", "--campaign-id", "1", "--budget", "1000",
+                        "--no-simulate", "--db", db)
+        assert result.exit_code == 0, result.stderr
+        result = invoke("-q", "create-creative", "--line-item-id", "1", "--auto",
+                        "--no-simulate", "--db", db)
+        assert result.exit_code == 0, result.stderr
+    items = _names(db, "SELECT name FROM line_items")
+    creatives = _names(db, "SELECT name FROM creatives WHERE line_item_id = 1")
+    assert len(set(items)) == len(items) == 15
+    assert len(set(creatives)) == len(creatives) > 15
+    chosen = user_error(invoke("create-creative", "--line-item-id", "1", "--name", creatives[0],
+                               "--db", db))
+    assert "already has a creative" in chosen
+
+
+def test_drawn_names_are_the_same_for_the_same_commands(tmp_path: Path) -> None:
+    runs = []
+    for run in ("a", "b"):
+        url = sqlite_url(tmp_path / f"{run}.db")
+        for step in (["create-advertiser", "--auto", "--campaigns", "30"],
+                     *[["create-campaign", "--advertiser-id", "1", "--auto"]] * 10,
+                     ["create-profile", "--name", "multi_device_advanced", "--count", "20"]):
+            assert invoke("-q", "--seed", "7", *step, "--no-simulate", "--db", url).exit_code == 0
+        runs.append(dump(url))
+    assert runs[0] == runs[1] and len(runs[0]["campaigns"]) == 60

@@ -38,6 +38,7 @@ __all__ = [
     "build_profile",
     "build_random",
     "build_run_all",
+    "renamed",
 ]
 
 RANDOM_START_SPREAD_DAYS = 60
@@ -188,7 +189,7 @@ def _build(
             item_settings, fakes, budget=item_budget, flight=flight, objective=objective,
             platform=platform, host=f"cdn.{domain}",
         )
-        line_items.append(_renamed(line_item, {li.name for li in line_items}))
+        line_items.append(renamed(line_item, {li.name for li in line_items}))
     campaign = CampaignCreate(
         name=fakes.advertiser.campaign_name(objective),
         objective=objective,
@@ -285,7 +286,7 @@ def _creatives(
             has_qr=spec.qr,
             interactive=spec.interactive,
         )
-        made.append(_renamed(creative, {c.name for c in made}))
+        made.append(renamed(creative, {c.name for c in made}))
     return made
 
 
@@ -304,11 +305,16 @@ def _genre_label(genre: Genre) -> str:
     return genre.value.replace("_", " ").title()
 
 
-_Named = TypeVar("_Named", LineItemCreate, CreativeCreate)
+_Named = TypeVar("_Named", CampaignCreate, LineItemCreate, CreativeCreate)
 
 
-def _renamed(entity: _Named, taken: set[str]) -> _Named:
-    """The entity with ' #2', ' #3' … appended to its name while the name is taken."""
+def renamed(entity: _Named, taken: Collection[str]) -> _Named:
+    """The entity with ' #2', ' #3' … appended to its name while the name is taken.
+
+    Names are unique per parent (campaigns per advertiser, line items per campaign,
+    creatives per line item) and the drawn name pools are small, so every drawn entity
+    goes through here with its siblings' names; the result depends only on those names.
+    """
     name, number = entity.name, 1
     while name in taken:
         number += 1

@@ -12,6 +12,7 @@ table, so the same commands on the same database give the same data.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
@@ -221,7 +222,7 @@ def create_line_item(
     AdsgenError for an unknown campaign or no budget left, SpecError when the line item
     does not fit the campaign (budget, flight, duplicate name).
     """
-    from adsgen.build.plans import build_profile
+    from adsgen.build.plans import build_profile, renamed
     from adsgen.storage.persist import add_line_item, require
 
     with job(
@@ -245,6 +246,8 @@ def create_line_item(
         drawn = build_profile(plan, seed=seed, index=_count(session, orm.LineItem), platform=plat)
         item = drawn.campaigns[0].line_items[0].model_copy(update={"flight": flight})
         item = rehosted(item, f"cdn.{row.advertiser.domain}")
+        if settings is None or settings.name is None:  # a drawn name: apart from the others'
+            item = renamed(item, {other.name for other in campaign.line_items})
         tree = {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
         validated(CampaignCreate, tree, where=f"--campaign-id {campaign_id}")
         saved = add_line_item(session, campaign_id, item)
@@ -274,6 +277,7 @@ def create_creative(
     drawn. Raises AdsgenError for an unknown line item, SpecError for a creative that does
     not fit or a name the line item already uses.
     """
+    from adsgen.build.plans import renamed
     from adsgen.build.providers import Fakes
     from adsgen.storage.persist import add_creative, require
 
@@ -298,6 +302,8 @@ def create_creative(
             )
         except ValidationError as error:
             raise spec_error(error, where="creative") from None
+        if name is None:  # a drawn name: apart from the line item's other creatives'
+            creative = renamed(creative, {c.name for c in item.creatives})
         if creative.name in {c.name for c in item.creatives}:
             raise SpecError(
                 f"line item {line_item_id} already has a creative {creative.name!r}; "
@@ -317,8 +323,10 @@ def create_creative(
 def with_drawn_campaigns(
     session: Session, advertiser: AdvertiserCreate, count: int, *, seed: int, platform: Platform
 ) -> AdvertiserCreate:
-    """The advertiser with `count` more campaigns, each from a random bundled profile."""
-    drawn = _drawn(session, count, seed=seed, platform=platform, domain=advertiser.domain)
+    """The advertiser with `count` more campaigns, each from a random bundled profile and
+    named apart from the advertiser's other campaigns."""
+    drawn = _drawn(session, count, seed=seed, platform=platform, domain=advertiser.domain,
+                   taken={campaign.name for campaign in advertiser.campaigns})
     tree = {**advertiser.model_dump(), "campaigns": [*advertiser.campaigns, *drawn]}
     return validated(AdvertiserCreate, tree, where="advertiser")
 
@@ -335,22 +343,30 @@ def campaign_for(
     platform: Platform,
 ) -> CampaignCreate:
     """The campaign to add to an existing advertiser: as given, else built from `profile`
-    (None: a random bundled one); renamed to `name`; emptied of line items unless
-    `line_items`. AdsgenError when the advertiser does not exist.
+    (None: a random bundled one, named apart from the advertiser's campaigns); renamed to
+    `name`; emptied of line items unless `line_items`. AdsgenError when the advertiser does
+    not exist, SpecError when it already has a campaign of that name.
     """
     from adsgen.storage.persist import require
 
     owner = require(session, orm.Advertiser, advertiser_id, option="--advertiser-id")
+    taken = {row.name for row in owner.campaigns}
     if campaign is None:
-        (campaign,) = _drawn(
-            session, 1, seed=seed, platform=platform, domain=owner.domain, profile=profile
-        )
+        (campaign,) = _drawn(session, 1, seed=seed, platform=platform, domain=owner.domain,
+                             profile=profile, taken=taken)
     update: dict[str, Any] = {} if name is None else {"name": name}
     if not line_items:
         update["line_items"] = []
-    if not update:
-        return campaign
-    return validated(CampaignCreate, {**campaign.model_dump(), **update}, where="campaign")
+    if update:
+        campaign = validated(CampaignCreate, {**campaign.model_dump(), **update},
+                             where="campaign")
+    if campaign.name in taken:
+        raise SpecError(
+            f"advertiser {advertiser_id} already has a campaign {campaign.name!r}; "
+            "choose another name",
+            where="--name",
+        )
+    return campaign
 
 
 def _drawn(
@@ -360,13 +376,16 @@ def _drawn(
     seed: int,
     platform: Platform,
     domain: str,
+    taken: Collection[str],
     profile: Profile | None = None,
 ) -> list[CampaignCreate]:
     """`count` campaigns from `profile` (None: a random bundled profile each), keyed by the
-    number of campaigns in the database, with creatives hosted on the advertiser's CDN."""
-    from adsgen.build.plans import build_profile, build_random
+    number of campaigns in the database, with creatives hosted on the advertiser's CDN and
+    names apart from `taken` (the advertiser's other campaigns) and from each other."""
+    from adsgen.build.plans import build_profile, build_random, renamed
 
     first = CAMPAIGN_DRAW_INDEX + _count(session, orm.Campaign)
+    names = set(taken)
     drawn: list[CampaignCreate] = []
     for index in range(first, first + count):
         if profile is None:
@@ -375,7 +394,9 @@ def _drawn(
             advertiser = build_profile(profile, seed=seed, index=index, platform=platform)
         campaign = advertiser.campaigns[0]
         items = [rehosted(item, f"cdn.{domain}") for item in campaign.line_items]
-        drawn.append(campaign.model_copy(update={"line_items": items}))
+        campaign = renamed(campaign.model_copy(update={"line_items": items}), names)
+        names.add(campaign.name)
+        drawn.append(campaign)
     return drawn
 
 
