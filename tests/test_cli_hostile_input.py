@@ -81,6 +81,58 @@ def test_generate_refuses_before_working(
     assert list(tmp_path.iterdir()) == []
 
 
+RANGE = ["1970-01-01", "9000-01-01"]
+DATES = [
+    pytest.param(["--start", "9999-12-31"], RANGE, id="start-9999-12-31"),
+    pytest.param(["--start", "0001-01-01"], RANGE, id="start-0001-01-01"),
+    pytest.param(["--start", "9000-01-01T01:00:00", "--days", "10"], RANGE, id="after-9000"),
+    pytest.param(["--start", "0001-01-01T00:00:00+14:00"], [], id="offset-before-year-1"),
+    pytest.param(["--start", "9999-12-31T23:00:00-14:00"], [], id="offset-after-9999"),
+]
+
+
+@pytest.mark.parametrize(("dates", "expected"), DATES)
+@pytest.mark.parametrize("command", ["generate", "plan"])
+def test_dates_out_of_range_at_scale(
+    tmp_path: Path, command: str, dates: list[str], expected: list[str]
+) -> None:
+    where = ["--out", str(tmp_path / "out")] if command == "generate" else []
+    line = user_error(invoke(command, "--line-items", "1", *dates, *where))
+    assert all(text in line for text in ["--start", *expected]), line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["create-campaign", "create-line-item"])
+@pytest.mark.parametrize(("dates", "expected"), DATES)
+def test_dates_out_of_range_for_a_flight(
+    filled: str, command: str, dates: list[str], expected: list[str]
+) -> None:
+    before = dump(filled, timestamps=True)
+    days = [] if "--days" in dates else ["--days", "3"]
+    parent = ["--advertiser-id" if command == "create-campaign" else "--campaign-id", "1"]
+    line = user_error(invoke(command, *parent, *dates, *days, "--db", filled))
+    assert all(text in line for text in ["--start", *expected]), line
+    assert dump(filled, timestamps=True) == before
+
+
+@pytest.mark.parametrize("start", ["9999-12-31", "0001-01-01", "9000-01-02T00:00:00+00:00"])
+def test_dates_out_of_range_in_a_profile(filled: str, tmp_path: Path, start: str) -> None:
+    (tmp_path / "profiles").mkdir()
+    (tmp_path / "profiles" / "far.yml").write_text(
+        f"type: profile\nstart: {start}\nflight_days: 30\n")
+    line = user_error(invoke("create-profile", "--name", "far", "--templates-dir",
+                             str(tmp_path), "--db", filled))
+    assert "far.yml" in line and "1970-01-01" in line and "9000-01-01" in line, line
+
+
+def test_the_edges_of_the_range_work(filled: str) -> None:
+    first = invoke_json("create-campaign", "--advertiser-id", "1", "--start", "1970-01-01",
+                        "--days", "1", "--db", filled)
+    last = invoke_json("create-campaign", "--advertiser-id", "1", "--start", "9000-01-01",
+                       "--days", "366", "--db", filled)  # ends 9001-01-02, simulated
+    assert first["facts"]["performance_rows"] > 0 < last["facts"]["performance_rows"]
+
+
 @pytest.mark.parametrize("name", ["A\x00B", "A\nB", "Tab\there", "bell\x07"])
 def test_names_with_control_characters(filled: str, name: str) -> None:
     """PostgreSQL refuses NUL in text (exit 1 before); a line break would split the one line."""

@@ -60,7 +60,7 @@ from adsgen.domain.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, to_utc_naive
+from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, check_flight_start, to_utc_naive
 from adsgen.exceptions import AdsgenError
 from adsgen.seeding import rehash
 
@@ -110,12 +110,15 @@ class ScaledPlan:
 
 def scaled_flight(start: datetime, days: int) -> FlightSchema:
     """The flight [start, start + days) of a scale run; AdsgenError naming the option when
-    `days` is out of 1..366 or `start` is not a whole UTC hour."""
+    `days` is out of 1..366 or `start` is not a whole UTC hour from FIRST_START to LAST_START."""
     from adsgen.domain.schemas import FlightSchema
 
     if not 1 <= days <= MAX_FLIGHT_DAYS:
         raise AdsgenError(f"--days must be between 1 and {MAX_FLIGHT_DAYS}, got {days}")
-    first = to_utc_naive(start)
+    try:
+        first = check_flight_start(to_utc_naive(start))
+    except (ValueError, OverflowError) as error:
+        raise AdsgenError(f"--start: {error}") from None
     if (first.minute, first.second, first.microsecond) != (0, 0, 0):
         raise AdsgenError(
             f"--start must be a date or a whole UTC hour (e.g. {first:%Y-%m-%dT%H}:00), "

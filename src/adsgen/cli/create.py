@@ -376,7 +376,7 @@ def create_line_item_command(
     flight_options = _given(start=start, flight_days=days, end=end)
     _auto_or_given(auto, {**settings, **flight_options, **_given(budget=budget)},
                    entity="line item")
-    from adsgen.domain.fields import Money
+    from adsgen.domain.fields import FlightStart, Money
     from adsgen.domain.schemas import FlightSchema
     from adsgen.runs.grow import create_line_item
     from adsgen.templates.spec import ProfileLineItem
@@ -384,6 +384,8 @@ def create_line_item_command(
     line_item = validated_options(ProfileLineItem, settings, what="line item")
     flight = None
     if flight_options:
+        if start is not None:  # before the end is computed from it
+            validated_value(FlightStart, start, option="--start")
         length = _flight_days(start, days, end)
         if start is None or length is None:
             raise AdsgenError("give --start with --days or --end (or none of them for the "

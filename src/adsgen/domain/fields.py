@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = [
     "CPM_MAX",
     "CPM_MIN",
+    "FIRST_START",
+    "LAST_START",
     "MAX_AMOUNT",
     "MAX_FLIGHT_DAYS",
     "MAX_IMPRESSIONS_PER_CAP",
@@ -40,12 +42,14 @@ __all__ = [
     "TIMESTAMP_UNIT",
     "CountryCode",
     "Cpm",
+    "FlightStart",
     "Hostname",
     "HttpsUrl",
     "Money",
     "Name",
     "UniqueList",
     "UtcHour",
+    "check_flight_start",
     "decode_micros",
     "error_lines",
     "from_micros",
@@ -61,6 +65,11 @@ MAX_AMOUNT = Decimal("1000000000")
 CPM_MIN = Decimal("0.50")
 CPM_MAX = Decimal("500.00")
 MAX_FLIGHT_DAYS = 366
+FIRST_START = datetime(1970, 1, 1)
+"""The earliest flight start (the Unix epoch; CTV advertising is far younger)."""
+LAST_START = datetime(9000, 1, 1)
+"""The latest flight start: its end, local times and year transitions stay far from year 9999,
+the last one dates (and MariaDB's DATETIME) hold."""
 MAX_IMPRESSIONS_PER_CAP = 1000
 MAX_PIXELS = 8192
 # Every stored timestamp, in every table and file: `timestamp[us, tz=UTC]` in Arrow and
@@ -230,8 +239,30 @@ def _check_country(value: str) -> str:
     return code
 
 
+def check_flight_start(moment: datetime) -> datetime:
+    """`moment` (naive UTC) if a flight may start then, else ValueError naming the range.
+
+    FIRST_START..LAST_START keeps a whole flight (up to 366 days) and its local times inside
+    what dates, time zones and every database can hold; ends are bounded by the flight.
+    """
+    if not FIRST_START <= moment <= LAST_START:
+        raise ValueError(f"must be a date from {FIRST_START:%Y-%m-%d} to {LAST_START:%Y-%m-%d} "
+                         f"(UTC), got {moment.isoformat()}")
+    return moment
+
+
+def _check_start(value: datetime) -> datetime:
+    try:
+        return check_flight_start(value)
+    except ValueError as error:
+        raise rule_error(str(error)) from None
+
+
 def _check_utc_hour(value: datetime) -> datetime:
-    moment = to_utc_naive(value)
+    try:
+        moment = to_utc_naive(value)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise rule_error(f"{value.isoformat()} is out of range in UTC") from None
     if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
         raise rule_error(
             f"must be on the hour in UTC (minutes and seconds zero), e.g. "
@@ -266,6 +297,8 @@ CountryCode = Annotated[str, AfterValidator(_check_country)]
 """An upper-case ISO 3166-1 alpha-2 code (input case-insensitive)."""
 UtcHour = Annotated[datetime, AfterValidator(_check_utc_hour)]
 """An hour-aligned naive UTC datetime; aware inputs converted, a date means 00:00 UTC."""
+FlightStart = Annotated[datetime, AfterValidator(_check_utc_hour), AfterValidator(_check_start)]
+"""The first hour of a flight: a UtcHour from FIRST_START to LAST_START."""
 UniqueList = Annotated[list[_T], AfterValidator(_check_unique)]
 """A list in which each value appears once."""
 

@@ -43,6 +43,7 @@ from adsgen.domain.fields import (
     MAX_PIXELS,
     CountryCode,
     Cpm,
+    FlightStart,
     Hostname,
     HttpsUrl,
     Money,
@@ -98,7 +99,7 @@ class _Schema(BaseModel):
 class FlightSchema(_Schema):
     """When an entity may deliver: [start, end) in whole UTC hours, at most 366 days."""
 
-    start: UtcHour
+    start: FlightStart
     end: UtcHour
 
     @model_validator(mode="after")

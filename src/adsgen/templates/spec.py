@@ -40,7 +40,7 @@ from adsgen.domain.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.domain.fields import MAX_FLIGHT_DAYS, Cpm, Money, Name, UtcHour, rule_error
+from adsgen.domain.fields import MAX_FLIGHT_DAYS, Cpm, FlightStart, Money, Name, rule_error
 from adsgen.domain.schemas import AdvertiserCreate, CampaignCreate, FrequencyCapSchema, Targeting
 from adsgen.exceptions import SpecError, shown
 
@@ -302,7 +302,7 @@ class Profile(LineItemSettings):
     industry: Industry | None = None
     objective: Objective | None = None
     dsp_partner: DspPartner | None = None
-    start: UtcHour | None = None
+    start: FlightStart | None = None
     flight_days: int | None = Field(default=None, ge=1, le=MAX_FLIGHT_DAYS)
     budget: MoneyRange | None = None
     pacing_type: PacingType | None = None
