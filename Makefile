@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.deps-stamp
 
-.PHONY: deps test test-one lint check init-db run bench docs clean
+.PHONY: deps test test-one lint check fuzz init-db run bench docs clean
 
 deps: $(STAMP)
 
@@ -25,6 +25,10 @@ lint: deps
 	$(BIN)/mypy
 
 check: lint test
+
+# The fuzz of tests/test_fuzz.py with a longer budget (`make test` runs 150 examples per test).
+fuzz: deps
+	ADSGEN_FUZZ_EXAMPLES=$${ADSGEN_FUZZ_EXAMPLES:-2000} $(BIN)/python -m pytest tests/test_fuzz.py
 
 init-db: deps
 	$(BIN)/adsgen init-db
