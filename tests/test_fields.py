@@ -54,3 +54,14 @@ def test_iso_country_codes() -> None:
     assert all(len(code) == 2 and code.isupper() for code in ISO_COUNTRY_CODES)
     assert {"US", "GB", "DE", "JP", "BR", "KR"} <= ISO_COUNTRY_CODES
     assert is_country_code("CA") and not is_country_code("UK") and not is_country_code("us")
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))),
+     datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))],
+)
+def test_to_utc_naive_out_of_range_is_a_value_error(moment: datetime) -> None:
+    """Parsers catch ValueError: an OverflowError from astimezone would escape as exit 1."""
+    with pytest.raises(ValueError, match="out of range in UTC"):
+        to_utc_naive(moment)

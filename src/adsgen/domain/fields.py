@@ -103,11 +103,18 @@ def from_micros(micros: int) -> Decimal:
 
 
 def to_utc_naive(value: date | datetime) -> datetime:
-    """Naive UTC datetime: aware values converted, naive ones taken as UTC, a date as 00:00."""
+    """Naive UTC datetime: aware values converted, naive ones taken as UTC, a date as 00:00.
+
+    ValueError (what parsers catch, not OverflowError) when the UTC time is before year 1 or
+    after year 9999 (0001-01-01T00:00+14:00).
+    """
     if not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day)
     if value.utcoffset() is not None:
-        value = value.astimezone(UTC)
+        try:
+            value = value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
     return value.replace(tzinfo=None)
 
 
@@ -261,8 +268,8 @@ def _check_start(value: datetime) -> datetime:
 def _check_utc_hour(value: datetime) -> datetime:
     try:
         moment = to_utc_naive(value)
-    except OverflowError:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
-        raise rule_error(f"{value.isoformat()} is out of range in UTC") from None
+    except ValueError as error:  # 0001-01-01T00:00+01:00 is before year 1 in UTC
+        raise rule_error(str(error)) from None
     if (moment.minute, moment.second, moment.microsecond) != (0, 0, 0):
         raise rule_error(
             f"must be on the hour in UTC (minutes and seconds zero), e.g. "
