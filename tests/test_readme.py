@@ -175,8 +175,10 @@ def test_commands_understand_the_conventions() -> None:
         "adsgen run-all --seed 7 --json",
         "adsgen run-all --scale 2",
     ]
-    assert commands("adsgen a \\\n  --b 1   # note\n\n# only a comment") == ["adsgen a --b 1   # note"]
-    found = blocks("# T\n<!-- readme-test: skip (needs PostgreSQL) -->\n```sh\nx\n```\n```sh\ny\n```")
+    continued = "adsgen a \\\n  --b 1   # note\n\n# only a comment"
+    assert commands(continued) == ["adsgen a --b 1   # note"]
+    marked = "# T\n<!-- readme-test: skip (needs PostgreSQL) -->\n```sh\nx\n```\n```sh\ny\n```"
+    found = blocks(marked)
     assert [(b.text, b.skipped, b.section) for b in found] == [("x", True, "T"), ("y", False, "T")]
     assert console_steps("$ a\nerror: x\n$ b\n") == [("a", "error: x"), ("b", "")]
 
