@@ -158,7 +158,7 @@ def test_bad_files_raise_spec_error_with_file(tmp_path: Path, text: str, fragmen
 
 def test_validation_errors_carry_the_line(tmp_path: Path) -> None:
     path = tmp_path / "bad.yml"
-    path.write_text("type: profile\n\nline_items:\n  - name: a\n    cpm: 0.01\n")
+    path.write_text("type: profile\n\nline_items:\n  - name: a\n    cpm: -1\n")
     with pytest.raises(SpecError, match=r"line_items\.0\.cpm: .*\(line 5\)"):
         catalog.load_template(path)
 

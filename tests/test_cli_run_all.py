@@ -72,8 +72,8 @@ def test_status_reports_what_run_all_wrote(dataset: tuple[Path, dict[str, Any]])
     assert report["tables"] == counts(sqlite_url(path))
     assert report["size_bytes"] == path.stat().st_size
     assert report["impressions"] == summary["facts"]["impressions"]
-    assert report["spend_micros"] == summary["facts"]["spend_micros"]
-    assert report["spend"] == pytest.approx(report["spend_micros"] / 1e6)
+    assert report["spend_micros"] == {"USD": summary["facts"]["spend_micros"]}
+    assert report["spend"]["USD"] == pytest.approx(report["spend_micros"]["USD"] / 1e6)
     assert report["first_hour"] == "2026-09-01T00:00:00"
     assert report["first_hour"] < report["last_hour"]
 

@@ -183,7 +183,10 @@ def test_cpm_within_range_is_accepted(cents: int) -> None:
 @given(st.integers(-10**6, 49) | st.integers(50_001, 10**8))
 def test_cpm_outside_range_is_rejected(cents: int) -> None:
     message = errors(LineItemCreate, **line_item(cpm=Decimal(cents).scaleb(-2)))
-    assert message.startswith("cpm: ") and "between 0.50 and 500.00" in message
+    assert message.startswith("cpm: ")
+    assert "between 0.50 and 500.00 USD" in message or (
+        cents <= 0 and "greater than 0" in message
+    )
 
 
 def test_cpm_with_sub_cent_price_is_rejected() -> None:
@@ -548,10 +551,15 @@ def test_full_plan_tree_from_yaml_like_data() -> None:
 
 def test_errors_point_at_the_key_path() -> None:
     tree = advertiser(campaigns=[campaign(line_items=[line_item(
-        cpm="0.10", creatives=[creative(colour="red")])])])
+        cpm="-1", creatives=[creative(colour="red")])])])
     lines = errors(AdvertiserCreate.model_validate, tree).splitlines()
-    assert "campaigns.0.line_items.0.cpm: CPM must be between 0.50 and 500.00, got 0.10" in lines
+    assert "campaigns.0.line_items.0.cpm: CPM must be greater than 0, got -1" in lines
     assert "campaigns.0.line_items.0.creatives.0.colour: Extra inputs are not permitted" in lines
+    # The CPM's range depends on the currency: the line item's rule names it.
+    tree = advertiser(campaigns=[campaign(line_items=[line_item(cpm="0.10")])])
+    assert errors(AdvertiserCreate.model_validate, tree).splitlines() == [
+        "campaigns.0.line_items.0: cpm: CPM must be between 0.50 and 500.00 USD, got 0.10"
+    ]
 
 
 # --- read models from ORM-like rows ------------------------------------------------------------

@@ -56,12 +56,13 @@ from adsgen.build.scale_tables import (
 )
 from adsgen.domain.enums import (
     AdFormat,
+    Currency,
     DeviceType,
     PacingPeriod,
     PacingType,
 )
 from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, check_flight_start, to_utc_naive
-from adsgen.exceptions import AdsgenError
+from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.seeding import rehash
 
 if TYPE_CHECKING:
@@ -163,6 +164,14 @@ def build_scaled(
         profiles = bundled_profiles()
     if not profiles:
         raise ValueError("a scale plan needs at least one profile")
+    for each in profiles:
+        platform.check_profile(each)
+        if each.currency is not Currency.USD:
+            raise SpecError(
+                f"{each.currency}: scale runs plan in USD only for now; use a USD profile "
+                "or create its advertisers with `adsgen create-profile`",
+                where=f"profile {each.name}: currency",
+            )
     if progress is not None:
         progress(0, wanted)
     prof = ProfileSlots.of(profiles)

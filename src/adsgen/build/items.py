@@ -1,8 +1,8 @@
 """What the simulation needs to know of one line item: a flat, frozen, persisted view.
 
 The pipeline builds these from the database (ORM rows) or from an in-memory plan with
-assigned ids; the simulation reads nothing else. All money is integer micros, all times
-are hour-aligned naive datetimes in UTC.
+assigned ids; the simulation reads nothing else. All money is integer micros of the line
+item's `currency`, all times are hour-aligned naive datetimes in UTC.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from datetime import datetime
 from adsgen.domain.enums import (
     AdFormat,
     AdPosition,
+    Currency,
     Daypart,
     DeviceType,
     FrequencyPeriod,
@@ -51,7 +52,8 @@ class SimLineItem:
     """One line item with everything delivery depends on.
 
     `active` is true only when the advertiser, campaign and line item are all ACTIVE.
-    `budget_micros` is the lifetime budget (a daily budget already multiplied by days).
+    `budget_micros` is the lifetime budget (a daily budget already multiplied by days); it,
+    the daily cap and the CPM are micros of `currency`.
     Empty targeting tuples mean "no restriction" on that key.
     """
 
@@ -76,3 +78,4 @@ class SimLineItem:
     geos: tuple[str, ...] = ()
     dayparts: tuple[Daypart, ...] = ()
     extra: dict[str, float] = field(default_factory=dict)
+    currency: Currency = Currency.USD

@@ -90,6 +90,7 @@ def sim_item(
         ad_format=item.ad_format,
         position=item.position,
         cpm_micros=item.cpm_micros,
+        currency=budget.currency,
         budget_micros=budget.lifetime_micros(flight),
         daily_cap_micros=daily_cap,
         pacing_type=budget.pacing_type,

@@ -5,6 +5,13 @@ profile fixes what it names and the providers (adsgen.build.providers) draw ever
 keyed by (seed, profile, index), so the same call always gives the same plan. Within one
 run, give every profile or random build its own `index`: advertiser names are distinct
 per index (AdvertiserProvider.indexed_name).
+
+Money: the providers draw in USD and a profile states its amounts in its `currency` (USD by
+default); both are converted to the advertiser's currency (adsgen.domain.money, fixed rates,
+rounded down to the minor unit), so a JPY advertiser gets yen budgets and CPMs. The plan is
+checked against the platform here, where the two meet: a line item may only target geos the
+platform serves (Platform.check_profile, Platform.check_geos), whether a profile, an example
+or an option fixed them.
 """
 
 from __future__ import annotations
@@ -17,8 +24,17 @@ from typing import TypeVar
 from adsgen.build.pools import DEFAULT_START, budget_shares
 from adsgen.build.providers import Fakes
 from adsgen.build.providers.budget import CENT, BudgetProvider
-from adsgen.domain.enums import AdFormat, DeviceType, Genre, Objective, PacingPeriod, PacingType
+from adsgen.domain.enums import (
+    AdFormat,
+    Currency,
+    DeviceType,
+    Genre,
+    Objective,
+    PacingPeriod,
+    PacingType,
+)
 from adsgen.domain.fields import to_utc_naive
+from adsgen.domain.money import convert
 from adsgen.domain.schemas import (
     AdvertiserCreate,
     BudgetSchema,
@@ -45,16 +61,24 @@ RANDOM_START_SPREAD_DAYS = 60
 """Random builds start on a day drawn from DEFAULT_START + [0, 60] when no start is given."""
 
 
-def build_example(example: Example, *, seed: int) -> AdvertiserCreate:
+def build_example(
+    example: Example, *, seed: int, platform: Platform | None = None
+) -> AdvertiserCreate:
     """The example's advertiser with its campaign attached.
 
     Every field is the example's; only a line item listed without creatives gets
     provider-made ones (seeded by `seed`, the example name and the line item's position),
-    so it can deliver.
+    so it can deliver. With `platform`, SpecError for a line item targeting a geo the
+    platform does not serve.
     """
     campaign = example.campaign
     line_items = []
     for position, item in enumerate(campaign.line_items):
+        if platform is not None:
+            platform.check_geos(
+                item.targeting.geo,
+                where=f"example {example.name}: campaign.line_items.{position}.targeting.geo",
+            )
         if not item.creatives:
             fakes = Fakes.seeded(seed, f"example:{example.name}", position)
             creative = fakes.creative.make_profile_creative(
@@ -76,17 +100,19 @@ def build_profile(
     platform: Platform,
     start: datetime | None = None,
     avoid: Collection[str] = frozenset(),
+    currency: Currency | None = None,
 ) -> AdvertiserCreate:
     """One advertiser with one campaign following `profile`; the providers fill the rest.
 
     `start` (hour-aligned UTC) overrides the profile's start, which overrides DEFAULT_START.
     Deterministic per (seed, profile name, index). Different indices give different
     advertiser names; a name in `avoid` (say, already in the database) gets ' 2', ' 3' …
-    appended. Raises ValueError only when fixed values contradict each other in a way
-    validation cannot see (a budget too small to split between the line items).
+    appended. Money is in `currency` (None: the profile's). Raises SpecError for a geo the
+    platform does not serve, ValueError only when fixed values contradict each other in a
+    way validation cannot see (a budget too small to split between the line items).
     """
     return _build(profile, seed=seed, index=index, platform=platform, start=start,
-                  stream=f"profile:{profile.name}", avoid=avoid)
+                  stream=f"profile:{profile.name}", avoid=avoid, currency=currency)
 
 
 def build_random(
@@ -97,8 +123,10 @@ def build_random(
     profiles: Sequence[Profile] | None = None,
     start: datetime | None = None,
     avoid: Collection[str] = frozenset(),
+    currency: Currency | None = None,
 ) -> AdvertiserCreate:
-    """An advertiser from a profile drawn at random (`run-all --scale N`).
+    """An advertiser from a profile drawn at random (`run-all --scale N`), its money in
+    `currency` (None: the profile's).
 
     `profiles` defaults to the bundled ones. Without a `start` (from the caller or the
     profile), the flight starts on a random day within RANDOM_START_SPREAD_DAYS of
@@ -116,7 +144,7 @@ def build_random(
     if start is None and profile.start is None:
         start = DEFAULT_START + timedelta(days=offset)
     return _build(profile, seed=seed, index=index, platform=platform, start=start,
-                  stream=f"random:{profile.name}", avoid=avoid)
+                  stream=f"random:{profile.name}", avoid=avoid, currency=currency)
 
 
 def build_run_all(
@@ -141,7 +169,7 @@ def build_run_all(
             examples = [catalog.get_example(name) for name in catalog.names("examples")]
         if profiles is None:
             profiles = catalog.profiles()
-    plan = [build_example(example, seed=seed) for example in examples]
+    plan = [build_example(example, seed=seed, platform=platform) for example in examples]
     taken = set(avoid) | {advertiser.name for advertiser in plan}
     for index in range(len(profiles) + scale):
         if index < len(profiles):
@@ -169,8 +197,11 @@ def _build(
     start: datetime | None,
     stream: str,
     avoid: Collection[str],
+    currency: Currency | None,
 ) -> AdvertiserCreate:
+    platform.check_profile(profile)
     fakes = Fakes.seeded(seed, stream, index)
+    currency = currency or profile.currency
     industry = profile.industry or fakes.advertiser.industry()
     name = _free_name(fakes.advertiser.indexed_name(industry, seed=seed, index=index), avoid)
     domain = fakes.advertiser.advertiser_domain(name)
@@ -178,7 +209,9 @@ def _build(
     first_hour = to_utc_naive(start or profile.start or DEFAULT_START)
     days = profile.flight_days or fakes.budget.flight_days()
     flight = FlightSchema(start=first_hour, end=first_hour + timedelta(days=days))
-    budget = _campaign_budget(profile, fakes, flight, objective=objective, platform=platform)
+    budget = _campaign_budget(
+        profile, fakes, flight, objective=objective, platform=platform, currency=currency
+    )
     settings = profile.line_item_settings() or [profile.defaults()] * (
         profile.line_item_count or fakes.budget.line_item_count()
     )
@@ -187,7 +220,7 @@ def _build(
     for item_settings, item_budget in zip(settings, budgets, strict=True):
         line_item = _line_item(
             item_settings, fakes, budget=item_budget, flight=flight, objective=objective,
-            platform=platform, host=f"cdn.{domain}",
+            platform=platform, host=f"cdn.{domain}", source=profile.currency,
         )
         line_items.append(renamed(line_item, {li.name for li in line_items}))
     campaign = CampaignCreate(
@@ -199,18 +232,22 @@ def _build(
         frequency_cap=profile.campaign_frequency_cap,
         line_items=line_items,
     )
-    return AdvertiserCreate(name=name, industry=industry, domain=domain, campaigns=[campaign])
+    return AdvertiserCreate(
+        name=name, industry=industry, domain=domain, currency=currency, campaigns=[campaign]
+    )
 
 
 def _campaign_budget(
     profile: Profile, fakes: Fakes, flight: FlightSchema, *, objective: Objective,
-    platform: Platform,
+    platform: Platform, currency: Currency,
 ) -> BudgetSchema:
-    """The profile's budget range and pacing where fixed, drawn where not (DV360-valid)."""
+    """The profile's budget range and pacing where fixed, drawn where not (DV360-valid),
+    in `currency`: drawn USD and the profile's amounts converted."""
     drawn, _ = fakes.budget.fake_budget_and_cpm(objective, platform, flight)
-    amount = drawn.amount
+    amount = convert(drawn.amount, currency)
     if profile.budget is not None:
-        amount = _draw_between(fakes, profile.budget, BudgetProvider.BUDGET_STEP)
+        fixed = _draw_between(fakes, profile.budget, BudgetProvider.BUDGET_STEP)
+        amount = convert(fixed, currency, source=profile.currency)
     pacing_type = profile.pacing_type or drawn.pacing_type
     pacing_period = profile.pacing_period or drawn.pacing_period
     if (pacing_type, pacing_period) == (PacingType.asap, PacingPeriod.flight):
@@ -218,7 +255,9 @@ def _campaign_budget(
             pacing_period = PacingPeriod.daily
         else:
             pacing_type = PacingType.even
-    return fakes.budget.budget(amount, flight, pacing=(pacing_type, pacing_period))
+    return fakes.budget.budget(
+        amount, flight, pacing=(pacing_type, pacing_period), currency=currency
+    )
 
 
 def _draw_between(fakes: Fakes, bounds: tuple[Decimal, Decimal], step: Decimal) -> Decimal:
@@ -236,14 +275,20 @@ def _line_item(
     objective: Objective,
     platform: Platform,
     host: str,
+    source: Currency,
 ) -> LineItemCreate:
-    """One line item: fixed settings kept, the rest drawn, creatives made to fit it."""
+    """One line item: fixed settings kept, the rest drawn, creatives made to fit it; its
+    CPM in the budget's currency (a fixed one converted from `source`, a drawn one from USD).
+    """
     fixed = settings.model_fields_set
     targeting = fakes.targeting.fake_targeting(platform, fixed=settings.targeting)
+    currency = budget.currency
     if settings.cpm is not None:
-        cpm = _draw_between(fakes, settings.cpm, BudgetProvider.CPM_STEP)
+        cpm = convert(
+            _draw_between(fakes, settings.cpm, BudgetProvider.CPM_STEP), currency, source=source
+        )
     else:
-        cpm = fakes.budget.cpm(objective, platform)
+        cpm = convert(fakes.budget.cpm(objective, platform), currency)
     frequency_cap = (
         settings.frequency_cap
         if "frequency_cap" in fixed

@@ -143,11 +143,13 @@ def version_command(ctx: typer.Context) -> None:
 def status_command(ctx: typer.Context) -> None:
     """Rows per table, database size, delivery date range and totals (reads only)."""
     state = State.of(ctx)
+    from adsgen.domain.enums import Currency
     from adsgen.domain.fields import from_micros
+    from adsgen.domain.money import minor_unit
     from adsgen.runs import database
 
     report = database.status(db=state.db)
-    spend = from_micros(report["spend_micros"])
+    spend = {code: from_micros(micros) for code, micros in report["spend_micros"].items()}
     if state.json:
         state.emit({**report, "spend": spend})
         return
@@ -159,7 +161,10 @@ def status_command(ctx: typer.Context) -> None:
         "impressions": report["impressions"],
         "completes": report["completes"],
         "clicks": report["clicks"],
-        "spend": f"{spend:,.2f}",
+        "spend": "; ".join(
+            f"{amount.quantize(minor_unit(Currency(code))):,} {code}"
+            for code, amount in spend.items()
+        ) or "0",
         "rows per table": report["tables"],
     }
     state.emit(view, title="Database status")

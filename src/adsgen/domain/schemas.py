@@ -55,6 +55,7 @@ from adsgen.domain.fields import (
     to_micros,
 )
 from adsgen.domain.fields import rule_error as _fail
+from adsgen.domain.money import cpm_bounds, minor_unit, shown_amount
 from adsgen.exceptions import shown
 
 __all__ = [
@@ -161,6 +162,14 @@ class BudgetSchema(_Schema):
                 f"daily_cap {self.daily_cap} is more than the lifetime amount {self.amount}; "
                 "a daily cap must be at most the budget"
             )
+        unit = minor_unit(self.currency)
+        for key in ("amount", "daily_cap"):
+            value = getattr(self, key)
+            if value is not None and value % unit:
+                raise _fail(
+                    f"{key} {value} {self.currency}: {self.currency} amounts are in whole "
+                    f"{'units' if unit == 1 else 'cents'} (ISO 4217 minor unit {unit})"
+                )
         return self
 
     @property
@@ -344,6 +353,18 @@ class LineItemBase(_Schema):
     def _from_micros(cls, data: Any) -> Any:
         return decode_micros(data, cls, ("cpm",))
 
+    @model_validator(mode="after")
+    def _cpm_in_currency(self) -> Self:
+        currency = self.budget.currency
+        low, high = cpm_bounds(currency)
+        if not low <= self.cpm <= high:
+            raise _fail(
+                f"cpm: CPM must be between {low} and {high} {currency}, got {shown(self.cpm)}"
+            )
+        if self.cpm % minor_unit(currency):
+            raise _fail(f"cpm: {currency} CPMs are in whole units, got {shown(self.cpm)}")
+        return self
+
     @property
     def cpm_micros(self) -> int:
         """`cpm` in integer micros."""
@@ -381,6 +402,12 @@ class CampaignCreate(CampaignBase):
     advertiser_id: int | None = None
     line_items: list[LineItemCreate] = Field(default_factory=list)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _currency_inherited(cls, data: Any) -> Any:
+        """Line-item budgets that name no currency are in the campaign budget's."""
+        return inherit_currency(data, "line_items")
+
     @model_validator(mode="after")
     def _line_items_fit(self) -> Self:
         budget, flight = self.budget, self.flight
@@ -405,8 +432,9 @@ class CampaignCreate(CampaignBase):
         limit = budget.lifetime_micros(flight)
         if total > limit:
             raise _fail(
-                f"line-item budgets total {from_micros(total):,} {budget.currency}, more than the "
-                f"campaign budget {from_micros(limit):,} {budget.currency}; lower the line-item "
+                f"line-item budgets total {shown_amount(from_micros(total), budget.currency)}, "
+                "more than the campaign budget "
+                f"{shown_amount(from_micros(limit), budget.currency)}; lower the line-item "
                 "budgets or raise the campaign budget"
             )
         return self
@@ -429,9 +457,51 @@ class AdvertiserBase(_Schema):
 
 
 class AdvertiserCreate(AdvertiserBase):
-    """An advertiser to create with its whole plan tree."""
+    """An advertiser to create with its whole plan tree; its budgets are in its currency."""
 
     campaigns: list[CampaignCreate] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _currency_inherited(cls, data: Any) -> Any:
+        """Campaign budgets that name no currency are in the advertiser's."""
+        return inherit_currency(data, "campaigns")
+
+    @model_validator(mode="after")
+    def _one_currency(self) -> Self:
+        for index, campaign in enumerate(self.campaigns):
+            check_currency(campaign, self.currency, where=f"campaigns.{index}")
+        return self
+
+
+def inherit_currency(data: Any, children: str) -> Any:
+    """`data` (a mapping) with its `currency` (or its budget's) given to every child in
+    `children` whose budget names none; anything else is returned as it is."""
+    if not isinstance(data, Mapping) or not isinstance(data.get(children), list):
+        return data
+    budget = data.get("budget")
+    currency = data.get("currency") or (
+        budget.get("currency") if isinstance(budget, Mapping) else None
+    )
+    if currency is None:
+        return data
+    inherited = []
+    for child in data[children]:
+        child_budget = child.get("budget") if isinstance(child, Mapping) else None
+        if isinstance(child_budget, Mapping) and "currency" not in child_budget:
+            child = {**child, "budget": {**child_budget, "currency": currency}}
+        inherited.append(child)
+    return {**data, children: inherited}
+
+
+def check_currency(campaign: CampaignBase, currency: Currency, *, where: str) -> None:
+    """A rule error unless the campaign's budget is in `currency` (its advertiser's)."""
+    if campaign.budget.currency != currency:
+        raise _fail(
+            f"{where}: budget currency {campaign.budget.currency} differs from the "
+            f"advertiser's currency {currency}; budgets are in the advertiser's currency "
+            "(leave the budget's currency out to use it)"
+        )
 
 
 class AdvertiserRead(_Stored, AdvertiserBase):

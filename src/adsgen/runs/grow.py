@@ -18,9 +18,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 
+from adsgen.domain.enums import Currency
 from adsgen.domain.fields import error_lines, from_micros
-from adsgen.domain.schemas import AdvertiserCreate, CampaignCreate, FlightSchema, LineItemCreate
+from adsgen.domain.money import minor_unit, shown_amount
+from adsgen.domain.schemas import (
+    AdvertiserCreate,
+    CampaignCreate,
+    FlightSchema,
+    LineItemCreate,
+    check_currency,
+)
 from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.runs.jobs import (
     Progress,
@@ -84,10 +93,10 @@ def create_example(
         if file is None
         else get_example(name, template=file, extra_dirs=template_dirs(templates_dir))
     )
-    advertiser = build_example(example, seed=seed)
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:
+        advertiser = build_example(example, seed=seed, platform=run.platform)
         run.persist([advertiser], simulate=simulate)
     return run.summary
 
@@ -217,10 +226,12 @@ def create_line_item(
 ) -> RunSummary:
     """Add a line item (with creatives) to an existing campaign.
 
-    `settings` fixes what it names, the providers draw the rest. The flight defaults to the
-    campaign's, the budget to what the campaign's line items leave of its budget. Raises
-    AdsgenError for an unknown campaign or no budget left, SpecError when the line item
-    does not fit the campaign (budget, flight, duplicate name).
+    `settings` fixes what it names, the providers draw the rest; money (`budget`, a fixed
+    CPM) is in the campaign's currency. The flight defaults to the campaign's, the budget to
+    what the campaign's line items leave of its budget. Raises AdsgenError for an unknown
+    campaign or a budget below the smallest viable line item (`min_line_item_budget`),
+    SpecError when the line item does not fit the campaign (budget, flight, duplicate name)
+    or targets a geo the platform does not serve.
     """
     from adsgen.build.plans import build_profile, renamed
     from adsgen.storage.persist import add_line_item, require
@@ -232,6 +243,13 @@ def create_line_item(
         row = require(session, orm.Campaign, campaign_id, option="--campaign-id")
         campaign = validated(CampaignCreate, row, where=f"campaign {campaign_id}")
         flight = flight or campaign.flight
+        unit = minor_unit(campaign.budget.currency)
+        if budget is not None and budget % unit:
+            raise SpecError(
+                f"campaign {campaign_id} is in {campaign.budget.currency}, whose amounts are "
+                f"multiples of {unit}, got {budget}",
+                where="--budget",
+            )
         amount = budget if budget is not None else _budget_left(campaign, campaign_id)
         plan = Profile(
             name="line_item",
@@ -239,6 +257,7 @@ def create_line_item(
             start=flight.start,
             flight_days=flight.days,
             budget=(amount, amount),
+            currency=campaign.budget.currency,
             pacing_type=campaign.budget.pacing_type,
             pacing_period=campaign.budget.pacing_period,
             line_items=[settings or ProfileLineItem()],
@@ -250,6 +269,7 @@ def create_line_item(
             item = renamed(item, {other.name for other in campaign.line_items})
         tree = {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
         validated(CampaignCreate, tree, where=f"--campaign-id {campaign_id}")
+        _check_viable(item, campaign_id, left=budget is None)
         saved = add_line_item(session, campaign_id, item)
         run.record("line_items", [saved.id])
         run.record("creatives", [c.id for c in saved.creatives])
@@ -323,10 +343,11 @@ def create_creative(
 def with_drawn_campaigns(
     session: Session, advertiser: AdvertiserCreate, count: int, *, seed: int, platform: Platform
 ) -> AdvertiserCreate:
-    """The advertiser with `count` more campaigns, each from a random bundled profile and
-    named apart from the advertiser's other campaigns."""
+    """The advertiser with `count` more campaigns, each from a random bundled profile,
+    named apart from the advertiser's other campaigns, its money in the advertiser's currency."""
     drawn = _drawn(session, count, seed=seed, platform=platform, domain=advertiser.domain,
-                   taken={campaign.name for campaign in advertiser.campaigns})
+                   taken={campaign.name for campaign in advertiser.campaigns},
+                   currency=advertiser.currency)
     tree = {**advertiser.model_dump(), "campaigns": [*advertiser.campaigns, *drawn]}
     return validated(AdvertiserCreate, tree, where="advertiser")
 
@@ -353,7 +374,16 @@ def campaign_for(
     taken = {row.name for row in owner.campaigns}
     if campaign is None:
         (campaign,) = _drawn(session, 1, seed=seed, platform=platform, domain=owner.domain,
-                             profile=profile, taken=taken)
+                             profile=profile, taken=taken, currency=owner.currency)
+    else:
+        try:
+            check_currency(campaign, owner.currency, where="campaign")
+        except PydanticCustomError as error:
+            raise SpecError(str(error), where=f"--advertiser-id {advertiser_id}") from None
+        for index, item in enumerate(campaign.line_items):
+            platform.check_geos(
+                item.targeting.geo, where=f"campaign: line_items.{index}.targeting.geo"
+            )
     update: dict[str, Any] = {} if name is None else {"name": name}
     if not line_items:
         update["line_items"] = []
@@ -377,11 +407,13 @@ def _drawn(
     platform: Platform,
     domain: str,
     taken: Collection[str],
+    currency: Currency,
     profile: Profile | None = None,
 ) -> list[CampaignCreate]:
     """`count` campaigns from `profile` (None: a random bundled profile each), keyed by the
     number of campaigns in the database, with creatives hosted on the advertiser's CDN and
-    names apart from `taken` (the advertiser's other campaigns) and from each other."""
+    names apart from `taken` (the advertiser's other campaigns) and from each other, money
+    in the advertiser's `currency`."""
     from adsgen.build.plans import build_profile, build_random, renamed
 
     first = CAMPAIGN_DRAW_INDEX + _count(session, orm.Campaign)
@@ -389,9 +421,13 @@ def _drawn(
     drawn: list[CampaignCreate] = []
     for index in range(first, first + count):
         if profile is None:
-            advertiser = build_random(seed=seed, index=index, platform=platform)
+            advertiser = build_random(
+                seed=seed, index=index, platform=platform, currency=currency
+            )
         else:
-            advertiser = build_profile(profile, seed=seed, index=index, platform=platform)
+            advertiser = build_profile(
+                profile, seed=seed, index=index, platform=platform, currency=currency
+            )
         campaign = advertiser.campaigns[0]
         items = [rehosted(item, f"cdn.{domain}") for item in campaign.line_items]
         campaign = renamed(campaign.model_copy(update={"line_items": items}), names)
@@ -429,16 +465,52 @@ def spec_error(error: ValidationError, *, where: str) -> SpecError:
     return SpecError(lines[0] + more, where=where)
 
 
+MIN_DAILY_IMPRESSIONS = 1_000
+"""The smallest viable line item buys this many impressions a day over its flight: a budget
+of at least CPM × flight days (one thousand impressions a day at its CPM). Less delivers
+next to nothing and fills the performance table with zero rows."""
+
+
+def min_line_item_budget(cpm: Decimal, days: int) -> Decimal:
+    """The smallest viable budget of a line item at `cpm` over `days` (MIN_DAILY_IMPRESSIONS
+    a day), in the CPM's currency."""
+    return (cpm * MIN_DAILY_IMPRESSIONS * days / 1000).quantize(cpm)
+
+
+def _check_viable(item: LineItemCreate, campaign_id: int, *, left: bool) -> None:
+    """AdsgenError when the line item's budget is below `min_line_item_budget`; `left`: the
+    budget is what the campaign had left (else it came from --budget)."""
+    currency, days = item.budget.currency, item.flight.days
+    amount = from_micros(item.budget.lifetime_micros(item.flight))
+    needed = min_line_item_budget(item.cpm, days)
+    if amount >= needed:
+        return
+    what = (
+        f"{MIN_DAILY_IMPRESSIONS:,} impressions a day for {days} days at a "
+        f"{shown_amount(item.cpm, currency)} CPM"
+    )
+    if left:
+        raise AdsgenError(
+            f"campaign {campaign_id} has {shown_amount(amount, currency)} of budget left; the "
+            f"smallest line item needs {shown_amount(needed, currency)} ({what})"
+        )
+    raise AdsgenError(
+        f"--budget {shown_amount(amount, currency)} is below the smallest line item, "
+        f"{shown_amount(needed, currency)} ({what})"
+    )
+
+
 def _budget_left(campaign: CampaignCreate, campaign_id: int) -> Decimal:
     """What the campaign's line items leave of its lifetime budget; AdsgenError if nothing."""
     limit = campaign.budget.lifetime_micros(campaign.flight)
     used = sum(item.budget.lifetime_micros(item.flight) for item in campaign.line_items)
+    currency = campaign.budget.currency
     if used >= limit:
         raise AdsgenError(
             f"--campaign-id {campaign_id}: its line items already take the whole campaign "
-            f"budget ({from_micros(used):,} of {from_micros(limit):,} "
-            f"{campaign.budget.currency}); add line items to a campaign created with "
-            "--line-items 0"
+            f"budget ({from_micros(used).quantize(minor_unit(currency)):,} of "
+            f"{shown_amount(from_micros(limit), currency)}); add line items to a campaign "
+            "created with --line-items 0"
         )
     return from_micros(limit - used)
 

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from adsgen.domain.money import usd_per_unit
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
 from adsgen.simulate.draws import hash_counters, line_item_keys, uniform
 from adsgen.simulate.grid import DEVICES, Grid
@@ -122,7 +123,8 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
     for offset, (name, bounds) in enumerate(LINE_ITEM_RANGES.items()):
         per_item[name] = _between(_uniform_draws(grid, seed, base + offset, 1)[:, 0], bounds)
     cpm = np.array([item.cpm_micros for item in grid.items], dtype=np.float64) / 1e6
-    win = np.exp(per_item["log_win_rate"]) * np.sqrt(cpm / cpm_mid)
+    cpm_usd = cpm * usd_per_unit([item.currency for item in grid.items])  # cpm_mid is USD
+    win = np.exp(per_item["log_win_rate"]) * np.sqrt(cpm_usd / cpm_mid)
     win = np.clip(_override(grid, "win_rate", win), 0.0, 1.0)
     start = by_device["start"]
     completion = np.minimum(by_device["completion"], start - 0.001)

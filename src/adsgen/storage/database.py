@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 from adsgen.domain.fields import utc_timestamps
 from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.settings import get_settings
-from adsgen.storage.orm import Base, GroundTruth, Performance
+from adsgen.storage.orm import Base, Budget, GroundTruth, Performance
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -564,26 +564,46 @@ def database_size(engine: Engine) -> int | None:
 
 
 def fact_totals(conn: Connection) -> dict[str, Any]:
-    """Delivery date range and totals of the performance table (None dates when empty)."""
+    """Delivery date range and totals of the performance table (None dates when empty).
+
+    Spend is summed per currency (the currency of each line item's budget), never across
+    currencies: `spend_micros` maps a currency code to micros of it, {} when nothing spent.
+    """
     perf = Performance.__table__
-    assert isinstance(perf, Table)
+    budgets = Budget.__table__
+    assert isinstance(perf, Table) and isinstance(budgets, Table)
     row = conn.execute(
         select(
             func.min(perf.c.hour), func.max(perf.c.hour),
             func.coalesce(func.sum(perf.c.impressions), 0),
             func.coalesce(func.sum(perf.c.completes), 0),
             func.coalesce(func.sum(perf.c.clicks), 0),
-            func.coalesce(func.sum(perf.c.spend_micros), 0),
         )
     ).one()
-    first, last, impressions, completes, clicks, spend = row
+    first, last, impressions, completes, clicks = row
+    # Spend per line item first (one scan of performance), then per its budget's currency.
+    per_item = (
+        select(perf.c.line_item_id, func.sum(perf.c.spend_micros).label("spend"))
+        .group_by(perf.c.line_item_id)
+        .subquery()
+    )
+    by_currency = conn.execute(
+        select(budgets.c.currency, func.sum(per_item.c.spend))
+        .join(per_item, per_item.c.line_item_id == budgets.c.line_item_id)
+        .group_by(budgets.c.currency)
+        .order_by(budgets.c.currency)
+    ).all()
     return {
         "first_hour": first,
         "last_hour": last,
         "impressions": int(impressions),
         "completes": int(completes),
         "clicks": int(clicks),
-        "spend_micros": int(spend),
+        "spend_micros": {
+            str(getattr(currency, "value", currency)): int(spend)
+            for currency, spend in by_currency
+            if spend
+        },
     }
 
 

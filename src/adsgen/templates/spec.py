@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -32,6 +32,7 @@ from adsgen.domain.enums import (
     AdFormat,
     AdPosition,
     CreativeMimeType,
+    Currency,
     DeviceType,
     DspPartner,
     Genre,
@@ -41,7 +42,15 @@ from adsgen.domain.enums import (
     PacingType,
 )
 from adsgen.domain.fields import MAX_FLIGHT_DAYS, Cpm, FlightStart, Money, Name, rule_error
-from adsgen.domain.schemas import AdvertiserCreate, CampaignCreate, FrequencyCapSchema, Targeting
+from adsgen.domain.money import cpm_bounds, minor_unit
+from adsgen.domain.schemas import (
+    AdvertiserCreate,
+    CampaignCreate,
+    FrequencyCapSchema,
+    Targeting,
+    check_currency,
+    inherit_currency,
+)
 from adsgen.exceptions import SpecError, shown
 
 __all__ = [
@@ -151,6 +160,33 @@ class Platform(StrictModel):
             raise ValueError("cpm_range must be (low, high) with 0 < low <= high")
         return self
 
+    def check_profile(self, profile: Profile) -> None:
+        """SpecError when the profile fixes a geo this platform does not serve: checked once
+        per profile, before anything is drawn (plans and the columnar planner alike)."""
+        where = (
+            "--geo" if profile.name in OPTION_PROFILES else f"profile {profile.name}: targeting.geo"
+        )
+        for settings in (profile.defaults(), *profile.line_item_settings()):
+            if settings.targeting is not None:
+                self.check_geos(settings.targeting.geo, where=where)
+
+    def check_geos(self, geos: Iterable[str], *, where: str) -> None:
+        """SpecError at `where` naming the served geos when `geos` holds one this platform
+        does not serve (targeting it would deliver nothing)."""
+        unserved = [geo for geo in geos if geo not in self.geo_timezones]
+        if unserved:
+            served = ", ".join(sorted(self.geo_timezones))
+            raise SpecError(
+                f"{', '.join(unserved)} {'is' if len(unserved) == 1 else 'are'} not served by "
+                f"platform {self.name}; served geos: {served}",
+                where=where,
+            )
+
+
+OPTION_PROFILES = frozenset({"options", "line_item"})
+"""Names of the profiles the CLI (`create-campaign` options) and `create-line-item` make from
+command-line options: a problem with what they fix is an option's (`--geo`)."""
+
 
 # --- templates: examples and profiles --------------------------------------------------------
 
@@ -196,6 +232,17 @@ class Example(StrictModel):
     advertiser: AdvertiserCreate
     campaign: CampaignCreate
 
+    @model_validator(mode="before")
+    @classmethod
+    def _currency_inherited(cls, data: Any) -> Any:
+        """The campaign's budgets are in the advertiser's currency unless they name one."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("advertiser"), Mapping):
+            return data
+        currency = data["advertiser"].get("currency")
+        inherited = inherit_currency({"currency": currency, "campaigns": [data.get("campaign")]},
+                                     "campaigns")
+        return {**data, "campaign": inherited["campaigns"][0]}
+
     @model_validator(mode="after")
     def _one_campaign(self) -> Example:
         if self.advertiser.campaigns:
@@ -203,6 +250,7 @@ class Example(StrictModel):
                 "advertiser.campaigns must be empty in an example; put the campaign under "
                 "`campaign` (one campaign per example)"
             )
+        check_currency(self.campaign, self.advertiser.currency, where="campaign")
         return self
 
 
@@ -305,6 +353,11 @@ class Profile(LineItemSettings):
     start: FlightStart | None = None
     flight_days: int | None = Field(default=None, ge=1, le=MAX_FLIGHT_DAYS)
     budget: MoneyRange | None = None
+    currency: Currency = Field(
+        default=Currency.USD,
+        description="currency of `budget` and `cpm`; converted to the advertiser's at the "
+        "fixed rates of adsgen.domain.money, and the currency of advertisers it creates",
+    )
     pacing_type: PacingType | None = None
     pacing_period: PacingPeriod | None = None
     campaign_frequency_cap: FrequencyCapSchema | None = None
@@ -330,6 +383,24 @@ class Profile(LineItemSettings):
         names = [item.name for item in self.line_items if item.name]
         if len(names) != len(set(names)):
             raise ValueError("line_items names must be unique")
+        unit = minor_unit(self.currency)
+        if self.budget is not None and any(value % unit for value in self.budget):
+            raise ValueError(
+                f"budget: {self.currency} amounts are multiples of {unit}, got "
+                f"{shown(list(self.budget))}"
+            )
+        low, high = cpm_bounds(self.currency)
+        for where, settings in [("cpm", self), *(
+            (f"line_items.{i}.cpm", item) for i, item in enumerate(self.line_items)
+        )]:
+            cpm = settings.cpm
+            if cpm is not None and (
+                not low <= cpm[0] <= cpm[1] <= high or any(value % unit for value in cpm)
+            ):
+                raise ValueError(
+                    f"{where}: CPM must be between {low} and {high} {self.currency} in "
+                    f"multiples of {unit}, got {shown(list(cpm))}"
+                )
         return self
 
     def line_item_settings(self) -> list[ProfileLineItem]:

@@ -3,7 +3,9 @@
 Awareness buys premium reach: higher CPMs (upper part of the platform's `cpm_range`) and
 large budgets; conversion buys cheaper, smaller (realism.md B: premium streaming CPM
 $20-65, 2024 deals nearer $20-30). Budgets scale with the flight length through a daily
-spend level, then round to whole thousands as planners write them.
+spend level, then round to whole thousands as planners write them. Every range here is in
+USD; `budget` and `split` round to the minor unit of the budget's currency (whole yen), the
+plan builder converts drawn USD amounts with adsgen.domain.money.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import ClassVar
 
 from adsgen.build import pools
 from adsgen.build.providers.base import WeightedProvider
-from adsgen.domain.enums import DspPartner, Objective, PacingPeriod, PacingType
+from adsgen.domain.enums import Currency, DspPartner, Objective, PacingPeriod, PacingType
+from adsgen.domain.money import minor_unit
 from adsgen.domain.schemas import BudgetSchema, FlightSchema
 from adsgen.templates.spec import Platform
 
@@ -71,16 +74,25 @@ class BudgetProvider(WeightedProvider):
         return self.weighted(self.PACING_MIX)
 
     def budget(
-        self, amount: Decimal, flight: FlightSchema, *, pacing: tuple[PacingType, PacingPeriod]
+        self,
+        amount: Decimal,
+        flight: FlightSchema,
+        *,
+        pacing: tuple[PacingType, PacingPeriod],
+        currency: Currency = Currency.USD,
     ) -> BudgetSchema:
-        """A lifetime budget of `amount`; pacing per day gets a daily cap above the average."""
+        """A lifetime budget of `amount` in `currency`; pacing per day gets a daily cap above
+        the average (in whole minor units, at least one)."""
         pacing_type, pacing_period = pacing
         daily_cap = None
         if pacing_period is PacingPeriod.daily:
+            unit = minor_unit(currency)
             average = amount / flight.days
-            daily_cap = min(amount, (average * self.DAILY_CAP_FACTOR).quantize(CENT))
+            cap = (average * self.DAILY_CAP_FACTOR).quantize(unit)
+            daily_cap = min(amount, max(cap, unit))
         return BudgetSchema(
             amount=amount,
+            currency=currency,
             pacing_type=pacing_type,
             pacing_period=pacing_period,
             daily_cap=daily_cap,
@@ -101,7 +113,8 @@ class BudgetProvider(WeightedProvider):
         return min(max(self.round_to(value, step), low), high)
 
     def split(self, budget: BudgetSchema, shares: Sequence[float]) -> list[BudgetSchema]:
-        """Line-item budgets from a campaign budget: `shares` of its amount, cents rounded down.
+        """Line-item budgets from a campaign budget: `shares` of its amount, rounded down to
+        the currency's minor unit (cents, whole yen).
 
         The sum never exceeds the campaign amount (shares must sum to <= 1); pacing and
         currency are inherited, a daily cap is split by the same share.
@@ -109,10 +122,11 @@ class BudgetProvider(WeightedProvider):
         if sum(shares) > 1 + 1e-9 or any(s <= 0 for s in shares):
             raise ValueError("budget shares must be > 0 and sum to <= 1")
         parts = []
+        unit = minor_unit(budget.currency)
         for share in shares:
             fraction = Decimal(str(share))
-            amount = _floor_cents(budget.amount * fraction)
-            cap = None if budget.daily_cap is None else _floor_cents(budget.daily_cap * fraction)
+            amount = _floor(budget.amount * fraction, unit)
+            cap = None if budget.daily_cap is None else _floor(budget.daily_cap * fraction, unit)
             if amount <= 0 or (cap is not None and cap <= 0):
                 raise ValueError(f"a budget share of {share} of {budget.amount} is under a cent")
             fields = {**budget.model_dump(), "amount": amount, "daily_cap": cap}
@@ -125,5 +139,5 @@ class BudgetProvider(WeightedProvider):
         return ((value / step).quantize(Decimal(1)) * step).quantize(CENT)
 
 
-def _floor_cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_DOWN)
+def _floor(value: Decimal, unit: Decimal) -> Decimal:
+    return value.quantize(unit, rounding=ROUND_DOWN)
