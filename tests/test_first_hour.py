@@ -199,3 +199,20 @@ def test_scale_runs_check_profiles_against_the_platform() -> None:
     euro = Profile(name="euro", currency=Currency.EUR)
     with pytest.raises(SpecError, match="profile euro: currency: EUR: scale runs plan in USD"):
         build_scaled(seed=1, platform=platform, advertisers=2, profiles=[euro])
+
+
+def test_drawn_campaigns_avoid_the_advertisers_campaign_names(tmp_path: Path) -> None:
+    """A drawn campaign named like one the advertiser has gets a number (UNIQUE before)."""
+    from adsgen.runs import grow
+    from planfactory import sample_advertiser
+
+    bare = sample_advertiser("A").model_copy(update={"campaigns": []})
+    first = sqlite_url(tmp_path / "first.db")
+    grow.create_advertiser(bare, campaigns=1, db=first, simulate=False)
+    ((drawn,),) = _rows(first, "SELECT name FROM campaigns")
+    owned = sample_advertiser("A")
+    owned = owned.model_copy(update={"campaigns": [
+        owned.campaigns[0].model_copy(update={"name": drawn})]})
+    second = sqlite_url(tmp_path / "second.db")
+    grow.create_advertiser(owned, campaigns=1, db=second, simulate=False)
+    assert sorted(_rows(second, "SELECT name FROM campaigns")) == [(drawn,), (f"{drawn} #2",)]
