@@ -8,7 +8,10 @@ Conventions of README.md this test relies on (keep them when you edit the README
   variable set (so the database is `sqlite:///ads.db` in that folder). A line ending in `\\`
   continues on the next; a `#` comment after a command is fine. Every command must exit 0.
 - A ```console block holds `$ command` lines, each followed by the exact output it prints
-  (stdout and stderr together); the exit code is not checked, the output is.
+  (stdout and stderr together); the exit code is not checked, the output is. The folder the
+  examples run in is written `/home/me` there (the test puts its own folder's path back),
+  and `…` in an output line stands for text that differs from machine to machine (free
+  memory, timings).
 - A ```python block runs as a script with the venv's Python in the same folder.
 - A ```yaml block whose first line is `# some/path.yml` is written to that path (relative to
   the folder) when the test reaches it, so later blocks can use the file.
@@ -47,6 +50,8 @@ NOT_RUN_MAKE = re.compile(r"^make (test|test-one|lint|check|bench)\b")
 MAKE_RUN = re.compile(r"""^make run(?:\s+ARGS=(?P<args>"[^"]*"|'[^']*'|\S+))?\s*(?P<rest>.*)$""")
 SERVER = re.compile(r"postgresql|mysql|mariadb|tcp://|https?://")
 COMMAND_TIMEOUT = 120
+HOME = "/home/me"
+"""How the README's console output writes the folder its examples run in."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,15 @@ def console_steps(text: str) -> list[tuple[str, str]]:
     return [(command, "\n".join(expected)) for command, expected in steps]
 
 
+def same_output(output: str, expected: str) -> bool:
+    """`output` as the README shows it, line by line, `…` matching any text in its line."""
+    got, want = output.splitlines(), expected.splitlines()
+    if len(got) != len(want):
+        return False
+    patterns = (".*".join(map(re.escape, line.split("…"))) for line in want)
+    return all(re.fullmatch(pattern, line) for pattern, line in zip(patterns, got, strict=True))
+
+
 def _env() -> dict[str, str]:
     env = subprocess_env()
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -155,7 +169,8 @@ def run_block(block: Block, folder: Path) -> None:
     if block.lang == "console":
         for command, expected in console_steps(block.text):
             code, output = _run(command, folder, merged=True)
-            assert output.rstrip("\n") == expected, (
+            output = output.replace(str(folder), HOME)
+            assert same_output(output.rstrip("\n"), expected), (
                 f"{block.where}: `{command}` (exit {code}) printed\n{output}\n"
                 f"but the README shows\n{expected}"
             )
@@ -181,6 +196,9 @@ def test_commands_understand_the_conventions() -> None:
     found = blocks(marked)
     assert [(b.text, b.skipped, b.section) for b in found] == [("x", True, "T"), ("y", False, "T")]
     assert console_steps("$ a\nerror: x\n$ b\n") == [("a", "error: x"), ("b", "")]
+    assert same_output("has 21.8 GB free\nok", "has … GB free\nok")
+    assert not same_output("has 21.8 GB free", "has … MB free")
+    assert not same_output("a\nb", "a")
 
 
 def test_readme_examples_run_in_order(tmp_path: Path) -> None:
