@@ -407,7 +407,7 @@ def test_create_line_item_and_creative_many_times_on_one_parent(db: str) -> None
                 "awareness", "--budget", "900000", "--start", "2026-10-01", "--days", "30",
                 "--line-items", "0", "--no-simulate", "--db", db)
     for _ in range(15):  # seed 42 repeats a line-item and a creative name at the 8th
-        result = invoke("-q", "create-line-item", "--campaign-id", "1", "--budget", "1000",
+        result = invoke("-q", "create-line-item", "--campaign-id", "1", "--budget", "20000",
                         "--no-simulate", "--db", db)
         assert result.exit_code == 0, result.stderr
         result = invoke("-q", "create-creative", "--line-item-id", "1", "--auto",

@@ -20,8 +20,8 @@ Conventions of README.md this test relies on (keep them when you edit the README
   Use it for blocks that need PostgreSQL/MariaDB, a Dask cluster, the network, or run for
   minutes; say why in the parentheses. Keep such blocks few; split a block rather than skip
   a runnable one.
-- A command naming a database server or a network address (postgresql, mysql, tcp://,
-  http://) fails the test without running: such commands belong in a skipped block, so the
+- A command naming a database server or a network address (postgresql://, mysql+…://,
+  tcp://, http://) fails the test without running: such commands belong in a skipped block, so the
   test never writes to a real database.
 - `make run [ARGS="…"]` and `./run_all.sh …` run as `adsgen run-all …` (they install
   dependencies first, which the test environment already has; the script also changes
@@ -48,7 +48,7 @@ SKIP_MARK = re.compile(r"<!--\s*readme-test:\s*skip\b.*-->")
 RUN_LANGS = {"sh", "bash", "console", "python"}
 NOT_RUN_MAKE = re.compile(r"^make (test|test-one|lint|check|bench)\b")
 MAKE_RUN = re.compile(r"""^make run(?:\s+ARGS=(?P<args>"[^"]*"|'[^']*'|\S+))?\s*(?P<rest>.*)$""")
-SERVER = re.compile(r"postgresql|mysql|mariadb|tcp://|https?://")
+SERVER = re.compile(r"(postgresql|mysql|mariadb)(\+\w+)?://|tcp://|https?://")
 COMMAND_TIMEOUT = 120
 HOME = "/home/me"
 """How the README's console output writes the folder its examples run in."""
