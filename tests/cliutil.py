@@ -1,8 +1,8 @@
 """Helpers shared by the CLI and pipeline tests: invoking commands, reading databases back.
 
 `dump` reads every adsgen table in primary-key order (the way two databases are compared);
-`user_error` checks the contract of a user error: exit 2, nothing on stdout, one line
-`error: ...` on stderr.
+`user_error` checks the contract of a user error: exit 2, one line `error: ...` on stderr,
+nothing on stdout but, under --json, the object `{"error": ..., "code": 2}`.
 """
 
 from __future__ import annotations
@@ -58,11 +58,14 @@ def console_script(*args: str, cwd: Path, **env: str) -> subprocess.CompletedPro
 
 
 def user_error(result: Result) -> str:
-    """The one-line message of a user error (exit 2, stdout empty); fails otherwise."""
+    """The one-line message of a user error (exit 2, stdout empty, or under --json only the
+    error object with that message); fails otherwise."""
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    if result.stdout:
+        assert json.loads(result.stdout) == {"error": lines[0].removeprefix("error: "),
+                                             "code": 2}, result.stdout
     return lines[0]
 
 

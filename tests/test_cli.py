@@ -94,7 +94,7 @@ def test_init_db_on_every_dialect(engine: Engine) -> None:
 
 @pytest.mark.parametrize("url", [UNREACHABLE, MISSING_FOLDER, "notaurl://x", "sqlite+nodriver:///"])
 def test_a_database_the_user_must_fix_exits_2_with_one_line(url: str) -> None:
-    result = runner.invoke(app, ["--json", "--db", url, "init-db"])
+    result = runner.invoke(app, ["--db", url, "init-db"])
     assert result.exit_code == 2
     assert result.stdout == ""  # nothing but the result ever goes to stdout
     lines = result.stderr.splitlines()
@@ -147,6 +147,31 @@ def test_a_multi_line_message_is_printed_on_one_line(
     _fail_with(monkeypatch, DatabaseError("first\nsecond"))
     result = runner.invoke(app, ["--db", _sqlite(tmp_path), "init-db"])
     assert result.stderr == "error: first second\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["--json", "--db", MISSING_FOLDER, "init-db"],      # --json before the command
+    ["--db", MISSING_FOLDER, "init-db", "--json"],      # --json after it
+    ["--json", "init-db", "--bogus"],                   # a usage error of the command
+    ["init-db", "--json", "--seed", "many"],            # a bad value after the command
+    ["--json", "--bogus", "status"],                    # a bad global option
+])
+def test_json_errors_also_print_a_json_object_on_stdout(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    line = result.stderr.strip()
+    assert result.exit_code == 2 and line.startswith("error: ") and "\n" not in line
+    assert json.loads(result.stdout) == {"error": line.removeprefix("error: "), "code": 2}
+
+
+def test_json_internal_errors_print_code_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    _fail_with(monkeypatch, RuntimeError("boom"))
+    result = runner.invoke(app, ["--db", _sqlite(tmp_path), "init-db", "--json"])
+    assert result.exit_code == 1
+    error = json.loads(result.stdout)
+    assert error["code"] == 1 and error["error"].startswith("internal error: RuntimeError: boom")
+    assert result.stderr.strip() == error["error"]
 
 
 def test_usage_errors_exit_2() -> None:

@@ -5,9 +5,13 @@ Heavy modules (NumPy, SQLAlchemy, PyArrow, Faker, Pydantic) are imported inside 
 functions, so `adsgen --help` starts fast.
 
 Exit codes: 0 success; 2 a user error (AdsgenError, or a usage error), printed as one
-line `error: <message>` on stderr; 1 an internal error, with its traceback only under --debug.
+line `error: <message>` on stderr; 1 an internal error, with its traceback only under --debug;
+130 an interrupt (Ctrl-C, SIGINT), printed as `interrupted; nothing was written` (every
+command is one transaction, and file runs write into a hidden folder removed on failure).
 stdout carries the result only (a JSON document under --json, else Rich tables); notes and
-progress go to stderr and --quiet silences them.
+progress go to stderr and --quiet silences them. Under --json a failure also writes one JSON
+object on stdout, `{"error": "<message>", "code": <exit code>}`, so a pipe into `jq` always
+gets JSON.
 
 Adding a command (see `adsgen.cli.commands`):
 
@@ -54,6 +58,9 @@ USER_ERROR = 2
 INTERNAL_ERROR = 1
 MAX_INT64 = 2**63 - 1
 """The largest seed or id: a signed 64-bit integer, what a BIGINT column holds on every database."""
+INTERRUPTED = 130
+"""The shell's code for a process ended by SIGINT (128 + 2)."""
+INTERRUPTED_MESSAGE = "interrupted; nothing was written"
 SHOW_PROGRESS_AFTER = 1.0
 """Seconds a command runs before its progress bars appear (run-all shows them at once)."""
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -179,28 +186,60 @@ class _AdsgenGroup(TyperGroup):
     """The root command: turns exceptions into exit codes and one-line messages."""
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        given = list(kwargs.get("args", args[1] if len(args) > 1 else []))  # parsing eats it
         try:
             return super().make_context(*args, **kwargs)
         except typer.TyperException as exc:  # a bad global option
-            raise _usage_error(exc) from exc
+            raise _usage_error(exc, json_output=_asks_json(given)) from exc
+        except KeyboardInterrupt:
+            raise _interrupted(json_output=_asks_json(given)) from None
 
     def invoke(self, ctx: typer.Context) -> Any:  # type: ignore[override]
+        # The words after the global options: --json may be among them, and the command's
+        # own parsing (which would merge it into State) may be what fails.
+        rest = [*getattr(ctx, "_protected_args", ()), *ctx.args]
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):  # --help, --version, explicit exits
             raise
         except typer.TyperException as exc:  # usage errors: unknown option, missing value …
-            raise _usage_error(exc) from exc
+            raise _usage_error(exc, json_output=_json_output(ctx, rest)) from exc
+        except KeyboardInterrupt:
+            raise _interrupted(json_output=_json_output(ctx, rest)) from None
         except AdsgenError as exc:
-            _report(ctx, exc, f"error: {exc}")
+            _report(ctx, exc, f"error: {exc}", code=USER_ERROR, json_output=_json_output(ctx, rest))
             raise typer.Exit(USER_ERROR) from exc
         except Exception as exc:
             _report(ctx, exc, f"internal error: {type(exc).__name__}: {exc}"
-                    " (a bug in adsgen; rerun with --debug for the traceback)")
+                    " (a bug in adsgen; rerun with --debug for the traceback)",
+                    code=INTERNAL_ERROR, json_output=_json_output(ctx, rest))
             raise typer.Exit(INTERNAL_ERROR) from exc
 
 
-def _usage_error(exc: typer.TyperException) -> typer.Exit:
+def _asks_json(args: Any) -> bool:
+    """Whether the words of a command line hold --json (before a `--`)."""
+    words = [str(word) for word in args or ()]
+    return "--json" in words[: words.index("--")] if "--" in words else "--json" in words
+
+
+def _json_output(ctx: typer.Context, rest: list[str]) -> bool:
+    """--json given before the command name (State) or after it (in its words)."""
+    state = ctx.find_object(State)
+    return (state is not None and state.json) or _asks_json(rest)
+
+
+def _fail(message: str, *, code: int, json_output: bool) -> None:
+    """The message as one line on stderr; under --json also `{"error", "code"}` on stdout."""
+    line = " ".join(message.splitlines())
+    typer.echo(line, err=True)
+    if json_output:
+        import json
+
+        typer.echo(json.dumps({"error": line.removeprefix("error: "), "code": code},
+                              ensure_ascii=False))
+
+
+def _usage_error(exc: typer.TyperException, *, json_output: bool) -> typer.Exit:
     """Click's usage error (exit 2) as one line: the problem, then where to find the options."""
     format_message = getattr(exc, "format_message", None)
     if format_message is None or type(exc).__name__ == "NoArgsIsHelpError":
@@ -208,17 +247,26 @@ def _usage_error(exc: typer.TyperException) -> typer.Exit:
     message = " ".join(str(format_message()).split())
     failed = getattr(exc, "ctx", None)
     hint = f" (see `{failed.command_path} --help`)" if failed is not None else ""
-    typer.echo(f"error: {message}{hint}", err=True)
-    return typer.Exit(int(getattr(exc, "exit_code", USER_ERROR)))
+    code = int(getattr(exc, "exit_code", USER_ERROR))
+    _fail(f"error: {message}{hint}", code=code, json_output=json_output)
+    return typer.Exit(code)
 
 
-def _report(ctx: typer.Context, exc: BaseException, message: str) -> None:
-    """The traceback under --debug, then the message as one line on stderr, both scrubbed of
-    the database URL's credentials (driver messages and tracebacks can quote the DSN)."""
+def _interrupted(*, json_output: bool) -> typer.Exit:
+    """Ctrl-C: one line, exit 130. What was under way has been rolled back by then."""
+    _fail(INTERRUPTED_MESSAGE, code=INTERRUPTED, json_output=json_output)
+    return typer.Exit(INTERRUPTED)
+
+
+def _report(ctx: typer.Context, exc: BaseException, message: str, *, code: int,
+            json_output: bool) -> None:
+    """The traceback under --debug, then the message as one line on stderr (and the JSON
+    error object on stdout under --json), all scrubbed of the database URL's credentials
+    (driver messages and tracebacks can quote the DSN)."""
     state = ctx.find_object(State)
     if state is not None and state.debug:
         sys.stderr.write(_scrubbed(state, "".join(traceback.format_exception(exc))))
-    typer.echo(_scrubbed(state, " ".join(message.splitlines())), err=True)
+    _fail(_scrubbed(state, " ".join(message.splitlines())), code=code, json_output=json_output)
 
 
 def _scrubbed(state: State | None, text: str) -> str:
