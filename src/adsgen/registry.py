@@ -43,7 +43,7 @@ ENTRY_POINT_GROUP: Final = "adsgen.plugins"
 # propagates.
 GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "enums": ("domain.enums",),
-    "schemas": ("domain.schemas", "domain.fields"),
+    "schemas": ("domain.schemas", "domain.fields", "domain.dates"),
     "orm": ("storage.orm",),
     "spec": ("templates.spec",),
     "errors": ("exceptions",),
@@ -53,7 +53,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "utils": ("seeding", "settings", "templates.catalog", "build.plans", "build.numbering",
               "storage.database", "storage.persist", "runs.engines", "runs.manifest",
               "runs.blocks", "runs.jobs", "runs.database", "runs.grow", "domain.geo",
-              "build.at_scale", "runs.files"),
+              "build.at_scale", "runs.files", "runs.inspect"),
 }
 MODULES: Final[tuple[str, ...]] = tuple(dict.fromkeys(m for ms in GROUPS.values() for m in ms))
 
@@ -221,6 +221,42 @@ class Registry:
             bundled = _builtin_table(kind)
         return sorted({*bundled, *self._registered[kind]})
 
+    def entries(self, kind: str, *, extra_dirs: Sequence[Path | str] = ()) -> list[dict[str, str]]:
+        """Every known `kind` thing as {"name", "source", "description"}, sorted by name.
+
+        `source` says where the name comes from: "plugin" (registered, shadowing any other),
+        "templates-dir" (one of `extra_dirs`, new or shadowing a bundled one) or "bundled".
+        The description is a template's own, or the first line of a class's docstring.
+        """
+        kind = _kind(kind)
+        self._load_plugins()
+        plugged = self._registered[kind]
+        bundled: set[str] = set()
+        getter: Any = None
+        if kind in _CATALOG_GETTERS:
+            catalog = importlib.import_module(f"{PACKAGE}.templates.catalog")
+            bundled = set(catalog.names(f"{kind}s"))
+            getter = getattr(catalog, _CATALOG_GETTERS[kind])
+        else:
+            bundled = set(_builtin_table(kind))
+
+        def source(name: str) -> str:
+            if name in plugged:
+                return "plugin"
+            if name not in bundled:
+                return "templates-dir"
+            if getter is not None and extra_dirs and (
+                getter(name, extra_dirs=extra_dirs) != getter(name)
+            ):
+                return "templates-dir"
+            return "bundled"
+
+        return [
+            {"name": name, "source": source(name),
+             "description": _description(self.lookup(kind, name, extra_dirs=extra_dirs))}
+            for name in self.names(kind, extra_dirs=extra_dirs)
+        ]
+
     def register(self, kind: str, name: str, obj: object) -> None:
         """Add a named thing (what plugins call). It shadows a bundled one of the same name.
 
@@ -270,6 +306,16 @@ def _kind(kind: str) -> str:
     if singular not in KINDS:
         raise UnknownNameError("kind", kind, KINDS)
     return singular
+
+
+def _description(obj: object) -> str:
+    """A template's description, else the first line of a class's (or callable's) docstring."""
+    described = getattr(obj, "description", None)
+    if isinstance(described, str):
+        return described
+    import inspect
+
+    return (inspect.getdoc(obj) or "").split("\n", 1)[0]
 
 
 def _builtin_table(kind: str) -> dict[str, Any]:

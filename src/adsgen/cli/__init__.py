@@ -2,8 +2,9 @@
 
 - `application`: the Typer `app`, its global options, error handler and `command` decorator;
 - `output`: JSON values and Rich tables;
-- `commands`: init-db, version, run-all, simulate, status, list, validate, create-example,
+- `commands`: init-db, version, run-all, simulate, status, validate, create-example,
   create-profile;
+- `browse`: list (named things, or the database's entities) and show (one entity);
 - `create`: create-advertiser, create-campaign, create-line-item, create-creative;
 - `scale`: generate, plan, load (files at scale, see `adsgen.runs.files`);
 - `schema`: the data dictionary and DDL (`adsgen.storage.dictionary`).
@@ -13,10 +14,11 @@ Importing this package registers every command; `main` is the console script's e
 
 from __future__ import annotations
 
-from adsgen.cli import commands, create, scale, schema
+from adsgen.cli import browse, commands, create, scale, schema
 from adsgen.cli.application import State, app, command, main
 from adsgen.cli.output import to_jsonable
 
 __all__ = [
-    "State", "app", "command", "commands", "create", "main", "scale", "schema", "to_jsonable",
+    "State", "app", "browse", "command", "commands", "create", "main", "scale", "schema",
+    "to_jsonable",
 ]

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from adsgen import __version__
 from adsgen.cli.output import console, render
@@ -182,8 +182,55 @@ class _Bars:
 # --- the application and its error handler ---------------------------------------------
 
 
+def _tidy(params: list[Any]) -> list[Any]:
+    """Help that reads like a man page: `--days N`, `--campaign-id ID`, `--name NAME`, no
+    `<bool>` after flags and no `<int>`/`<list[Path]>` type labels.
+
+    An option without a metavar gets one from its name (ID for ids, N for counts and
+    numbers, else the name in capitals); a flag gets none. An argument shows only its
+    metavar (the name column already has it). Given metavars are kept.
+    """
+    for param in params:
+        if isinstance(param, TyperArgument):
+            if param.metavar is None:
+                param.metavar = str(param.name).upper()
+            param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        elif param.metavar is None:
+            param.metavar = "" if getattr(param, "is_flag", False) else _metavar(param)
+    return params
+
+
+def _metavar(param: Any) -> str:
+    name = str(param.name).removeprefix("_shared_")
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    if name.endswith("_id"):
+        return "ID"
+    if annotation in (int, float):
+        return "N"
+    return name.upper()
+
+
+class _AdsgenCommand(TyperCommand):
+    """A command whose help has clean metavars and a plain usage line (`FILE...`)."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        return _tidy(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = str(param.metavar)
+                name += "..." if param.nargs != 1 and not name.endswith("...") else ""
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
 class _AdsgenGroup(TyperGroup):
     """The root command: turns exceptions into exit codes and one-line messages."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:  # type: ignore[override]
+        return _tidy(super().get_params(ctx))
 
     def make_context(self, *args: Any, **kwargs: Any) -> Any:
         given = list(kwargs.get("args", args[1] if len(args) > 1 else []))  # parsing eats it
@@ -381,7 +428,7 @@ def command(name: str, **kwargs: Any) -> Callable[[_F], _F]:
         run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         run.__annotations__ = {p.name: p.annotation for p in parameters}
         run.__annotations__["return"] = signature.return_annotation
-        app.command(name, **kwargs)(run)
+        app.command(name, cls=_AdsgenCommand, **kwargs)(run)
         return func
 
     return decorate

@@ -1,5 +1,5 @@
-"""Dataset commands: init-db, version, run-all, simulate, status, list, validate,
-create-example and create-profile; plus the options and the summary the create-* share.
+"""Dataset commands: init-db, version, run-all, simulate, status, validate, create-example
+and create-profile; plus the options and the summary the create-* share.
 
 Each command parses its options, calls one `adsgen.runs.database` function and renders what it
 returns (`show_summary` for anything that creates entities or performance).
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,13 +18,12 @@ import typer
 from adsgen import __version__
 from adsgen.cli.application import State, command, int64_from
 from adsgen.cli.output import human_bytes
+from adsgen.domain.dates import DATE_FORMS
 
 if TYPE_CHECKING:
     from adsgen.runs.jobs import FactTotals, RunSummary
 
-__all__ = ["KIND_NAMES", "PlatformOption", "SimulateOption", "TemplatesDir", "show_summary"]
-
-KIND_NAMES = ("examples", "profiles", "platforms")
+__all__ = ["PlatformOption", "SimulateOption", "TemplatesDir", "date_option", "show_summary"]
 
 TemplatesDir = Annotated[
     Path | None,
@@ -44,6 +44,25 @@ SimulateOption = Annotated[
 ]
 
 
+def parse_date_option(value: str | datetime) -> datetime:
+    """--start/--end as `adsgen.domain.dates` reads dates (ValueError: Click's one-line usage
+    error naming the option and the accepted forms)."""
+    if isinstance(value, datetime):
+        return value
+    from adsgen.domain.dates import parse_date
+
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def date_option(name: str, help: str) -> Any:
+    """A date option (`--start`, `--end`): every form `adsgen.domain.dates` accepts."""
+    return typer.Option(name, metavar="DATE", parser=parse_date_option,
+                        help=f"{help} Forms: {DATE_FORMS}; UTC.")
+
+
 def platform_name(platform: str | None) -> str:
     """--platform, else ADSGEN_PLATFORM / the settings' default."""
     if platform:
@@ -54,8 +73,9 @@ def platform_name(platform: str | None) -> str:
 
 
 def show_summary(state: State, summary: RunSummary, *, title: str) -> None:
-    """The summary of a run: entities created (with their ids when few), performance rows,
-    impressions, spend and time. JSON: `RunSummary.as_dict()` plus `facts.spend`."""
+    """The summary of a run: entities created (with their ids and names when few),
+    performance rows, impressions, spend and time. JSON: `RunSummary.as_dict()` (ids and
+    names per table) plus `facts.spend`."""
     from adsgen.domain.fields import from_micros
 
     facts = summary.facts
@@ -68,7 +88,10 @@ def show_summary(state: State, summary: RunSummary, *, title: str) -> None:
     view: dict[str, Any] = {"seed": summary.seed}
     for table, count in summary.created.items():
         ids = summary.ids.get(table, [])
-        listed = f" (id {', '.join(map(str, ids))})" if 0 < len(ids) <= 5 else ""
+        names = summary.names.get(table, [])
+        listed = ""
+        if 0 < len(ids) <= 5:
+            listed = f" ({', '.join(f'#{i} {n}' for i, n in zip(ids, names, strict=True))})"
         view[table.replace("_", " ")] = f"{count:,}{listed}"
     view.update(_facts_view(facts))
     view["time"] = f"{summary.seconds:.1f} s"
@@ -290,29 +313,6 @@ def create_profile_command(
 
 
 # --- templates ----------------------------------------------------------------------------
-
-
-@command("list", rich_help_panel="Templates")
-def list_command(
-    ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(metavar="|".join(KIND_NAMES),
-                                        help="What to list.")],
-    templates_dir: TemplatesDir = None,
-) -> None:
-    """List the bundled (and your) examples, profiles or platforms by name."""
-    state = State.of(ctx)
-    from adsgen.templates import catalog
-
-    dirs = () if templates_dir is None else (templates_dir,)
-    names = catalog.names(kind, dirs)  # type: ignore[arg-type]  # UnknownNameError if bad
-    getters: dict[str, Callable[..., Any]] = {
-        "examples": catalog.get_example,
-        "profiles": catalog.get_profile,
-        "platforms": catalog.get_platform,
-    }
-    rows = [{"name": name, "description": getters[kind](name, extra_dirs=dirs).description}
-            for name in names]
-    state.emit(rows, title=kind.capitalize())
 
 
 @command("validate", rich_help_panel="Templates")

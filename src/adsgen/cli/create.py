@@ -22,6 +22,7 @@ from adsgen.cli.commands import (
     PlatformOption,
     SimulateOption,
     TemplatesDir,
+    date_option,
     run_and_show,
 )
 from adsgen.domain.enums import (
@@ -69,13 +70,11 @@ Cpm = Annotated[
     str | None, typer.Option("--cpm", metavar="AMOUNT", help="CPM, 0.50 to 500.00, e.g. 25.")
 ]
 Start = Annotated[
-    datetime | None,
-    typer.Option("--start", help="First hour of the flight, UTC (a date means 00:00)."),
+    datetime | None, date_option("--start", "First hour of the flight (a date means 00:00).")
 ]
 Days = Annotated[int | None, typer.Option("--days", help="Flight length in days.")]
 End = Annotated[
-    datetime | None,
-    typer.Option("--end", help="End of the flight, UTC, excluded (instead of --days)."),
+    datetime | None, date_option("--end", "End of the flight, excluded (instead of --days).")
 ]
 Devices = Annotated[
     list[str] | None,

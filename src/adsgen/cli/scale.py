@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from adsgen.cli.application import State, command
-from adsgen.cli.commands import PlatformOption, TemplatesDir, platform_name
+from adsgen.cli.commands import PlatformOption, TemplatesDir, date_option, platform_name
 from adsgen.cli.output import console, human_bytes
 
 if TYPE_CHECKING:
@@ -42,9 +42,8 @@ Days = Annotated[
 ]
 Start = Annotated[
     datetime | None,
-    typer.Option("--start", metavar="DATE",
-                 help="First hour of every flight, UTC (a date means 00:00; default "
-                      "2026-09-01)."),
+    date_option("--start", "First hour of every flight (a date means 00:00; default "
+                           "2026-09-01)."),
 ]
 Out = Annotated[
     Path | None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ValidationError
 from pydantic_core import PydanticCustomError
 
+from adsgen.domain.dates import to_utc_naive
 from adsgen.domain.geo import ISO_COUNTRY_CODES
 from adsgen.exceptions import shorten, shown
 
@@ -100,22 +101,6 @@ def from_micros(micros: int) -> Decimal:
     value = Decimal(int(micros)).scaleb(-6)
     cents = value.quantize(_CENT)
     return cents if cents == value else value.normalize()
-
-
-def to_utc_naive(value: date | datetime) -> datetime:
-    """Naive UTC datetime: aware values converted, naive ones taken as UTC, a date as 00:00.
-
-    ValueError (what parsers catch, not OverflowError) when the UTC time is before year 1 or
-    after year 9999 (0001-01-01T00:00+14:00).
-    """
-    if not isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day)
-    if value.utcoffset() is not None:
-        try:
-            value = value.astimezone(UTC)
-        except OverflowError:
-            raise ValueError(f"{value.isoformat()} is out of range in UTC") from None
-    return value.replace(tzinfo=None)
 
 
 def utc_timestamps(table: pa.Table) -> pa.Table:

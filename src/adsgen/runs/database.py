@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adsgen.exceptions import AdsgenError, DatabaseError
+from adsgen.exceptions import AdsgenError
 from adsgen.runs.jobs import (
     FactTotals,
     Progress,
@@ -118,22 +118,8 @@ def simulate_database(
 def status(*, db: str | None = None) -> dict[str, Any]:
     """Rows per table, database size, delivery date range and totals; reads only (a missing
     SQLite file is an error, not created)."""
-    from adsgen.storage.database import (
-        database_size,
-        fact_totals,
-        make_engine,
-        masked_url,
-        table_counts,
-    )
+    from adsgen.storage.database import database_size, fact_totals, masked_url, table_counts
 
-    url = make_engine(db).url
-    name = url.database or ""
-    if (
-        url.get_backend_name() == "sqlite"
-        and name not in ("", ":memory:")
-        and not (name.startswith("file:") or Path(name).exists())
-    ):
-        raise DatabaseError(f"no database at {name}; create it with `adsgen run-all`")
     engine = open_database(db, write=False)
     with engine.connect() as conn:
         counts = table_counts(conn)

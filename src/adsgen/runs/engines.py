@@ -136,12 +136,26 @@ def _run_local(fn: Callable[[T], R], tasks: Sequence[T], on_done: OnDone[R] | No
 
 
 def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
-    """forkserver (fast, no fork of a threaded parent) preloading `fn`'s module, else spawn."""
+    """forkserver (fast, no fork of a threaded parent) preloading `fn`'s module, else spawn.
+
+    Ctrl-C reaches the whole process group, and only this process should answer it (it
+    stops the pool; the CLI prints one line). So the forkserver starts here with SIGINT
+    ignored, which it keeps while it preloads and passes to the workers it forks (which
+    also ignore it in their initializer).
+    """
     if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
         context = multiprocessing.get_context("forkserver")
         module = getattr(fn, "__module__", None)
         if module and module != "__main__":
             context.set_forkserver_preload([module])
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                forkserver.ensure_running()  # spawns it (when not running) and returns
+            finally:
+                signal.signal(signal.SIGINT, previous)
         return context
     return multiprocessing.get_context("spawn")
 
@@ -210,16 +224,43 @@ def interrupt_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+@contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C inside the block is raised as KeyboardInterrupt at its end. A worker that
+    Ctrl-C caught half-started would die on the vanished queues of its parent, printing a
+    traceback; the pool starts whole, then stops."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt
+
+
+def _start_worker(parent: int) -> None:
+    """Pool worker initializer: Ctrl-C is the parent's to answer (see `_mp_context`), and
+    the worker ends with the run (`_die_with`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with(parent)
+
+
 def _run_processes(
     fn: Callable[[T], R], tasks: Sequence[T], workers: int, on_done: OnDone[R] | None
 ) -> list[R]:
     results: dict[int, R] = {}
-    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(fn),
-                                   initializer=_die_with, initargs=(os.getpid(),))
+    pending: dict[Future[R], int] = {}
+    executor: ProcessPoolExecutor | None = None
     try:
-        pending: dict[Future[R], int] = {
-            executor.submit(fn, task): index for index, task in enumerate(tasks)
-        }
+        with _sigint_deferred():  # submit starts the workers: let none start half-way
+            executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(fn),
+                                           initializer=_start_worker, initargs=(os.getpid(),))
+            for index, task in enumerate(tasks):
+                pending[executor.submit(fn, task)] = index
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for future in sorted(done, key=pending.__getitem__):
@@ -229,12 +270,14 @@ def _run_processes(
                     on_done(index, results[index])
     except BaseException:
         # Stop now: the running blocks' work is thrown away anyway (their files with it).
-        processes: dict[int, Any] = dict(getattr(executor, "_processes", None) or {})
-        for process in processes.values():
-            with contextlib.suppress(OSError, ValueError):
-                process.terminate()
-        executor.shutdown(wait=True, cancel_futures=True)
+        if executor is not None:
+            processes: dict[int, Any] = dict(getattr(executor, "_processes", None) or {})
+            for process in processes.values():
+                with contextlib.suppress(OSError, ValueError):
+                    process.terminate()
+            executor.shutdown(wait=True, cancel_futures=True)
         raise
+    assert executor is not None  # tasks is not empty
     executor.shutdown(wait=True)
     return [results[i] for i in range(len(tasks))]
 

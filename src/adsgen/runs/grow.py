@@ -202,9 +202,9 @@ def create_campaign(
             platform=run.platform,
         )
         saved = add_campaign(run.session, advertiser_id, campaign)
-        run.record("campaigns", [saved.id])
-        run.record("line_items", [item.id for item in saved.line_items])
-        run.record("creatives", [c.id for item in saved.line_items for c in item.creatives])
+        run.record("campaigns", [saved])
+        run.record("line_items", saved.line_items)
+        run.record("creatives", [c for item in saved.line_items for c in item.creatives])
         if simulate:
             run.simulate([item.id for item in saved.line_items])
     return run.summary
@@ -271,8 +271,8 @@ def create_line_item(
         validated(CampaignCreate, tree, where=f"--campaign-id {campaign_id}")
         _check_viable(item, campaign_id, left=budget is None)
         saved = add_line_item(session, campaign_id, item)
-        run.record("line_items", [saved.id])
-        run.record("creatives", [c.id for c in saved.creatives])
+        run.record("line_items", [saved])
+        run.record("creatives", saved.creatives)
         if simulate:
             run.simulate([saved.id])
     return run.summary
@@ -331,7 +331,7 @@ def create_creative(
                 where="--name",
             )
         saved = add_creative(session, line_item_id, creative)
-        run.record("creatives", [saved.id])
+        run.record("creatives", [saved])
         if simulate:
             run.simulate([line_item_id])
     return run.summary

@@ -12,9 +12,9 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from adsgen.exceptions import AdsgenError, SpecError
+from adsgen.exceptions import AdsgenError, DatabaseError, SpecError
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from adsgen.templates.spec import Platform
 
 __all__ = ["FactTotals", "Job", "Progress", "RunSummary", "job", "no_progress", "open_database"]
+
+class Named(Protocol):
+    """A saved row with an id and a name (advertiser, campaign, line item, creative)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
 
 Progress = Callable[[str, int, int], None]
 """Progress callback: (stage description, units done, units in total)."""
@@ -58,6 +67,8 @@ class RunSummary:
     seed: int
     created: dict[str, int] = field(default_factory=dict)
     ids: dict[str, list[int]] = field(default_factory=dict)
+    names: dict[str, list[str]] = field(default_factory=dict)
+    """Per table, the names of the rows created, in the order of `ids`."""
     facts: FactTotals = field(default_factory=FactTotals)
     seconds: float = 0.0
 
@@ -71,7 +82,8 @@ class RunSummary:
 
 def open_database(url: str | None = None, *, write: bool = True) -> Engine:
     """An engine whose database answers and (with `write`) accepts writes; without `write`
-    it is only read (status works on a read-only database).
+    it is only read (status, list and show work on a read-only database) and a missing
+    SQLite file is an error rather than created.
 
     Nothing is created here: the command's transaction (`transaction`, or
     `adsgen.storage.database.write_transaction`) creates missing tables, so a command that
@@ -81,6 +93,14 @@ def open_database(url: str | None = None, *, write: bool = True) -> Engine:
     from adsgen.storage.database import check_connection, make_engine
 
     engine = make_engine(url)
+    name = engine.url.database or ""
+    if (
+        not write
+        and engine.url.get_backend_name() == "sqlite"
+        and name not in ("", ":memory:")
+        and not (name.startswith("file:") or Path(name).exists())
+    ):
+        raise DatabaseError(f"no database at {name}; create it with `adsgen run-all`")
     check_connection(engine, write=write)
     return engine
 
@@ -169,10 +189,11 @@ class Job:
     progress: Progress
     summary: RunSummary
 
-    def record(self, table: str, ids: Sequence[int]) -> None:
-        """Count rows this command created, and keep their ids for the summary."""
-        self.summary.created[table] = self.summary.created.get(table, 0) + len(ids)
-        self.summary.ids.setdefault(table, []).extend(ids)
+    def record(self, table: str, rows: Sequence[Named]) -> None:
+        """Count rows this command created, and keep their ids and names for the summary."""
+        self.summary.created[table] = self.summary.created.get(table, 0) + len(rows)
+        self.summary.ids.setdefault(table, []).extend(row.id for row in rows)
+        self.summary.names.setdefault(table, []).extend(row.name for row in rows)
 
     def simulate(self, line_item_ids: Sequence[int]) -> None:
         """Replace these line items' facts, inside this transaction."""
@@ -204,10 +225,10 @@ class Job:
         self.progress("writing entities", len(advertisers), len(advertisers))
         campaigns = [c for a in saved for c in a.campaigns]
         items = [i for c in campaigns for i in c.line_items]
-        self.record("advertisers", [a.id for a in saved])
-        self.record("campaigns", [c.id for c in campaigns])
-        self.record("line_items", [i.id for i in items])
-        self.record("creatives", [c.id for i in items for c in i.creatives])
+        self.record("advertisers", saved)
+        self.record("campaigns", campaigns)
+        self.record("line_items", items)
+        self.record("creatives", [c for i in items for c in i.creatives])
         if simulate:
             self.simulate([i.id for i in items])
 

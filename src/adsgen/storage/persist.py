@@ -8,7 +8,7 @@ become the same simulation input.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TypeVar
 
@@ -47,13 +47,14 @@ __all__ = [
     "add_line_item",
     "clear_dataset",
     "foreign_references",
+    "id_ranges",
     "load_sim_items",
     "require",
     "save_plan",
 ]
 
 _Row = TypeVar("_Row", orm.Advertiser, orm.Campaign, orm.LineItem)
-_LISTED_IDS = 20  # known ids shown in an error message
+_LISTED_IDS = 20  # runs of known ids shown in an error message
 
 
 def _cap(cap: FrequencyCapSchema | None) -> orm.FrequencyCap | None:
@@ -156,15 +157,25 @@ def _restart_sequences(conn: Connection) -> None:
             ), {"table": name})
 
 
+def id_ranges(ids: Iterable[int]) -> list[str]:
+    """Sorted ids as runs: [1, 2, 3, 5, 7, 8] → ['1-3', '5', '7-8']."""
+    runs: list[list[int]] = []
+    for value in ids:
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return [str(a) if a == b else f"{a}-{b}" for a, b in runs]
+
+
 def require(session: Session, model: type[_Row], row_id: int, *, option: str) -> _Row:
-    """The row of `model` with this id; AdsgenError naming `option` and the known ids if none."""
+    """The row of `model` with this id; AdsgenError naming `option` and the known ids (as
+    ranges, `1-407`) if none."""
     row = session.get(model, row_id)
     if row is not None:
         return row
-    known = list(
-        session.execute(select(model.id).order_by(model.id).limit(_LISTED_IDS + 1)).scalars()
-    )
-    listing = ", ".join(map(str, known[:_LISTED_IDS])) + (", …" if len(known) > _LISTED_IDS else "")
+    runs = id_ranges(session.execute(select(model.id).order_by(model.id)).scalars())
+    listing = ", ".join(runs[:_LISTED_IDS]) + (", …" if len(runs) > _LISTED_IDS else "")
     entity = str(model.__tablename__).removesuffix("s").replace("_", " ")
     hint = "none yet (run `adsgen create-advertiser --auto` or `adsgen run-all`)"
     raise AdsgenError(f"{option} {row_id}: no such {entity}; known ids: {listing or hint}")
