@@ -201,7 +201,7 @@ def test_human_output_of_a_create_command(db: str) -> None:
     result = invoke("create-advertiser", "--name", "Acme", "--industry", "retail", "--db", db)
     assert result.exit_code == 0, result.stderr
     assert "Advertiser created" in result.stdout and "advertisers" in result.stdout
-    assert "(id 1)" in result.stdout
+    assert "1 (#1 Acme)" in result.stdout
 
 
 # --- bad input: exit 2, one line naming the problem, the database as it was --------------
