@@ -33,8 +33,11 @@ fuzz: deps
 init-db: deps
 	$(BIN)/adsgen init-db
 
-run: deps
-	$(BIN)/adsgen run-all $(ARGS)
+# Silent, and the dependency check on stderr: stdout is adsgen's alone, so
+# `make run ARGS=--json | jq .` works (progress bars are on stderr already).
+run:
+	@$(MAKE) --no-print-directory --silent deps >&2
+	@$(BIN)/adsgen run-all $(ARGS)
 
 bench: deps
 	$(BIN)/python benchmarks/bench_simulate.py

@@ -279,6 +279,23 @@ def test_run_all_sh_passes_its_arguments(tmp_path: Path) -> None:
     assert bad.returncode == 2
 
 
+def test_run_all_sh_runs_in_the_callers_folder(tmp_path: Path) -> None:
+    """A relative SQLite path and the default ads.db land where the user is, not in the
+    checkout."""
+    _deps_ready()
+    before = set(REPO.iterdir())
+    mine = subprocess.run([str(REPO / "run_all.sh"), "--db", "sqlite:///mine.db", "-q"],
+                          capture_output=True, text=True, cwd=tmp_path, env=subprocess_env(),
+                          timeout=300)
+    assert mine.returncode == 0, mine.stderr
+    default = subprocess.run([str(REPO / "run_all.sh"), "-q"], capture_output=True, text=True,
+                             cwd=tmp_path, env=subprocess_env(), timeout=300)
+    assert default.returncode == 0, default.stderr
+    assert {p.name for p in tmp_path.iterdir()} == {"mine.db", "ads.db"}
+    assert counts(sqlite_url(tmp_path / "mine.db")) == counts(sqlite_url(tmp_path / "ads.db"))
+    assert set(REPO.iterdir()) == before
+
+
 def test_make_run(tmp_path: Path) -> None:
     _deps_ready()
     url = sqlite_url(tmp_path / "make.db")
@@ -286,6 +303,16 @@ def test_make_run(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=subprocess_env(), timeout=300)
     assert done.returncode == 0, done.stderr
     assert counts(url)["advertisers"] >= 7
+
+
+def test_make_run_json_pipes_into_jq(tmp_path: Path) -> None:
+    """`make run ARGS=--json | jq .`: make echoes no command, so stdout is one document."""
+    _deps_ready()
+    url = sqlite_url(tmp_path / "make.db")
+    done = subprocess.run(["make", "run", f"ARGS=--json --db {url}"], cwd=REPO,
+                          capture_output=True, text=True, env=subprocess_env(), timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["created"]["advertisers"] == counts(url)["advertisers"]
 
 
 # --- other dialects -----------------------------------------------------------------------
