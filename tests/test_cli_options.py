@@ -21,6 +21,13 @@ NOW = datetime(2026, 11, 29, 21, 30, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 11, 29)
 
 
+def _help_text(command: str) -> str:
+    """`adsgen COMMAND --help` as one line of words (Rich's box lines taken out)."""
+    result = invoke(command, "--help", env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.stderr
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.stdout).split())
+
+
 def _midnight_today() -> datetime:
     return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
 
@@ -82,8 +89,7 @@ def test_every_date_option_takes_the_same_forms(command: str, option: str) -> No
     message = user_error(invoke(command, option, "next tuesday"))
     assert message == (f"error: Invalid value for '{option}': 'next tuesday' is not a date; "
                        f"use {DATE_FORMS}, in UTC (see `adsgen {command} --help`)")
-    help_text = " ".join(invoke(command, "--help", env={"COLUMNS": "300"}).stdout.split())
-    assert DATE_FORMS in help_text
+    assert DATE_FORMS in _help_text(command)
 
 
 def test_create_campaign_starts_a_week_from_today(tmp_path: Path) -> None:
@@ -131,3 +137,60 @@ def test_usage_lines_read_as_in_the_readme() -> None:
         "list": "Usage: adsgen list [OPTIONS] KIND",
         "show": "Usage: adsgen show [OPTIONS] KIND ID",
     }
+
+
+# --- generate: one truth for block sizes and --json ----------------------------------------
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def _readme_section(title: str) -> str:
+    start = README.index(f"### `{title}`")
+    return README[start:README.index("\n### ", start + 1)]
+
+
+def test_block_size_help_and_readme_quote_the_code() -> None:
+    from adsgen.runs import blocks, sizing
+
+    assert (blocks.FLUSH_ROWS, blocks.DEFAULT_BLOCK_ROWS, blocks.ROWS_PER_DATE_FILE,
+            blocks.MIN_BLOCKS) == (sizing.FLUSH_ROWS, sizing.DEFAULT_BLOCK_ROWS,
+                                   sizing.ROWS_PER_DATE_FILE, sizing.MIN_BLOCKS)
+    for number in (sizing.DEFAULT_BLOCK_ROWS, sizing.ROWS_PER_DATE_FILE, sizing.FLUSH_ROWS):
+        assert f"{number:,}" in sizing.BLOCK_SIZE_DEFAULT
+    assert f"1/{sizing.MIN_BLOCKS} of the line items" in sizing.BLOCK_SIZE_DEFAULT
+    for command in ("generate", "plan"):
+        assert f"(default: {sizing.BLOCK_SIZE_DEFAULT})" in _help_text(command)
+    row = next(line for line in _readme_section("adsgen generate").splitlines()
+               if line.startswith("| `--block-size N`"))
+    assert f"(default: {sizing.BLOCK_SIZE_DEFAULT})" in row
+
+
+def test_readme_block_figures_are_what_plan_says() -> None:
+    """The README's examples of the default: blocks and rows per date file, as planned."""
+    row = next(line for line in _readme_section("adsgen generate").splitlines()
+               if line.startswith("| `--block-size N`"))
+    for line_items, days in ((200, 365), (20_000, 365)):
+        plan = invoke_json("plan", "--line-items", str(line_items), "--days", str(days))
+        per_file = plan["rows"]["performance"] / plan["blocks"] / days
+        assert (f"{line_items:,} line items × {days} days give {plan['blocks']} blocks of "
+                f"{plan['block_size']} line items" in row
+                or f"{line_items:,} × {days} give {plan['blocks']} blocks of "
+                   f"{plan['block_size']}" in row)
+        stated = re.search(rf"{plan['block_size']}(?: line items)?, about ([\d,.]+) rows", row)
+        assert stated is not None
+        assert abs(float(stated.group(1).replace(",", "")) - per_file) / per_file < 0.05
+
+
+def test_generate_json_is_the_documented_object(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = invoke_json("generate", "--line-items", "3", "--days", "1", "--out", str(out))
+    keys = {"out", "manifest_path", "seconds", "planning_seconds", "loaded", "manifest"}
+    assert set(result) == keys
+    section = _readme_section("adsgen generate")
+    assert all(f"`{key}`" in section for key in keys)
+    assert "`manifest`, exactly the content of `manifest.json`" in section
+    import json
+
+    assert result["manifest"] == json.loads((out / "manifest.json").read_text())
+    assert result["out"] == str(out) and result["loaded"] is None
+    assert result["seconds"] >= result["planning_seconds"] > 0

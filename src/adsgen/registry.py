@@ -53,7 +53,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "utils": ("seeding", "settings", "templates.catalog", "build.plans", "build.numbering",
               "storage.database", "storage.persist", "runs.engines", "runs.manifest",
               "runs.blocks", "runs.jobs", "runs.database", "runs.grow", "domain.geo",
-              "build.at_scale", "runs.files", "runs.inspect"),
+              "build.at_scale", "runs.files", "runs.inspect", "runs.sizing"),
 }
 MODULES: Final[tuple[str, ...]] = tuple(dict.fromkeys(m for ms in GROUPS.values() for m in ms))
 

@@ -18,6 +18,7 @@ import typer
 from adsgen.cli.application import State, command
 from adsgen.cli.commands import PlatformOption, TemplatesDir, date_option, platform_name
 from adsgen.cli.output import console, human_bytes
+from adsgen.runs.sizing import BLOCK_SIZE_DEFAULT
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,8 +74,8 @@ Scheduler = Annotated[
 BlockSize = Annotated[
     int | None,
     typer.Option("--block-size", metavar="N", rich_help_panel=_PANEL,
-                 help="Line items per block (default: about 500,000 rows per block); sets "
-                      "peak memory per worker."),
+                 help=f"Line items per block, the unit of work of a worker (default: "
+                      f"{BLOCK_SIZE_DEFAULT})."),
 ]
 
 
@@ -169,8 +170,13 @@ def _show_result(state: State, result: ScaleResult) -> None:
         failed = sorted(name for name, check in manifest.checks.items() if not check.passed)
         state.note(f"[yellow]warning:[/] invariant checks failed: {', '.join(failed)} "
                    f"(see {result.manifest_path})")
-    if state.json:
-        state.emit(result)
+    if state.json:  # the README's `generate --json`: these keys, the manifest as in the file
+        state.emit({
+            "out": result.out, "manifest_path": result.manifest_path,
+            "seconds": result.seconds, "planning_seconds": result.planning_seconds,
+            "loaded": None if result.loaded is None else _load_json(result.loaded),
+            "manifest": result.manifest.model_dump(mode="json"),
+        })
         return
     loaded = result.loaded.tables if result.loaded is not None else None
     tables = [
@@ -220,9 +226,13 @@ def _show_estimate(state: State, guess: ScaleEstimate, *, title: str) -> None:
     state.emit(view, title=title)
 
 
+def _load_json(loaded: LoadResult) -> dict[str, Any]:
+    return {**loaded.__dict__, "rows": loaded.rows}
+
+
 def _show_load(state: State, loaded: LoadResult) -> None:
     if state.json:
-        state.emit({**loaded.__dict__, "rows": loaded.rows})
+        state.emit(_load_json(loaded))
         return
     speed = loaded.rows / loaded.seconds if loaded.seconds else 0.0
     state.emit({

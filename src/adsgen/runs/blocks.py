@@ -45,6 +45,12 @@ from adsgen.runs.manifest import (
     recorded_files,
     spec_hash,
 )
+from adsgen.runs.sizing import (  # block sizes: see there
+    DEFAULT_BLOCK_ROWS,
+    FLUSH_ROWS,
+    MIN_BLOCKS,
+    ROWS_PER_DATE_FILE,
+)
 from adsgen.simulate import simulate_batches  # imported here: process pools preload it
 from adsgen.storage.sinks import SINKS, FileSink, get_sink, sort_by_date
 
@@ -72,15 +78,6 @@ __all__ = [
 ]
 
 FACT_TABLES: tuple[str, ...] = ("performance", "ground_truth")
-# Rows a worker holds before writing them (~115 MB of Arrow: peak RSS of a worker ~285 MiB,
-# 2 workers + the parent < 1 GiB), and the fewest rows a block aims at.
-FLUSH_ROWS = 750_000
-DEFAULT_BLOCK_ROWS = FLUSH_ROWS
-# Rows a block aims to give each of its date files: long flights get blocks of more line
-# items (memory stays FLUSH_ROWS), so a year is not 365 tiny files per 750k rows.
-ROWS_PER_DATE_FILE = 25_000
-# Blocks a run is cut into at least (when it has that many line items), whatever the rows.
-MIN_BLOCKS = 8
 _LOAD_BATCH_ROWS = 200_000
 
 
