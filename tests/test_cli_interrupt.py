@@ -94,3 +94,16 @@ def test_ctrl_c_during_load_loads_nothing(tmp_path: Path) -> None:
     assert done.returncode == 130, done.stderr
     assert done.stderr.splitlines()[-1] == INTERRUPTED  # after the progress bar
     assert _rows_in(url) == 0
+
+
+def test_ctrl_c_while_generate_loads_says_the_files_are_kept(tmp_path: Path) -> None:
+    """`generate --db`: the files are complete (renamed into --out) before the load starts;
+    Ctrl-C then rolls the load back and says so, instead of claiming nothing was written."""
+    out = tmp_path / "run"
+    url = sqlite_url(tmp_path / "loaded.db")
+    done = _interrupt("generate", "--line-items", "400", "--days", "90", "--out", str(out),
+                      "--db", url, "-q", cwd=tmp_path, under_way=out.exists, after=1.0)
+    assert done.returncode == 130, done.stderr
+    assert done.stderr == f"interrupted; the files in {out} are complete, nothing was loaded\n"
+    assert (out / "manifest.json").is_file()
+    assert _rows_in(url) == 0

@@ -251,8 +251,9 @@ class _AdsgenGroup(TyperGroup):
             raise
         except typer.TyperException as exc:  # usage errors: unknown option, missing value …
             raise _usage_error(exc, json_output=_json_output(ctx, rest)) from exc
-        except KeyboardInterrupt:
-            raise _interrupted(json_output=_json_output(ctx, rest)) from None
+        except KeyboardInterrupt as exc:  # a message, when something was kept, says what
+            raise _interrupted(json_output=_json_output(ctx, rest),
+                               message=str(exc) or INTERRUPTED_MESSAGE) from None
         except AdsgenError as exc:
             _report(ctx, exc, f"error: {exc}", code=USER_ERROR, json_output=_json_output(ctx, rest))
             raise typer.Exit(USER_ERROR) from exc
@@ -299,9 +300,9 @@ def _usage_error(exc: typer.TyperException, *, json_output: bool) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _interrupted(*, json_output: bool) -> typer.Exit:
+def _interrupted(*, json_output: bool, message: str = INTERRUPTED_MESSAGE) -> typer.Exit:
     """Ctrl-C: one line, exit 130. What was under way has been rolled back by then."""
-    _fail(INTERRUPTED_MESSAGE, code=INTERRUPTED, json_output=json_output)
+    _fail(message, code=INTERRUPTED, json_output=json_output)
     return typer.Exit(INTERRUPTED)
 
 

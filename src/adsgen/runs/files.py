@@ -234,7 +234,11 @@ def generate_files(
         result = ScaleResult(out=out, manifest_path=out / MANIFEST_NAME, manifest=manifest,
                              seconds=0.0, planning_seconds=round(planned, 3))
         if database is not None:
-            result.loaded = _load(database, out, manifest, progress)
+            try:
+                result.loaded = _load(database, out, manifest, progress)
+            except KeyboardInterrupt:  # the files stay: say so (the CLI prints this line)
+                raise KeyboardInterrupt(f"interrupted; the files in {out} are complete, "
+                                        "nothing was loaded") from None
     result.seconds = round(time.perf_counter() - began, 3)
     return result
 
