@@ -13,7 +13,10 @@ import reprlib
 from collections.abc import Iterable
 from decimal import Decimal
 
-__all__ = ["AdsgenError", "DatabaseError", "SpecError", "UnknownNameError", "shorten", "shown"]
+__all__ = [
+    "AdsgenError", "DatabaseError", "Interrupted", "SpecError", "UnknownNameError", "shorten",
+    "shown",
+]
 
 SHOWN_LENGTH = 80
 """Most characters of a user's value quoted in an error."""
@@ -51,6 +54,12 @@ def shown(value: object, *, quote: bool = True) -> str:
 
 class AdsgenError(Exception):
     """A problem with the user's input or environment; exit code 2, no traceback."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C after part of the work was kept on purpose: `str()` says what ("interrupted;
+    the files in … are complete, nothing was loaded"). The CLI prints it, exit 130, instead
+    of "interrupted; nothing was written"."""
 
 
 class SpecError(AdsgenError):

@@ -47,7 +47,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from adsgen import __version__
 from adsgen.cli.output import console, render
-from adsgen.exceptions import AdsgenError
+from adsgen.exceptions import AdsgenError, Interrupted
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -251,9 +251,9 @@ class _AdsgenGroup(TyperGroup):
             raise
         except typer.TyperException as exc:  # usage errors: unknown option, missing value …
             raise _usage_error(exc, json_output=_json_output(ctx, rest)) from exc
-        except KeyboardInterrupt as exc:  # a message, when something was kept, says what
-            raise _interrupted(json_output=_json_output(ctx, rest),
-                               message=str(exc) or INTERRUPTED_MESSAGE) from None
+        except KeyboardInterrupt as exc:  # Interrupted says what was kept, if anything
+            kept = str(exc) if isinstance(exc, Interrupted) else INTERRUPTED_MESSAGE
+            raise _interrupted(json_output=_json_output(ctx, rest), message=kept) from None
         except AdsgenError as exc:
             _report(ctx, exc, f"error: {exc}", code=USER_ERROR, json_output=_json_output(ctx, rest))
             raise typer.Exit(USER_ERROR) from exc

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adsgen.build.at_scale import DEFAULT_SCALE_DAYS, DEFAULT_SCALE_START
-from adsgen.exceptions import AdsgenError
+from adsgen.exceptions import AdsgenError, Interrupted
 from adsgen.runs.jobs import Progress, open_database
 
 if TYPE_CHECKING:
@@ -237,8 +237,8 @@ def generate_files(
             try:
                 result.loaded = _load(database, out, manifest, progress)
             except KeyboardInterrupt:  # the files stay: say so (the CLI prints this line)
-                raise KeyboardInterrupt(f"interrupted; the files in {out} are complete, "
-                                        "nothing was loaded") from None
+                raise Interrupted(f"interrupted; the files in {out} are complete, "
+                                  "nothing was loaded") from None
     result.seconds = round(time.perf_counter() - began, 3)
     return result
 
