@@ -15,7 +15,7 @@ import typer.main
 from tests.cliutil import invoke, invoke_json, sqlite_url, user_error
 
 from adsgen.cli import app
-from adsgen.domain.dates import DATE_FORMS, parse_date
+from adsgen.domain.dates import DATE_FORMS, parse_date, to_utc_naive
 
 NOW = datetime(2026, 11, 29, 21, 30, tzinfo=UTC)
 MIDNIGHT = datetime(2026, 11, 29)
@@ -99,15 +99,16 @@ def test_create_campaign_starts_a_week_from_today(tmp_path: Path) -> None:
                           "+7d", "--days", "3", "--budget", "3000", "--no-simulate")
     campaign = invoke_json("--db", url, "show", "campaign", str(created["ids"]["campaigns"][0]))
     start = _midnight_today() + timedelta(days=7)
-    assert campaign["flight"]["start"] == start.isoformat()
-    assert campaign["flight"]["end"] == (start + timedelta(days=3)).isoformat()
+    flight = {key: to_utc_naive(datetime.fromisoformat(campaign["flight"][key]))
+              for key in ("start", "end")}
+    assert flight == {"start": start, "end": start + timedelta(days=3)}
 
 
 def test_generate_starts_three_days_ago(tmp_path: Path) -> None:
     out = tmp_path / "run"
     invoke_json("generate", "--line-items", "2", "--days", "2", "--start", "-3d", "--out",
                 str(out))
-    starts = pq.read_table(out / "flights.parquet").column("start").to_pylist()
+    starts = pq.read_table(out / "flights.parquet").column("start_at").to_pylist()
     expected = _midnight_today() - timedelta(days=3)
     assert {s.replace(tzinfo=None) for s in starts} == {expected}
 

@@ -143,7 +143,7 @@ def _flight_and_budget(query: Select[Any], owner: Any) -> Select[Any]:
 
     key = "campaign_id" if owner.__tablename__ == "campaigns" else "line_item_id"
     return (
-        query.add_columns(Flight.start, Flight.end, Budget.amount_micros, Budget.currency)
+        query.add_columns(Flight.start_at, Flight.end_at, Budget.amount_micros, Budget.currency)
         .outerjoin(Flight, getattr(Flight, key) == owner.id)
         .outerjoin(Budget, getattr(Budget, key) == owner.id)
     )
@@ -237,7 +237,8 @@ def _ref(row: Any) -> dict[str, Any]:
 def _flight(flight: orm.Flight | None) -> dict[str, Any] | None:
     if flight is None:
         return None
-    return {"start": flight.start, "end": flight.end, "days": _days(flight.start, flight.end)}
+    return {"start": flight.start_at, "end": flight.end_at,
+            "days": _days(flight.start_at, flight.end_at)}
 
 
 def _budget(budget: orm.Budget | None) -> dict[str, Any] | None:
@@ -305,8 +306,8 @@ def _advertiser(session: Session, advertiser: orm.Advertiser) -> dict[str, Any]:
         "currency": str(advertiser.currency),
         "campaigns": [
             {"id": c.id, "name": c.name, "objective": str(c.objective),
-             "start": c.flight.start if c.flight else None,
-             "end": c.flight.end if c.flight else None,
+             "start": c.flight.start_at if c.flight else None,
+             "end": c.flight.end_at if c.flight else None,
              "budget": _money(c.budget.amount_micros, c.budget.currency) if c.budget else None,
              "line_items": len(c.line_items)}
             for c in campaigns
@@ -326,8 +327,8 @@ def _campaign(session: Session, campaign: orm.Campaign) -> dict[str, Any]:
         "frequency_cap": _cap(campaign.frequency_cap),
         "line_items": [
             {"id": i.id, "name": i.name, "cpm": _cpm(i.cpm_micros),
-             "start": i.flight.start if i.flight else None,
-             "end": i.flight.end if i.flight else None,
+             "start": i.flight.start_at if i.flight else None,
+             "end": i.flight.end_at if i.flight else None,
              "budget": _money(i.budget.amount_micros, i.budget.currency) if i.budget else None,
              "creatives": len(i.creatives)}
             for i in items
