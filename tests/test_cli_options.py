@@ -57,6 +57,17 @@ def test_relative_dates_count_whole_days_in_utc() -> None:
     assert parse_date("+1d", now=datetime(2026, 11, 29, 23, 59)) == datetime(2026, 11, 30)
 
 
+@pytest.mark.parametrize(("text", "why"), [
+    ("0001-01-01T00:00+14:00", "is outside the years 1 to 9999 in UTC"),
+    ("9999-12-31T23:00-14:00", "is outside the years 1 to 9999 in UTC"),
+])
+def test_a_date_beyond_the_calendar_is_a_value_error(text: str, why: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(f"{text!r} {why}")):
+        parse_date(text, now=NOW)
+    with pytest.raises(ValueError, match=re.escape("'+99d' is past the years 1 to 9999")):
+        parse_date("+99d", now=datetime(9999, 12, 1))
+
+
 @pytest.mark.parametrize("text", ["tomorow", "+7", "7d", "+7w", "2026-13-01", "", "+d"])
 def test_a_bad_date_names_the_accepted_forms(text: str) -> None:
     with pytest.raises(ValueError, match=re.escape(f"{text!r} is not a date; use {DATE_FORMS}")):

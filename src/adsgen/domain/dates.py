@@ -49,10 +49,16 @@ def parse_date(text: str, *, now: datetime | None = None) -> datetime:
     if word == "today":
         return midnight
     relative = _RELATIVE.fullmatch(word)
-    if relative is not None:
-        days = int(relative["days"]) * (1 if relative["sign"] == "+" else -1)
-        return midnight + timedelta(days=days)
     try:
-        return to_utc_naive(datetime.fromisoformat(text.strip()))
+        if relative is not None:
+            days = int(relative["days"]) * (1 if relative["sign"] == "+" else -1)
+            return midnight + timedelta(days=days)
+        parsed = datetime.fromisoformat(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not a date; use {DATE_FORMS}, in UTC") from None
+    except OverflowError:
+        raise ValueError(f"{text!r} is past the years 1 to 9999") from None
+    try:
+        return to_utc_naive(parsed)
+    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+        raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
