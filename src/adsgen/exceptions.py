@@ -85,7 +85,7 @@ class UnknownNameError(AdsgenError, KeyError):
         close = difflib.get_close_matches(name, self.known, n=3, cutoff=0.5)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
         listing = ", ".join(self.known) if self.known else "(none)"
-        super().__init__(f"unknown {kind} {name!r}{hint} Known {kind}s: {listing}")
+        super().__init__(f"unknown {kind} {shown(name)}{hint} Known {kind}s: {listing}")
 
     def __str__(self) -> str:  # KeyError would add quotes around the message
         return str(self.args[0])
