@@ -60,5 +60,5 @@ def parse_date(text: str, *, now: datetime | None = None) -> datetime:
         raise ValueError(f"{text!r} is past the years 1 to 9999") from None
     try:
         return to_utc_naive(parsed)
-    except OverflowError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
+    except ValueError:  # 0001-01-01T00:00+14:00 is before year 1 in UTC
         raise ValueError(f"{text!r} is outside the years 1 to 9999 in UTC") from None
