@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -51,6 +51,7 @@ __all__ = [
     "merge_checks",
     "recorded_files",
     "spec_hash",
+    "walk",
 ]
 
 MANIFEST_NAME = "manifest.json"
@@ -440,6 +441,22 @@ class FolderDiff:
     missing: list[str]
 
 
+def walk(
+    directory: Path, *, descend: Callable[[str], bool] = lambda name: True
+) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """Every entry under `directory` as (POSIX path relative to it, entry), symlinks never
+    followed; a folder is yielded, then entered when `descend(its path)` says so."""
+    pending = [(directory, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                yield name, entry
+                if entry.is_dir(follow_symlinks=False) and descend(name):
+                    pending.append((Path(entry.path), name + "/"))
+
+
 def compare_folder(directory: Path, files: Mapping[str, FileEntry]) -> FolderDiff:
     """`directory` against `files` (a manifest's list); its own manifest.json counts as
     listed when it is a regular file. Symlinks are never followed."""
@@ -448,28 +465,19 @@ def compare_folder(directory: Path, files: Mapping[str, FileEntry]) -> FolderDif
     unrecorded: list[str] = []
     changed: list[str] = []
     seen: set[str] = set()
-    pending = [(Path(directory), "")]
-    while pending:
-        folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                name = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if name in folders:
-                        pending.append((Path(entry.path), name + "/"))
-                    else:
-                        unrecorded.append(name + "/")
-                elif name == MANIFEST_NAME and entry.is_file(follow_symlinks=False):
-                    continue
-                elif name not in listed:
-                    unrecorded.append(name)
-                else:
-                    seen.add(name)
-                    regular = entry.is_file(follow_symlinks=False)
-                    if not regular or entry.stat(follow_symlinks=False).st_size != (
-                        listed[name].bytes
-                    ):
-                        changed.append(name)
+    for name, entry in walk(Path(directory), descend=lambda name: name in folders):
+        if entry.is_dir(follow_symlinks=False):
+            if name not in folders:
+                unrecorded.append(name + "/")
+        elif name == MANIFEST_NAME and entry.is_file(follow_symlinks=False):
+            continue
+        elif name not in listed:
+            unrecorded.append(name)
+        else:
+            seen.add(name)
+            regular = entry.is_file(follow_symlinks=False)
+            if not regular or entry.stat(follow_symlinks=False).st_size != listed[name].bytes:
+                changed.append(name)
     return FolderDiff(sorted(unrecorded), sorted(changed), sorted(set(listed) - seen))
 
 

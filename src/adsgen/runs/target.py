@@ -33,7 +33,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from adsgen.exceptions import AdsgenError
-from adsgen.runs.manifest import MANIFEST_NAME, compare_folder, first_names, recorded_files
+from adsgen.runs.manifest import (
+    MANIFEST_NAME,
+    compare_folder,
+    first_names,
+    recorded_files,
+    walk,
+)
 
 __all__ = ["LOCK_SUFFIX", "Snapshot", "check_out", "claimed", "clean_stale", "staged"]
 
@@ -189,18 +195,12 @@ def snapshot(folder: Path) -> Snapshot:
     if not stat.S_ISDIR(info.st_mode):
         return frozenset({("", info.st_size, info.st_mtime_ns)})
     seen: set[tuple[str, int, int]] = set()
-    pending = [(folder, "")]
-    while pending:
-        path, prefix = pending.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                name = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    seen.add((name + "/", 0, 0))
-                    pending.append((Path(entry.path), name + "/"))
-                else:
-                    info = entry.stat(follow_symlinks=False)
-                    seen.add((name, info.st_size, info.st_mtime_ns))
+    for name, entry in walk(folder):
+        if entry.is_dir(follow_symlinks=False):
+            seen.add((name + "/", 0, 0))
+        else:
+            info = entry.stat(follow_symlinks=False)
+            seen.add((name, info.st_size, info.st_mtime_ns))
     return frozenset(seen)
 
 
