@@ -45,9 +45,16 @@ def invoke_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
+# A user's shell, not the `make test` that runs the suite: a make started with MAKELEVEL set
+# prints "Entering directory" lines on stdout before it reads the Makefile.
+_OUTER_MAKE = frozenset({"MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES"})
+
+
 def subprocess_env(**extra: str) -> dict[str, str]:
-    """The environment for a subprocess, without any ADSGEN_* setting of the caller."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ADSGEN_")}
+    """The environment of a user's shell for a subprocess: no ADSGEN_* setting of the
+    caller, and none of the variables an outer `make test` exports."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("ADSGEN_") and k not in _OUTER_MAKE}
     return {**env, "COLUMNS": "120", **extra}
 
 
