@@ -62,7 +62,8 @@ def test_run_all_builds_the_default_dataset(dataset: tuple[Path, dict[str, Any]]
     assert facts["performance_rows"] == rows["performance"]
     assert facts["ground_truth_rows"] == rows["ground_truth"]
     assert facts["line_items"] == rows["line_items"]
-    assert facts["spend"] == pytest.approx(facts["spend_micros"] / 1e6)
+    assert set(facts["spend"]) == set(facts["spend_micros"]) == {"USD"}
+    assert facts["spend"]["USD"] == pytest.approx(facts["spend_micros"]["USD"] / 1e6)
     assert facts["impressions"] > 0 and summary["seconds"] > 0
 
 
@@ -72,7 +73,7 @@ def test_status_reports_what_run_all_wrote(dataset: tuple[Path, dict[str, Any]])
     assert report["tables"] == counts(sqlite_url(path))
     assert report["size_bytes"] == path.stat().st_size
     assert report["impressions"] == summary["facts"]["impressions"]
-    assert report["spend_micros"] == {"USD": summary["facts"]["spend_micros"]}
+    assert report["spend_micros"] == summary["facts"]["spend_micros"]
     assert report["spend"]["USD"] == pytest.approx(report["spend_micros"]["USD"] / 1e6)
     assert report["first_hour"] == "2026-09-01T00:00:00"
     assert report["first_hour"] < report["last_hour"]

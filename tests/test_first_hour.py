@@ -188,6 +188,22 @@ def test_status_totals_spend_per_currency(db: str) -> None:
     assert " JPY; " in line and line.rstrip(" │").endswith(" USD")
 
 
+def test_simulate_summary_keeps_currencies_apart(db: str) -> None:
+    """What a command reports it simulated is per currency too, equal to the rows' sums."""
+    invoke_json("create-profile", "--name", "mobile_consideration", "--db", db)
+    created = invoke_json("create-advertiser", "--name", "Tokyo Foods", "--industry",
+                          "cpg_food", "--currency", "JPY", "--campaigns", "1", "--db", db)
+    spent = dict(_rows(db, "SELECT b.currency, SUM(p.spend_micros) FROM performance p JOIN "
+                           "budgets b ON b.line_item_id = p.line_item_id GROUP BY b.currency"))
+    facts = invoke_json("simulate", "--db", db)
+    assert facts["spend_micros"] == spent and set(spent) == {"JPY", "USD"}
+    assert Decimal(str(facts["spend"]["JPY"])) * 10**6 == spent["JPY"]
+    assert created["facts"]["spend_micros"] == {"JPY": spent["JPY"]}
+    table = invoke("simulate", "--db", db)
+    line = next(line for line in table.stdout.splitlines() if "│ spend " in line)
+    assert " JPY; " in line and line.rstrip(" │").endswith(" USD")
+
+
 def test_scale_runs_check_profiles_against_the_platform() -> None:
     from adsgen.build.at_scale import build_scaled
     from adsgen.registry import registry

@@ -34,7 +34,8 @@ def test_generate_is_the_public_entry_point(url: str) -> None:
     assert summary.facts.performance_rows == rows["performance"] >= 4_000
     assert summary.facts.line_items == rows["line_items"] == rows["ground_truth"]
     plain = summary.as_dict()
-    assert plain["facts"]["spend_micros"] == summary.facts.spend_micros > 0
+    assert plain["facts"]["spend_micros"] == summary.facts.spend_micros
+    assert summary.facts.spend_micros["USD"] > 0
 
 
 def test_progress_is_reported_per_stage(url: str) -> None:

@@ -21,6 +21,8 @@ from adsgen.cli.output import human_bytes
 from adsgen.domain.dates import DATE_FORMS
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from adsgen.runs.jobs import FactTotals, RunSummary
 
 __all__ = ["PlatformOption", "SimulateOption", "TemplatesDir", "date_option", "show_summary"]
@@ -75,11 +77,9 @@ def platform_name(platform: str | None) -> str:
 def show_summary(state: State, summary: RunSummary, *, title: str) -> None:
     """The summary of a run: entities created (with their ids and names when few),
     performance rows, impressions, spend and time. JSON: `RunSummary.as_dict()` (ids and
-    names per table) plus `facts.spend`."""
-    from adsgen.domain.fields import from_micros
-
+    names per table) plus `facts.spend` (per currency code, like `facts.spend_micros`)."""
     facts = summary.facts
-    spend = from_micros(facts.spend_micros)
+    spend = _spend(facts)
     if state.json:
         data = summary.as_dict()
         data["facts"]["spend"] = spend
@@ -112,15 +112,21 @@ def run_and_show(
     show_summary(state, summary, title=title)
 
 
-def _facts_view(facts: FactTotals) -> dict[str, Any]:
+def _spend(facts: FactTotals) -> dict[str, Decimal]:
+    """Spend per currency code, in units of the currency."""
     from adsgen.domain.fields import from_micros
 
+    return {code: from_micros(micros) for code, micros in sorted(facts.spend_micros.items())}
+
+
+def _facts_view(facts: FactTotals) -> dict[str, Any]:
     return {
         "line items simulated": facts.line_items,
         "performance rows": facts.performance_rows,
         "ground truth rows": facts.ground_truth_rows,
         "impressions": facts.impressions,
-        "spend": f"{from_micros(facts.spend_micros):,.2f}",
+        "spend": "; ".join(f"{amount:,.2f} {code}" for code, amount in _spend(facts).items())
+        or "0",
     }
 
 
@@ -253,9 +259,7 @@ def simulate_command(
         )
     seconds = time.perf_counter() - began
     if state.json:
-        from adsgen.domain.fields import from_micros
-
-        state.emit({**facts.__dict__, "spend": from_micros(facts.spend_micros),
+        state.emit({**facts.__dict__, "spend": _spend(facts),
                     "seconds": seconds})
         return
     state.emit({**_facts_view(facts), "time": f"{seconds:.1f} s"}, title="Performance simulated")

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from adsgen.exceptions import AdsgenError, DatabaseError, SpecError
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from sqlalchemy import Connection, Engine
     from sqlalchemy.orm import Session
 
+    from adsgen.build.items import SimLineItem
     from adsgen.domain.schemas import AdvertiserCreate
     from adsgen.templates.spec import Platform
 
@@ -52,12 +54,20 @@ class FactTotals:
     performance_rows: int = 0
     ground_truth_rows: int = 0
     impressions: int = 0
-    spend_micros: int = 0
+    spend_micros: dict[str, int] = field(default_factory=dict)
+    """Spend per ISO 4217 currency code: money of different currencies is never added."""
 
     def add(self, other: FactTotals) -> None:
         """Accumulate another block's totals into these."""
         for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
+            if name != "spend_micros":
+                setattr(self, name, getattr(self, name) + value)
+        self.add_spend(other.spend_micros)
+
+    def add_spend(self, spend: dict[str, int]) -> None:
+        """Add spend per currency code."""
+        for code, micros in spend.items():
+            self.spend_micros[code] = self.spend_micros.get(code, 0) + micros
 
 
 @dataclass
@@ -174,9 +184,22 @@ def simulate_into(
         totals.ground_truth_rows += bulk_insert(conn, "ground_truth", result.ground_truth)
         if perf.num_rows:
             totals.impressions += int(pc.sum(perf["impressions"]).as_py())
-            totals.spend_micros += int(pc.sum(perf["spend_micros"]).as_py())
+            totals.add_spend(_spend_by_currency(block, perf))
         progress("simulating performance", start + len(block), len(items))
     return totals
+
+
+def _spend_by_currency(items: Sequence[SimLineItem], perf: pa.Table) -> dict[str, int]:
+    """Spend of the performance rows per currency of their line items (vectorized)."""
+    import numpy as np
+
+    ids = np.array([item.line_item_id for item in items], dtype=np.int64)
+    codes = np.array([item.currency.value for item in items])
+    order = np.argsort(ids)
+    row_ids = perf["line_item_id"].to_numpy()
+    row_codes = codes[order][np.searchsorted(ids[order], row_ids)]
+    spend = perf["spend_micros"].to_numpy()
+    return {str(code): int(spend[row_codes == code].sum()) for code in np.unique(row_codes)}
 
 
 @dataclass
