@@ -20,7 +20,7 @@ from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.runs.blocks import BlockResult, auto_block_size, estimate, export, load_dir
 from adsgen.runs.manifest import Manifest, spec_hash
 from adsgen.simulate import simulate
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
+from adsgen.simulate.columns import FACT_TABLES, GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
 from adsgen.storage.database import table_counts
 from adsgen.templates.catalog import get_platform
 from planfactory import sample_advertiser
@@ -239,9 +239,8 @@ def test_estimate_predicts_rows_and_bytes(plan: NumberedPlan, reference: Path) -
     guess = estimate(plan.items, platform=PLATFORM, seed=SEED, block_size=BLOCK,
                      sample_rows=500)
     assert guess.blocks == 4 and 1 <= guess.sample_line_items <= BLOCK
-    assert guess.rows == {name: manifest.tables[name].rows
-                          for name in ("performance", "ground_truth")}
-    data_bytes = sum(manifest.tables[name].bytes for name in ("performance", "ground_truth"))
+    assert guess.rows == {name: manifest.tables[name].rows for name in FACT_TABLES}
+    data_bytes = sum(manifest.tables[name].bytes for name in FACT_TABLES)
     assert 0.3 * data_bytes <= guess.bytes <= 3 * data_bytes
     assert guess.seconds > 0 and guess.rows_per_second > 0
 

@@ -120,10 +120,11 @@ def _spend(facts: FactTotals) -> dict[str, Decimal]:
 
 
 def _facts_view(facts: FactTotals) -> dict[str, Any]:
+    from adsgen.simulate.columns import FACT_TABLES
+
     return {
         "line items simulated": facts.line_items,
-        "performance rows": facts.performance_rows,
-        "ground truth rows": facts.ground_truth_rows,
+        **{f"{name.replace('_', ' ')} rows": facts.rows.get(name, 0) for name in FACT_TABLES},
         "impressions": facts.impressions,
         "spend": "; ".join(f"{amount:,.2f} {code}" for code, amount in _spend(facts).items())
         or "0",
@@ -259,7 +260,7 @@ def simulate_command(
         )
     seconds = time.perf_counter() - began
     if state.json:
-        state.emit({**facts.__dict__, "spend": _spend(facts),
+        state.emit({**facts.as_dict(), "spend": _spend(facts),
                     "seconds": seconds})
         return
     state.emit({**_facts_view(facts), "time": f"{seconds:.1f} s"}, title="Performance simulated")

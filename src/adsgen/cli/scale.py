@@ -214,8 +214,8 @@ def _show_estimate(state: State, guess: ScaleEstimate, *, title: str) -> None:
         "line items": guess.line_items,
         "engine": f"{guess.engine} ({guess.workers} worker{'s' if guess.workers > 1 else ''})",
         "blocks": f"{guess.blocks} of {guess.block_size} line items",
-        "performance rows": guess.rows.get("performance", 0),
-        "ground truth rows (estimated)": guess.rows.get("ground_truth", 0),
+        **{f"{name.replace('_', ' ')} rows" + ("" if name == "performance" else " (estimated)"):
+           rows for name, rows in guess.rows.items()},
         "disk (estimated)": human_bytes(guess.bytes),
         "speed (estimated)": f"{guess.rows_per_second:,.0f} rows/s",
         "time (estimated)": f"{duration(guess.seconds)} (planning "

@@ -12,6 +12,7 @@ Polars, pandas, Spark):
     <out>/advertisers.parquet, campaigns.parquet, …          entity tables, one file each
     <out>/performance/date=YYYY-MM-DD/part-000000.parquet    per block, by UTC date
     <out>/ground_truth/part-000000.parquet                   per block
+    …                                                        every table of FACT_TABLES
     <out>/manifest.json                                      written last (see manifest.py)
 
 `estimate` simulates a small sample to predict rows, bytes and time (`adsgen plan`,
@@ -52,6 +53,7 @@ from adsgen.runs.sizing import (  # block sizes: see there
     ROWS_PER_DATE_FILE,
 )
 from adsgen.simulate import simulate_batches  # imported here: process pools preload it
+from adsgen.simulate.columns import FACT_TABLES
 from adsgen.storage.sinks import SINKS, FileSink, get_sink, sort_by_date
 
 if TYPE_CHECKING:
@@ -63,7 +65,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BLOCK_ROWS",
-    "FACT_TABLES",
     "FLUSH_ROWS",
     "MIN_BLOCKS",
     "BlockResult",
@@ -77,7 +78,6 @@ __all__ = [
     "verify_dir",
 ]
 
-FACT_TABLES: tuple[str, ...] = ("performance", "ground_truth")
 _LOAD_BATCH_ROWS = 200_000
 
 
@@ -121,7 +121,8 @@ def run_block(task: BlockTask) -> BlockResult:
     """Simulate one block, check it, write its part files; return only the statistics.
 
     Pure apart from writing its own files (named by `task.index`), so it can run in any
-    process, on any machine that sees `task.out`, and be retried.
+    process, on any machine that sees `task.out`, and be retried. One sink per table of
+    FACT_TABLES, partitioned as the table says.
     """
     import pyarrow as pa
 
@@ -129,39 +130,44 @@ def run_block(task: BlockTask) -> BlockResult:
     checks: list[dict[str, CheckCounts]] = []
     sink_class = get_sink(task.fmt)
     out = Path(task.out)
-    with ExitStack() as stack:  # a failure aborts both sinks: nothing is published
-        performance = stack.enter_context(
-            sink_class(out, "performance", part=task.index, partition_by="hour")
-        )
-        truth = stack.enter_context(sink_class(out, "ground_truth", part=task.index))
-        held: list[pa.Table] = []
-        held_rows = 0
+    with ExitStack() as stack:  # a failure aborts every sink: nothing is published
+        sinks = {
+            name: stack.enter_context(
+                sink_class(out, name, part=task.index, partition_by=table.partition))
+            for name, table in FACT_TABLES.items()
+        }
+        held: dict[str, list[pa.Table]] = {name: [] for name in sinks}
+        held_rows = dict.fromkeys(sinks, 0)
         # simulate_batches never splits a line item, so checking batch by batch equals
-        # checking the block. Batches are written FLUSH_ROWS at a time into files that stay
-        # open (one per date): memory is FLUSH_ROWS rows whatever the block size, and a
-        # large block gives each date file many rows.
+        # checking the block. A partitioned table's batches are written FLUSH_ROWS at a time
+        # into files that stay open (one per date): memory is FLUSH_ROWS rows whatever the
+        # block size, and a large block gives each date file many rows. Other tables are
+        # written batch by batch.
         for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed):
             if task.check:
-                checks.append(check_block(batch.performance, batch.ground_truth, task.items))
-            held.append(sort_by_date(batch.performance, "hour"))
-            held_rows += batch.performance.num_rows
-            truth.write(batch.ground_truth)
+                checks.append(check_block(batch, task.items))
+            for name, table in FACT_TABLES.items():
+                if table.partition is None:
+                    sinks[name].write(batch[name])
+                    continue
+                held[name].append(sort_by_date(batch[name], table.partition))
+                held_rows[name] += batch[name].num_rows
+                if held_rows[name] >= FLUSH_ROWS:
+                    sinks[name].write(pa.concat_tables(held[name]))
+                    held[name], held_rows[name] = [], 0
             del batch
-            if held_rows >= FLUSH_ROWS:
-                performance.write(pa.concat_tables(held))
-                held, held_rows = [], 0
-        if held:
-            performance.write(pa.concat_tables(held))
+        for name, tables in held.items():
+            if tables:
+                sinks[name].write(pa.concat_tables(tables))
         del held
-    sinks = {"performance": performance, "ground_truth": truth}
-    rows = {name: sink.rows for name, sink in sinks.items()}
-    sizes = {name: sink.bytes for name, sink in sinks.items()}
-    files = {name: len(sink.files) for name, sink in sinks.items()}
     pa.default_memory_pool().release_unused()  # keep the worker's RSS at one flush
     return BlockResult(
-        index=task.index, line_items=len(task.items), rows=rows, bytes=sizes, files=files,
+        index=task.index, line_items=len(task.items),
+        rows={name: sink.rows for name, sink in sinks.items()},
+        bytes={name: sink.bytes for name, sink in sinks.items()},
+        files={name: len(sink.files) for name, sink in sinks.items()},
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
-        written=_written(out, performance, truth),
+        written=_written(out, *sinks.values()),
     )
 
 
@@ -276,8 +282,8 @@ def export(
 ) -> Manifest:
     """Simulate `items` into files under `out` and write its manifest; the Manifest.
 
-    Entity tables (`entities`, table name → Arrow) are written once, here; performance
-    and ground truth by one task per block of `block_size` line items (default:
+    Entity tables (`entities`, table name → Arrow) are written once, here; the fact tables
+    (FACT_TABLES) by one task per block of `block_size` line items (default:
     `auto_block_size`) on `engine` with `workers` (default: every core) — `scheduler` is a
     Dask scheduler address. `on_progress` gets each block's result as it finishes.
     `spec` (anything JSON-able) joins the spec hash. Raises AdsgenError for an unknown
@@ -409,10 +415,10 @@ def estimate(
         run_block(BlockTask(1, tuple(picked[:1]), platform, seed, tmp, fmt))  # warm up
         measured = run_block(BlockTask(0, tuple(picked), platform, seed, tmp, fmt))
     sample = measured.performance_rows
-    rows = {
-        "performance": total,
-        "ground_truth": round(measured.rows["ground_truth"] / len(picked) * live),
-    }
+    # Performance rows are known exactly; the other tables' are the sample's per line item.
+    rows = {name: round(measured.rows.get(name, 0) / len(picked) * live)
+            for name in FACT_TABLES}
+    rows["performance"] = total
     per_row = sum(measured.bytes.values()) / max(sample, 1)
     speed = sample / max(measured.seconds, 1e-6)
     parallel = 1.0 if engine == "local" else min(n_workers, len(blocks)) * _PARALLEL_EFFICIENCY

@@ -48,21 +48,48 @@ def no_progress(stage: str, done: int, total: int) -> None:
 
 @dataclass
 class FactTotals:
-    """What a simulation wrote: rows, impressions and spend."""
+    """What a simulation wrote: rows per fact table, impressions and spend."""
 
     line_items: int = 0
-    performance_rows: int = 0
-    ground_truth_rows: int = 0
+    rows: dict[str, int] = field(default_factory=dict)
+    """Rows written per fact table (every table of FACT_TABLES once anything ran)."""
     impressions: int = 0
     spend_micros: dict[str, int] = field(default_factory=dict)
     """Spend per ISO 4217 currency code: money of different currencies is never added."""
 
+    @property
+    def performance_rows(self) -> int:
+        """Rows of the performance table."""
+        return self.rows.get("performance", 0)
+
+    @property
+    def ground_truth_rows(self) -> int:
+        """Rows of the ground_truth table."""
+        return self.rows.get("ground_truth", 0)
+
     def add(self, other: FactTotals) -> None:
         """Accumulate another block's totals into these."""
-        for name, value in asdict(other).items():
-            if name != "spend_micros":
-                setattr(self, name, getattr(self, name) + value)
+        self.line_items += other.line_items
+        self.impressions += other.impressions
+        self.add_rows(other.rows)
         self.add_spend(other.spend_micros)
+
+    def add_rows(self, rows: dict[str, int]) -> None:
+        """Add rows per table."""
+        for name, count in rows.items():
+            self.rows[name] = self.rows.get(name, 0) + count
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data: `<table>_rows` for each fact table (`performance_rows`, …), not a
+        nested `rows`, so the JSON of run summaries keeps its keys as tables are added."""
+        from adsgen.simulate.columns import FACT_TABLES
+
+        return {
+            "line_items": self.line_items,
+            **{f"{name}_rows": self.rows.get(name, 0) for name in FACT_TABLES},
+            "impressions": self.impressions,
+            "spend_micros": dict(self.spend_micros),
+        }
 
     def add_spend(self, spend: dict[str, int]) -> None:
         """Add spend per currency code."""
@@ -84,7 +111,7 @@ class RunSummary:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for `--json` output."""
-        return asdict(self)
+        return {**asdict(self), "facts": self.facts.as_dict()}
 
 
 # --- database access -------------------------------------------------------------------
@@ -168,20 +195,20 @@ def simulate_into(
     import pyarrow.compute as pc
 
     from adsgen.simulate import simulate
+    from adsgen.simulate.columns import FACT_TABLES
     from adsgen.storage.database import bulk_insert, delete_facts
     from adsgen.storage.persist import load_sim_items
 
     items = load_sim_items(session, line_item_ids)
     conn: Connection = session.connection()
     delete_facts(conn, [item.line_item_id for item in items])
-    totals = FactTotals(line_items=len(items))
+    totals = FactTotals(line_items=len(items), rows=dict.fromkeys(FACT_TABLES, 0))
     progress("simulating performance", 0, len(items))
     for start in range(0, len(items), SIMULATION_BLOCK):
         block = items[start : start + SIMULATION_BLOCK]
         result = simulate(block, platform=platform, seed=seed)
+        totals.add_rows({name: bulk_insert(conn, name, table) for name, table in result.items()})
         perf = result.performance
-        totals.performance_rows += bulk_insert(conn, "performance", perf)
-        totals.ground_truth_rows += bulk_insert(conn, "ground_truth", result.ground_truth)
         if perf.num_rows:
             totals.impressions += int(pc.sum(perf["impressions"]).as_py())
             totals.add_spend(_spend_by_currency(block, perf))

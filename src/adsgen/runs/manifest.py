@@ -173,14 +173,16 @@ def _lookup(keys: np.ndarray, sorted_ids: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def check_block(
-    performance: pa.Table, ground_truth: pa.Table, items: Sequence[SimLineItem]
+    tables: Mapping[str, pa.Table], items: Sequence[SimLineItem]
 ) -> dict[str, CheckCounts]:
     """Every check of `CHECKS` on one block: name → (rows or groups checked, violations).
 
-    `items` are the line items the block simulated; every row is checked, vectorized.
+    `tables` are the block's simulated tables by name (a SimResult); `items` the line items
+    it simulated. Every row is checked, vectorized.
     """
     import pyarrow as pa
 
+    performance, ground_truth = tables["performance"], tables["ground_truth"]
     n = performance.num_rows
     nulls = sum(performance.column(c).null_count for c in performance.column_names)
     if nulls:  # the remaining checks need complete columns

@@ -1,9 +1,11 @@
 """Pure, vectorized simulation: line items + platform + seed → hourly performance and truth.
 
-    simulate(items, *, platform, seed) -> SimResult(performance, ground_truth)
+    simulate(items, *, platform, seed) -> SimResult   (table name → Arrow table)
     simulate_batches(items, *, platform, seed) -> Iterator[SimResult]   (streaming)
 
-Both tables follow `columns.py`. No database, no files, no global random state.
+A SimResult holds one table per entry of `columns.FACT_TABLES` (the registry every sink,
+the manifest and the database follow), with its schema; `.performance` and `.ground_truth`
+are shorthands. No database, no files, no global random state.
 
 Grain. One row per line item × servable creative × flight hour (UTC) × targeted device the
 platform serves, for ACTIVE line items only; zero-impression rows inside the flight are kept

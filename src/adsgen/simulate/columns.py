@@ -1,20 +1,35 @@
-"""The Arrow schemas of the two fact tables, with each column's meaning; the ORM and every
-sink mirror these names.
+"""The fact tables the simulation emits — `FACT_TABLES`, the one registry of them — with
+each table's Arrow schema and each column's meaning; the ORM and every sink follow it.
 
 One row of `performance` is line item × creative × device × UTC hour. `ground_truth` holds
 each line item's true per-impression probabilities by device, with the seed. Each field
 carries its description (and unit) in its metadata — the one place they are written: the
 ORM copies them into its column comments and `adsgen schema` prints them (the sinks leave
 them out of the files).
+
+Every consumer — the simulation's result, file sinks and their partitioning, the manifest,
+the database tables, bulk loads, `adsgen load`, `adsgen schema`, run summaries — iterates
+`FACT_TABLES`. Adding a table is one `FactTable` entry here plus producing it in
+`adsgen.simulate.engine`; nothing else names it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pyarrow as pa
 
 from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
 
-__all__ = ["FUNNEL", "GROUND_TRUTH_SCHEMA", "PERFORMANCE_SCHEMA", "TIMESTAMP", "describe"]
+__all__ = [
+    "FACT_TABLES",
+    "FUNNEL",
+    "GROUND_TRUTH_SCHEMA",
+    "PERFORMANCE_SCHEMA",
+    "TIMESTAMP",
+    "FactTable",
+    "describe",
+]
 
 # The one timestamp type of every table and file: µs since the epoch, UTC-aware.
 TIMESTAMP = pa.timestamp(TIMESTAMP_UNIT, tz=TIMESTAMP_TZ)
@@ -135,3 +150,100 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            "Mean of the exponential delay between an impression or click and its conversion"
            " (before the 168 h window cuts it).", "hours"),
 ])
+
+
+# --- the registry of fact tables -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FactTable:
+    """One table the simulation emits, and everything its consumers need to know about it.
+
+    `key`: the columns that identify a row (the database's primary key). Every table but a
+    world-level one has `line_item_id`, so the rows of a line item can be replaced.
+    `partition`: a timestamp (or date) column whose UTC date splits the files into
+    `<name>/date=YYYY-MM-DD/` (None: `<name>/part-NNNNNN.<ext>`). `nullable`: the columns
+    that may hold nulls (the others are NOT NULL in databases). `description`, `grain` and
+    `joins` document the table (`adsgen schema`, docs/data-dictionary.md, the database's
+    table comment).
+    """
+
+    name: str
+    schema: pa.Schema
+    key: tuple[str, ...]
+    description: str
+    grain: str
+    joins: tuple[str, ...] = ()
+    partition: str | None = None
+    nullable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        missing = [c for c in (*self.key, *self.nullable) if c not in self.schema.names]
+        if missing:
+            raise ValueError(f"fact table {self.name!r} has no column(s) {missing}")
+        if self.partition is not None and not (
+            pa.types.is_timestamp(kind := self.schema.field(self.partition).type)
+            or pa.types.is_date32(kind)
+        ):
+            raise ValueError(f"fact table {self.name!r}: partition column {self.partition!r}"
+                             " must be a timestamp or a date")
+
+    @property
+    def files(self) -> str:
+        """Where its rows go in a generated folder (Parquet names; other formats alike)."""
+        if self.partition is None:
+            return f"{self.name}/part-NNNNNN.parquet"
+        return f"{self.name}/date=YYYY-MM-DD/part-NNNNNN.parquet"
+
+    def empty(self) -> pa.Table:
+        """No rows, this schema."""
+        return self.schema.empty_table()
+
+
+FACT_TABLES: dict[str, FactTable] = {
+    table.name: table
+    for table in (
+        FactTable(
+            name="performance",
+            schema=PERFORMANCE_SCHEMA,
+            key=("line_item_id", "creative_id", "hour", "device"),
+            partition="hour",
+            description=(
+                "Hourly delivery: what each line item's creatives delivered on each device in"
+                " each UTC hour of its flight — impressions, the video funnel, viewability,"
+                " invalid traffic, clicks, QR scans, conversions, running reach and spend."
+            ),
+            grain=(
+                "one row per line_item_id × creative_id × device × hour: every hour of the"
+                " flight × servable creative × targeted device of each line item that can"
+                " deliver (active, with a servable creative), hours without delivery included"
+                " (zeros); a line item that cannot deliver has no rows"
+            ),
+            joins=(
+                "creatives ON creatives.line_item_id = performance.line_item_id AND"
+                " creatives.id = performance.creative_id",
+                "line_items ON line_items.id = performance.line_item_id",
+                "ground_truth ON ground_truth.line_item_id = performance.line_item_id AND"
+                " ground_truth.device = performance.device",
+            ),
+        ),
+        FactTable(
+            name="ground_truth",
+            schema=GROUND_TRUTH_SCHEMA,
+            key=("line_item_id", "device"),
+            description=(
+                "The truth behind the performance rows, per line item and device: the true"
+                " per-impression probability of every event, the audience and the conversion"
+                " lag the simulation drew, so a model fitted on performance can be scored"
+                " against it."
+            ),
+            grain="one row per line item × device that has performance rows",
+            joins=(
+                "line_items ON line_items.id = ground_truth.line_item_id",
+                "performance ON performance.line_item_id = ground_truth.line_item_id AND"
+                " performance.device = ground_truth.device",
+            ),
+        ),
+    )
+}
+"""Fact table name → FactTable, in the order tables are written, loaded and documented."""

@@ -9,14 +9,14 @@ its rows of the full run.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from adsgen.build.items import SimLineItem
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA, TIMESTAMP
+from adsgen.simulate.columns import FACT_TABLES, PERFORMANCE_SCHEMA, TIMESTAMP
 from adsgen.simulate.conversions import draw_conversions, lag_mean, lag_weights
 from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
@@ -33,12 +33,52 @@ DEFAULT_BATCH_ROWS = 1 << 17
 _DEVICE_NAMES = pa.array([d.value for d in DEVICES], type=pa.string())
 
 
-@dataclass(frozen=True, slots=True)
-class SimResult:
-    """Hourly performance rows (PERFORMANCE_SCHEMA) and per line item × device ground truth."""
+@dataclass(frozen=True)  # no slots: with them, frozen's __setattr__ fails on properties
+class SimResult(Mapping[str, pa.Table]):
+    """The simulated tables by name: one per entry of `columns.FACT_TABLES`, in its order,
+    each with its schema (`result["performance"]`, `for name, table in result.items()`).
 
-    performance: pa.Table
-    ground_truth: pa.Table
+    `.performance` (hourly rows) and `.ground_truth` (per line item × device) are
+    shorthands for the two tables most callers read.
+    """
+
+    tables: Mapping[str, pa.Table]
+
+    def __post_init__(self) -> None:
+        if list(self.tables) != list(FACT_TABLES):
+            raise ValueError(f"a SimResult holds the tables {list(FACT_TABLES)}, "
+                             f"not {list(self.tables)}")
+
+    def __getitem__(self, name: str) -> pa.Table:
+        return self.tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+    @property
+    def performance(self) -> pa.Table:
+        """Hourly rows: line item × creative × hour × device (PERFORMANCE_SCHEMA)."""
+        return self.tables["performance"]
+
+    @property
+    def ground_truth(self) -> pa.Table:
+        """The true parameters per line item × device (GROUND_TRUTH_SCHEMA)."""
+        return self.tables["ground_truth"]
+
+    @classmethod
+    def empty(cls) -> SimResult:
+        """Every table with no rows."""
+        return cls({name: table.empty() for name, table in FACT_TABLES.items()})
+
+    @classmethod
+    def concat(cls, parts: Sequence[SimResult]) -> SimResult:
+        """The tables of `parts`, each concatenated in order (no parts: empty tables)."""
+        if not parts:
+            return cls.empty()
+        return cls({name: pa.concat_tables([p[name] for p in parts]) for name in FACT_TABLES})
 
 
 def simulate(
@@ -48,16 +88,13 @@ def simulate(
     seed: int,
     batch_rows: int = DEFAULT_BATCH_ROWS,
 ) -> SimResult:
-    """Simulate every line item; rows sorted by (line_item_id, creative_id, hour, device).
+    """Simulate every line item: every table of FACT_TABLES, rows in line item order
+    (performance sorted by line_item_id, creative_id, hour, device).
 
     Raises ValueError when two line items share an id.
     """
-    parts = list(simulate_batches(items, platform=platform, seed=seed, batch_rows=batch_rows))
-    if not parts:
-        return SimResult(PERFORMANCE_SCHEMA.empty_table(), GROUND_TRUTH_SCHEMA.empty_table())
-    return SimResult(
-        performance=pa.concat_tables([p.performance for p in parts]),
-        ground_truth=pa.concat_tables([p.ground_truth for p in parts]),
+    return SimResult.concat(
+        list(simulate_batches(items, platform=platform, seed=seed, batch_rows=batch_rows))
     )
 
 
@@ -84,15 +121,18 @@ def simulate_batches(
         if count == 0:
             continue
         if batch and rows + count > batch_rows:
-            yield _simulate_batch(batch, platform=platform, seed=seed)
+            yield SimResult(_simulate_batch(batch, platform=platform, seed=seed))
             batch, rows = [], 0
         batch.append(item)
         rows += count
     if batch:
-        yield _simulate_batch(batch, platform=platform, seed=seed)
+        yield SimResult(_simulate_batch(batch, platform=platform, seed=seed))
 
 
-def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) -> SimResult:
+def _simulate_batch(
+    items: list[SimLineItem], *, platform: Platform, seed: int
+) -> dict[str, pa.Table]:
+    """Every table of FACT_TABLES for one batch, by name."""
     grid = build_grid(items, platform)
     low, high = platform.cpm_range
     params = draw_params(
@@ -143,4 +183,4 @@ def _simulate_batch(items: list[SimLineItem], *, platform: Platform, seed: int) 
         lag_mean_hours=lag_mean(lags),
         seed=seed,
     )
-    return SimResult(performance=performance, ground_truth=truth)
+    return {"performance": performance, "ground_truth": truth}

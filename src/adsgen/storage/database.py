@@ -55,7 +55,8 @@ from sqlalchemy.orm import Session
 from adsgen.domain.fields import utc_timestamps
 from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.settings import get_settings
-from adsgen.storage.orm import Base, Budget, GroundTruth, Performance
+from adsgen.simulate.columns import FACT_TABLES
+from adsgen.storage.orm import Base, Budget, Performance
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -531,14 +532,17 @@ def table_counts(engine: Engine | Connection) -> dict[str, int]:
 
 
 def delete_facts(conn: Connection, line_item_ids: Iterable[int]) -> int:
-    """Delete the performance and ground_truth rows of these line items; rows deleted.
+    """Delete the rows of these line items from every fact table (FACT_TABLES with a
+    line_item_id column); rows deleted.
 
     Used before re-simulating line items, inside the caller's transaction.
     """
     ids = sorted(set(line_item_ids))
     deleted = 0
-    for table in (Performance.__table__, GroundTruth.__table__):
-        assert isinstance(table, Table)
+    for name, spec in FACT_TABLES.items():
+        if "line_item_id" not in spec.schema.names:
+            continue
+        table = Base.metadata.tables[name]
         for i in range(0, len(ids), _DELETE_CHUNK):
             chunk = ids[i : i + _DELETE_CHUNK]
             result = conn.execute(delete(table).where(table.c.line_item_id.in_(chunk)))

@@ -57,9 +57,10 @@ CONVENTIONS: tuple[str, ...] = (
     " mean, or use the views `campaign_*` / `line_item_*` that do it for you.",
     "Enumerations are stored as their text value (the allowed values are listed per"
     " column).",
-    "A generated folder holds one file per entity table (`advertisers.parquet` …), the fact"
-    " tables as parts (`performance/date=YYYY-MM-DD/part-*.parquet`, partitioned by the UTC"
-    " date of `hour`; `ground_truth/part-*.parquet`) and `manifest.json`. File columns are the"
+    "A generated folder holds one file per entity table (`advertisers.parquet` …), each fact"
+    " table as parts in its folder (`performance/date=YYYY-MM-DD/part-*.parquet`, partitioned"
+    " by the UTC date of `hour`; unpartitioned ones as `ground_truth/part-*.parquet`; see each"
+    " table's **Files**) and `manifest.json`. File columns are the"
     " database columns; `adsgen load` reads them as they are. Views exist in databases only"
     " (on PostgreSQL, dropping flights, budgets or frequency_caps by hand needs CASCADE).",
 )
@@ -137,12 +138,12 @@ def arrow_schema(table: str, names: Sequence[str] | None = None) -> pa.Schema:
     """
     import pyarrow as pa
 
-    from adsgen.storage.orm import FACT_SCHEMAS
+    from adsgen.simulate.columns import FACT_TABLES
 
     sa_table = Base.metadata.tables[table]
     wanted = list(sa_table.c.keys()) if names is None else list(names)
-    if table in FACT_SCHEMAS:
-        schema = FACT_SCHEMAS[table]
+    if table in FACT_TABLES:
+        schema = FACT_TABLES[table].schema
         return pa.schema([schema.field(name) for name in wanted])
     return pa.schema([pa.field(name, _arrow_type(sa_table.c[name])) for name in wanted])
 
@@ -186,12 +187,12 @@ def _column_doc(table: SATable, column: SAColumn[Any], file_type: str) -> Column
 
 
 def _table_doc(table: SATable) -> TableDoc:
-    from adsgen.storage.orm import FACT_SCHEMAS
+    from adsgen.simulate.columns import FACT_TABLES
 
     schema = arrow_schema(table.name)
     return TableDoc(
         name=table.name,
-        kind="fact" if table.name in FACT_SCHEMAS else "entity",
+        kind="fact" if table.name in FACT_TABLES else "entity",
         description=str(table.comment or ""),
         grain=str(table.info.get("grain", "")),
         primary_key=tuple(c.name for c in table.primary_key.columns),
@@ -223,8 +224,9 @@ def _view_doc(view: View) -> TableDoc:
 def data_dictionary() -> list[TableDoc]:
     """Every table — the entities from advertisers down, then the facts — then the views."""
     from adsgen.build.numbering import ENTITY_TABLES
+    from adsgen.simulate.columns import FACT_TABLES
 
-    order = [*ENTITY_TABLES, "performance", "ground_truth"]
+    order = [*ENTITY_TABLES, *FACT_TABLES]
     tables = sorted(Base.metadata.sorted_tables,
                     key=lambda t: order.index(t.name) if t.name in order else len(order))
     return [*(_table_doc(t) for t in tables), *(_view_doc(v) for v in VIEWS)]

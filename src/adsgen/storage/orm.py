@@ -3,9 +3,11 @@
 Entities (advertisers → campaigns → line items → creatives) are written through the ORM;
 flights, budgets and frequency caps belong to exactly one campaign *or* line item (an
 exclusive arc: two nullable FKs, a CHECK that exactly one is set, unique per owner).
-The fact tables `performance` and `ground_truth` mirror the Arrow schemas of
-`adsgen.simulate.columns` column for column and are loaded through
-`adsgen.storage.database.bulk_insert`, never as ORM objects.
+The fact tables — every entry of `adsgen.simulate.columns.FACT_TABLES` — mirror its Arrow
+schemas column for column and are loaded through `adsgen.storage.database.bulk_insert`,
+never as ORM objects. `performance` and `ground_truth` are written out here (with their
+CHECKs); any other registered table is declared from the registry by `declare_fact_tables`
+(types from Arrow, keys and nullability from the entry).
 
 The database guards what a single row can break (positive money, end > start, funnel
 order, viewable <= measurable <= impressions, …) with named CHECK constraints, and every
@@ -21,14 +23,15 @@ MariaDB/MySQL.
 Every table and column is documented here, once: `comment=` (the meaning, which the databases
 keep in their catalog) and `info=` (unit, allowed values; grain, joins and files for a
 table), read by `adsgen.storage.dictionary` and `adsgen schema`. The fact tables' column
-descriptions come from the Arrow field metadata of `adsgen.simulate.columns`. The views
+descriptions come from the Arrow field metadata of `adsgen.simulate.columns`, their table
+descriptions, grains and joins from its FACT_TABLES. The views
 `campaign_budgets`, `line_item_budgets` (and likewise for flights and frequency caps) keep the
 rows of one kind of owner; they are created with the tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -39,6 +42,8 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
+    Date,
     DateTime,
     Double,
     ForeignKey,
@@ -46,6 +51,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     TypeDecorator,
@@ -81,10 +87,9 @@ from adsgen.domain.enums import (
     QAStatus,
     TargetingKey,
 )
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA, describe
+from adsgen.simulate.columns import FACT_TABLES, FactTable, describe
 
 __all__ = [
-    "FACT_SCHEMAS",
     "VIEWS",
     "Advertiser",
     "Base",
@@ -101,6 +106,7 @@ __all__ = [
     "TargetingRule",
     "UtcDateTime",
     "View",
+    "declare_fact_tables",
     "utcnow",
 ]
 
@@ -353,7 +359,8 @@ class LineItem(EntityBase, Base):
                 "flights, budgets, frequency_caps (or the views line_item_flights,"
                 " line_item_budgets, line_item_frequency_caps) ON their line_item_id ="
                 " line_items.id",
-                "performance, ground_truth ON their line_item_id = line_items.id",
+                ", ".join(t.name for t in FACT_TABLES.values() if "line_item_id" in t.schema.names)
+                + " ON their line_item_id = line_items.id",
             ],
         ),
     )
@@ -680,7 +687,13 @@ class FrequencyCap(_Owned, Base):
     line_item: Mapped[LineItem | None] = relationship(back_populates="frequency_cap")
 
 
-# --- fact tables: columns in the order of simulate/columns.py -------------------------
+# --- fact tables: the registry adsgen.simulate.columns.FACT_TABLES, in the database ---------
+
+
+def _fact_about(table: FactTable) -> dict[str, Any]:
+    """`_about` of a fact table, from its registry entry."""
+    return _about(table.description, grain=table.grain, joins=table.joins, files=table.files)
+
 
 _FUNNEL_ORDER = (
     "completes <= third_quartile AND third_quartile <= midpoint AND midpoint <= first_quartile"
@@ -712,23 +725,7 @@ class Performance(Base):
             ondelete="CASCADE",
         ),
         Index("ix_performance_line_item_id_hour", "line_item_id", "hour"),
-        _about(
-            "Hourly delivery: what each line item's creatives delivered on each device in each"
-            " UTC hour of its flight — impressions, the video funnel, viewability, invalid"
-            " traffic, clicks, QR scans, conversions, running reach and spend.",
-            grain="one row per line_item_id × creative_id × device × hour: every hour of the"
-            " flight × servable creative × targeted device of each line item that can deliver"
-            " (active, with a servable creative), hours without delivery included (zeros);"
-            " a line item that cannot deliver has no rows",
-            joins=[
-                "creatives ON creatives.line_item_id = performance.line_item_id AND"
-                " creatives.id = performance.creative_id",
-                "line_items ON line_items.id = performance.line_item_id",
-                "ground_truth ON ground_truth.line_item_id = performance.line_item_id AND"
-                " ground_truth.device = performance.device",
-            ],
-            files="performance/date=YYYY-MM-DD/part-NNNNNN.parquet",
-        ),
+        _fact_about(FACT_TABLES["performance"]),
     )
 
     line_item_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -768,18 +765,7 @@ class GroundTruth(Base):
             " AND ".join(f"{p} >= 0 AND {p} <= 1" for p in _PROBABILITIES), name="probabilities"
         ),
         CheckConstraint("conversion_lag_mean_hours >= 0", name="lag_non_negative"),
-        _about(
-            "The truth behind the performance rows, per line item and device: the true"
-            " per-impression probability of every event, the audience and the conversion lag"
-            " the simulation drew, so a model fitted on performance can be scored against it.",
-            grain="one row per line item × device that has performance rows",
-            joins=[
-                "line_items ON line_items.id = ground_truth.line_item_id",
-                "performance ON performance.line_item_id = ground_truth.line_item_id AND"
-                " performance.device = ground_truth.device",
-            ],
-            files="ground_truth/part-NNNNNN.parquet",
-        ),
+        _fact_about(FACT_TABLES["ground_truth"]),
     )
 
     line_item_id: Mapped[int] = mapped_column(
@@ -803,17 +789,74 @@ class GroundTruth(Base):
     conversion_lag_mean_hours: Mapped[float] = mapped_column(Double)
 
 
-FACT_SCHEMAS: dict[str, Any] = {
-    "performance": PERFORMANCE_SCHEMA,
-    "ground_truth": GROUND_TRUTH_SCHEMA,
-}
-"""Fact table → the Arrow schema (pyarrow.Schema) its columns mirror and take their docs from."""
+def _sql_type(name: str, kind: Any) -> TypeEngine[Any]:
+    """The column type of an Arrow type in a declared fact table. Ids (`*_id`) are INTEGER
+    like the entity ids they name; TypeError for a type adsgen does not store."""
+    import pyarrow as pa
 
-for _name, _schema in FACT_SCHEMAS.items():
-    for _column in Base.metadata.tables[_name].columns:
-        _meaning, _unit = describe(_schema.field(_column.name))
-        _column.comment = _meaning
-        _column.info.update(_doc(_meaning, _unit)["info"])
+    checks: list[tuple[Callable[[Any], bool], Callable[[], TypeEngine[Any]]]] = [
+        (lambda k: pa.types.is_integer(k) and name.endswith("_id"), Integer),
+        (pa.types.is_int64, BigInteger),
+        (lambda k: pa.types.is_int8(k) or pa.types.is_int16(k), SmallInteger),
+        (pa.types.is_integer, Integer),
+        (pa.types.is_floating, Double),
+        (pa.types.is_boolean, Boolean),
+        (lambda k: pa.types.is_string(k) or pa.types.is_large_string(k), lambda: String(64)),
+        (pa.types.is_timestamp, UtcDateTime),
+        (pa.types.is_date32, Date),
+    ]
+    for accepts, make in checks:
+        if accepts(kind):
+            return make()
+    raise TypeError(f"fact column {name!r}: no database type for Arrow {kind}")
+
+
+def _declare(spec: FactTable) -> Table:
+    """A fact table from its registry entry: its columns in schema order (NOT NULL but the
+    entry's `nullable`), its key as the primary key, a cascading foreign key to its creative
+    (line_item_id, creative_id) or else its line item, and a CHECK keeping every
+    probability column (unit "probability 0-1") within [0, 1]."""
+    columns = []
+    for arrow_field in spec.schema:
+        meaning, unit = describe(arrow_field)
+        columns.append(Column(
+            arrow_field.name, _sql_type(arrow_field.name, arrow_field.type),
+            primary_key=arrow_field.name in spec.key,
+            nullable=arrow_field.name in spec.nullable, **_doc(meaning, unit)))
+    names = set(spec.schema.names)
+    constraints: list[Any] = []
+    if {"line_item_id", "creative_id"} <= names:
+        constraints.append(ForeignKeyConstraint(
+            ["line_item_id", "creative_id"], ["creatives.line_item_id", "creatives.id"],
+            ondelete="CASCADE"))
+    elif "line_item_id" in names:
+        constraints.append(ForeignKeyConstraint(
+            ["line_item_id"], ["line_items.id"], ondelete="CASCADE"))
+    probabilities = [f.name for f in spec.schema if describe(f)[1] == "probability 0-1"]
+    if probabilities:
+        constraints.append(CheckConstraint(
+            " AND ".join(f"{p} >= 0 AND {p} <= 1" for p in probabilities),
+            name="probabilities"))
+    return Table(spec.name, Base.metadata, *columns, *constraints, **_fact_about(spec))
+
+
+def declare_fact_tables() -> list[Table]:
+    """Declare a table for every FACT_TABLES entry the metadata does not hold yet (run on
+    import; again after registering a table at run time); the tables declared.
+
+    Every fact table's column comments and units come from its Arrow field metadata.
+    """
+    declared = [_declare(spec) for name, spec in FACT_TABLES.items()
+                if name not in Base.metadata.tables]
+    for name, spec in FACT_TABLES.items():
+        for column in Base.metadata.tables[name].columns:
+            meaning, unit = describe(spec.schema.field(column.name))
+            column.comment = meaning
+            column.info.update(_doc(meaning, unit)["info"])
+    return declared
+
+
+declare_fact_tables()
 
 
 # --- owner views: the rows of one kind of owner of flights, budgets, frequency caps -----------

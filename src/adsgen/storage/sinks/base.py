@@ -107,11 +107,13 @@ def _without_field_metadata(table: pa.Table) -> pa.Table:
 
 
 def _days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Days since 1970-01-01 of timestamps (their UTC date)."""
+    """Days since 1970-01-01 of timestamps (their UTC date) or of dates."""
     import pyarrow as pa
 
+    if pa.types.is_date32(values.type):
+        return np.asarray(values.cast(pa.int32()).to_numpy())
     if not pa.types.is_timestamp(values.type):
-        raise TypeError(f"a date partition needs a timestamp column, not {values.type}")
+        raise TypeError(f"a date partition needs a timestamp or date column, not {values.type}")
     return np.asarray(values.cast(pa.date32()).cast(pa.int32()).to_numpy())
 
 
