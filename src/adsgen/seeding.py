@@ -6,9 +6,9 @@ gives exactly the draws the whole run gives for them (DESIGN.md, Determinism).
 Two kinds: a NumPy `Generator` per (seed, stream, entity) (`rng`) for a few draws of one
 entity, and counter-based hashes for many entities at once — `entity_keys` gives one 64-bit
 key per entity of a stream, `hash_counters` one hash per (key, counter), `rehash` more
-columns from one hash and `uniform` a [0, 1) value from each — so planning and simulation
-draw columns of thousands of entities in a few NumPy passes, each value a pure function of
-(seed, stream, entity, counter).
+columns from one hash, `uniform` a [0, 1) value and `normal` a standard normal from each —
+so planning, the world and simulation draw columns of thousands of entities in a few NumPy
+passes, each value a pure function of (seed, stream, entity, counter).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ __all__ = [
     "child_seed",
     "entity_keys",
     "hash_counters",
+    "normal",
     "rehash",
     "rng",
     "stream_id",
@@ -34,6 +35,7 @@ _VARIABLE = np.uint64(0xD1B54A32D192ED03)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
+_LOW24 = np.uint64(0xFFFFFF)
 _TWO_24 = np.float32(2.0**-24)
 
 
@@ -93,3 +95,18 @@ def uniform(h: U64) -> NDArray[np.float32]:
     u = np.right_shift(h, _S40).astype(np.float32)
     u *= _TWO_24
     return u
+
+
+def normal(h: U64) -> NDArray[np.float32]:
+    """Standard normal by Box–Muller (cosine branch) from the hash's two 24-bit halves."""
+    radius = np.right_shift(h, _S40).astype(np.float32)
+    radius += np.float32(1.0)
+    radius *= _TWO_24  # (0, 1]
+    np.log(radius, out=radius)
+    radius *= np.float32(-2.0)
+    np.sqrt(radius, out=radius)
+    angle = np.bitwise_and(h, _LOW24).astype(np.float32)
+    angle *= np.float32(2.0 * np.pi * 2.0**-24)
+    np.cos(angle, out=angle)
+    radius *= angle
+    return radius

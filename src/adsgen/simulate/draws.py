@@ -7,8 +7,8 @@ that names the cell (creative id, hour offset, device, variable). Nothing depend
 other line items are simulated, in which order or batch — the property that makes
 `simulate(subset)` equal the subset of `simulate(all)` — and millions of draws cost a few
 NumPy passes instead of one generator call per line item. The hashing itself (keys,
-counters, uniforms) lives in `adsgen.seeding`, shared with the planner; this module adds the
-distributions.
+counters, uniforms, standard normals) lives in `adsgen.seeding`, shared with the planner and
+the world; this module adds the count distributions.
 
 Distributions: uniforms (24-bit, float32), normals (Box–Muller), gamma noise
 (Wilson–Hilferty), and binomial / Poisson counts that are exact by inversion when the
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
+from adsgen.seeding import entity_keys, hash_counters, normal, rehash, uniform
 
 __all__ = [
     "COUNTS",
@@ -52,8 +52,6 @@ Real = NDArray[np.floating[Any]]
 EXACT_BELOW = 3.0
 """Counts whose smaller-tail mean n·min(p, 1-p) (or λ) is below this are drawn exactly."""
 
-_S40, _LOW24 = np.uint64(40), np.uint64(0xFFFFFF)
-_TWO_24 = np.float32(2.0**-24)
 _MAX_INVERSION_STEPS = 400
 _UNROLLED = 4  # CDF terms summed without compaction (means here are below 3)
 
@@ -62,21 +60,6 @@ def line_item_keys(seed: int, stream: str, line_item_ids: NDArray[np.int64]) -> 
     """One 64-bit key per line item for `stream` (`adsgen.seeding.entity_keys` of
     "simulate.<stream>")."""
     return entity_keys(seed, f"simulate.{stream}", line_item_ids)
-
-
-def normal(h: U64) -> F32:
-    """Standard normal by Box–Muller (cosine branch) from the hash's two 24-bit halves."""
-    radius = np.right_shift(h, _S40).astype(np.float32)
-    radius += np.float32(1.0)
-    radius *= _TWO_24  # (0, 1]
-    np.log(radius, out=radius)
-    radius *= np.float32(-2.0)
-    np.sqrt(radius, out=radius)
-    angle = np.bitwise_and(h, _LOW24).astype(np.float32)
-    angle *= np.float32(2.0 * np.pi * 2.0**-24)
-    np.cos(angle, out=angle)
-    radius *= angle
-    return radius
 
 
 def gamma_noise(h: U64, shape: float) -> F64:
