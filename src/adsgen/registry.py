@@ -45,7 +45,7 @@ GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "enums": ("domain.enums",),
     "schemas": ("domain.schemas", "domain.fields", "domain.dates"),
     "orm": ("storage.orm",),
-    "spec": ("templates.spec",),
+    "spec": ("templates.spec", "templates.platform_calendar"),
     "errors": ("exceptions",),
     "simulation": ("simulate", "build.items", "simulate.columns"),
     "providers": ("build.providers",),

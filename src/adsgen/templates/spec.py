@@ -19,7 +19,6 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     StringConstraints,
     TypeAdapter,
@@ -52,6 +51,8 @@ from adsgen.domain.schemas import (
     inherit_currency,
 )
 from adsgen.exceptions import SpecError, shown
+from adsgen.templates.base import StrictModel
+from adsgen.templates.platform_calendar import Holiday, Seasonality, SupplyShocks, TentPoleEvent
 
 __all__ = [
     "DEFAULT_DAYPART_CURVE",
@@ -81,18 +82,14 @@ DEFAULT_DAYPART_CURVE: tuple[float, ...] = (
 DEFAULT_WEEKDAY_MULTIPLIERS: tuple[float, ...] = (0.95, 0.95, 0.95, 0.95, 1.00, 1.12, 1.12)
 
 
-class StrictModel(BaseModel):
-    """Base of every YAML model: unknown keys are errors, values are validated on assignment."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_assignment=True)
-
-
 class Platform(StrictModel):
     """A streaming service's audience and supply: what the simulation draws impressions from.
 
     `households` is the ad-supported audience; `device_mix` the share of impressions by
     device; `ad_seconds_per_hour` the ad load per viewing hour; `viewing_hours_per_day` the
-    average ad-tier viewing per household. Curves are per device, in local time.
+    average ad-tier viewing per household. Curves are per device, in local time. The calendar
+    (`holidays`, `seasonality`, `events`, `supply_shocks`; templates/platform_calendar.py)
+    gives each geo and local day its viewing and demand multipliers (world/calendar.py).
     """
 
     type: Literal["platform"] = "platform"
@@ -114,6 +111,20 @@ class Platform(StrictModel):
     cpm_range: tuple[float, float] = (20.0, 65.0)
     dispersion: float = Field(default=20.0, gt=0, description="gamma shape of hourly supply noise")
     invalid_traffic_rate: float = Field(default=0.013, ge=0, le=0.2)
+    holidays: tuple[Holiday, ...] = Field(
+        default=(), description="holidays by rule, each with its geos; none when left out"
+    )
+    seasonality: Seasonality = Field(
+        default_factory=Seasonality,
+        description="month multipliers of viewing and advertiser demand, January first",
+    )
+    events: tuple[TentPoleEvent, ...] = Field(
+        default=(), description="dated tent-pole events (finales, live finals) and their geos"
+    )
+    supply_shocks: SupplyShocks = Field(
+        default_factory=SupplyShocks,
+        description="daily log-normal supply shocks per geo, correlated day to day",
+    )
 
     @field_validator("device_mix", "genre_share")
     @classmethod
@@ -158,7 +169,24 @@ class Platform(StrictModel):
         low, high = self.cpm_range
         if not 0 < low <= high:
             raise ValueError("cpm_range must be (low, high) with 0 < low <= high")
+        self._calendar_consistent()
         return self
+
+    def _calendar_consistent(self) -> None:
+        """Holiday and event names are unique, and their geos are served ones."""
+        served = ", ".join(sorted(self.geo_timezones))
+        for kind, entries in (("holiday", self.holidays), ("event", self.events)):
+            names = [entry.name for entry in entries]
+            twice = sorted({name for name in names if names.count(name) > 1})
+            if twice:
+                raise ValueError(f"{kind} names must be unique; given twice: {twice}")
+            for entry in entries:
+                unserved = [geo for geo in entry.geos if geo not in self.geo_timezones]
+                if unserved:
+                    raise ValueError(
+                        f"{kind} {entry.name}: geos {unserved} are not served by this "
+                        f"platform; served geos (geo_timezones): {served}"
+                    )
 
     def check_profile(self, profile: Profile) -> None:
         """SpecError when the profile fixes a geo this platform does not serve: checked once
@@ -524,7 +552,9 @@ def _describe(item: Any, loc: Loc, model: type[BaseModel]) -> str:
     if kind == "missing" and loc:
         return f"missing required key {shown(str(loc[-1]))}"
     if kind in ("enum", "literal_error"):
-        allowed = re.findall(r"'([^']*)'", str(item.get("ctx", {}).get("expected", "")))
+        expected = str(item.get("ctx", {}).get("expected", ""))
+        # Text values come quoted ("'a', 'b' or 'c'"), numbers bare ("1, 2 or -1").
+        allowed = re.findall(r"'([^']*)'", expected) or re.split(r", | or ", expected)
         value = str(item.get("input"))
         hint = _did_you_mean(value, allowed)
         return f"{shown(value)} is not allowed{hint}; allowed: {', '.join(allowed)}"
