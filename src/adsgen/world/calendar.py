@@ -19,12 +19,14 @@ days since 1970-01-01, so a geo's day is its own midnight to midnight. For each 
 - event: the product of the multipliers of the `events` running that day in that geo.
 - shock: exp(x − sd²/2), x a stationary Gaussian with standard deviation `supply_shocks.sd`
   and lag-1 autocorrelation ≈ `supply_shocks.autocorrelation` (ρ): a moving average
-  x_t = c · Σ_{j<SHOCK_WINDOW} ρ^j ε_{t−j}, c setting the variance to sd², of innovations
-  ε keyed by (seed, "world.supply_shock", geo, day) through `adsgen.seeding`. The window is
-  the truncated MA(∞) form of an AR(1), so the value of (seed, geo, day) is the same
-  whatever days are asked for: no recursion runs from the first requested day. Lag-1
-  autocorrelation is ρ(1 − ρ^(2W−2)) / (1 − ρ^(2W)) for window W (ρ within 10⁻⁹ for ρ ≤ 0.7,
-  0.9498 for ρ = 0.95); lags of W days and more are uncorrelated. Mean 1.
+  x_t = c · Σ_{j<W} ρ^j ε_{t−j}, c setting the variance to sd², of innovations ε keyed by
+  (seed, "world.supply_shock", geo, day) through `adsgen.seeding`. This is the MA(∞) form
+  of an AR(1) cut where ρ^j < SHOCK_CUTOFF (W ≤ SHOCK_WINDOW = 64 days), so the value of
+  (seed, geo, day) is the same whatever days are asked for: no recursion runs from the
+  first requested day. Lag-1 autocorrelation is ρ(1 − ρ^(2W−2)) / (1 − ρ^(2W)): ρ within
+  10⁻⁶ up to ρ = 0.9 (W = 26 days for ρ = 0.7), 0.9499 for ρ = 0.95; lags of W days and
+  more are uncorrelated.
+  Mean 1.
 
 Every component is returned too, for truth tables. All arrays are float64 of shape
 (len(geos), len(days)).
@@ -32,6 +34,7 @@ Every component is returned too, for truth tables. All arrays are float64 of sha
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -44,12 +47,14 @@ from adsgen.templates.platform_calendar import WEEKDAYS, Holiday, Seasonality, S
 from adsgen.templates.spec import Platform
 
 __all__ = [
+    "SHOCK_CUTOFF",
     "SHOCK_STREAM",
     "SHOCK_WINDOW",
     "DayFactors",
     "day_factors",
     "holiday_days",
     "season_multipliers",
+    "shock_weights",
     "supply_shocks",
     "weekday_of",
 ]
@@ -60,7 +65,10 @@ I64 = NDArray[np.int64]
 SHOCK_STREAM = "world.supply_shock"
 """Stream name of the supply shocks' innovations (keyed by geo, then day)."""
 SHOCK_WINDOW = 64
-"""Days of innovations in one shock (weights ρ^j, j < SHOCK_WINDOW)."""
+"""Most days of innovations in one shock (weights ρ^j, j < SHOCK_WINDOW)."""
+SHOCK_CUTOFF = 1e-4
+"""Lags whose weight ρ^j is below this are left out (26 days kept for ρ = 0.7): they would
+add less than 10⁻⁸ of the variance."""
 _EPOCH_MONDAY_SHIFT = 3  # 1970-01-01 was a Thursday: (days + 3) % 7 == 0 on Mondays
 _EPOCH = date(1970, 1, 1)
 
@@ -72,6 +80,8 @@ class DayFactors:
     `viewing` and `demand` are the products the caller uses; the other arrays are their
     factors, for truth tables: viewing = weekday × holiday_viewing × season_viewing ×
     event_viewing × shock and demand = season_demand × holiday_demand × event_demand.
+    `weekday`, `season_viewing` and `season_demand` are the same in every geo: read-only
+    broadcast views of one row (copy them to write).
     """
 
     geos: tuple[str, ...]
@@ -113,9 +123,10 @@ def day_factors(platform: Platform, seed: int, geos: Sequence[str], days: I64) -
         event_viewing[cells] *= event.viewing
         event_demand[cells] *= event.demand
     shock = supply_shocks(platform.supply_shocks, seed, geos, days)
-    weekday_full = np.broadcast_to(weekday_row, shape).copy()
-    season_viewing = np.broadcast_to(season_viewing_row, shape).copy()
-    season_demand = np.broadcast_to(season_demand_row, shape).copy()
+    # The same in every geo: read-only views of one row, not copies.
+    weekday_full = np.broadcast_to(weekday_row, shape)
+    season_viewing = np.broadcast_to(season_viewing_row, shape)
+    season_demand = np.broadcast_to(season_demand_row, shape)
     viewing = weekday_full * holiday_viewing
     viewing *= season_viewing
     viewing *= event_viewing
@@ -179,33 +190,40 @@ def supply_shocks(shocks: SupplyShocks, seed: int, geos: Sequence[str], days: I6
     out = np.ones((len(geos), days.size), dtype=np.float64)
     if shocks.sd == 0 or out.size == 0:
         return out
-    rho = shocks.autocorrelation
-    weights = rho ** np.arange(SHOCK_WINDOW, dtype=np.float64)
-    weights *= shocks.sd / np.sqrt(np.sum(weights * weights))
+    weights = shock_weights(shocks)
+    window = weights.size
     keys = entity_keys(seed, SHOCK_STREAM, np.array([stream_id(g) for g in geos], np.uint64))
     low, high = int(days.min()), int(days.max())
-    if high - low + SHOCK_WINDOW <= days.size * SHOCK_WINDOW:
+    if high - low + 1 <= 4 * days.size:
         # Dense: every day of the span (and the window before it), by slices; then the days.
         span = high - low + 1
-        innovations = _innovations(keys, np.arange(low - SHOCK_WINDOW + 1, high + 1))
+        innovations = _innovations(keys, np.arange(low - window + 1, high + 1))
         x = np.zeros((len(geos), span), dtype=np.float64)
         term = np.empty_like(x)
         for lag, weight in enumerate(weights):
-            start = SHOCK_WINDOW - 1 - lag
+            start = window - 1 - lag
             np.multiply(innovations[:, start : start + span], weight, out=term)
             x += term
         x = x[:, days - low]
     else:
-        # A few days far apart: only each day's window; the same products in the same order,
-        # so the values are those of the dense path to the bit.
-        drawn = np.unique((days[:, None] - np.arange(SHOCK_WINDOW)).ravel())
-        innovations = _innovations(keys, drawn)
+        # Days far apart: each day's window drawn lag by lag; the same products added in the
+        # same order, so the values are those of the dense path to the bit.
         x = np.zeros(out.shape, dtype=np.float64)
         for lag, weight in enumerate(weights):
-            x += innovations[:, np.searchsorted(drawn, days - lag)] * weight
+            x += _innovations(keys, days - lag) * weight
     x -= 0.5 * shocks.sd * shocks.sd
     np.exp(x, out=out)
     return out
+
+
+def shock_weights(shocks: SupplyShocks) -> F64:
+    """Weights c·ρ^j of the innovations of days t−j in the log shock of day t: j runs until
+    ρ^j falls below SHOCK_CUTOFF (at most SHOCK_WINDOW days), c gives a variance of sd²."""
+    rho = shocks.autocorrelation
+    window = 1 if rho == 0 else math.ceil(math.log(SHOCK_CUTOFF) / math.log(rho))
+    weights = rho ** np.arange(min(max(window, 1), SHOCK_WINDOW), dtype=np.float64)
+    weights *= shocks.sd / np.sqrt(np.sum(weights * weights))
+    return weights
 
 
 def _innovations(keys: NDArray[np.uint64], days: I64) -> F64:
