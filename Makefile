@@ -43,6 +43,7 @@ bench: deps
 	$(BIN)/python benchmarks/bench_simulate.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_end_to_end.py
+	$(BIN)/python benchmarks/bench_calendar.py
 
 docs: deps
 	$(BIN)/adsgen schema --format markdown > docs/data-dictionary.md

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import calendar as stdlib_calendar
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -311,3 +313,15 @@ def test_day_factors_refuses_unserved_geos_and_bad_days() -> None:
         day_factors(PLATFORM, 1, ["US"], np.array([1.5]))  # type: ignore[arg-type]
     empty = day_factors(PLATFORM, 1, ["US"], np.zeros(0, dtype=np.int64))
     assert empty.viewing.shape == (1, 0)
+
+
+def test_the_readme_calendar_example_is_valid_platform_data() -> None:
+    """The README's calendar example (a ```yaml block not run by test_readme) validates on
+    the bundled platform and means what the README says."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("A platform also has a calendar"):]
+    block = section[section.index("```yaml\n") + 8:section.index("```\n", 8)]
+    platform = Platform.model_validate({**PLATFORM.model_dump(), **yaml.safe_load(block)})
+    factors = day_factors(platform, 1, ["US", "GB"], _days("2026-11-26", 31))
+    assert factors.holiday_viewing[0, 0] == 1.20 and factors.holiday_demand[0, 1] == 1.30
+    assert factors.holiday_viewing[:, 30].tolist() == [1.0, 1.15]  # Boxing Day: GB only
