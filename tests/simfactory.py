@@ -188,17 +188,19 @@ def assert_invariants(result: Any, items: list[SimLineItem], plat: Platform) -> 
     imps = perf["impressions"]
     assert (perf["viewable"] <= perf["measurable"]).all()
     assert (perf["measurable"] <= imps).all()
-    for name in ("invalid", "clicks", "qr_scans"):
-        assert (perf[name] <= imps).all(), name
+    assert (perf["invalid"] <= imps).all()
+    valid = imps - perf["invalid"]  # invalid traffic never clicks or scans
+    for name in ("clicks", "qr_scans"):
+        assert (perf[name] <= valid).all(), name
     by_id = {item.line_item_id: item for item in items}
     creatives = {c.creative_id: c for item in items for c in item.creatives}
     li = perf["line_item_id"]
     cre = perf["creative_id"]
     qr = np.array([creatives[c].has_qr for c in cre], dtype=bool) if n else np.zeros(0, bool)
     assert (perf["qr_scans"][~qr] == 0).all()
-    # 4: spend rounded once per row
+    # 4: spend on valid impressions only, rounded down once per row
     cpm = np.array([by_id[i].cpm_micros for i in li], dtype=np.int64)
-    assert (perf["spend_micros"] == imps * cpm // 1000).all()
+    assert (perf["spend_micros"] == valid * cpm // 1000).all()
     # sorted, unique keys
     device_rank = np.searchsorted(np.array(["ctv", "desktop", "mobile"]), perf["device"])
     keys = np.lexsort((device_rank, perf["hour"], cre, li))

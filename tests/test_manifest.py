@@ -74,9 +74,10 @@ def test_random_plans_pass_every_check(items: list[SimLineItem], seed: int) -> N
 BREAKS = {
     "funnel_order": lambda c: c.__setitem__("completes", c["starts"] + 1),
     "viewability": lambda c: c.__setitem__("viewable", c["measurable"] + 1),
-    "within_impressions": lambda c: c.__setitem__("clicks", c["impressions"] + 1),
+    "within_impressions": lambda c: c.__setitem__("clicks", c["impressions"] - c["invalid"] + 1),
     "non_negative": lambda c: c.__setitem__("view_conversions", -1),
-    "spend_is_impressions_x_cpm": lambda c: c.__setitem__("spend_micros", c["spend_micros"] + 5),
+    "spend_is_valid_impressions_x_cpm": lambda c: c.__setitem__("spend_micros",
+                                                                c["spend_micros"] + 1),
     "qr_needs_qr_creative": lambda c: c.__setitem__("qr_scans", 1),
     "known_creative": lambda c: c.__setitem__("creative_id", 10**9),
     "within_flight": lambda c: c.__setitem__("hour", c["hour"] + 10**14),  # hours in µs
@@ -93,7 +94,7 @@ def test_breaking_a_law_on_one_row_is_caught(
     perf = result.performance
     delivered = np.flatnonzero(perf.column("impressions").to_numpy() > 0)
     row = int(delivered[pick % delivered.size])
-    names = ["impressions", "starts", "completes", "measurable", "viewable", "clicks",
+    names = ["impressions", "starts", "completes", "measurable", "viewable", "clicks", "invalid",
              "view_conversions", "spend_micros", "qr_scans", "creative_id",
              "cumulative_reach"]
     current = {n: int(perf.column(n)[row].as_py()) for n in names}
@@ -120,6 +121,21 @@ def test_group_checks_catch_budget_and_reach_breaks(plan: NumberedPlan, result: 
     backwards = with_column(result.performance, "cumulative_reach", reach[::-1].copy())
     assert "reach_non_decreasing" in violated(
         check_block({**result, "performance": backwards}, plan.items))
+
+
+def test_spend_billed_on_invalid_traffic_is_caught(plan: NumberedPlan, result: SimResult) -> None:
+    """The old law (spend on every impression) breaks exactly the rows with billable IVT."""
+    perf = result.performance
+    imp = perf.column("impressions").to_numpy()
+    invalid = perf.column("invalid").to_numpy()
+    cpm = {item.line_item_id: item.cpm_micros for item in plan.items}
+    row_cpm = np.array([cpm[i] for i in perf.column("line_item_id").to_pylist()])
+    on_all = imp * row_cpm // 1000
+    differs = int(np.count_nonzero(on_all != (imp - invalid) * row_cpm // 1000))
+    assert differs > 0
+    counts = check_block({**result, "performance": with_column(perf, "spend_micros", on_all)},
+                         plan.items)
+    assert counts["spend_is_valid_impressions_x_cpm"] == (perf.num_rows, differs)
 
 
 def test_empty_block_and_nulls(plan: NumberedPlan, result: SimResult) -> None:

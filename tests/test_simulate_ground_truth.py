@@ -12,7 +12,7 @@ from adsgen.build.items import SimFrequencyCap
 from adsgen.domain.enums import DeviceType, FrequencyPeriod
 from adsgen.simulate import simulate
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
-from simfactory import START, columns, line_item, platform
+from simfactory import START, columns, creative, line_item, platform
 
 PROBABILITIES = [n for n in GROUND_TRUTH_SCHEMA.names if n.startswith("p_")]
 
@@ -57,6 +57,8 @@ def test_observed_rates_match_the_true_ones(
     on = rows["device"] == device
     impressions = rows["impressions"][on].sum()
     assert impressions > 500_000
+    if count == "clicks":  # per valid impression: invalid traffic never clicks
+        impressions -= rows["invalid"][on].sum()
     observed = rows[count][on].sum() / impressions
     true = float(truth[probability][truth["device"] == device][0])
     standard_error = np.sqrt(max(true * (1 - true), 1e-12) / impressions)
@@ -94,3 +96,31 @@ def test_a_cap_of_one_per_day_makes_daily_reach_equal_daily_impressions() -> Non
     assert per_day.max() > 0.5 * audience  # the cap binds
     reach = rows["cumulative_reach"][first]
     assert reach[23] == per_day[0]  # first window: one impression per household reached
+
+
+def test_invalid_traffic_is_not_billed_and_never_clicks_scans_or_converts() -> None:
+    """IVT share of every row: spend on valid impressions; clicks, scans, conversions only
+    from valid ones (a line item whose traffic is all invalid gets nothing of them)."""
+    base = dict(devices=(DeviceType.mobile,), creatives=(creative(71, has_qr=True),))
+    clean = line_item(71, **base)
+    plat = platform().model_copy(update={"invalid_traffic_rate": 0.02})
+    rows = columns(simulate([clean], platform=plat, seed=5).performance)
+    invalid = rows["invalid"]
+    assert invalid.sum() > 0 and rows["clicks"].sum() > 0
+    valid = rows["impressions"] - invalid
+    assert (rows["spend_micros"] == valid * clean.cpm_micros // 1000).all()
+    assert (rows["spend_micros"] < rows["impressions"] * clean.cpm_micros // 1000).any()
+
+
+def test_all_invalid_traffic_earns_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adsgen.simulate import ground_truth
+
+    monkeypatch.setattr(ground_truth, "MAX_IVT", 1.0)
+    plat = platform().model_copy(update={"invalid_traffic_rate": 1.0})
+    item = line_item(72, devices=(DeviceType.desktop,), extra={"conversion_rate": 0.5},
+                     creatives=(creative(72, has_qr=True),))
+    rows = columns(simulate([item], platform=plat, seed=6).performance)
+    assert rows["impressions"].sum() > 10_000
+    assert (rows["invalid"] == rows["impressions"]).all()
+    for name in ("clicks", "qr_scans", "click_conversions", "view_conversions", "spend_micros"):
+        assert rows[name].sum() == 0, name

@@ -394,14 +394,15 @@ def performance_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
         funnel = sorted((draw(big) for _ in FUNNEL), reverse=True)
         impressions = funnel[0]
         measurable = draw(st.integers(0, impressions))
+        invalid = draw(st.integers(0, impressions))
         rows.append({
             "line_item_id": 0, "creative_id": 0,
             "hour": HOUR0 + timedelta(hours=h), "device": draw(st.sampled_from(DEVICES)),
             **dict(zip(FUNNEL, funnel, strict=True)),
             "measurable": measurable, "viewable": draw(st.integers(0, measurable)),
-            "invalid": draw(st.integers(0, impressions)),
-            "clicks": draw(st.integers(0, impressions)),
-            "qr_scans": draw(st.integers(0, impressions)),
+            "invalid": invalid,  # invalid traffic never clicks or scans
+            "clicks": draw(st.integers(0, impressions - invalid)),
+            "qr_scans": draw(st.integers(0, impressions - invalid)),
             "click_conversions": draw(big), "view_conversions": draw(big),
             "cumulative_reach": draw(big), "spend_micros": draw(st.integers(0, 2**63 - 1)),
         })

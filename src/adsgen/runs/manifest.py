@@ -142,11 +142,12 @@ CHECKS: dict[str, str] = {
     "funnel_order": "completes <= third_quartile <= midpoint <= first_quartile <= starts"
                     " <= impressions",
     "viewability": "viewable <= measurable <= impressions",
-    "within_impressions": "clicks, invalid and qr_scans <= impressions",
+    "within_impressions": "invalid <= impressions; clicks and qr_scans <= impressions - invalid"
+                          " (invalid traffic never clicks or scans)",
     "known_creative": "the creative belongs to the row's line item",
     "qr_needs_qr_creative": "qr_scans = 0 unless the creative has a QR code",
-    "spend_is_impressions_x_cpm": "spend_micros = impressions x cpm_micros / 1000,"
-                                  " rounded once",
+    "spend_is_valid_impressions_x_cpm": "spend_micros = (impressions - invalid) x cpm_micros"
+                                        " / 1000, rounded down once (IVT is not billed)",
     "within_flight": "no delivery outside the flight [start_at, end_at)",
     "active_and_servable": "no delivery for an inactive line item or unservable creative",
     "lifetime_budget": "line item spend <= lifetime budget",
@@ -205,8 +206,9 @@ def check_block(
     rows("funnel_order", np.logical_or.reduce(
         [funnel[i + 1] > funnel[i] for i in range(len(funnel) - 1)]))
     rows("viewability", (col["viewable"] > col["measurable"]) | (col["measurable"] > imp))
+    valid = imp - col["invalid"]
     rows("within_impressions",
-         (col["clicks"] > imp) | (col["invalid"] > imp) | (col["qr_scans"] > imp))
+         (col["invalid"] > imp) | (col["clicks"] > valid) | (col["qr_scans"] > valid))
 
     # Per line item and per creative facts, looked up by sorted id. A sentinel last entry
     # (never matched) keeps every lookup index valid, even for an empty block.
@@ -231,8 +233,8 @@ def check_block(
     known = li_found & ci_found & (cr_owner[ci] == line)
     rows("known_creative", ~known)
     rows("qr_needs_qr_creative", (col["qr_scans"] > 0) & ~(known & cr_qr[ci]))
-    rows("spend_is_impressions_x_cpm",
-         ~li_found | (np.abs(col["spend_micros"] * 1000 - imp * cpm[li]) >= 1000))
+    rows("spend_is_valid_impressions_x_cpm",
+         ~li_found | (col["spend_micros"] != valid * cpm[li] // 1000))
     delivered = imp > 0
     rows("within_flight", delivered & (~li_found | (hour < starts[li]) | (hour >= ends[li])))
     rows("active_and_servable", delivered & ~(known & active[li] & cr_servable[ci]))

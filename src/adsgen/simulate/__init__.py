@@ -25,12 +25,14 @@ Model (one module each):
   c = 1; reach ≤ impressions, ≤ audience, never decreasing, window impressions ≤ reach × c.
 - pacing: EVEN / AHEAD / ASAP within DAILY or FLIGHT → cumulative hourly goals; delivery =
   min(capped supply, goal with catch-up, what the budget buys, the daily cap) via grouped
-  scans; spend = impressions × CPM micros // 1000 per row, so cumulative spend ≤ budget and
-  daily spend ≤ the daily cap exactly.
+  scans; delivery keeps impressions × CPM micros // 1000 within budget and daily cap, and
+  spend = (impressions − invalid) × CPM micros // 1000 per row (invalid traffic is not
+  billed) is at most that, so cumulative spend ≤ budget and daily spend ≤ the daily cap
+  exactly.
 - funnel: creative rotation (multinomial by weights keyed by creative id), binomial chains
-  for quartiles, viewability, IVT, clicks, QR scans.
-- conversions: click- and view-through, spread over later hours by a discretised
-  exponential lag; conversions landing at or after the flight end are dropped.
+  for quartiles, viewability, IVT; clicks and QR scans from valid impressions only.
+- conversions: click- and view-through (valid impressions only), spread over later hours by
+  a discretised exponential lag; conversions landing at or after the flight end are dropped.
 - ground_truth: the true parameters per line item × device.
 
 Randomness. Counter-based: every value is a hash of (seed, stream, line item id, counter),

@@ -56,9 +56,11 @@ def _reached(stage: str) -> str:
     return f"Impressions whose video played to {stage} (0 for static formats)."
 
 
-def _p(event: str, note: str = "") -> str:
-    return (f"True probability that an impression {event}: unconditional, per impression, "
-            f"averaged over the line item's creatives by rotation weight.{note}")
+def _p(event: str, note: str = "", *, valid: bool = False) -> str:
+    per = ("per valid impression (impressions − invalid; invalid traffic never does)" if valid
+           else "per served impression (invalid traffic included)")
+    return (f"True probability that an impression {event}: unconditional, {per}, averaged"
+            f" over the line item's creatives by rotation weight.{note}")
 
 
 PERFORMANCE_SCHEMA = pa.schema([
@@ -71,8 +73,9 @@ PERFORMANCE_SCHEMA = pa.schema([
            " (date=YYYY-MM-DD).", "UTC"),
     _field("device", pa.string(), "Device class the ads were served on: ctv, mobile or desktop."),
     _field("impressions", pa.int64(),
-           "Ads served in the hour, invalid traffic included; spend is billed on all of them"
-           " (0 when nothing was served: such rows are kept).",
+           "Ads served in the hour, invalid traffic included (0 when nothing was served: such"
+           " rows are kept). Only the valid ones (impressions − invalid) are billed and can"
+           " click, scan or convert.",
            "impressions"),
     _field("starts", pa.int64(), "Impressions whose video started (0 for static formats).",
            "impressions"),
@@ -88,13 +91,19 @@ PERFORMANCE_SCHEMA = pa.schema([
            "Measurable impressions that were viewable; viewability = viewable / measurable.",
            "impressions"),
     _field("invalid", pa.int64(),
-           "Impressions flagged as invalid traffic (bots, fraud), part of `impressions`.",
+           "Impressions flagged as invalid traffic (bots, fraud), part of `impressions`: not"
+           " billed (spend_micros counts impressions − invalid) and never clicked, scanned or"
+           " converted; still counted in starts … completes, measurable and viewable as ad"
+           " servers and verification vendors report them. IVT rate = invalid / impressions.",
            "impressions"),
     _field("clicks", pa.int64(),
-           "Clicks: on mobile and desktop, and on CTV only for interactive creatives.",
+           "Clicks, by valid impressions only (clicks ≤ impressions − invalid): on mobile and"
+           " desktop, and on CTV only for interactive creatives; CTR = clicks / (impressions −"
+           " invalid).",
            "clicks"),
     _field("qr_scans", pa.int64(),
-           "QR-code scans: only for creatives with a QR code, never on mobile.", "scans"),
+           "QR-code scans, by valid impressions only (qr_scans ≤ impressions − invalid): only"
+           " for creatives with a QR code, never on mobile.", "scans"),
     _field("click_conversions", pa.int64(),
            "Conversions after a click, counted in the hour they happened (a lag of 0 to 168 h"
            " after the click; none after the flight's end).", "conversions"),
@@ -112,8 +121,9 @@ PERFORMANCE_SCHEMA = pa.schema([
            " an upper bound. Never decreases; at most the impressions so far and"
            " ground_truth.audience.", "households"),
     _field("spend_micros", pa.int64(),
-           "Media cost of the row: impressions × line_items.cpm_micros / 1000, rounded down"
-           " once per row; sums are exact.", "micros"),
+           "Media cost of the row, billed on valid impressions only: (impressions − invalid) ×"
+           " line_items.cpm_micros / 1000, rounded down once per row; sums are exact.",
+           "micros"),
 ])
 
 GROUND_TRUTH_SCHEMA = pa.schema([
@@ -141,11 +151,16 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            _p("is viewable", " Not given measurable: that rate is p_viewable / p_measurable."),
            "probability 0-1"),
     _field("p_invalid", pa.float64(), _p("is invalid traffic"), "probability 0-1"),
-    _field("p_click", pa.float64(), _p("is clicked (the true CTR)"), "probability 0-1"),
-    _field("p_qr_scan", pa.float64(), _p("has its QR code scanned"), "probability 0-1"),
+    _field("p_click", pa.float64(),
+           _p("is clicked (the true CTR)",
+              " Expected clicks = p_click × (impressions − invalid).", valid=True),
+           "probability 0-1"),
+    _field("p_qr_scan", pa.float64(),
+           _p("has its QR code scanned", valid=True),
+           "probability 0-1"),
     _field("p_conversion", pa.float64(),
            _p("leads to a conversion (click-through plus view-through) within the 168 h"
-              " attribution window"), "probability 0-1"),
+              " attribution window", valid=True), "probability 0-1"),
     _field("conversion_lag_mean_hours", pa.float64(),
            "Mean of the exponential delay between an impression or click and its conversion"
            " (before the 168 h window cuts it).", "hours"),

@@ -1,7 +1,8 @@
 """Conversions: click- and view-through, landing in later hours by an attribution lag.
 
-Each impression converts (view-through) with the series' view probability and each click
-with the line item's click-conversion probability; the conversion lands `lag` hours later,
+Each valid impression (invalid traffic never converts) converts (view-through) with the
+series' view probability and each click with the line item's click-conversion probability;
+the conversion lands `lag` hours later,
 lag ~ exponential with the line item's mean, discretised on the taps 0, 1, 2, 4, … 128 h and
 limited to a 7-day attribution window. By Poisson thinning, the conversions landing in an
 hour of a series (line item × creative × device) are Poisson with mean
@@ -91,7 +92,10 @@ def draw_conversions(
     *,
     seed: int,
 ) -> tuple[Real, Real]:
-    """(click-through, view-through) conversions per row, float64 integers."""
+    """(click-through, view-through) conversions per row, float64 integers.
+
+    `impressions` are the rows' valid impressions (impressions − invalid): only they convert.
+    """
     series = grid.row_series
     dtype = impressions.dtype
     by_click = clicks * probs["p_click_conversion"].astype(dtype)[series]

@@ -153,7 +153,7 @@ def _simulate_batch(
     click_conv, view_conv = draw_conversions(
         grid,
         probs,
-        impressions.astype(COUNTS),
+        (impressions - counts["invalid"]).astype(COUNTS),  # only valid impressions convert
         counts["clicks"].astype(COUNTS),
         lags,
         seed=seed,
@@ -173,7 +173,8 @@ def _simulate_batch(
     columns.append(pa.array(click_conv.astype(np.int64)))
     columns.append(pa.array(view_conv.astype(np.int64)))
     columns.append(pa.array(reach[grid.row_cell]))
-    columns.append(pa.array(impressions * cpm[row_li] // 1000))
+    valid = impressions - counts["invalid"]  # invalid traffic is not billed
+    columns.append(pa.array(valid * cpm[row_li] // 1000))
     performance = pa.Table.from_arrays(columns, schema=PERFORMANCE_SCHEMA)
     truth = ground_truth_table(
         grid,

@@ -9,8 +9,17 @@ events. Clicks happen on mobile and desktop, and on CTV only for interactive cre
 scans only on QR creatives and never on mobile (a phone cannot scan its own screen).
 
 Counts are a binomial chain — impressions → starts → first quartile → midpoint → third
-quartile → complete; impressions → measurable → viewable; impressions → invalid, clicks,
-QR scans — so every funnel inequality holds on every row by construction.
+quartile → complete; impressions → measurable → viewable; impressions → invalid; valid
+impressions (impressions − invalid) → clicks, QR scans — so every funnel inequality holds on
+every row by construction.
+
+Invalid traffic (bots, fraud; MRC IVT guidelines) is filtered from billing and never clicks,
+scans or converts: `p_click`, `p_qr_scan` and `p_conversion` are per *valid* impression.
+It is still served and measured as it is today: the video events (starts … completes) and
+measurability/viewability are drawn from all impressions, because verification vendors and
+ad servers report them on every served impression (IVT is reported as a share of those same
+impressions) and bots do "play" videos; so completion = completes / impressions and
+viewability = viewable / measurable keep their industry meaning.
 """
 
 from __future__ import annotations
@@ -57,7 +66,12 @@ def _series_index(grid: Grid) -> tuple[I64, I64, I64]:
 
 
 def series_probabilities(grid: Grid, params: Params) -> SeriesProbabilities:
-    """Unconditional per-impression probabilities of every event, per series."""
+    """Per-impression probabilities of every event, per series.
+
+    Unconditional per served impression, except `p_click`, `p_qr_scan` and the conversion
+    probabilities, which are per valid impression (invalid traffic never clicks, scans or
+    converts); `p_click_conversion` is per click.
+    """
     li, cre, dev = _series_index(grid)
     position = np.array([i.position.value for i in grid.items])[li]
     video = grid.cre_video[cre]
@@ -168,8 +182,11 @@ def draw_funnel(
         draws["measurable"], conditional("p_viewable", "p_measurable"), rehash(base, 6)
     )
     draws["invalid"] = binomial(n, per_row("p_invalid"), rehash(base, 7))
-    draws["clicks"] = _sparse_binomial(n, probs["p_click"].astype(dtype), series, base, 8)
-    draws["qr_scans"] = _sparse_binomial(n, probs["p_qr_scan"].astype(dtype), series, base, 9)
+    valid = np.maximum(n - draws["invalid"], 0.0)  # invalid never clicks, scans or converts
+    draws["clicks"] = _sparse_binomial(valid, probs["p_click"].astype(dtype), series, base, 8)
+    draws["qr_scans"] = _sparse_binomial(
+        valid, probs["p_qr_scan"].astype(dtype), series, base, 9
+    )
     return _exact(impressions, draws)
 
 
@@ -184,8 +201,10 @@ def _exact(impressions: I64, draws: dict[str, Real]) -> dict[str, I64]:
         wider = out[name] = np.minimum(draws[name].astype(np.int64), wider)
     out["measurable"] = np.minimum(draws["measurable"].astype(np.int64), impressions)
     out["viewable"] = np.minimum(draws["viewable"].astype(np.int64), out["measurable"])
-    for name in ("invalid", "clicks", "qr_scans"):
-        out[name] = np.minimum(draws[name].astype(np.int64), impressions)
+    out["invalid"] = np.minimum(draws["invalid"].astype(np.int64), impressions)
+    valid = impressions - out["invalid"]
+    for name in ("clicks", "qr_scans"):
+        out[name] = np.minimum(draws[name].astype(np.int64), valid)
     return out
 
 

@@ -380,7 +380,7 @@ class LineItem(EntityBase, Base):
     cpm_micros: Mapped[int] = mapped_column(
         BigInteger,
         **_doc("Price per 1,000 impressions in micros of the advertiser's currency"
-               " (25.00 = 25000000); spend_micros = impressions × cpm_micros / 1000.",
+               " (25.00 = 25000000); spend_micros = (impressions − invalid) × cpm_micros / 1000.",
                "micros per 1,000 impressions"),
     )
 
@@ -713,7 +713,8 @@ class Performance(Base):
         CheckConstraint(_FUNNEL_ORDER, name="funnel_order"),
         CheckConstraint("viewable <= measurable AND measurable <= impressions", name="viewability"),
         CheckConstraint(
-            "clicks <= impressions AND invalid <= impressions AND qr_scans <= impressions",
+            "invalid <= impressions AND clicks <= impressions - invalid"
+            " AND qr_scans <= impressions - invalid",
             name="within_impressions",
         ),
         CheckConstraint(" AND ".join(f"{c} >= 0" for c in _NON_NEGATIVE), name="non_negative"),
