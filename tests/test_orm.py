@@ -322,6 +322,7 @@ def _truth_row(ids: dict[str, int], **changes: Any) -> dict[str, Any]:
         "p_midpoint": 0.9, "p_third_quartile": 0.85, "p_complete": 0.8,
         "p_measurable": 0.9, "p_viewable": 0.85, "p_invalid": 0.01, "p_click": 0.002,
         "p_qr_scan": 0.001, "p_conversion": 0.0005, "conversion_lag_mean_hours": 36.0,
+        "conversion_share_in_flight": 0.75,
     }
     return row | changes
 

@@ -124,3 +124,33 @@ def test_all_invalid_traffic_earns_nothing(monkeypatch: pytest.MonkeyPatch) -> N
     assert (rows["invalid"] == rows["impressions"]).all()
     for name in ("clicks", "qr_scans", "click_conversions", "view_conversions", "spend_micros"):
         assert rows[name].sum() == 0, name
+
+
+@pytest.mark.parametrize("lag_hours", [0.0, 10.0])
+def test_conversion_share_in_flight_of_a_one_hour_flight(lag_hours: float) -> None:
+    """One hour of delivery: only lag-0 conversions (lag < 0.5 h) land inside the flight."""
+    item = line_item(73, end=START + timedelta(hours=1), devices=(DeviceType.ctv,),
+                     extra={"win_rate": 0.5, "lag_mean_hours": lag_hours})
+    truth = columns(simulate([item], platform=platform(), seed=8).ground_truth)
+    within_window = 1.0 if lag_hours == 0 else -np.expm1(-168 / lag_hours)
+    landed = 1.0 if lag_hours == 0 else -np.expm1(-0.5 / lag_hours)
+    assert truth["conversion_share_in_flight"][0] == pytest.approx(landed / within_window)
+
+
+def test_conversion_share_in_flight_rises_with_the_flight_and_explains_the_rows() -> None:
+    """Longer flights lose a smaller share past the end; the rows show p × share × valid."""
+    shares = []
+    for days in (2, 28):
+        item = line_item(74, end=START + timedelta(days=days), devices=(DeviceType.mobile,),
+                         budget_micros=days * 40_000 * 1_000_000,
+                         extra={"win_rate": 0.5, "lag_mean_hours": 24.0,
+                                "conversion_rate": 0.01})
+        result = simulate([item], platform=platform(), seed=9)
+        rows, truth = columns(result.performance), columns(result.ground_truth)
+        share = float(truth["conversion_share_in_flight"][0])
+        valid = (rows["impressions"] - rows["invalid"]).sum()
+        expected = float(truth["p_conversion"][0]) * share * valid
+        observed = (rows["click_conversions"] + rows["view_conversions"]).sum()
+        assert abs(observed - expected) <= 4 * np.sqrt(expected), (observed, expected)
+        shares.append(share)
+    assert 0.5 < shares[0] < shares[1] < 1.0, shares

@@ -82,7 +82,8 @@ def ground_truth_table(parents: list[list[int]]) -> pa.Table:
          "p_midpoint": 2.0**-30, "p_third_quartile": 5e-324, "p_complete": 0.0,
          "p_measurable": 1.0, "p_viewable": 0.8765432109876543, "p_invalid": 1e-300,
          "p_click": 0.0021, "p_qr_scan": 0.000123, "p_conversion": 0.5,
-         "conversion_lag_mean_hours": 36.25}
+         "conversion_lag_mean_hours": 36.25,
+         "conversion_share_in_flight": 0.8125}
         for li_id, *_ in parents for device in DEVICES
     ]
     return pa.Table.from_pylist(rows, schema=GROUND_TRUTH_SCHEMA)

@@ -32,7 +32,8 @@ Model (one module each):
 - funnel: creative rotation (multinomial by weights keyed by creative id), binomial chains
   for quartiles, viewability, IVT; clicks and QR scans from valid impressions only.
 - conversions: click- and view-through (valid impressions only), spread over later hours by
-  a discretised exponential lag; conversions landing at or after the flight end are dropped.
+  a discretised exponential lag; conversions landing at or after the flight end are dropped
+  and the ground truth records the share that lands inside (conversion_share_in_flight).
 - ground_truth: the true parameters per line item × device.
 
 Randomness. Counter-based: every value is a hash of (seed, stream, line item id, counter),
@@ -61,7 +62,9 @@ Modelling choices worth knowing:
 - Creatives share a cell's impressions by a multinomial with weights 0.5–1.5 keyed by
   (seed, line item, creative id); static formats (pause ads, overlays) fire no video events;
   QR scans never happen on mobile; CTV clicks only on interactive creatives.
-- Conversions landing at or after the flight end, or beyond the 7-day window, are dropped.
+- Conversions landing at or after the flight end, or beyond the 7-day window, are dropped;
+  p_conversion counts the former, so p_conversion × conversion_share_in_flight is the rate
+  the rows show per valid impression.
 - Ground truth has a row per line item × device for the line items that get rows.
 `SimLineItem.extra` may pin `win_rate`, `frequency_target`, `conversion_rate` or
 `lag_mean_hours` for a line item (tests and what-if runs).

@@ -160,10 +160,23 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            "probability 0-1"),
     _field("p_conversion", pa.float64(),
            _p("leads to a conversion (click-through plus view-through) within the 168 h"
-              " attribution window", valid=True), "probability 0-1"),
+              " attribution window, whether it lands before or after the flight's end",
+              " Conversions landing after end_at have no row: the rows show"
+              " p_conversion × conversion_share_in_flight per valid impression.",
+              valid=True), "probability 0-1"),
     _field("conversion_lag_mean_hours", pa.float64(),
            "Mean of the exponential delay between an impression or click and its conversion"
            " (before the 168 h window cuts it).", "hours"),
+    _field("conversion_share_in_flight", pa.float64(),
+           "Expected share of the conversions this line item's valid impressions on this"
+           " device cause (at p_conversion, within the 168 h window) that land before the"
+           " flight's end_at and so appear in performance; the rest land after the flight"
+           " and have no row. Computed from the valid impressions delivered in each hour and"
+           " the true lag distribution: Σ p × (impressions − invalid) × P(lag < end_at −"
+           " hour) / Σ p × (impressions − invalid) over the pair's rows (p = the creative's"
+           " conversion probability); 1 when no valid impression was served. The true rate"
+           " from the rows alone: p_conversion ≈ Σ (click_conversions + view_conversions) /"
+           " (conversion_share_in_flight × Σ (impressions − invalid)).", "share 0-1"),
 ])
 
 
@@ -249,8 +262,8 @@ FACT_TABLES: dict[str, FactTable] = {
             description=(
                 "The truth behind the performance rows, per line item and device: the true"
                 " per-impression probability of every event, the audience and the conversion"
-                " lag the simulation drew, so a model fitted on performance can be scored"
-                " against it."
+                " lag the simulation drew, and the share of conversions landing inside the"
+                " flight, so a model fitted on performance can be scored against it."
             ),
             grain="one row per line item × device that has performance rows",
             joins=(

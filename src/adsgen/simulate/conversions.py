@@ -8,9 +8,13 @@ limited to a 7-day attribution window. By Poisson thinning, the conversions land
 hour of a series (line item × creative × device) are Poisson with mean
 Σ_lag w_lag · rate · source(hour − lag): one draw per row, no per-conversion work.
 
-Conversions that would land at or after the flight end are dropped (there is no row for
-them), as are lags beyond the attribution window: the ground truth's `p_conversion` is the
-rate within the window, and a row's conversions may come from earlier hours' impressions.
+Conversions that would land at or after the flight end have no row (the data stops there),
+and lags beyond the attribution window are not attributed: the ground truth's `p_conversion`
+is the rate within the window, counting those landing after the flight, and a row's
+conversions may come from earlier hours' impressions. So that an estimator can recover
+`p_conversion` from the rows alone, `in_flight_conversions` gives the truth of the cut: the
+expected conversions the delivered valid impressions cause, and the part of them that lands
+inside the flight (ground_truth.conversion_share_in_flight is their ratio).
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ from adsgen.simulate.draws import Real, hash_counters, line_item_keys, poisson, 
 from adsgen.simulate.funnel import SeriesProbabilities, row_counters
 from adsgen.simulate.grid import Grid
 
-__all__ = ["ATTRIBUTION_WINDOW_HOURS", "LAG_TAPS", "draw_conversions", "lag_weights"]
+__all__ = [
+    "ATTRIBUTION_WINDOW_HOURS",
+    "LAG_TAPS",
+    "draw_conversions",
+    "in_flight_conversions",
+    "lag_weights",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -104,3 +114,25 @@ def draw_conversions(
     keys = line_item_keys(seed, "conversions", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))
     return poisson(click_mean, rehash(base, 0)), poisson(view_mean, rehash(base, 1))
+
+
+def in_flight_conversions(
+    grid: Grid, probs: SeriesProbabilities, valid: I64, weights: F64
+) -> tuple[F64, F64]:
+    """Per series: (expected conversions caused, the part landing before the flight end).
+
+    Conditioned on the valid impressions delivered (`valid`, per row): a row's valid
+    impressions cause p_conversion × valid conversions in expectation (the click-through
+    part at the expected CTR), of which the share P(lag < end − hour) lands inside the
+    flight — the lag taps below the hours left after the row's hour. float64 sums per
+    series, in row order (the same whatever the batch).
+    """
+    li = grid.rows.gid
+    left = grid.hours[li] - grid.cell_h[grid.row_cell]  # hours from the row's to the end
+    taps = np.searchsorted(np.asarray(LAG_TAPS), left, side="left")  # taps with lag < left
+    inside = np.minimum(np.cumsum(weights, axis=1), 1.0)[li, np.maximum(taps, 1) - 1]
+    series = grid.row_series
+    count = probs["p_conversion"].size
+    caused = valid.astype(np.float64) * probs["p_conversion"][series]
+    totals = [np.bincount(series, weights=w, minlength=count) for w in (caused, caused * inside)]
+    return totals[0].astype(np.float64), totals[1].astype(np.float64)

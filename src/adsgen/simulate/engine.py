@@ -17,7 +17,12 @@ import pyarrow as pa
 
 from adsgen.build.items import SimLineItem
 from adsgen.simulate.columns import FACT_TABLES, PERFORMANCE_SCHEMA, TIMESTAMP
-from adsgen.simulate.conversions import draw_conversions, lag_mean, lag_weights
+from adsgen.simulate.conversions import (
+    draw_conversions,
+    in_flight_conversions,
+    lag_mean,
+    lag_weights,
+)
 from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
@@ -149,11 +154,12 @@ def _simulate_batch(
     impressions = rotate(grid, delivered, params.rotation_weight, seed=seed)
     probs = series_probabilities(grid, params)
     counts = draw_funnel(grid, probs, impressions, seed=seed)
+    valid = impressions - counts["invalid"]  # invalid traffic is not billed, never converts
     lags = lag_weights(params.lag_mean_hours)
     click_conv, view_conv = draw_conversions(
         grid,
         probs,
-        (impressions - counts["invalid"]).astype(COUNTS),  # only valid impressions convert
+        valid.astype(COUNTS),
         counts["clicks"].astype(COUNTS),
         lags,
         seed=seed,
@@ -173,7 +179,6 @@ def _simulate_batch(
     columns.append(pa.array(click_conv.astype(np.int64)))
     columns.append(pa.array(view_conv.astype(np.int64)))
     columns.append(pa.array(reach[grid.row_cell]))
-    valid = impressions - counts["invalid"]  # invalid traffic is not billed
     columns.append(pa.array(valid * cpm[row_li] // 1000))
     performance = pa.Table.from_arrays(columns, schema=PERFORMANCE_SCHEMA)
     truth = ground_truth_table(
@@ -182,6 +187,7 @@ def _simulate_batch(
         series_probabilities=probs,
         audience=pop,
         lag_mean_hours=lag_mean(lags),
+        in_flight_conversions=in_flight_conversions(grid, probs, valid, lags),
         seed=seed,
     )
     return {"performance": performance, "ground_truth": truth}

@@ -9,7 +9,11 @@ range the value is drawn from. `SimLineItem.extra` may pin some of them (see `OV
 
 The ground-truth table holds, per line item × device, the expected per-impression
 probability of every event across the line item's creatives (weighted by rotation), so a
-model fitted on the performance rows can be scored against it.
+model fitted on the performance rows can be scored against it. Where the rows cannot show
+a rate whole, the table says how much is missing: conversions landing after the flight end
+have no row, so `conversion_share_in_flight` is the expected share of the conversions
+caused that land inside the flight, and p_conversion ≈ Σ conversions / (share × Σ valid
+impressions) from the rows alone.
 """
 
 from __future__ import annotations
@@ -176,12 +180,15 @@ def ground_truth_table(
     series_probabilities: dict[str, F64],
     audience: I64,
     lag_mean_hours: F64,
+    in_flight_conversions: tuple[F64, F64],
     seed: int,
 ) -> pa.Table:
     """One row per line item × device: the rotation-weighted true probabilities.
 
     `series_probabilities` maps each GT_PROBABILITIES name to its per-series (line item ×
-    creative × device) unconditional probability; `audience` is per line item × device.
+    creative × device) unconditional probability; `audience` is per line item × device;
+    `in_flight_conversions` is, per series, (expected conversions caused, the part landing
+    inside the flight) — see `conversions.in_flight_conversions`.
     """
     pairs = int(grid.n_dev.sum())
     pair_off = np.cumsum(grid.n_dev) - grid.n_dev
@@ -209,4 +216,9 @@ def ground_truth_table(
         )
         columns[name] = np.clip(mixed, 0.0, 1.0)
     columns["conversion_lag_mean_hours"] = lag_mean_hours[pair_li]
+    caused, inside = (np.bincount(series_pair, weights=v, minlength=pairs)
+                      for v in in_flight_conversions)
+    share = np.ones(pairs)  # nothing caused, nothing lost
+    np.divide(inside, caused, out=share, where=caused > 0)
+    columns["conversion_share_in_flight"] = np.clip(share, 0.0, 1.0)
     return pa.table(columns, schema=GROUND_TRUTH_SCHEMA)

@@ -766,6 +766,10 @@ class GroundTruth(Base):
             " AND ".join(f"{p} >= 0 AND {p} <= 1" for p in _PROBABILITIES), name="probabilities"
         ),
         CheckConstraint("conversion_lag_mean_hours >= 0", name="lag_non_negative"),
+        CheckConstraint(
+            "conversion_share_in_flight >= 0 AND conversion_share_in_flight <= 1",
+            name="share_in_flight",
+        ),
         _fact_about(FACT_TABLES["ground_truth"]),
     )
 
@@ -788,6 +792,7 @@ class GroundTruth(Base):
     p_qr_scan: Mapped[float] = mapped_column(Double)
     p_conversion: Mapped[float] = mapped_column(Double)
     conversion_lag_mean_hours: Mapped[float] = mapped_column(Double)
+    conversion_share_in_flight: Mapped[float] = mapped_column(Double)
 
 
 def _sql_type(name: str, kind: Any) -> TypeEngine[Any]:
