@@ -127,12 +127,15 @@ def in_flight_conversions(
     flight — the lag taps below the hours left after the row's hour. float64 sums per
     series, in row order (the same whatever the batch).
     """
-    li = grid.rows.gid
-    left = grid.hours[li] - grid.cell_h[grid.row_cell]  # hours from the row's to the end
-    taps = np.searchsorted(np.asarray(LAG_TAPS), left, side="left")  # taps with lag < left
-    inside = np.minimum(np.cumsum(weights, axis=1), 1.0)[li, np.maximum(taps, 1) - 1]
     series = grid.row_series
     count = probs["p_conversion"].size
     caused = valid.astype(np.float64) * probs["p_conversion"][series]
-    totals = [np.bincount(series, weights=w, minlength=count) for w in (caused, caused * inside)]
-    return totals[0].astype(np.float64), totals[1].astype(np.float64)
+    total = np.bincount(series, weights=caused, minlength=count).astype(np.float64)
+    # Only rows within max(LAG_TAPS) hours of the end lose anything: look at those alone.
+    cell_left = grid.hours[grid.cell_li] - grid.cell_h  # hours from the cell's to the end
+    near = np.flatnonzero(cell_left[grid.row_cell] <= _PAD)
+    left = cell_left[grid.row_cell[near]]
+    taps = np.searchsorted(np.asarray(LAG_TAPS), left, side="left")  # taps with lag < left
+    inside = np.minimum(np.cumsum(weights, axis=1), 1.0)[grid.rows.gid[near], taps - 1]
+    lost = np.bincount(series[near], weights=caused[near] * (1.0 - inside), minlength=count)
+    return total, np.maximum(total - lost, 0.0)
