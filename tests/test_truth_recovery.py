@@ -20,7 +20,8 @@ divided by share × valid impressions. Truths of exactly 0 or 1 (static formats,
 interactive creatives) are left out: every interval covers them.
 
 Coverage over all estimates of a rate must lie in [0.90, 0.99]; the message prints each
-rate's coverage. Any rate outside is a bug in the simulation or in its truth.
+rate's coverage (`python tests/test_truth_recovery.py` prints it always). Any rate outside
+is a bug in the simulation or in its truth.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def _estimates() -> dict[str, tuple[F64, F64, F64]]:
     return out
 
 
-def test_95_percent_intervals_cover_the_truth() -> None:
+def coverage_report() -> tuple[dict[str, float], str]:
+    """(rate → share of its intervals covering the truth, a one-line report)."""
     estimates = _estimates()
     coverage = {}
     for rate, (true, low, high) in estimates.items():
@@ -114,4 +116,13 @@ def test_95_percent_intervals_cover_the_truth() -> None:
         coverage[rate] = float(np.mean((low <= true) & (true <= high)))
     report = ", ".join(f"{rate} {cov:.3f} of {estimates[rate][0].size}"
                        for rate, cov in coverage.items())
+    return coverage, report
+
+
+def test_95_percent_intervals_cover_the_truth() -> None:
+    coverage, report = coverage_report()
     assert all(LOW <= cov <= HIGH for cov in coverage.values()), report
+
+
+if __name__ == "__main__":  # `python tests/test_truth_recovery.py` prints the figures
+    print(coverage_report()[1])
