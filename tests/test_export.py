@@ -20,7 +20,12 @@ from adsgen.exceptions import AdsgenError, DatabaseError
 from adsgen.runs.blocks import BlockResult, auto_block_size, estimate, export, load_dir
 from adsgen.runs.manifest import Manifest, spec_hash
 from adsgen.simulate import simulate
-from adsgen.simulate.columns import FACT_TABLES, GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
+from adsgen.simulate.columns import (
+    CREATIVE_TRUTH_SCHEMA,
+    FACT_TABLES,
+    GROUND_TRUTH_SCHEMA,
+    PERFORMANCE_SCHEMA,
+)
 from adsgen.storage.database import table_counts
 from adsgen.templates.catalog import get_platform
 from planfactory import sample_advertiser
@@ -72,10 +77,11 @@ def file_hashes(root: Path) -> dict[str, str]:
     }
 
 
-def read_table(root: Path, name: str, schema: pa.Schema) -> pa.Table:
+def read_table(root: Path, name: str, schema: pa.Schema,
+               keys: list[tuple[str, str]] | None = None) -> pa.Table:
     table = ds.dataset(root / name, format="parquet", partitioning="hive").to_table()
-    keys = PERF_KEYS if name == "performance" else [("line_item_id", "ascending"),
-                                                    ("device", "ascending")]
+    keys = keys or (PERF_KEYS if name == "performance" else [("line_item_id", "ascending"),
+                                                             ("device", "ascending")])
     return table.select(schema.names).cast(schema).sort_by(keys)
 
 
@@ -83,11 +89,11 @@ def test_layout_and_manifest(plan: NumberedPlan, reference: Path) -> None:
     manifest = Manifest.read(reference)
     entity_tables = plan.arrow_tables()
     assert {p.name for p in reference.iterdir()} == {
-        *(f"{name}.parquet" for name in entity_tables), "performance", "ground_truth",
-        "manifest.json"}
+        *(f"{name}.parquet" for name in entity_tables), *FACT_TABLES, "manifest.json"}
     # Block 3 holds only the paused campaign's line items: no rows, so no part file.
-    assert sorted(p.name for p in (reference / "ground_truth").iterdir()) == [
-        f"part-{i:06d}.parquet" for i in range(3)]
+    for name in ("ground_truth", "creative_truth"):
+        assert sorted(p.name for p in (reference / name).iterdir()) == [
+            f"part-{i:06d}.parquet" for i in range(3)]
     assert all(p.name.startswith("date=") for p in (reference / "performance").iterdir())
 
     assert manifest.adsgen_version == __version__ and manifest.seed == SEED
@@ -97,7 +103,7 @@ def test_layout_and_manifest(plan: NumberedPlan, reference: Path) -> None:
     assert (manifest.blocks, manifest.block_size, manifest.line_items) == (4, BLOCK, 10)
     for name, table in entity_tables.items():
         assert manifest.tables[name].rows == table.num_rows
-    for name in ("performance", "ground_truth"):
+    for name in FACT_TABLES:
         files = [p for p in (reference / name).rglob("*.parquet")]
         stats = manifest.tables[name]
         assert stats.files == len(files) and stats.bytes == sum(p.stat().st_size for p in files)
@@ -112,6 +118,9 @@ def test_rows_are_the_simulation_of_all_items(plan: NumberedPlan, reference: Pat
         whole.performance.sort_by(PERF_KEYS))
     assert read_table(reference, "ground_truth", GROUND_TRUTH_SCHEMA).equals(
         whole.ground_truth.sort_by([("line_item_id", "ascending"), ("device", "ascending")]))
+    truth_keys = [(k, "ascending") for k in FACT_TABLES["creative_truth"].key]
+    assert read_table(reference, "creative_truth", CREATIVE_TRUTH_SCHEMA, truth_keys).equals(
+        whole["creative_truth"].sort_by(truth_keys))
 
 
 @pytest.mark.parametrize(("engine", "workers"), [("processes", 2), ("processes", 1),

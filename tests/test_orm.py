@@ -43,7 +43,7 @@ from adsgen.domain.enums import (
     QAStatus,
     TargetingKey,
 )
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, PERFORMANCE_SCHEMA
+from adsgen.simulate.columns import FACT_TABLES
 from adsgen.storage.database import init_db, session_scope, table_counts
 from adsgen.storage.orm import (
     Advertiser,
@@ -119,21 +119,21 @@ _ARROW_TO_SQL: dict[pa.DataType, tuple[type[Any], ...]] = {
 }
 
 
-@pytest.mark.parametrize(
-    ("model", "schema"), [(Performance, PERFORMANCE_SCHEMA), (GroundTruth, GROUND_TRUTH_SCHEMA)]
-)
-def test_fact_tables_mirror_the_arrow_schemas(model: type[Base], schema: pa.Schema) -> None:
-    table = model.__table__
-    assert [c.name for c in table.columns] == schema.names
-    for field in schema:
+@pytest.mark.parametrize("name", list(FACT_TABLES))
+def test_fact_tables_mirror_the_arrow_schemas(name: str) -> None:
+    table, spec = Base.metadata.tables[name], FACT_TABLES[name]
+    assert [c.name for c in table.columns] == spec.schema.names
+    for field in spec.schema:
         assert isinstance(table.c[field.name].type, _ARROW_TO_SQL[field.type]), field.name
-        assert not table.c[field.name].nullable, field.name
+        assert table.c[field.name].nullable == (field.name in spec.nullable), field.name
+    assert Performance.__table__ is Base.metadata.tables["performance"]
+    assert GroundTruth.__table__ is Base.metadata.tables["ground_truth"]
 
 
 def test_table_names_and_exports() -> None:
     assert set(Base.metadata.tables) == {
         "advertisers", "campaigns", "line_items", "creatives", "flights", "budgets",
-        "frequency_caps", "targeting", "performance", "ground_truth",
+        "frequency_caps", "targeting", "performance", "ground_truth", "creative_truth",
     }
     for name in orm.__all__:
         assert hasattr(orm, name), name

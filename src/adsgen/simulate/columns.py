@@ -22,6 +22,7 @@ import pyarrow as pa
 from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
 
 __all__ = [
+    "CREATIVE_TRUTH_SCHEMA",
     "FACT_TABLES",
     "FUNNEL",
     "GROUND_TRUTH_SCHEMA",
@@ -56,11 +57,13 @@ def _reached(stage: str) -> str:
     return f"Impressions whose video played to {stage} (0 for static formats)."
 
 
+_MIXED = "averaged over the line item's creatives by rotation weight"
+
+
 def _p(event: str, note: str = "", *, valid: bool = False) -> str:
     per = ("per valid impression (impressions − invalid; invalid traffic never does)" if valid
            else "per served impression (invalid traffic included)")
-    return (f"True probability that an impression {event}: unconditional, {per}, averaged"
-            f" over the line item's creatives by rotation weight.{note}")
+    return f"True probability that an impression {event}: unconditional, {per}, {_MIXED}.{note}"
 
 
 PERFORMANCE_SCHEMA = pa.schema([
@@ -180,6 +183,42 @@ GROUND_TRUTH_SCHEMA = pa.schema([
 ])
 
 
+
+def _unmixed(field: pa.Field) -> pa.Field:
+    """A ground_truth probability as creative_truth holds it: one creative's, not mixed."""
+    description, unit = describe(field)
+    per_creative = description.replace(
+        _MIXED, "of this creative on this device, as the funnel draws it"
+        f" (ground_truth.{field.name} = the sum over the line item's creatives of"
+        f" rotation_weight × {field.name})")
+    if per_creative == description:
+        raise AssertionError(f"ground_truth.{field.name}: describe it with _p()")
+    return _field(field.name, field.type, per_creative, unit)
+
+
+CREATIVE_TRUTH_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("creative_id", pa.int64(),
+           "Creative (creatives.id): one of the line item's servable creatives, the ones its"
+           " performance rows show."),
+    _field("device", pa.string(), "Device class: ctv, mobile or desktop."),
+    _field("seed", pa.int64(),
+           "Seed of the run that drew these values (--seed): same seed, same truth."),
+    _field("ad_format", pa.string(),
+           "The creative's format (creatives.ad_format): video, interactive_video, pause_ad or"
+           " overlay. Static formats (pause_ad, overlay) fire no video events."),
+    _field("duration_s", pa.int64(),
+           "Length of the creative's video (creatives.duration_s); null when it plays none."
+           " Completion falls 0.2 points per second beyond 15 s.", "seconds"),
+    _field("rotation_weight", pa.float64(),
+           "The creative's weight in the line item's rotation (0.5-1.5 drawn per creative,"
+           " normalised: the weights of a line item's creatives sum to 1 on each device). Each"
+           " hour × device's impressions are split over the creatives by a multinomial with"
+           " these weights, so it is the creative's expected share of impressions.",
+           "share 0-1"),
+    *(_unmixed(f) for f in GROUND_TRUTH_SCHEMA if f.name.startswith("p_")),
+])
+
 # --- the registry of fact tables -----------------------------------------------------------
 
 
@@ -270,6 +309,30 @@ FACT_TABLES: dict[str, FactTable] = {
                 "line_items ON line_items.id = ground_truth.line_item_id",
                 "performance ON performance.line_item_id = ground_truth.line_item_id AND"
                 " performance.device = ground_truth.device",
+            ),
+        ),
+        FactTable(
+            name="creative_truth",
+            schema=CREATIVE_TRUTH_SCHEMA,
+            key=("line_item_id", "creative_id", "device"),
+            nullable=frozenset({"duration_s"}),
+            description=(
+                "The truth per creative: the true per-impression probability of every event"
+                " for each creative of a line item on each device — the values the funnel"
+                " draws that creative's rows with, before ground_truth mixes them by rotation"
+                " weight — with the creative's rotation weight, duration and format, so"
+                " creative-level models (duration, format, A/B tests) can be scored."
+            ),
+            grain="one row per line item × servable creative × device that has performance"
+                  " rows (each performance series)",
+            joins=(
+                "creatives ON creatives.line_item_id = creative_truth.line_item_id AND"
+                " creatives.id = creative_truth.creative_id",
+                "performance ON performance.line_item_id = creative_truth.line_item_id AND"
+                " performance.creative_id = creative_truth.creative_id AND"
+                " performance.device = creative_truth.device",
+                "ground_truth ON ground_truth.line_item_id = creative_truth.line_item_id AND"
+                " ground_truth.device = creative_truth.device",
             ),
         ),
     )

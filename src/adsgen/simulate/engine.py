@@ -23,6 +23,7 @@ from adsgen.simulate.conversions import (
     lag_mean,
     lag_weights,
 )
+from adsgen.simulate.creative_truth import creative_truth_table
 from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
@@ -190,4 +191,9 @@ def _simulate_batch(
         in_flight_conversions=in_flight_conversions(grid, probs, valid, lags),
         seed=seed,
     )
-    return {"performance": performance, "ground_truth": truth}
+    return {
+        "performance": performance,
+        "ground_truth": truth,
+        "creative_truth": creative_truth_table(
+            grid, params, series_probabilities=probs, seed=seed),
+    }

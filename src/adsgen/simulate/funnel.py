@@ -45,7 +45,14 @@ from adsgen.simulate.ground_truth import (
     Params,
 )
 
-__all__ = ["SeriesProbabilities", "draw_funnel", "rotate", "row_counters", "series_probabilities"]
+__all__ = [
+    "SeriesProbabilities",
+    "draw_funnel",
+    "rotate",
+    "row_counters",
+    "series_index",
+    "series_probabilities",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -55,8 +62,9 @@ _CTV = DEVICES.index(next(d for d in DEVICES if d.value == "ctv"))
 _MOBILE = DEVICES.index(next(d for d in DEVICES if d.value == "mobile"))
 
 
-def _series_index(grid: Grid) -> tuple[I64, I64, I64]:
-    """Line item, batch creative and device code of every series."""
+def series_index(grid: Grid) -> tuple[I64, I64, I64]:
+    """Line item, batch creative and device code of every series (line item × creative ×
+    device, in that order: by line item, creative id, device rank)."""
     per_li = grid.n_cre * grid.n_dev
     li = np.repeat(np.arange(grid.n), per_li)
     local = np.arange(li.size) - np.repeat(np.cumsum(per_li) - per_li, per_li)
@@ -72,7 +80,7 @@ def series_probabilities(grid: Grid, params: Params) -> SeriesProbabilities:
     probabilities, which are per valid impression (invalid traffic never clicks, scans or
     converts); `p_click_conversion` is per click.
     """
-    li, cre, dev = _series_index(grid)
+    li, cre, dev = series_index(grid)
     position = np.array([i.position.value for i in grid.items])[li]
     video = grid.cre_video[cre]
     start = params.start[li, dev]

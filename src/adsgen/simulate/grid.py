@@ -23,15 +23,18 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.build.items import SimCreative, SimLineItem
-from adsgen.domain.enums import DeviceType
+from adsgen.domain.enums import AdFormat, DeviceType
 from adsgen.simulate.groups import Groups
 from adsgen.templates.spec import Platform
 
-__all__ = ["DEVICES", "Grid", "build_grid", "deliverable", "epoch_seconds", "row_count"]
+__all__ = [
+    "AD_FORMATS", "DEVICES", "Grid", "build_grid", "deliverable", "epoch_seconds", "row_count",
+]
 
 I64 = NDArray[np.int64]
 
 DEVICES: tuple[DeviceType, ...] = tuple(sorted(DeviceType, key=lambda d: d.value))
+AD_FORMATS: tuple[AdFormat, ...] = tuple(AdFormat)  # Grid.cre_format indexes it
 """Device codes 0..2 in output sort order (by name: ctv, desktop, mobile)."""
 
 
@@ -87,6 +90,7 @@ class Grid:
     cre_video: NDArray[np.bool_]
     cre_qr: NDArray[np.bool_]
     cre_interactive: NDArray[np.bool_]
+    cre_format: I64  # index into AD_FORMATS
     # line-item hours
     lh: Groups  # groups = line items
     lh_li: I64
@@ -175,6 +179,7 @@ def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:
         ),
         cre_qr=np.array([c.has_qr for c in creatives], dtype=np.bool_),
         cre_interactive=np.array([c.interactive for c in creatives], dtype=np.bool_),
+        cre_format=np.array([AD_FORMATS.index(c.ad_format) for c in creatives], dtype=np.int64),
         lh=lh,
         lh_li=lh_li,
         lh_h=lh_h,
