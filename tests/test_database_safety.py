@@ -26,6 +26,7 @@ from sqlalchemy import Engine, inspect, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from adsgen.storage import database as store
+from adsgen.storage.orm import Base
 from cliutil import ADSGEN, dump, invoke, sqlite_url, subprocess_env, user_error
 from conftest import MYSQL_ENV, POSTGRES_ENV
 
@@ -260,10 +261,8 @@ def test_a_table_of_an_adsgen_name_with_other_columns_is_refused(
         engine = request.getfixturevalue("pg_engine")
         url = _url(engine)
         with engine.begin() as conn:
-            for table in ("performance", "ground_truth", "targeting", "flights", "budgets",
-                          "frequency_caps", "creatives", "line_items", "campaigns",
-                          "advertisers"):
-                conn.execute(text(f"DROP TABLE {table} CASCADE"))  # and its views
+            for table in reversed(Base.metadata.sorted_tables):  # every adsgen table
+                conn.execute(text(f"DROP TABLE {table.name} CASCADE"))  # and its views
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE advertisers (id INTEGER PRIMARY KEY, crm_code TEXT)"))
         conn.execute(text("INSERT INTO advertisers VALUES (1, 'A-1')"))
