@@ -50,6 +50,7 @@ from adsgen.build.scale_tables import (
     Columns,
     ProfileSlots,
     _code,
+    campaign_zones,
     row_groups,
     sim_items,
     tables,
@@ -191,6 +192,7 @@ def build_scaled(
     cols = Columns(seed=seed, days=days, flight=flight, platform=platform, prof=prof)
     _campaigns(cols, index[:n_adv], profile[:n_adv], count[:n_adv])
     _line_items(cols, keep_last)
+    campaign_zones(cols)
     _creatives(cols)
     check_plan(cols)
     plan = ScaledPlan(tables=tables(cols), items=sim_items(cols))

@@ -54,7 +54,8 @@ class SimLineItem:
     `active` is true only when the advertiser, campaign and line item are all ACTIVE.
     `budget_micros` is the lifetime budget (a daily budget already multiplied by days); it,
     the daily cap and the CPM are micros of `currency`.
-    Empty targeting tuples mean "no restriction" on that key.
+    Empty targeting tuples mean "no restriction" on that key. `time_zone` is the campaign's
+    IANA zone: its pacing days run from local midnight to local midnight.
     """
 
     line_item_id: int
@@ -79,3 +80,4 @@ class SimLineItem:
     dayparts: tuple[Daypart, ...] = ()
     extra: dict[str, float] = field(default_factory=dict)
     currency: Currency = Currency.USD
+    time_zone: str = "UTC"

@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
 from adsgen.domain.enums import BudgetType, CampaignStatus, EntityStatus, Objective, TargetingKey
-from adsgen.domain.fields import utc_timestamps
+from adsgen.domain.fields import DEFAULT_TIME_ZONE, utc_timestamps
 from adsgen.domain.schemas import (
     AdvertiserBase,
     AdvertiserCreate,
@@ -67,8 +67,10 @@ def sim_item(
     active: bool,
     objective: Objective,
     campaign_cap: FrequencyCapSchema | None = None,
+    time_zone: str | None = None,
 ) -> SimLineItem:
-    """The simulation's view of a line item; `active` folds the parents' statuses in.
+    """The simulation's view of a line item; `active` folds the parents' statuses in,
+    `time_zone` is its campaign's (None: DEFAULT_TIME_ZONE).
 
     A daily budget becomes a lifetime budget of amount × flight days with a daily cap of
     the amount; the line item's own frequency cap wins over the campaign's.
@@ -117,6 +119,7 @@ def sim_item(
         genres=tuple(targeting.genre),
         geos=tuple(targeting.geo),
         dayparts=tuple(targeting.daypart),
+        time_zone=time_zone or DEFAULT_TIME_ZONE,
     )
 
 
@@ -163,6 +166,7 @@ def campaign_columns(campaign: CampaignBase) -> dict[str, Any]:
     return {
         "status": campaign.status.value, "name": campaign.name,
         "objective": campaign.objective, "dsp_partner": campaign.dsp_partner,
+        "time_zone": campaign.time_zone or DEFAULT_TIME_ZONE,
     }
 
 
@@ -294,6 +298,7 @@ def number_plan(
                         active=live,
                         campaign_cap=campaign.frequency_cap,
                         objective=campaign.objective,
+                        time_zone=campaign.time_zone,
                     )
                 )
     return plan

@@ -54,6 +54,7 @@ __all__ = [
     "build_profile",
     "build_random",
     "build_run_all",
+    "campaign_time_zone",
     "renamed",
 ]
 
@@ -88,7 +89,10 @@ def build_example(
             )
             item = item.model_copy(update={"creatives": [creative]})
         line_items.append(item)
-    campaign = campaign.model_copy(update={"line_items": line_items})
+    update: dict[str, object] = {"line_items": line_items}
+    if platform is not None and campaign.time_zone is None:
+        update["time_zone"] = campaign_time_zone(line_items, platform)
+    campaign = campaign.model_copy(update=update)
     return _revalidated(example.advertiser.model_copy(update={"campaigns": [campaign]}))
 
 
@@ -185,6 +189,12 @@ def build_run_all(
     return plan
 
 
+def campaign_time_zone(line_items: Sequence[LineItemCreate], platform: Platform) -> str:
+    """The pacing-day zone of a campaign that names none: the platform's zone of the first
+    geo its line items target (in their order), else of the platform's default geo."""
+    return platform.time_zone(geo for item in line_items for geo in item.targeting.geo)
+
+
 # --- the profile build, step by step ---------------------------------------------------------
 
 
@@ -230,6 +240,7 @@ def _build(
         budget=budget,
         flight=flight,
         frequency_cap=profile.campaign_frequency_cap,
+        time_zone=profile.time_zone or campaign_time_zone(line_items, platform),
         line_items=line_items,
     )
     return AdvertiserCreate(

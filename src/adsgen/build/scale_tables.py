@@ -63,6 +63,7 @@ __all__ = [
     "PPM",
     "Columns",
     "ProfileSlots",
+    "campaign_zones",
     "row_groups",
     "sim_items",
     "tables",
@@ -103,6 +104,7 @@ class ProfileSlots:
     budget_low: I64
     budget_high: I64
     slot_share_ppm: I64
+    time_zone: list[str | None]
 
     @classmethod
     def of(cls, profiles: Sequence[Profile]) -> ProfileSlots:
@@ -137,6 +139,7 @@ class ProfileSlots:
             budget_low=np.array([c[0] for c in cents], dtype=np.int64),
             budget_high=np.array([c[1] for c in cents], dtype=np.int64),
             slot_share_ppm=np.array(shares, dtype=np.int64),
+            time_zone=[p.time_zone for p in profiles],
         )
 
 
@@ -148,8 +151,9 @@ def _empty() -> I64:
 class Columns:
     """A scale plan as columns. Campaign c (0-based) is advertiser c's one campaign; line
     items and creatives are in tree order; codes index the enum lists of this module, -1
-    meaning none; money is in cents. Targeting: device and genre as padded code matrices
-    (-1 pads), geo, day-part and media rating as indices into lists of value tuples."""
+    meaning none; money is in cents; a campaign's time zone is `zones[zone]`. Targeting:
+    device and genre as padded code matrices (-1 pads), geo, day-part and media rating as
+    indices into lists of value tuples."""
 
     seed: int
     days: int
@@ -168,6 +172,8 @@ class Columns:
     amount: I64 = field(default_factory=_empty)
     cap: I64 = field(default_factory=_empty)
     campaign_fcap: I64 = field(default_factory=_empty)
+    zone: I64 = field(default_factory=_empty)
+    zones: list[str] = field(default_factory=list)
     name: list[str] = field(default_factory=list)
     domain: list[str] = field(default_factory=list)
     campaign_name: list[str] = field(default_factory=list)
@@ -217,6 +223,26 @@ class Columns:
         campaign_rows = np.arange(self.count.size, dtype=np.int64) + before
         position = np.arange(self.li_adv.size, dtype=np.int64) - before[self.li_adv]
         return campaign_rows, campaign_rows[self.li_adv] + 1 + position
+
+
+def campaign_zones(cols: Columns) -> None:
+    """Each campaign's time zone: its profile's, else the platform's zone of the first geo
+    its line items target (`adsgen.build.plans.campaign_time_zone`, in columns)."""
+    platform = cols.platform
+    fixed = cols.prof.time_zone
+    cols.zones = sorted({*platform.geo_timezones.values(), *(z for z in fixed if z)})
+    code = {zone: i for i, zone in enumerate(cols.zones)}
+    set_zone = np.array([code[platform.geo_timezones[s[0]]] if s else -1
+                         for s in cols.geo_sets], dtype=np.int64)
+    item_zone = set_zone[cols.li_geo]
+    rows = np.arange(item_zone.size, dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(cols.count)[:-1]]).astype(np.int64)
+    first = np.minimum.reduceat(np.where(item_zone >= 0, rows, item_zone.size), starts)
+    default = code[platform.time_zone()]
+    drawn = np.where(first < item_zone.size,
+                     item_zone[np.minimum(first, item_zone.size - 1)], default)
+    profile_zone = np.array([code[z] if z else -1 for z in fixed], dtype=np.int64)
+    cols.zone = np.where(profile_zone[cols.profile] >= 0, profile_zone[cols.profile], drawn)
 
 
 # --- entity tables ---------------------------------------------------------------------------
@@ -272,6 +298,7 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
         "status": pa.repeat(str(CampaignStatus.active), n_adv),
         "name": pa.array(cols.campaign_name, pa.string()),
         "objective": _strings(OBJECTIVES, cols.objective), "dsp_partner": _strings(DSPS, cols.dsp),
+        "time_zone": _strings(cols.zones, cols.zone),
     })
     out["line_items"] = pa.table({
         "id": _ids(n_li), "campaign_id": pa.array(cols.li_adv + 1),
@@ -387,10 +414,10 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             objective=objective, ad_format=fmt, position=position, cpm_micros=cpm,
             budget_micros=amount, daily_cap_micros=cap, pacing_type=pacing_type,
             pacing_period=pacing_period, frequency_cap=fcap, creatives=made_for,
-            devices=devices, genres=genres, geos=geos, dayparts=dayparts,
+            devices=devices, genres=genres, geos=geos, dayparts=dayparts, time_zone=zone,
         )
         for i, a, objective, fmt, position, cpm, amount, cap, pacing_type, pacing_period, fcap,
-        made_for, devices, genres, geos, dayparts in zip(
+        made_for, devices, genres, geos, dayparts, zone in zip(
             range(1, adv.size + 1), (adv + 1).tolist(),
             _objects(cols.objective[adv], OBJECTIVES), _objects(cols.li_format, FORMATS),
             _objects(cols.li_position, POSITIONS), (cols.li_cpm * MICROS_PER_CENT).tolist(),
@@ -399,7 +426,7 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             _objects(cols.pacing_period[adv], PACING_PERIODS), fcaps, creatives,
             _row_tuples(cols.li_devices, DEVICES), _row_tuples(cols.li_genres, GENRES),
             _objects(cols.li_geo, cols.geo_sets), _objects(cols.li_daypart, cols.daypart_sets),
-            strict=True,
+            _objects(cols.zone[adv], cols.zones), strict=True,
         )
     ]
 

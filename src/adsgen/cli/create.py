@@ -118,7 +118,7 @@ _FLAGS: dict[str, str] = {
     "ad_format": "--format", "creatives.ad_format": "--format", "mime_type": "--mime-type",
     "qr": "--qr", "interactive": "--interactive", "profile": "--profile",
     "line_items": "--line-items", "targeting": "--device/--genre/--geo",
-    "creatives": "--creatives/--duration/--qr",
+    "creatives": "--creatives/--duration/--qr", "time_zone": "--time-zone",
 }
 
 
@@ -276,6 +276,12 @@ def create_campaign_command(
     dsp: Annotated[
         str | None, typer.Option("--dsp", help=f"DSP partner, {_one_of(DspPartner)}.")
     ] = None,
+    time_zone: Annotated[
+        str | None,
+        typer.Option("--time-zone", metavar="ZONE",
+                     help="IANA time zone of its pacing day, e.g. America/New_York (default: "
+                          "the platform's zone of the first targeted geo)."),
+    ] = None,
     device: Devices = None,
     genre: Genres = None,
     geo: Geos = None,
@@ -301,7 +307,7 @@ def create_campaign_command(
     settings = _given(
         objective=objective, budget=budget, cpm=cpm, start=start,
         flight_days=_flight_days(start, days, end), pacing_type=pacing,
-        pacing_period=pacing_period, dsp_partner=dsp, position=position,
+        pacing_period=pacing_period, dsp_partner=dsp, time_zone=time_zone, position=position,
         line_item_count=line_items or None,
         targeting=_given(device=device, genre=genre, geo=geo) or None,
         creatives=_given(count=creatives, durations=duration, qr=qr) or None,

@@ -1,11 +1,11 @@
 """Reusable field types and conversions behind the schemas: each field rule lives here once.
 
-Annotated types (Name, Money, Cpm, Hostname, HttpsUrl, CountryCode, UtcHour, UniqueList) carry
-the rules and the user-facing messages, which say what is allowed because users read them as
-"file: key.path: message" (`error_lines`). Money is a Decimal with at most 2 places, stored as
-integer micros (`to_micros` / `from_micros`); times are hour-aligned naive UTC (`to_utc_naive`)
-in Python, and stored everywhere (Arrow tables, files, databases) as one type: microseconds,
-UTC-aware (`TIMESTAMP_UNIT`, `TIMESTAMP_TZ`).
+Annotated types (Name, Money, Cpm, Hostname, HttpsUrl, CountryCode, UtcHour, TimeZoneName,
+UniqueList) carry the rules and the user-facing messages, which say what is allowed because
+users read them as "file: key.path: message" (`error_lines`). Money is a Decimal with at
+most 2 places, stored as integer micros (`to_micros` / `from_micros`); times are
+hour-aligned naive UTC (`to_utc_naive`) in Python, and stored everywhere (Arrow tables,
+files, databases) as one type: microseconds, UTC-aware (`TIMESTAMP_UNIT`, `TIMESTAMP_TZ`).
 Providers draw within the bounds exported here (CPM_MIN, CPM_MAX, MAX_AMOUNT, ...).
 """
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CPM_MAX",
     "CPM_MIN",
+    "DEFAULT_TIME_ZONE",
     "FIRST_START",
     "LAST_START",
     "MAX_AMOUNT",
@@ -48,9 +49,11 @@ __all__ = [
     "HttpsUrl",
     "Money",
     "Name",
+    "TimeZoneName",
     "UniqueList",
     "UtcHour",
     "check_flight_start",
+    "check_time_zone",
     "decode_micros",
     "error_lines",
     "from_micros",
@@ -72,6 +75,8 @@ LAST_START = datetime(9000, 1, 1)
 """The latest flight start: its end, local times and year transitions stay far from year 9999,
 the last one dates (and MariaDB's DATETIME) hold."""
 MAX_IMPRESSIONS_PER_CAP = 1000
+DEFAULT_TIME_ZONE = "UTC"
+"""A campaign's time zone when nothing (template, profile, platform geo) gives one."""
 MAX_PIXELS = 8192
 # Every stored timestamp, in every table and file: `timestamp[us, tz=UTC]` in Arrow and
 # Parquet (DuckDB: TIMESTAMP WITH TIME ZONE), `...Z` text in CSV/JSONL, timestamptz on
@@ -265,6 +270,34 @@ def _check_utc_hour(value: datetime) -> datetime:
     return moment
 
 
+def check_time_zone(value: str) -> str:
+    """`value` if it names an IANA time zone (zoneinfo knows it: 'America/Chicago', 'UTC'),
+    else ValueError saying so, with the closest names."""
+    import difflib
+    import zoneinfo
+
+    if isinstance(value, str) and value and value == value.strip():
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+            pass
+        else:
+            return value
+    close = difflib.get_close_matches(str(value), sorted(zoneinfo.available_timezones()), n=2)
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    raise ValueError(
+        f"{shown(value)} is not an IANA time zone name{hint}; use one like America/Chicago, "
+        "Europe/London or UTC"
+    )
+
+
+def _check_time_zone(value: str) -> str:
+    try:
+        return check_time_zone(value)
+    except ValueError as error:
+        raise rule_error(str(error)) from None
+
+
 def _check_unique(values: list[_T]) -> list[_T]:
     seen: list[_T] = []
     repeated: list[str] = []
@@ -293,6 +326,8 @@ UtcHour = Annotated[datetime, AfterValidator(_check_utc_hour)]
 """An hour-aligned naive UTC datetime; aware inputs converted, a date means 00:00 UTC."""
 FlightStart = Annotated[datetime, AfterValidator(_check_utc_hour), AfterValidator(_check_start)]
 """The first hour of a flight: a UtcHour from FIRST_START to LAST_START."""
+TimeZoneName = Annotated[str, AfterValidator(_check_time_zone)]
+"""An IANA time zone name zoneinfo knows, such as "America/Chicago" (case as written)."""
 UniqueList = Annotated[list[_T], AfterValidator(_check_unique)]
 """A list in which each value appears once."""
 

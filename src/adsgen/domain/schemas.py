@@ -48,6 +48,7 @@ from adsgen.domain.fields import (
     HttpsUrl,
     Money,
     Name,
+    TimeZoneName,
     UniqueList,
     UtcHour,
     decode_micros,
@@ -394,6 +395,12 @@ class CampaignBase(_Schema):
     budget: BudgetSchema
     flight: FlightSchema
     frequency_cap: FrequencyCapSchema | None = None
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="IANA time zone of the campaign's pacing day (its days start at local "
+        "midnight); unset, the plan builders give the platform's zone of the campaign's first "
+        "targeted geo (US: the platform's US zone), and a plan stored without one is in UTC",
+    )
 
 
 class CampaignCreate(CampaignBase):

@@ -368,6 +368,7 @@ def campaign_for(
     `name`; emptied of line items unless `line_items`. AdsgenError when the advertiser does
     not exist, SpecError when it already has a campaign of that name.
     """
+    from adsgen.build.plans import campaign_time_zone
     from adsgen.storage.persist import require
 
     owner = require(session, orm.Advertiser, advertiser_id, option="--advertiser-id")
@@ -385,6 +386,8 @@ def campaign_for(
                 item.targeting.geo, where=f"campaign: line_items.{index}.targeting.geo"
             )
     update: dict[str, Any] = {} if name is None else {"name": name}
+    if campaign.time_zone is None:
+        update["time_zone"] = campaign_time_zone(campaign.line_items, platform)
     if not line_items:
         update["line_items"] = []
     if update:

@@ -87,6 +87,7 @@ from adsgen.domain.enums import (
     QAStatus,
     TargetingKey,
 )
+from adsgen.domain.fields import DEFAULT_TIME_ZONE
 from adsgen.simulate.columns import FACT_TABLES, FactTable, describe
 
 __all__ = [
@@ -322,6 +323,13 @@ class Campaign(EntityBase, Base):
         _enum(DspPartner), default=DspPartner.direct,
         **_doc("Buying platform the campaign is booked through (direct: the platform's own"
                " sales team)."),
+    )
+    time_zone: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE,
+        **_doc("IANA time zone of the campaign's pacing day (a day runs from local midnight"
+               " to local midnight): by default the platform's zone of the campaign's first"
+               " targeted geo, e.g. America/Chicago for US. Timestamps stay in UTC.",
+               "IANA tz database name"),
     )
 
     advertiser: Mapped[Advertiser] = relationship(back_populates="campaigns")

@@ -251,6 +251,7 @@ def load_sim_items(
                 active=campaign_active(EntityStatus(campaign.advertiser.status), campaign_base),
                 objective=campaign.objective,
                 campaign_cap=cap,
+                time_zone=campaign.time_zone,
             )
         )
     return items

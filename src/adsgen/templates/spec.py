@@ -40,7 +40,16 @@ from adsgen.domain.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.domain.fields import MAX_FLIGHT_DAYS, Cpm, FlightStart, Money, Name, rule_error
+from adsgen.domain.fields import (
+    MAX_FLIGHT_DAYS,
+    Cpm,
+    FlightStart,
+    Money,
+    Name,
+    TimeZoneName,
+    check_time_zone,
+    rule_error,
+)
 from adsgen.domain.money import cpm_bounds, minor_unit
 from adsgen.domain.schemas import (
     AdvertiserCreate,
@@ -134,6 +143,16 @@ class Platform(StrictModel):
             raise ValueError(f"shares must be >= 0 and sum to 1 (they sum to {total:.6f})")
         return value
 
+    @field_validator("geo_timezones")
+    @classmethod
+    def _known_zones(cls, value: dict[str, str]) -> dict[str, str]:
+        for geo, zone in value.items():
+            try:
+                check_time_zone(zone)
+            except ValueError as error:
+                raise ValueError(f"{geo}: {error}") from None
+        return value
+
     @field_validator("daypart_curves")
     @classmethod
     def _curves_have_24_hours(
@@ -187,6 +206,14 @@ class Platform(StrictModel):
                         f"{kind} {entry.name}: geos {unserved} are not served by this "
                         f"platform; served geos (geo_timezones): {served}"
                     )
+
+    def time_zone(self, geos: Iterable[str] = ()) -> str:
+        """The zone of the first of `geos` this platform serves, else of its default geo:
+        the pacing day of a campaign that names no time zone (US: the platform's US zone)."""
+        for geo in geos:
+            if geo in self.geo_timezones:
+                return self.geo_timezones[geo]
+        return self.geo_timezones[self.default_geo]
 
     def check_profile(self, profile: Profile) -> None:
         """SpecError when the profile fixes a geo this platform does not serve: checked once
@@ -388,6 +415,11 @@ class Profile(LineItemSettings):
     )
     pacing_type: PacingType | None = None
     pacing_period: PacingPeriod | None = None
+    time_zone: TimeZoneName | None = Field(
+        default=None,
+        description="IANA time zone of the campaign's pacing day; unset: the platform's zone "
+        "of the first geo its line items target",
+    )
     campaign_frequency_cap: FrequencyCapSchema | None = None
     line_item_count: int | None = Field(default=None, ge=1, le=50)
     line_items: list[ProfileLineItem] = Field(default_factory=list)
