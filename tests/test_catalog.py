@@ -37,8 +37,8 @@ def test_bundled_names() -> None:
     assert catalog.names("examples") == [
         "crunchy_snacks_consideration", "luxury_auto_awareness", "nexbank_conversion"]
     assert catalog.names("profiles") == [
-        "conversion_interactive", "high_cpm_tv_awareness", "mobile_consideration",
-        "multi_device_advanced"]
+        "conversion_interactive", "cross_screen", "high_cpm_tv_awareness",
+        "mobile_consideration", "multi_device_advanced"]
     assert catalog.names("platforms") == ["netflix_like"]
 
 

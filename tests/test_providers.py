@@ -139,17 +139,6 @@ def test_objective_orders_cpm_and_budget(platform: Platform) -> None:
     assert means[Objective.awareness][1] > 2 * means[Objective.conversion][1]
 
 
-def test_device_mix_follows_impression_shares(platform: Platform) -> None:
-    """Lead device drawn ~53/35/12 (CTV/mobile/desktop)."""
-    leads = Counter(
-        Fakes.seeded(seed, "devices").targeting.devices()[0] for seed in range(4000)
-    )
-    share = {device: leads[device] / 4000 for device in DeviceType}
-    assert share[DeviceType.ctv] == pytest.approx(0.53, abs=0.03)
-    assert share[DeviceType.mobile] == pytest.approx(0.35, abs=0.03)
-    assert share[DeviceType.desktop] == pytest.approx(0.12, abs=0.02)
-
-
 def test_genres_follow_platform_share(platform: Platform) -> None:
     counts = Counter(
         genre

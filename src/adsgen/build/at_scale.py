@@ -10,7 +10,7 @@ providers' data, without Faker), and validation runs in bulk over the columns
 Pydantic object per entity is made; what comes out is the entity tables (Arrow) and the
 `SimLineItem`s the simulation reads.
 
-The plan follows the profiles: advertiser i takes a profile drawn uniformly; what the
+The plan follows the profiles: advertiser i takes a profile drawn by weight; what the
 profile fixes is kept, the mixes of the providers draw the rest (industry, objective,
 budget, pacing, targeting, CPM, caps, creatives). Every campaign and line item runs on the
 one flight [start, start + days). A campaign's budget is a daily spend times `days` (or the
@@ -179,7 +179,7 @@ def build_scaled(
     # Every advertiser holds at least one line item: `wanted` advertisers always suffice.
     index = np.arange(wanted, dtype=np.int64)
     draws = Draws(seed, "advertiser", index)
-    profile = np.minimum((draws.u(0) * len(profiles)).astype(np.int64), len(profiles) - 1)
+    profile = draws.pick(0, [p.weight for p in profiles])
     count = np.where(prof.listed[profile] > 0, prof.listed[profile], prof.fixed_count[profile])
     drawn_count = np.array(list(pools.LINE_ITEM_COUNT), dtype=np.int64)[
         draws.pick(1, list(pools.LINE_ITEM_COUNT.values()))]
@@ -237,9 +237,7 @@ def _campaigns(cols: Columns, index: I64, profile: I64, count: I64) -> None:
     base = np.where(low >= 0, ranged, drawn)
     amount = np.minimum(base * cols.days // base_days, _MAX_CENTS)
     cols.amount = np.maximum(amount, 1)
-    factor = float(pools.DAILY_CAP_FACTOR)
-    cap = np.minimum(cols.amount, np.rint(cols.amount * factor / cols.days).astype(np.int64))
-    cols.cap = np.where(period == daily_p, cap, -1)
+    cols.cap = np.where(period == daily_p, _daily_cap(cols.amount, cols.days, u.u(10)), -1)
     seasons, words = pools.SEASONS, pools.OBJECTIVE_WORDS
     season = np.minimum((u.u(8) * len(seasons)).astype(np.int64), len(seasons) - 1)
     cols.campaign_name = [
@@ -248,6 +246,14 @@ def _campaigns(cols: Columns, index: I64, profile: I64, count: I64) -> None:
     ]
     cols.name = _brand_names(cols.seed, cols.industry, index)
     cols.domain = [f"{slugify(name)}.example" for name in cols.name]
+
+
+def _daily_cap(amount: I64, days: int, u: F64) -> I64:
+    """Daily caps in cents: DAILY_CAP_FACTOR (drawn by `u` in its range) times the average
+    daily spend, from a cent up to `amount` (as `BudgetProvider.daily_cap`)."""
+    low, high = (float(f) for f in pools.DAILY_CAP_FACTOR)
+    cap = np.rint(amount * (low + (high - low) * u) / days).astype(np.int64)
+    return np.clip(cap, 1, amount)
 
 
 def _brand_names(seed: int, industry: I64, index: I64) -> list[str]:
@@ -301,19 +307,22 @@ def _line_items(cols: Columns, keep_last: int) -> None:
             cols.cap[-1] = min(int(cols.cap[-1]), shrunk)
         cols.count[-1] = keep_last
         adv, position, slot, amount, cap = (a[keep] for a in (adv, position, slot, amount, cap))
-    cols.li_adv, cols.li_slot, cols.li_amount, cols.li_cap = adv, slot, amount, cap
+    cols.li_adv, cols.li_slot, cols.li_amount = adv, slot, amount
     cols.li_key = cols.adv_index[adv] * _MAX_LINE_ITEMS + position
     u = Draws(cols.seed, "line_item", cols.li_key)
+    # A daily cap: the campaign's share when it paces per day, else DAILY_CAP_RATE of the time.
+    own = (cap < 0) & (u.u(9) < pools.DAILY_CAP_RATE)
+    cols.li_cap = np.where(own, _daily_cap(amount, cols.days, u.u(11)), cap)
     settings = prof.slots
     objective = cols.objective[adv]
     # Targeting: a key a slot names is fixed, the others are drawn.
     fixed = [s.targeting.model_dump(include=s.targeting.model_fields_set) if s.targeting
              else {} for s in settings]
-    counts = np.array(list(pools.DEVICE_COUNT), dtype=np.int64)[
-        u.pick(0, list(pools.DEVICE_COUNT.values()))]
-    cols.li_devices = _withfixed_or(u.ordered_sample(
-        10, [pools.DEVICE_MIX.get(d, 0.0) for d in DEVICES], counts), slot, fixed, "device",
-        DEVICES)
+    device_sets = np.full((len(pools.DEVICE_SETS), len(DEVICES)), -1, dtype=np.int64)
+    for row, devices in enumerate(pools.DEVICE_SETS):
+        device_sets[row, : len(devices)] = index_of(devices, DEVICES)
+    cols.li_devices = _withfixed_or(device_sets[u.pick(0, list(pools.DEVICE_SETS.values()))],
+                                    slot, fixed, "device", DEVICES)
     counts = np.array(list(pools.GENRE_COUNT), dtype=np.int64)[
         u.pick(1, list(pools.GENRE_COUNT.values()))]
     cols.li_genres = _withfixed_or(u.ordered_sample(

@@ -129,8 +129,8 @@ def build_random(
     avoid: Collection[str] = frozenset(),
     currency: Currency | None = None,
 ) -> AdvertiserCreate:
-    """An advertiser from a profile drawn at random (`run-all --scale N`), its money in
-    `currency` (None: the profile's).
+    """An advertiser from a profile drawn at random by the profiles' `weight` (`run-all
+    --scale N`), its money in `currency` (None: the profile's).
 
     `profiles` defaults to the bundled ones. Without a `start` (from the caller or the
     profile), the flight starts on a random day within RANDOM_START_SPREAD_DAYS of
@@ -143,7 +143,8 @@ def build_random(
     if not profiles:
         raise ValueError("build_random needs at least one profile")
     draw = rng(seed, "random-profile", index)
-    profile = profiles[int(draw.integers(len(profiles)))]
+    weights = [p.weight for p in profiles]
+    profile = profiles[int(draw.choice(len(profiles), p=[w / sum(weights) for w in weights]))]
     offset = int(draw.integers(RANDOM_START_SPREAD_DAYS + 1))
     if start is None and profile.start is None:
         start = DEFAULT_START + timedelta(days=offset)
@@ -292,6 +293,7 @@ def _line_item(
     CPM in the budget's currency (a fixed one converted from `source`, a drawn one from USD).
     """
     fixed = settings.model_fields_set
+    budget = fakes.budget.with_daily_cap(budget, flight)
     targeting = fakes.targeting.fake_targeting(platform, fixed=settings.targeting)
     currency = budget.currency
     if settings.cpm is not None:

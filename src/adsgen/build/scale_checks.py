@@ -58,7 +58,7 @@ def check_plan(cols: Columns) -> None:
              (cols.li_cap >= 0) & ((cols.li_cap < 1) | (cols.li_cap > cols.li_amount)),
          ])),
         ("a line item has a daily cap when its campaign has one",
-         li_cap_needed != (cols.li_cap >= 0)),
+         li_cap_needed & (cols.li_cap < 0)),
         ("asap pacing has a daily period",
          (cols.pacing_type == asap) & (cols.pacing_period == flight)),
         ("a CPM is within the allowed range",

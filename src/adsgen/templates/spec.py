@@ -402,6 +402,13 @@ class Profile(LineItemSettings):
     type: Literal["profile"] = "profile"
     name: TemplateName
     description: str = ""
+    weight: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        description="how often `run-all --scale` and `generate` draw this profile, relative "
+        "to the other profiles' weights (a common buy weighs more than a niche one)",
+    )
     industry: Industry | None = None
     objective: Objective | None = None
     dsp_partner: DspPartner | None = None

@@ -5,7 +5,8 @@ large budgets; conversion buys cheaper, smaller (realism.md B: premium streaming
 $20-65, 2024 deals nearer $20-30). Budgets scale with the flight length through a daily
 spend level, then round to whole thousands as planners write them. Every range here is in
 USD; `budget` and `split` round to the minor unit of the budget's currency (whole yen), the
-plan builder converts drawn USD amounts with adsgen.domain.money.
+plan builder converts drawn USD amounts with adsgen.domain.money. Daily caps sit at 1.0-1.4
+times the average daily spend, so that they bind (DV360 daily caps cut strong days).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ class BudgetProvider(WeightedProvider):
     DAILY_SPEND: ClassVar[Mapping[Objective, tuple[int, int]]] = pools.DAILY_SPEND
     BUDGET_STEP: ClassVar[Decimal] = pools.BUDGET_STEP
     PACING_MIX: ClassVar[Mapping[tuple[PacingType, PacingPeriod], float]] = pools.PACING_MIX
-    DAILY_CAP_FACTOR: ClassVar[Decimal] = pools.DAILY_CAP_FACTOR
+    DAILY_CAP_FACTOR: ClassVar[tuple[Decimal, Decimal]] = pools.DAILY_CAP_FACTOR
+    DAILY_CAP_RATE: ClassVar[float] = pools.DAILY_CAP_RATE
     FLIGHT_DAYS: ClassVar[Mapping[int, float]] = pools.FLIGHT_DAYS
     LINE_ITEM_COUNT: ClassVar[Mapping[int, float]] = pools.LINE_ITEM_COUNT
     DSP_MIX: ClassVar[Mapping[DspPartner, float]] = pools.DSP_MIX
@@ -81,15 +83,12 @@ class BudgetProvider(WeightedProvider):
         pacing: tuple[PacingType, PacingPeriod],
         currency: Currency = Currency.USD,
     ) -> BudgetSchema:
-        """A lifetime budget of `amount` in `currency`; pacing per day gets a daily cap above
-        the average (in whole minor units, at least one)."""
+        """A lifetime budget of `amount` in `currency`; pacing per day gets a daily cap
+        (`daily_cap`)."""
         pacing_type, pacing_period = pacing
         daily_cap = None
         if pacing_period is PacingPeriod.daily:
-            unit = minor_unit(currency)
-            average = amount / flight.days
-            cap = (average * self.DAILY_CAP_FACTOR).quantize(unit)
-            daily_cap = min(amount, max(cap, unit))
+            daily_cap = self.daily_cap(amount, flight, currency)
         return BudgetSchema(
             amount=amount,
             currency=currency,
@@ -97,6 +96,23 @@ class BudgetProvider(WeightedProvider):
             pacing_period=pacing_period,
             daily_cap=daily_cap,
         )
+
+    def daily_cap(self, amount: Decimal, flight: FlightSchema, currency: Currency) -> Decimal:
+        """A daily cap of DAILY_CAP_FACTOR (drawn in its range) times the average daily
+        spend `amount / flight days`, in whole minor units of `currency`, from one unit up
+        to `amount`: near the average, so it binds on days with more supply."""
+        unit = minor_unit(currency)
+        factor = Decimal(str(self.generator.random.uniform(*map(float, self.DAILY_CAP_FACTOR))))
+        cap = (amount * factor / flight.days).quantize(unit)
+        return min(amount, max(cap, unit))
+
+    def with_daily_cap(self, budget: BudgetSchema, flight: FlightSchema) -> BudgetSchema:
+        """A line item's budget, given a daily cap (`daily_cap`) DAILY_CAP_RATE of the time
+        when it has none (one it has, from its campaign's pacing per day, is kept)."""
+        if budget.daily_cap is not None or self.generator.random.random() >= self.DAILY_CAP_RATE:
+            return budget
+        cap = self.daily_cap(budget.amount, flight, budget.currency)
+        return BudgetSchema.model_validate({**budget.model_dump(), "daily_cap": cap})
 
     def fake_budget_and_cpm(
         self, objective: Objective, platform: Platform, flight: FlightSchema

@@ -1,7 +1,9 @@
 """Targeting provider: device, genre, geo, day-part and rating mixes, and frequency caps.
 
-Devices follow the impression share by device (CTV 53 %, mobile 35 %, desktop 12 %,
-Innovid 2023); genres follow the platform's `genre_share`; geos come only from the
+Devices are a set drawn from `DEVICE_SETS`: most line items buy two or three screens, some
+CTV alone, so that impressions land near the share by device (CTV 53 %, mobile 35 %,
+desktop 12 %, Innovid 2023) once the simulation splits them by the platform's device mix;
+genres follow the platform's `genre_share`; geos come only from the
 platform's markets. Most line items leave day-part and rating open, as real buys do.
 """
 
@@ -21,8 +23,7 @@ __all__ = ["TargetingProvider"]
 class TargetingProvider(WeightedProvider):
     """Targeting and frequency-cap draws; a key the caller fixes is never redrawn."""
 
-    DEVICE_MIX: ClassVar[Mapping[DeviceType, float]] = pools.DEVICE_MIX
-    DEVICE_COUNT: ClassVar[Mapping[int, float]] = pools.DEVICE_COUNT
+    DEVICE_SETS: ClassVar[Mapping[tuple[DeviceType, ...], float]] = pools.DEVICE_SETS
     GENRE_COUNT: ClassVar[Mapping[int, float]] = pools.GENRE_COUNT
     GEO_MIX: ClassVar[Mapping[tuple[str, ...], float]] = pools.GEO_MIX
     DAYPART_MIX: ClassVar[Mapping[tuple[Daypart, ...], float]] = pools.DAYPART_MIX
@@ -32,8 +33,9 @@ class TargetingProvider(WeightedProvider):
     )
 
     def devices(self) -> list[DeviceType]:
-        """One to three devices, the first drawn by impression share, in that order."""
-        return self.weighted_sample(self.DEVICE_MIX, self.weighted(self.DEVICE_COUNT))
+        """A device set, mostly two or three screens (CTV first when it is one of them)."""
+        devices: tuple[DeviceType, ...] = self.weighted(self.DEVICE_SETS)
+        return list(devices)
 
     def genres(self, platform: Platform | None = None) -> list[Genre]:
         """Zero to three genres weighted by the platform's genre share (equal if none)."""

@@ -1,0 +1,83 @@
+"""Device targeting and the impression share by device (realism.md B and E: CTV 53 %,
+mobile 35 %, desktop 12 %, Innovid 2023).
+
+Line items whose devices nothing fixes mostly target two or three screens, some CTV alone;
+profiles that fix one device keep it. Generated data (a plan from templates and a scale
+plan, simulated) lands within 4 points of each share.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pyarrow as pa
+
+from adsgen.build.at_scale import build_scaled
+from adsgen.build.numbering import number_plan
+from adsgen.build.plans import build_run_all
+from adsgen.build.providers import Fakes
+from adsgen.domain.enums import DeviceType
+from adsgen.domain.schemas import Targeting
+from adsgen.simulate import simulate
+from adsgen.templates import catalog
+
+PLATFORM = catalog.get_platform("netflix_like")
+TARGET = {"ctv": 53.0, "mobile": 35.0, "desktop": 12.0}
+BAND = 4.0  # percentage points either side
+CTV, MOBILE, DESKTOP = DeviceType.ctv, DeviceType.mobile, DeviceType.desktop
+
+
+def shares(performance: pa.Table) -> dict[str, float]:
+    """Percent of impressions by device."""
+    totals = performance.group_by("device").aggregate([("impressions", "sum")])
+    by_device = dict(zip(totals["device"].to_pylist(), totals["impressions_sum"].to_pylist(),
+                         strict=True))
+    whole = sum(by_device.values())
+    return {device: 100 * by_device.get(device, 0) / whole for device in TARGET}
+
+
+def test_drawn_targeting_mostly_buys_several_screens() -> None:
+    drawn = [tuple(Fakes.seeded(seed, "devices").targeting.devices()) for seed in range(3000)]
+    count = Counter(len(devices) for devices in drawn)
+    assert count[2] + count[3] > 0.75 * len(drawn)
+    assert count[3] > count[2] > count[1] > 0
+    assert 0.03 < drawn.count((CTV,)) / len(drawn) < 0.08  # some buy CTV alone
+    assert all(len(set(d)) == len(d) and (CTV not in d or d[0] is CTV) for d in drawn)
+    fixed = Targeting.model_validate({"device": ["mobile"]})
+    assert {tuple(Fakes.seeded(s, "x").targeting.fake_targeting(PLATFORM, fixed=fixed).device)
+            for s in range(50)} == {(MOBILE,)}
+
+
+def test_scale_plans_draw_several_screens_where_the_profile_leaves_devices_open() -> None:
+    open_plan = build_scaled(seed=4, platform=PLATFORM, line_items=600,
+                             profiles=[catalog.get_profile("cross_screen")])
+    count = Counter(len(item.devices) for item in open_plan.items)
+    assert count[2] + count[3] > 0.75 * len(open_plan.items) and count[1] > 0
+    rows = open_plan.tables["targeting"].to_pylist()
+    assert Counter(r["line_item_id"] for r in rows if r["key"] == "device") == Counter(
+        {item.line_item_id: len(item.devices) for item in open_plan.items})
+    mobile = build_scaled(seed=4, platform=PLATFORM, line_items=50,
+                          profiles=[catalog.get_profile("mobile_consideration")])
+    assert {item.devices for item in mobile.items} == {(MOBILE,)}
+
+
+def test_a_scale_run_lands_near_the_share_by_device() -> None:
+    seed = 11
+    plan = build_scaled(seed=seed, platform=PLATFORM, line_items=1200, days=30)
+    measured = shares(simulate(plan.items, platform=PLATFORM, seed=seed).performance)
+    assert all(abs(measured[d] - TARGET[d]) <= BAND for d in TARGET), measured
+
+
+def test_the_default_dataset_lands_near_the_share_by_device() -> None:
+    items = number_plan(build_run_all(seed=5, platform=PLATFORM, scale=40)).items
+    measured = shares(simulate(items, platform=PLATFORM, seed=5).performance)
+    assert all(abs(measured[d] - TARGET[d]) <= BAND for d in TARGET), measured
+
+
+def test_multi_device_line_items_get_each_device_in_proportion() -> None:
+    """A line item on all three screens delivers near the platform's device mix itself."""
+    plan = build_scaled(seed=2, platform=PLATFORM, line_items=200, days=7,
+                        profiles=[catalog.get_profile("cross_screen")])
+    every = [i for i in plan.items if len(i.devices) == 3]
+    measured = shares(simulate(every, platform=PLATFORM, seed=2).performance)
+    assert all(abs(measured[d] - TARGET[d]) <= 2 for d in TARGET), measured
