@@ -217,7 +217,7 @@ def test_sparse_profiles_are_filled(seed: int, profile: Profile) -> None:
 
 def test_run_all_plan(platform: Platform) -> None:
     plan = build_run_all(seed=42, platform=platform, scale=20)
-    assert len(plan) == 3 + 4 + 20
+    assert len(plan) == 3 + 5 + 20
     assert len({advertiser.name for advertiser in plan}) == len(plan)
     assert len({advertiser.domain for advertiser in plan}) == len(plan)
     for advertiser in plan:
