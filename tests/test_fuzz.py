@@ -150,6 +150,8 @@ OPTIONS: dict[str, st.SearchStrategy[str]] = {
     "--pacing-period": one_of_enum(PacingPeriod), "--dsp": one_of_enum(DspPartner),
     "--device": one_of_enum(DeviceType), "--genre": one_of_enum(Genre),
     "--geo": st.one_of(st.sampled_from(["US", "us", "GB", "XX", "USA", "U"]), _text()),
+    "--time-zone": st.one_of(st.sampled_from(["America/New_York", "utc", "UTC", "Mars/Base",
+                                              "../../etc/passwd", "Europe/"]), _text()),
     "--position": one_of_enum(AdPosition), "--mime-type": one_of_enum(CreativeMimeType),
     "--format": one_of_enum(AdFormat, ["parquet", "csv", "jsonl"]),
     "--engine": st.one_of(st.sampled_from(["local", "LOCAL", "spark", "dusk"]), _text()),
