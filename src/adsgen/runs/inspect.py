@@ -297,6 +297,16 @@ def _delivery(session: Session, line_item_ids: Sequence[int], currency: Any) -> 
     }
 
 
+def _when_and_how_much(owner: orm.Campaign | orm.LineItem) -> dict[str, Any]:
+    """A child row's flight start and end and its budget (None where it has none)."""
+    flight, budget = owner.flight, owner.budget
+    return {
+        "start": flight.start_at if flight else None,
+        "end": flight.end_at if flight else None,
+        "budget": _money(budget.amount_micros, budget.currency) if budget else None,
+    }
+
+
 def _advertiser(session: Session, advertiser: orm.Advertiser) -> dict[str, Any]:
     campaigns = sorted(advertiser.campaigns, key=lambda c: c.id)
     item_ids = [i.id for c in campaigns for i in c.line_items]
@@ -306,10 +316,7 @@ def _advertiser(session: Session, advertiser: orm.Advertiser) -> dict[str, Any]:
         "currency": str(advertiser.currency),
         "campaigns": [
             {"id": c.id, "name": c.name, "objective": str(c.objective),
-             "start": c.flight.start_at if c.flight else None,
-             "end": c.flight.end_at if c.flight else None,
-             "budget": _money(c.budget.amount_micros, c.budget.currency) if c.budget else None,
-             "line_items": len(c.line_items)}
+             **_when_and_how_much(c), "line_items": len(c.line_items)}
             for c in campaigns
         ],
         "delivery": _delivery(session, item_ids, advertiser.currency),
@@ -327,10 +334,7 @@ def _campaign(session: Session, campaign: orm.Campaign) -> dict[str, Any]:
         "frequency_cap": _cap(campaign.frequency_cap),
         "line_items": [
             {"id": i.id, "name": i.name, "cpm": _cpm(i.cpm_micros),
-             "start": i.flight.start_at if i.flight else None,
-             "end": i.flight.end_at if i.flight else None,
-             "budget": _money(i.budget.amount_micros, i.budget.currency) if i.budget else None,
-             "creatives": len(i.creatives)}
+             **_when_and_how_much(i), "creatives": len(i.creatives)}
             for i in items
         ],
         "delivery": _delivery(session, [i.id for i in items], _currency(campaign.budget,
