@@ -245,7 +245,9 @@ def _assert_line_item(
     # 5: budget and daily cap
     assert rows["spend_micros"].sum() <= item.budget_micros
     if item.daily_cap_micros is not None:
-        day = rows["hour"] // 86400
+        from adsgen.simulate.pacing import local_days  # the campaign's days, not UTC's
+
+        day = local_days([item], np.zeros(rows["hour"].size, np.int64), rows["hour"])
         per_day = np.bincount(day - day.min(), weights=rows["spend_micros"])
         assert (per_day <= item.daily_cap_micros + 1e-6).all()
     # 7: reach and frequency, per device

@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import (
     BigInteger,
+    Date,
     Double,
     Engine,
     Integer,
@@ -116,6 +117,7 @@ _ARROW_TO_SQL: dict[pa.DataType, tuple[type[Any], ...]] = {
     pa.float64(): (Double,),
     pa.string(): (String,),
     pa.timestamp("us", tz="UTC"): (UtcDateTime,),
+    pa.date32(): (Date,),
 }
 
 
@@ -134,6 +136,7 @@ def test_table_names_and_exports() -> None:
     assert set(Base.metadata.tables) == {
         "advertisers", "campaigns", "line_items", "creatives", "flights", "budgets",
         "frequency_caps", "targeting", "performance", "ground_truth", "creative_truth",
+        "reach", "pacing",
     }
     for name in orm.__all__:
         assert hasattr(orm, name), name
@@ -322,7 +325,8 @@ def _truth_row(ids: dict[str, int], **changes: Any) -> dict[str, Any]:
         "p_midpoint": 0.9, "p_third_quartile": 0.85, "p_complete": 0.8,
         "p_measurable": 0.9, "p_viewable": 0.85, "p_invalid": 0.01, "p_click": 0.002,
         "p_qr_scan": 0.001, "p_conversion": 0.0005, "conversion_lag_mean_hours": 36.0,
-        "conversion_share_in_flight": 0.75,
+        "conversion_share_in_flight": 0.75, "targetable_households": 5000,
+        "exposure_shape": 0.2, "planned_frequency": 5.0, "win_rate": 0.1, "allocated_share": 1.0,
     }
     return row | changes
 

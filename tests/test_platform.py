@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from adsgen.simulate.supply import _geo_weights
 from adsgen.templates.catalog import get_platform
+from adsgen.world.households import geo_households, served_geos
 
 BUNDLED = get_platform("netflix_like")
 
@@ -17,14 +17,17 @@ def _with(**update: object) -> dict[str, object]:
 
 def test_bundled_weights_cover_every_served_geo() -> None:
     assert set(BUNDLED.geo_weights) == set(BUNDLED.geo_timezones)
-    shares = _geo_weights(BUNDLED)
-    assert sum(shares.values()) == pytest.approx(1.0)
-    assert shares["US"] == pytest.approx(0.45 / sum(BUNDLED.geo_weights.values()))
+    households = dict(zip(served_geos(BUNDLED), geo_households(BUNDLED), strict=True))
+    assert sum(households.values()) == BUNDLED.households
+    share = households["US"] / BUNDLED.households
+    assert share == pytest.approx(0.45 / sum(BUNDLED.geo_weights.values()), abs=1e-7)
 
 
 def test_empty_weights_mean_equal_shares() -> None:
     platform = type(BUNDLED).model_validate(_with(geo_weights={}))
-    assert list(_geo_weights(platform).values()) == pytest.approx([1 / 12] * 12)
+    households = geo_households(platform)
+    assert households.sum() == platform.households
+    assert households.max() - households.min() <= 1
 
 
 @pytest.mark.parametrize(

@@ -66,18 +66,22 @@ def test_observed_rates_match_the_true_ones(
     assert abs(observed - true) <= 5 * standard_error + 0.002 * true, (observed, true)
 
 
-def test_uncapped_reach_follows_the_poisson_curve(
+def test_uncapped_reach_follows_the_nbd_curve(
     large: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
 ) -> None:
+    """Reach = N·(1 − (1 + I/(N·k))^(−k)) of the cumulative impressions, N and k the truth's."""
     rows, truth = large
-    for device, audience in zip(truth["device"], truth["audience"], strict=True):
+    for device, audience, shape in zip(truth["device"], truth["audience"],
+                                       truth["exposure_shape"], strict=True):
         on = (rows["device"] == device) & (rows["creative_id"] == rows["creative_id"].min())
         hours = rows["hour"][rows["device"] == device]
         per_hour = np.bincount((hours - hours.min()) // 3600,
                                weights=rows["impressions"][rows["device"] == device])
         cumulative = np.cumsum(per_hour)
-        expected = audience * -np.expm1(-cumulative / audience)
+        expected = audience * -np.expm1(-shape * np.log1p(cumulative / (audience * shape)))
         assert np.allclose(rows["cumulative_reach"][on], expected, rtol=1e-6, atol=1)
+        poisson = audience * -np.expm1(-cumulative / audience)
+        assert (rows["cumulative_reach"][on][-1] < poisson[-1])  # slower than Poisson
 
 
 def test_a_cap_of_one_per_day_makes_daily_reach_equal_daily_impressions() -> None:
@@ -86,14 +90,14 @@ def test_a_cap_of_one_per_day_makes_daily_reach_equal_daily_impressions() -> Non
         devices=(DeviceType.ctv,), extra={"win_rate": 0.5, "frequency_target": 40.0},
         budget_micros=300_000 * 1_000_000,
     )
-    rows = columns(simulate([item], platform=platform(), seed=3).performance)
-    audience = int(columns(simulate([item], platform=platform(), seed=3).ground_truth)[
-        "audience"][0])
+    result = simulate([item], platform=platform(), seed=3)
+    rows = columns(result.performance)
+    audience = int(columns(result.ground_truth)["audience"][0])
     first = rows["creative_id"] == rows["creative_id"].min()
     day = (rows["hour"] - rows["hour"].min()) // 86400
     per_day = np.bincount(day, weights=rows["impressions"])
     assert (per_day <= audience).all()
-    assert per_day.max() > 0.5 * audience  # the cap binds
+    assert columns(result["pacing"])["lost_to_frequency_cap"].sum() > 0  # the cap binds
     reach = rows["cumulative_reach"][first]
     assert reach[23] == per_day[0]  # first window: one impression per household reached
 

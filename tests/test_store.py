@@ -83,7 +83,9 @@ def ground_truth_table(parents: list[list[int]]) -> pa.Table:
          "p_measurable": 1.0, "p_viewable": 0.8765432109876543, "p_invalid": 1e-300,
          "p_click": 0.0021, "p_qr_scan": 0.000123, "p_conversion": 0.5,
          "conversion_lag_mean_hours": 36.25,
-         "conversion_share_in_flight": 0.8125}
+         "conversion_share_in_flight": 0.8125, "targetable_households": 2**40,
+         "exposure_shape": 1e-3, "planned_frequency": 12.5, "win_rate": 0.25,
+         "allocated_share": 1 / 3}
         for li_id, *_ in parents for device in DEVICES
     ]
     return pa.Table.from_pylist(rows, schema=GROUND_TRUTH_SCHEMA)

@@ -44,6 +44,8 @@ from adsgen.runs.manifest import (
     merge_checks,
     now_utc,
     recorded_files,
+    shared_slot_check,
+    slot_use,
     spec_hash,
 )
 from adsgen.runs.sizing import (  # block sizes: see there
@@ -55,6 +57,7 @@ from adsgen.runs.sizing import (  # block sizes: see there
 from adsgen.simulate import simulate_batches  # imported here: process pools preload it
 from adsgen.simulate.columns import FACT_TABLES
 from adsgen.storage.sinks import SINKS, FileSink, get_sink, sort_by_date
+from adsgen.world.allocation import Allocation, allocate
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -95,6 +98,7 @@ class BlockTask:
     out: str
     fmt: str
     check: bool = True
+    allocation: Allocation | None = None  # the whole plan's, cut to this block's items
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,8 @@ class BlockResult:
     seconds: float = 0.0
     written: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Each file written: POSIX path relative to the output folder → (rows, bytes)."""
+    slot_use: list[tuple[Any, Any]] = field(default_factory=list)
+    """Slots used per device × hour, per batch (`manifest.slot_use`): the shared-slot law."""
 
     @property
     def performance_rows(self) -> int:
@@ -128,6 +134,7 @@ def run_block(task: BlockTask) -> BlockResult:
 
     started = time.perf_counter()
     checks: list[dict[str, CheckCounts]] = []
+    uses: list[tuple[Any, Any]] = []
     sink_class = get_sink(task.fmt)
     out = Path(task.out)
     with ExitStack() as stack:  # a failure aborts every sink: nothing is published
@@ -143,9 +150,11 @@ def run_block(task: BlockTask) -> BlockResult:
         # into files that stay open (one per date): memory is FLUSH_ROWS rows whatever the
         # block size, and a large block gives each date file many rows. Other tables are
         # written batch by batch.
-        for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed):
+        for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed,
+                                      allocation=task.allocation):
             if task.check:
                 checks.append(check_block(batch, task.items))
+                uses.append(slot_use(batch.performance, task.items))
             for name, table in FACT_TABLES.items():
                 if table.partition is None:
                     sinks[name].write(batch[name])
@@ -167,7 +176,7 @@ def run_block(task: BlockTask) -> BlockResult:
         bytes={name: sink.bytes for name, sink in sinks.items()},
         files={name: len(sink.files) for name, sink in sinks.items()},
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
-        written=_written(out, *sinks.values()),
+        written=_written(out, *sinks.values()), slot_use=uses,
     )
 
 
@@ -309,8 +318,11 @@ def export(
         tables[name] = TableStats(rows=sink.rows, bytes=sink.bytes, files=len(sink.files))
         written.update(_written(out, sink))
 
+    world = allocate(items, platform, seed)  # the shared world, settled once for all blocks
     tasks = [BlockTask(index=i, items=block, platform=platform, seed=seed, out=str(out),
-                       fmt=fmt, check=check) for i, block in enumerate(blocks)]
+                       fmt=fmt, check=check, allocation=world.for_items(block))
+             for i, block in enumerate(blocks)]
+    del world
 
     def done(index: int, result: BlockResult) -> None:
         if on_progress is not None:
@@ -327,6 +339,9 @@ def export(
     for result in results:
         written.update(result.written)
     checks = merge_checks(r.checks for r in results)
+    if check:
+        checks["shared_slots"] = shared_slot_check(
+            (use for r in results for use in r.slot_use), platform, seed)
     elapsed = time.perf_counter() - started
     manifest = Manifest(
         adsgen_version=__version__,

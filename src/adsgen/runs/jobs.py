@@ -198,15 +198,25 @@ def simulate_into(
     from adsgen.simulate.columns import FACT_TABLES
     from adsgen.storage.database import bulk_insert, delete_facts
     from adsgen.storage.persist import load_sim_items
+    from adsgen.world.allocation import allocate
 
     items = load_sim_items(session, line_item_ids)
+    # the shared world is settled over every line item of the database, not only these
+    # (reading them must not flush this command's pending rows: a write error belongs to
+    # the write, not to this query)
+    if line_item_ids is None:
+        plan = items
+    else:
+        with session.no_autoflush:
+            plan = load_sim_items(session, None)
+    allocation = allocate(plan, platform, seed)
     conn: Connection = session.connection()
     delete_facts(conn, [item.line_item_id for item in items])
     totals = FactTotals(line_items=len(items), rows=dict.fromkeys(FACT_TABLES, 0))
     progress("simulating performance", 0, len(items))
     for start in range(0, len(items), SIMULATION_BLOCK):
         block = items[start : start + SIMULATION_BLOCK]
-        result = simulate(block, platform=platform, seed=seed)
+        result = simulate(block, platform=platform, seed=seed, allocation=allocation)
         totals.add_rows({name: bulk_insert(conn, name, table) for name, table in result.items()})
         perf = result.performance
         if perf.num_rows:

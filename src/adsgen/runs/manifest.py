@@ -151,10 +151,12 @@ CHECKS: dict[str, str] = {
     "within_flight": "no delivery outside the flight [start_at, end_at)",
     "active_and_servable": "no delivery for an inactive line item or unservable creative",
     "lifetime_budget": "line item spend <= lifetime budget",
-    "daily_cap": "line item spend per UTC day <= daily cap",
+    "daily_cap": "line item spend per day of its campaign's time zone <= daily cap",
     "reach_le_impressions": "cumulative reach <= impressions so far (line item x device)",
     "reach_le_audience": "cumulative reach <= ground-truth audience (line item x device)",
     "reach_non_decreasing": "cumulative reach never decreases (line item x device)",
+    "shared_slots": "impressions x slots per impression of all line items <= the ad slots of"
+                    " each device x UTC hour (every geo): the shared-slot law",
 }
 """Check name → what it asserts (realism.md section C)."""
 
@@ -246,7 +248,7 @@ def check_block(
     spent = np.bincount(li, weights=spend, minlength=ids.size)
     out["lifetime_budget"] = (int(np.count_nonzero(present)),
                               int(np.count_nonzero(present & (spent > budget))))
-    day_key, day_of = _dense(li * _SPAN + hour // 86400)
+    day_key, day_of = _dense(li * _SPAN + _local_day(by_id, li, hour))
     day_li = li[day_of]
     capped = daily[day_li] >= 0
     day_spent = np.bincount(day_key, weights=spend)
@@ -338,6 +340,65 @@ def merge_checks(
                 failed_blocks=prior.failed_blocks + (violations > 0),
             )
     return {name: merged[name] for name in sorted(merged)}
+
+
+def _local_day(items: Sequence[SimLineItem], li: np.ndarray, hour: np.ndarray) -> np.ndarray:
+    """Each row's day in its line item's time zone (rows of unknown line items: UTC)."""
+    from adsgen.simulate.pacing import local_days
+
+    known = li < len(items)
+    days = hour // 86400
+    if known.any():
+        days[known] = local_days(items, li[known], hour[known])
+    return days
+
+
+# --- the shared-slot law: across blocks --------------------------------------------------
+
+
+def slot_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[np.ndarray, np.ndarray]:
+    """(device × UTC hour keys, slots used) of a block: Σ impressions × slots per impression.
+
+    Keys are hour (hours since the epoch) × 3 + device code (DEVICE_ORDER); the blocks'
+    uses add up in `shared_slot_check`.
+    """
+    import pyarrow as pa
+
+    from adsgen.world.households import DEVICE_ORDER
+    from adsgen.world.inventory import slot_units
+
+    creatives = sorted((c for i in items for c in i.creatives), key=lambda c: c.creative_id)
+    ids = np.array([c.creative_id for c in creatives], dtype=np.int64)
+    units = slot_units(np.array([c.duration_s or 0 for c in creatives], dtype=np.int64),
+                       np.array([c.ad_format.is_video and bool(c.duration_s)
+                                 for c in creatives], dtype=np.bool_))
+    rows = performance.column("creative_id").to_numpy()
+    used = performance.column("impressions").to_numpy() * units[np.searchsorted(ids, rows)]
+    hours = performance.column("hour").cast(pa.int64()).to_numpy() // 3_600_000_000
+    names = np.array([d.value for d in DEVICE_ORDER])
+    device = np.searchsorted(names, performance.column("device").to_numpy(zero_copy_only=False))
+    keys, index = np.unique(hours * 3 + device, return_inverse=True)
+    return keys, np.bincount(index.ravel(), weights=used).astype(np.int64)
+
+
+def shared_slot_check(
+    uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform, seed: int
+) -> CheckResult:
+    """The shared-slot law over every block's `slot_use`: device × hours checked, violated."""
+    from adsgen.world.inventory import hourly_slots
+
+    parts = [u for u in uses if u[0].size]
+    if not parts:
+        return CheckResult()
+    keys = np.concatenate([k for k, _ in parts])
+    used = np.concatenate([u for _, u in parts])
+    cells, index = np.unique(keys, return_inverse=True)
+    total = np.bincount(index.ravel(), weights=used)
+    hours = cells // 3
+    inventory = hourly_slots(platform, seed, np.unique(hours // 24))
+    slots = inventory.slots.sum(axis=0)[cells % 3, inventory.hour_index(hours * 3600)]
+    bad = int(np.count_nonzero(total > slots))
+    return CheckResult(checked=int(cells.size), violations=bad, failed_blocks=int(bad > 0))
 
 
 # --- the manifest ------------------------------------------------------------------------

@@ -26,7 +26,9 @@ __all__ = [
     "FACT_TABLES",
     "FUNNEL",
     "GROUND_TRUTH_SCHEMA",
+    "PACING_SCHEMA",
     "PERFORMANCE_SCHEMA",
+    "REACH_SCHEMA",
     "TIMESTAMP",
     "FactTable",
     "describe",
@@ -135,13 +137,34 @@ GROUND_TRUTH_SCHEMA = pa.schema([
     _field("seed", pa.int64(),
            "Seed of the run that drew these values (--seed): same seed, same truth."),
     _field("audience", pa.int64(),
-           "The line item's audience on this device: the households its impressions land on"
-           " (planned impressions ÷ planned frequency, at most the targetable households),"
-           " the population of its reach curve; cumulative_reach never exceeds it.",
-           "households"),
+           "Targetable households on this device: households of the platform in the line"
+           " item's geos that watch its genres and own the device — the population N of its"
+           " reach curve on the device; cumulative_reach never exceeds it.", "households"),
     _field("cpm_micros", pa.int64(),
            "The line item's CPM (line_items.cpm_micros), so the truth stands alone.",
            "micros per 1,000 impressions"),
+    _field("targetable_households", pa.int64(),
+           "Targetable households over all the line item's devices, de-duplicated (a"
+           " household owning two targeted devices counts once): the population of its"
+           " cross-device reach. Same on every device row of the line item.", "households"),
+    _field("exposure_shape", pa.float64(),
+           "Shape k of the gamma mixing of the line item's exposures across households"
+           " (negative binomial / NBD exposure): with O offered impressions over N households,"
+           " expected reach = N·(1 − (1 + O/(N·k))^(−k)). Small k: exposures concentrate on"
+           " few households (high frequency); large k: the Poisson curve.", "shape"),
+    _field("planned_frequency", pa.float64(),
+           "Average impressions per reached household the line item was planned for (grows"
+           " with its size, Innovid 2023); exposure_shape is set so the planned impressions"
+           " reach planned impressions ÷ planned_frequency households.",
+           "impressions per household"),
+    _field("win_rate", pa.float64(),
+           "Share of a geo × device × day's ad slots the line item could win against the rest"
+           " of the market (the most it asks for, before competition within the plan).",
+           "share 0-1"),
+    _field("allocated_share", pa.float64(),
+           "Share of the slots the line item asked for that the competition with the plan's"
+           " other line items left it (1 = everything it asked for; below 1 = outbid on some"
+           " geo × device × days by higher-CPM line items).", "share 0-1"),
     _field("p_start", pa.float64(), _p("starts playing"), "probability 0-1"),
     _field("p_first_quartile", pa.float64(), _p("plays to 25 %"), "probability 0-1"),
     _field("p_midpoint", pa.float64(), _p("plays to 50 %"), "probability 0-1"),
@@ -218,6 +241,76 @@ CREATIVE_TRUTH_SCHEMA = pa.schema([
            "share 0-1"),
     *(_unmixed(f) for f in GROUND_TRUTH_SCHEMA if f.name.startswith("p_")),
 ])
+
+REACH_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("device", pa.string(),
+           "ctv, mobile or desktop; `all` = the line item's households de-duplicated over its"
+           " devices (a household reached on two devices counts once)."),
+    _field("period", pa.string(),
+           "`day`: the UTC day in `day`; `flight`: the whole flight (day = its last day)."),
+    _field("day", pa.date32(), "UTC date of the day (for flight rows, the flight's last day).",
+           "UTC"),
+    _field("impressions", pa.int64(), "Impressions of the line item on the device in the period.",
+           "impressions"),
+    _field("reach", pa.int64(),
+           "Distinct households that saw at least one impression in the period. Reach does not"
+           " add up over days, devices or line items (households overlap): never SUM it.",
+           "households"),
+    _field("cumulative_reach", pa.int64(),
+           "Distinct households reached from the flight start to the end of the period (equals"
+           " reach on flight rows); never decreases from day to day.", "households"),
+    _field("average_frequency", pa.float64(),
+           "impressions ÷ reach (0 when nobody was reached).", "impressions per household"),
+    _field("targetable_households", pa.int64(),
+           "The population the reach is drawn from: ground_truth.audience for a device,"
+           " ground_truth.targetable_households for `all`.", "households"),
+    *[
+        _field(f"frequency_{j}", pa.int64(),
+               f"Households that saw exactly {j} impression{'s' if j > 1 else ''} in the period.",
+               "households")
+        for j in range(1, 10)
+    ],
+    _field("frequency_10_plus", pa.int64(),
+           "Households that saw 10 or more impressions in the period; frequency_1 … 10_plus"
+           " sum to reach.", "households"),
+])
+
+
+PACING_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("day", pa.date32(),
+           "The pacing day: a date in the campaign's time zone (campaigns.time_zone), whose"
+           " midnight starts the day's budget and daily cap.", "local date"),
+    _field("goal_impressions", pa.int64(),
+           "What the pacer aimed to deliver that day: the day's share of the budget (its share"
+           " of the flight's forecast supply, tilted for AHEAD), off by the pacer's daily"
+           " error; FLIGHT pacing adds what earlier days missed.", "impressions"),
+    _field("available_impressions", pa.int64(),
+           "Slots the line item won that day (its share of the shared inventory in its geos,"
+           " devices and day-parts), before the frequency cap.", "impressions"),
+    _field("capped_impressions", pa.int64(),
+           "What the frequency cap left of the available impressions.", "impressions"),
+    _field("delivered_impressions", pa.int64(),
+           "Impressions delivered that day (= SUM(performance.impressions) of the day).",
+           "impressions"),
+    _field("lost_to_competition", pa.int64(),
+           "Expected impressions that higher-CPM line items of the plan took from it (0 when"
+           " it got every slot it asked for: ground_truth.allocated_share = 1).",
+           "impressions"),
+    _field("lost_to_frequency_cap", pa.int64(),
+           "available_impressions − capped_impressions.", "impressions"),
+    _field("lost_to_daily_cap", pa.int64(), "Impressions the daily cap cut that day.",
+           "impressions"),
+    _field("lost_to_budget", pa.int64(),
+           "Impressions the lifetime budget cut that day (the budget was spent).", "impressions"),
+    _field("shortfall_impressions", pa.int64(), "max(goal − delivered, 0).", "impressions"),
+    _field("shortfall_reason", pa.string(),
+           "Why the day fell short: none (within 1 % of the goal), supply (too few slots for"
+           " the targeting), competition, frequency_cap, daily_cap, budget, or pacing (the"
+           " pacer's daily error, nothing else binding)."),
+])
+
 
 # --- the registry of fact tables -----------------------------------------------------------
 
@@ -334,6 +427,38 @@ FACT_TABLES: dict[str, FactTable] = {
                 "ground_truth ON ground_truth.line_item_id = creative_truth.line_item_id AND"
                 " ground_truth.device = creative_truth.device",
             ),
+        ),
+        FactTable(
+            name="reach",
+            schema=REACH_SCHEMA,
+            key=("line_item_id", "device", "period", "day"),
+            description=(
+                "Reach and frequency of each line item: per device and de-duplicated over"
+                " devices (`all`), per UTC day and over the whole flight — households reached,"
+                " cumulative reach, average frequency and the frequency distribution 1 … 10+,"
+                " from the households of the shared world (NBD exposure)."
+            ),
+            grain=(
+                "one row per line_item_id × device (its devices and `all`) × period: each UTC"
+                " day of the flight (`day`) and the whole flight (`flight`)"
+            ),
+            joins=(
+                "line_items ON line_items.id = reach.line_item_id",
+                "ground_truth ON ground_truth.line_item_id = reach.line_item_id AND"
+                " ground_truth.device = reach.device",
+            ),
+        ),
+        FactTable(
+            name="pacing",
+            schema=PACING_SCHEMA,
+            key=("line_item_id", "day"),
+            description=(
+                "Delivery diagnostics per line item and day: the pacer's goal, the slots won,"
+                " what the frequency cap, the daily cap and the budget took, what competition"
+                " took, and why the day fell short — under-delivery explained by the data."
+            ),
+            grain="one row per line_item_id × day of its flight in its campaign's time zone",
+            joins=("line_items ON line_items.id = pacing.line_item_id",),
         ),
     )
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -27,11 +27,21 @@ from adsgen.simulate.creative_truth import creative_truth_table
 from adsgen.simulate.draws import COUNTS
 from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
-from adsgen.simulate.ground_truth import draw_params, ground_truth_table
+from adsgen.simulate.ground_truth import WorldTruth, draw_params, ground_truth_table
 from adsgen.simulate.pacing import pace
+from adsgen.simulate.pacing_table import pacing_table
 from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
-from adsgen.simulate.supply import audience, expected_supply, won_supply
+from adsgen.simulate.reach_table import reach_rows, reach_table
+from adsgen.simulate.supply import FILL, slot_bound, won_supply
 from adsgen.templates.spec import Platform
+from adsgen.world.allocation import Allocation, allocate, flight_days
+from adsgen.world.households import (
+    nbd_shape_for_frequency,
+    ownership,
+    served_geos,
+    targetable,
+)
+from adsgen.world.inventory import hourly_slots
 
 __all__ = ["DEFAULT_BATCH_ROWS", "SimResult", "simulate", "simulate_batches"]
 
@@ -93,14 +103,17 @@ def simulate(
     platform: Platform,
     seed: int,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    allocation: Allocation | None = None,
 ) -> SimResult:
     """Simulate every line item: every table of FACT_TABLES, rows in line item order
     (performance sorted by line_item_id, creative_id, hour, device).
 
-    Raises ValueError when two line items share an id.
+    `allocation` is the shared world's settlement of the whole plan (`world.allocate`);
+    by default `items` are the whole plan. Raises ValueError when two line items share an id.
     """
     return SimResult.concat(
-        list(simulate_batches(items, platform=platform, seed=seed, batch_rows=batch_rows))
+        list(simulate_batches(items, platform=platform, seed=seed, batch_rows=batch_rows,
+                              allocation=allocation))
     )
 
 
@@ -110,16 +123,19 @@ def simulate_batches(
     platform: Platform,
     seed: int,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    allocation: Allocation | None = None,
 ) -> Iterator[SimResult]:
     """Yield results batch by batch, in line item id order: for streaming into a sink.
 
-    Memory stays that of one batch whatever the number of line items or days.
+    Memory stays that of one batch whatever the number of line items or days. Given the
+    allocation of a larger plan, the rows of `items` are exactly theirs in that plan.
     """
     ordered = sorted(items, key=lambda item: item.line_item_id)
     ids = [item.line_item_id for item in ordered]
     if len(set(ids)) != len(ids):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"line_item_id values must be unique; repeated: {duplicates[:10]}")
+    world = allocation if allocation is not None else allocate(ordered, platform, seed)
     batch: list[SimLineItem] = []
     rows = 0
     for item in ordered:
@@ -127,30 +143,49 @@ def simulate_batches(
         if count == 0:
             continue
         if batch and rows + count > batch_rows:
-            yield SimResult(_simulate_batch(batch, platform=platform, seed=seed))
+            yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world))
             batch, rows = [], 0
         batch.append(item)
         rows += count
     if batch:
-        yield SimResult(_simulate_batch(batch, platform=platform, seed=seed))
+        yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world))
 
 
 def _simulate_batch(
-    items: list[SimLineItem], *, platform: Platform, seed: int
+    items: list[SimLineItem], *, platform: Platform, seed: int, world: Allocation
 ) -> dict[str, pa.Table]:
     """Every table of FACT_TABLES for one batch, by name."""
     grid = build_grid(items, platform)
+    tg = grid.targets
+    alloc = world.select(tg.ids)
     low, high = platform.cpm_range
     params = draw_params(
         grid, seed=seed, invalid_rate=platform.invalid_traffic_rate, cpm_mid=math.sqrt(low * high)
     )
-    pop = audience(grid, platform, params)
-    expected = expected_supply(grid, platform, params, pop)
-    supply = won_supply(grid, expected, seed=seed, dispersion=platform.dispersion)
+    households = targetable(platform, tg.geo_masks(len(served_geos(platform))),
+                            tg.device_masks(), tg.genre_household_share)
+    pair_li = np.repeat(np.arange(grid.n), grid.n_dev)
+    pair_dev = grid.dev_codes[pair_li, np.arange(pair_li.size) - np.repeat(
+        np.cumsum(grid.n_dev) - grid.n_dev, grid.n_dev)]
+    pop = households.by_device[pair_li, pair_dev].astype(np.float64)
+    union = np.maximum(households.union.astype(np.float64), 1.0)
+    shape = nbd_shape_for_frequency(tg.planned / union, params.frequency_target)
+    inventory = hourly_slots(platform, seed, flight_days(tg))
+    bound = slot_bound(grid, alloc, inventory)
+    supply = won_supply(grid, bound, seed=seed, dispersion=platform.dispersion)
     windows = cap_windows(grid)
-    allowed = cap_supply(supply, pop, grid, windows)
-    delivered = pace(grid, allowed, expected)
-    reach = cumulative_reach(delivered, pop, grid, windows)
+    allowed, cap_factor = cap_supply(supply, pop, shape, grid, windows)
+    pacing = pace(grid, allowed, FILL * bound, seed=seed)
+    delivered = pacing.delivered
+    asked = slot_bound(grid, replace(alloc, squeezed=alloc.squeezed[:0],
+                                     squeezed_share=alloc.squeezed_share[:0]), inventory)
+    diagnostics = pacing_table(grid, pacing, available=supply,
+                               lost_competition=FILL * np.maximum(asked - bound, 0.0))
+    reach, offered = cumulative_reach(delivered, pop, shape, grid, windows, cap_factor)
+    reach_by_day = reach_table(reach_rows(
+        grid, windows, delivered=delivered, reach=reach, offered=offered, pop=pop,
+        union=union, ownership=ownership(platform), shape=shape,
+    ))
 
     impressions = rotate(grid, delivered, params.rotation_weight, seed=seed)
     probs = series_probabilities(grid, params)
@@ -186,7 +221,13 @@ def _simulate_batch(
         grid,
         params,
         series_probabilities=probs,
-        audience=pop,
+        audience=pop.astype(np.int64),
+        world=WorldTruth(
+            targetable=households.union,
+            exposure_shape=shape,
+            win_rate=alloc.win,
+            allocated_share=alloc.granted(),
+        ),
         lag_mean_hours=lag_mean(lags),
         in_flight_conversions=in_flight_conversions(grid, probs, valid, lags),
         seed=seed,
@@ -196,4 +237,6 @@ def _simulate_batch(
         "ground_truth": truth,
         "creative_truth": creative_truth_table(
             grid, params, series_probabilities=probs, seed=seed),
+        "reach": reach_by_day,
+        "pacing": diagnostics,
     }

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,6 +25,9 @@ from adsgen.build.items import SimCreative, SimLineItem
 from adsgen.domain.enums import AdFormat, DeviceType
 from adsgen.simulate.groups import Groups
 from adsgen.templates.spec import Platform
+from adsgen.world import lineitems
+from adsgen.world.households import DEVICE_ORDER
+from adsgen.world.lineitems import Targets, device_codes, epoch_seconds, servable, targets
 
 __all__ = [
     "AD_FORMATS", "DEVICES", "Grid", "build_grid", "deliverable", "epoch_seconds", "row_count",
@@ -33,35 +35,14 @@ __all__ = [
 
 I64 = NDArray[np.int64]
 
-DEVICES: tuple[DeviceType, ...] = tuple(sorted(DeviceType, key=lambda d: d.value))
-AD_FORMATS: tuple[AdFormat, ...] = tuple(AdFormat)  # Grid.cre_format indexes it
+DEVICES: tuple[DeviceType, ...] = DEVICE_ORDER
 """Device codes 0..2 in output sort order (by name: ctv, desktop, mobile)."""
-
-
-def epoch_seconds(moment: datetime) -> int:
-    """Epoch seconds of a naive-UTC (or aware) datetime."""
-    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return int(aware.timestamp())
-
-
-def _devices(item: SimLineItem, platform: Platform) -> tuple[int, ...]:
-    served = {d for d, share in platform.device_mix.items() if share > 0}
-    wanted = set(item.devices) if item.devices else served
-    return tuple(code for code, device in enumerate(DEVICES) if device in wanted & served)
-
-
-def _servable(item: SimLineItem) -> list[SimCreative]:
-    return sorted((c for c in item.creatives if c.servable), key=lambda c: c.creative_id)
+AD_FORMATS: tuple[AdFormat, ...] = tuple(AdFormat)  # Grid.cre_format indexes it
 
 
 def deliverable(item: SimLineItem, platform: Platform) -> bool:
-    """True when the line item gets rows: active, servable creatives, devices, hours."""
-    return (
-        item.active
-        and item.end > item.start
-        and bool(_servable(item))
-        and bool(_devices(item, platform))
-    )
+    """True when the line item gets rows (see `adsgen.world.lineitems.deliverable`)."""
+    return lineitems.deliverable(item, platform)
 
 
 def row_count(item: SimLineItem, platform: Platform) -> int:
@@ -69,7 +50,7 @@ def row_count(item: SimLineItem, platform: Platform) -> int:
     if not deliverable(item, platform):
         return 0
     hours = (epoch_seconds(item.end) - epoch_seconds(item.start)) // 3600
-    return hours * len(_servable(item)) * len(_devices(item, platform))
+    return hours * len(servable(item)) * len(device_codes(item, platform))
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +58,7 @@ class Grid:
     """Index arrays of one batch (n line items, all deliverable, sorted by id)."""
 
     items: tuple[SimLineItem, ...]
+    targets: Targets  # targeting and demand arrays (the world's view of the line items)
     li_id: I64
     start: I64  # epoch seconds of the first flight hour
     hours: I64
@@ -123,20 +105,18 @@ class Grid:
 def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:
     """Lay out a batch of deliverable line items (sorted by id) as cells and rows."""
     n = len(items)
-    li_id = np.array([i.line_item_id for i in items], dtype=np.int64)
-    start = np.array([epoch_seconds(i.start) for i in items], dtype=np.int64)
-    end = np.array([epoch_seconds(i.end) for i in items], dtype=np.int64)
-    hours = (end - start) // 3600
-    dev_codes = np.full((n, 3), -1, dtype=np.int64)
+    tg = targets(items, platform)
+    li_id = tg.ids
+    start = tg.start
+    hours = tg.hours
+    dev_codes = tg.dev_codes
     creatives: list[SimCreative] = []
     n_cre = np.zeros(n, dtype=np.int64)
     for k, item in enumerate(items):
-        codes = _devices(item, platform)
-        dev_codes[k, : len(codes)] = codes
-        servable = _servable(item)
-        n_cre[k] = len(servable)
-        creatives.extend(servable)
-    n_dev = (dev_codes >= 0).sum(axis=1).astype(np.int64)
+        chosen = servable(item)
+        n_cre[k] = len(chosen)
+        creatives.extend(chosen)
+    n_dev = tg.n_dev
     cre_off = np.concatenate([[0], np.cumsum(n_cre)]).astype(np.int64)
 
     lh = Groups(hours)
@@ -165,6 +145,7 @@ def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:
 
     return Grid(
         items=tuple(items),
+        targets=tg,
         li_id=li_id,
         start=start,
         hours=hours,

@@ -24,7 +24,6 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from adsgen.domain.money import usd_per_unit
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
 from adsgen.simulate.draws import hash_counters, line_item_keys, uniform
 from adsgen.simulate.grid import DEVICES, Grid
@@ -60,10 +59,14 @@ LINE_ITEM_RANGES: dict[str, Range] = {
     "conversion_rate": (0.001, 0.003),  # per impression (Criteo ≈ 0.27 %)
     "click_conversion": (0.02, 0.10),  # share of clicks that convert
     "lag_mean_hours": (4.0, 36.0),  # exponential attribution lag
-    "log_win_rate": (np.log(0.02), np.log(0.15)),  # share of the audience's ad slots won
-    "frequency_target": (3.0, 8.0),  # planned impressions per household (Innovid 4-8)
+    # planned frequency at 30 M impressions; scaled by size (see FREQUENCY_SIZE_POWER)
+    "frequency_base": (6.0, 11.0),
 }
+FREQUENCY_SIZE_POWER = 0.2
+"""Planned frequency = base × (planned impressions ÷ 30 M)^0.2, within [2, 20]: about 5 for
+20-39 M impressions and 10-12 above 200 M (Innovid 2023, realism.md E)."""
 OVERRIDES: tuple[str, ...] = ("win_rate", "frequency_target", "conversion_rate", "lag_mean_hours")
+"""`win_rate` is read by the world's allocation (`adsgen.world.allocation.win_rates`)."""
 """Keys of `SimLineItem.extra` that pin a line item's drawn value (tests, what-if runs)."""
 
 QUARTILE_DROP: tuple[float, float, float] = (0.45, 0.70, 0.88)
@@ -88,7 +91,6 @@ class Params:
     conversion_rate: F64
     click_conversion: F64
     lag_mean_hours: F64
-    win_rate: F64
     frequency_target: F64
     rotation_weight: F64  # per batch creative, normalised within each line item
 
@@ -126,10 +128,8 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
     base = len(DEVICE_RANGES)
     for offset, (name, bounds) in enumerate(LINE_ITEM_RANGES.items()):
         per_item[name] = _between(_uniform_draws(grid, seed, base + offset, 1)[:, 0], bounds)
-    cpm = np.array([item.cpm_micros for item in grid.items], dtype=np.float64) / 1e6
-    cpm_usd = cpm * usd_per_unit([item.currency for item in grid.items])  # cpm_mid is USD
-    win = np.exp(per_item["log_win_rate"]) * np.sqrt(cpm_usd / cpm_mid)
-    win = np.clip(_override(grid, "win_rate", win), 0.0, 1.0)
+    size = np.maximum(grid.targets.planned, 1) / 30e6
+    planned_frequency = np.clip(per_item["frequency_base"] * size**FREQUENCY_SIZE_POWER, 2.0, 20.0)
     start = by_device["start"]
     completion = np.minimum(by_device["completion"], start - 0.001)
     invalid = np.clip(invalid_rate * by_device["invalid_factor"], MIN_IVT, MAX_IVT)
@@ -149,9 +149,8 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
         lag_mean_hours=np.maximum(
             _override(grid, "lag_mean_hours", per_item["lag_mean_hours"]), 0.0
         ),
-        win_rate=win,
         frequency_target=np.maximum(
-            _override(grid, "frequency_target", per_item["frequency_target"]), 1e-3
+            _override(grid, "frequency_target", planned_frequency), 1.0
         ),
         rotation_weight=weights,
     )
@@ -173,12 +172,23 @@ GT_PROBABILITIES: tuple[str, ...] = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class WorldTruth:
+    """Per line item: what the shared world made of it (see the ground-truth columns)."""
+
+    targetable: I64  # households owning any targeted device in its geos and genres
+    exposure_shape: F64  # NBD shape k of its exposures across them
+    win_rate: F64  # share of a segment's slots it could win against the market
+    allocated_share: F64  # share of the slots it asked for that competition left it
+
+
 def ground_truth_table(
     grid: Grid,
     params: Params,
     *,
     series_probabilities: dict[str, F64],
     audience: I64,
+    world: WorldTruth,
     lag_mean_hours: F64,
     in_flight_conversions: tuple[F64, F64],
     seed: int,
@@ -209,6 +219,11 @@ def ground_truth_table(
         "seed": np.full(pairs, seed, dtype=np.int64),
         "audience": audience.astype(np.int64),
         "cpm_micros": np.array([i.cpm_micros for i in grid.items], dtype=np.int64)[pair_li],
+        "targetable_households": world.targetable[pair_li].astype(np.int64),
+        "exposure_shape": world.exposure_shape[pair_li],
+        "planned_frequency": params.frequency_target[pair_li],
+        "win_rate": world.win_rate[pair_li],
+        "allocated_share": world.allocated_share[pair_li],
     }
     for name in GT_PROBABILITIES:
         mixed = np.bincount(

@@ -1,20 +1,26 @@
-"""Reach and frequency per line item × device: the cap's allowance and cumulative reach.
+"""Reach and frequency per line item × device, from the households of the shared world.
 
-Households in the audience (population N) receive impressions as a Poisson process; a
-frequency cap of c per window stops each household at c. With I impressions served in a
-window, the window's reach is r = N·(1 − (1 − I/(cN))^c): exact at c = 1 (r = I), the Poisson
-curve N·(1 − e^(−I/N)) as c → ∞, and always I/c ≤ r ≤ I. Windows are fixed blocks of
-`time_unit_count × time_unit` hours from the flight start (a month is 720 h); a cap in
-minutes is applied per hour as c·⌈60/count⌉ impressions per household-hour.
+The population of a line item × device is its targetable households N (`world.households`):
+households in its geos that watch its genres and own the device. Exposure to the line item
+is heterogeneous across them — gamma distributed with the line item's shape k (truth:
+`exposure_shape`) — so the impressions a household is offered in a window are negative
+binomial (NBD) with mean O/N, and reach after O offered impressions is
 
-The cap's allowance in a window with S impressions on offer is cN·(1 − e^(−S/(cN))):
-what a Poisson stream of S/N opportunities per household yields once each household is cut
-at c (smooth; exact for c = 1). Supply is scaled down to it before pacing.
+    R = N · (1 − (1 + O/(N·k))^(−k))
 
-Cumulative reach treats windows as independent draws over the same households:
-1 − R/N = Π_w (1 − r_w/N), accumulated as a sum of logs, so it never decreases and equals
-the Poisson curve of cumulative impressions when uncapped. Rounded reach is clipped to
-[⌈I_w/c⌉ (running max), min(cumulative impressions, N)], which keeps every invariant exact.
+(the NBD curve: slower than the Poisson N·(1 − e^(−O/N)), never saturating N). Heavy and
+light households keep their intensity from window to window, so windows add up on the same
+curve: cumulative reach uses the cumulative offered impressions.
+
+A frequency cap of c per window stops each household at c: of S impressions offered in a
+window, N · E[min(X, c)], X ~ NBD(k, S/N), can be served (`capped_mean`); supply is scaled
+down to that before pacing. Pacing then serves D ≤ that; the offered impressions that
+explain D are found by inverting the capped mean (bisection), and reach follows from them.
+Windows are fixed blocks of `time_unit_count × time_unit` hours from the flight start (a
+month is 720 h); a cap in minutes is applied per hour as c·⌈60/count⌉.
+
+Rounded reach is clipped to [⌈window impressions ÷ c⌉ (running max), min(impressions so far,
+N)] and made non-decreasing, which keeps every invariant exact.
 """
 
 from __future__ import annotations
@@ -29,10 +35,24 @@ from adsgen.simulate import groups
 from adsgen.simulate.grid import Grid
 from adsgen.simulate.groups import Groups
 
-__all__ = ["CapWindows", "cap_supply", "cap_windows", "cumulative_reach"]
+__all__ = [
+    "CapWindows",
+    "cap_supply",
+    "cap_windows",
+    "capped_mean",
+    "cumulative_reach",
+    "offered_for",
+]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
+
+OFFER_STEPS = 14
+"""Bisection steps inverting the capped mean: the bracket [served, served ÷ cap factor] is
+narrow, 14 halvings of its log width leave well under 0.1 % of error."""
+LOOP_CAP = 240
+"""Caps above this many impressions per household and window never bind in practice: they
+are treated as no cap (the capped mean is a loop over 0..c-1)."""
 
 
 class CapWindows:
@@ -61,12 +81,12 @@ def _window_hours_and_cap(grid: Grid) -> tuple[I64, F64]:
         else:
             length[k] = max(1, round(fc.time_unit.hours_per_unit * fc.time_unit_count))
             cap[k] = fc.max_impressions
+    cap[cap > LOOP_CAP] = np.inf
     return np.maximum(length, 1), cap
 
 
 def cap_windows(grid: Grid) -> CapWindows:
     """The device-major order of cells and the frequency-cap windows of every pair."""
-    # Pairs are laid out inside each line item's block of cells: same offsets as the cells.
     position = grid.cells.first[grid.cell_li] + grid.cell_rank * grid.hours[grid.cell_li]
     position += grid.cell_h
     order = np.empty_like(position)
@@ -89,40 +109,113 @@ def cap_windows(grid: Grid) -> CapWindows:
     )
 
 
-def cap_supply(supply: I64, pop: I64, grid: Grid, cw: CapWindows) -> I64:
-    """Supply per cell cut to what the frequency cap allows in each window (floor)."""
+def capped_mean(mean: F64, shape: F64, cap: F64) -> F64:
+    """E[min(X, c)] for X negative binomial with this mean and gamma shape (c finite ≥ 1)."""
+    k = np.maximum(shape, 1e-9)
+    mu = np.maximum(mean, 0.0)
+    p = mu / (k + mu)
+    term = np.exp(-k * np.log1p(mu / k))  # P(X = 0)
+    cdf = term.copy()
+    total = 1.0 - cdf  # j = 0: P(X > 0)
+    top = int(cap.max()) if cap.size else 0
+    for j in range(1, top):
+        term = term * ((k + j - 1.0) / j) * p
+        cdf = cdf + term
+        total = total + np.where(j < cap, np.maximum(1.0 - cdf, 0.0), 0.0)
+    result: F64 = total
+    return result
+
+
+def offered_for(served: F64, population: F64, shape: F64, cap: F64, upper: F64) -> F64:
+    """Offered impressions O in [served, upper] with N · capped_mean(O/N) = served.
+
+    Bisection on log O, bracketed by `upper` (an offer known to serve at least `served`).
+    """
+    n = np.maximum(population, 1.0)
+    low = np.log(np.maximum(served, 1e-9))
+    high = np.log(np.maximum(upper, np.maximum(served, 1e-9)))
+    for _ in range(OFFER_STEPS):
+        mid = (low + high) / 2
+        short = n * capped_mean(np.exp(mid) / n, shape, cap) < served
+        low = np.where(short, mid, low)
+        high = np.where(short, high, mid)
+    offered: F64 = np.where(served > 0, np.exp((low + high) / 2), 0.0)
+    return offered
+
+
+def _per_element(cw: CapWindows, per_pair: F64, grid: Grid) -> F64:
+    return per_pair[grid.pair_index][cw.order]
+
+
+def cap_supply(
+    supply: I64, pop: F64, shape: F64, grid: Grid, cw: CapWindows
+) -> tuple[I64, F64]:
+    """(supply per cell cut to what the frequency cap allows in each window (floor), the
+    cut's factor per window).
+
+    `pop` is per pair (line item × device), `shape` per line item.
+    """
     s = supply[cw.order].astype(np.float64)
-    n = pop[grid.pair_index][cw.order].astype(np.float64)
-    limit = np.where(cw.capped > 0, cw.cap, 1.0) * n
-    total = groups.sums(s, cw.windows)[cw.windows.gid]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        allowance = limit * -np.expm1(-total / limit)
-        factor = np.where((cw.capped > 0) & (total > 0), np.minimum(allowance / total, 1.0), 1.0)
-    factor = np.where(limit > 0, factor, 0.0)
+    total = groups.sums(s, cw.windows)
+    first = cw.windows.first
+    capped = (cw.capped[first] > 0) & (total > 0) if first.size else np.zeros(0, np.bool_)
+    factor = np.ones(cw.windows.n)
+    if capped.any():
+        n = _per_element(cw, pop, grid)[first[capped]]
+        k = shape[grid.cell_li[cw.order]][first[capped]]
+        c = cw.cap[first[capped]]
+        allowed = np.maximum(n, 0.0) * capped_mean(total[capped] / np.maximum(n, 1.0), k, c)
+        factor[capped] = np.minimum(allowed / total[capped], 1.0)
     out = np.empty_like(supply)
-    out[cw.order] = np.floor(s * factor).astype(np.int64)
-    return out
+    out[cw.order] = np.floor(s * factor[cw.windows.gid]).astype(np.int64)
+    return out, factor
 
 
-def cumulative_reach(delivered: I64, pop: I64, grid: Grid, cw: CapWindows) -> I64:
-    """Households reached so far per cell (line item × device), from impressions per cell."""
+def offered_impressions(
+    delivered: I64, pop: F64, shape: F64, grid: Grid, cw: CapWindows, factor: F64
+) -> F64:
+    """Per device-major element: offered impressions that explain the delivered ones.
+
+    Uncapped, offered = delivered; capped, each window's delivered total is inverted
+    through the capped mean and spread over its hours in proportion to delivery.
+    """
+    d = delivered[cw.order].astype(np.float64)
+    total = groups.sums(d, cw.windows)
+    first = cw.windows.first
+    scale = np.ones(cw.windows.n)
+    capped = (cw.capped[first] > 0) & (total > 0) if first.size else np.zeros(0, np.bool_)
+    if capped.any():
+        n = _per_element(cw, pop, grid)[first[capped]]
+        k = shape[grid.cell_li[cw.order]][first[capped]]
+        c = cw.cap[first[capped]]
+        upper = total[capped] / np.maximum(factor[capped], 1e-12)
+        scale[capped] = offered_for(total[capped], n, k, c, upper) / total[capped]
+    offered: F64 = d * scale[cw.windows.gid]
+    return offered
+
+
+def cumulative_reach(
+    delivered: I64, pop: F64, shape: F64, grid: Grid, cw: CapWindows, factor: F64
+) -> tuple[I64, F64]:
+    """(households reached so far per cell, offered impressions so far per cell)."""
     imps = delivered[cw.order]
-    n = np.maximum(pop[grid.pair_index][cw.order].astype(np.float64), 1.0)
+    n_pair = _per_element(cw, pop, grid)
+    n = np.maximum(n_pair, 1.0)
+    k = np.maximum(shape[grid.cell_li[cw.order]], 1e-9)
+    offered = groups.fixed_cumsum(offered_impressions(delivered, pop, shape, grid, cw, factor),
+                                  cw.pairs, bits=8)
+    reach = np.rint(n * -np.expm1(-k * np.log1p(offered / (n * k))))
     in_window = groups.cumsum(imps, cw.windows)
     capped = cw.capped > 0
     cap = np.where(capped, cw.cap, 1.0)
-    ratio = np.minimum(in_window / (cap * n), 1.0 - 1e-12)
-    term: F64 = np.where(capped, cap * np.log1p(-ratio), -in_window / n).astype(np.float64)
-    step = term - groups.previous(term, cw.windows)
-    np.clip(step, -64.0, 0.0, out=step)  # e^-64: nobody left unreached
-    log_unreached = groups.fixed_cumsum(step, cw.pairs, bits=40)
-    reach = np.rint(n * -np.expm1(log_unreached))
     total = groups.cumsum(imps, cw.pairs)
     floor_cap = np.where(capped, np.ceil(in_window / cap), np.minimum(total, 1)).astype(np.int64)
     low = groups.cummax(floor_cap, cw.pairs)
-    high = np.minimum(total, pop[grid.pair_index][cw.order])
+    high = np.minimum(total, np.floor(n_pair).astype(np.int64))
     result = np.clip(reach.astype(np.int64), low, high)
     result = groups.cummax(result, cw.pairs)
     out = np.empty_like(result)
     out[cw.order] = result
-    return out
+    offered_out = np.empty_like(offered)
+    offered_out[cw.order] = offered
+    return out, offered_out

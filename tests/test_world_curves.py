@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from adsgen.domain.enums import Daypart, DeviceType
-from adsgen.simulate.curves import (
+from adsgen.world.curves import (
     daypart_mask,
     hour_of_week_share,
     local_hour_of_week,

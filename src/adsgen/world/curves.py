@@ -64,9 +64,9 @@ def utc_offsets(zone: str, hours: NDArray[np.int64]) -> NDArray[np.int64]:
     """UTC offset in seconds of `zone` at each epoch second of `hours` (any shape or order)."""
     if hours.size == 0:
         return np.zeros(0, dtype=np.int64)
-    first = datetime.fromtimestamp(int(hours.min()), UTC).year
-    last = datetime.fromtimestamp(int(hours.max()), UTC).year
-    table = [pair for year in range(first, last + 1) for pair in _year_transitions(zone, year)]
+    # only the years present: a plan may hold flights centuries apart
+    years = np.unique(hours.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64))
+    table = [pair for year in (years + 1970).tolist() for pair in _year_transitions(zone, year)]
     times = np.array([t for t, _ in table], dtype=np.int64)
     offsets = np.array([o for _, o in table], dtype=np.int64)
     position = np.searchsorted(times, hours, side="right") - 1
