@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 
 from adsgen.domain.enums import Daypart, DeviceType
-from adsgen.world.curves import (
-    daypart_mask,
-    hour_of_week_share,
-    local_hour_of_week,
-    utc_offsets,
-)
+from adsgen.world.calendar import day_factors
+from adsgen.world.curves import daypart_mask, utc_offsets
+from adsgen.world.households import DEVICE_ORDER, served_geos
+from adsgen.world.inventory import hourly_slots
 from simfactory import platform
 
 HOURS = np.arange(
@@ -38,22 +36,21 @@ def test_offsets_match_zoneinfo_every_hour_over_two_years(zone: str) -> None:
     assert (utc_offsets(zone, sample[::-1])[::-1] == np.array(expected)).all()
 
 
-def test_local_hour_of_week_starts_on_monday() -> None:
-    monday_midnight_chicago = int(datetime(2026, 2, 23, 6, tzinfo=UTC).timestamp())
-    how = local_hour_of_week("America/Chicago", np.array([monday_midnight_chicago,
-                                                           monday_midnight_chicago + 3600 * 167]))
-    assert how.tolist() == [0, 167]
-    after_dst = int(datetime(2026, 3, 9, 5, tzinfo=UTC).timestamp())  # CDT: UTC-5
-    assert local_hour_of_week("America/Chicago", np.array([after_dst])).tolist() == [0]
-
-
-def test_weekly_table_sums_to_seven_days_and_peaks_in_prime_time() -> None:
-    devices = (DeviceType.ctv, DeviceType.desktop, DeviceType.mobile)
-    table = hour_of_week_share(platform(), devices)
-    assert np.allclose(table.sum(axis=1), 7.0)
-    ctv_day = table[0, :24] / table[0, :24].sum()
-    assert 19 <= int(ctv_day.argmax()) <= 22 and abs(ctv_day[20:23].sum() - 0.2241) < 1e-3
-    assert table[0, 5 * 24 + 20] / table[0, 20] == pytest.approx(1.12 / 0.95)
+def test_slots_peak_in_local_prime_time_and_follow_the_weekday_multipliers() -> None:
+    """The platform's day-part curve and weekday multipliers show in the slots of a geo."""
+    plat = platform()
+    monday = int(datetime(2026, 2, 23, tzinfo=UTC).timestamp()) // 86400
+    days = np.arange(monday - 1, monday + 15, dtype=np.int64)
+    inv = hourly_slots(plat, 7, days)
+    geo = served_geos(plat).index("US")
+    ctv = DEVICE_ORDER.index(DeviceType.ctv)
+    by_local_hour = np.bincount(inv.local_hour[geo], weights=inv.slots[geo, ctv], minlength=24)
+    assert 19 <= int(by_local_hour.argmax()) <= 22
+    factors = day_factors(plat, 7, served_geos(plat), days)
+    weekday = factors.weekday[geo]
+    saturday, monday_ = weekday[days == monday + 5][0], weekday[days == monday][0]
+    assert saturday / monday_ == pytest.approx(
+        plat.weekday_multipliers[5] / plat.weekday_multipliers[0])
 
 
 def test_daypart_masks_wrap_midnight() -> None:

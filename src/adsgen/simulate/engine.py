@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -171,14 +171,12 @@ def _simulate_batch(
     union = np.maximum(households.union.astype(np.float64), 1.0)
     shape = nbd_shape_for_frequency(tg.planned / union, params.frequency_target)
     inventory = hourly_slots(platform, seed, flight_days(tg))
-    bound = slot_bound(grid, alloc, inventory)
+    bound, asked = slot_bound(grid, alloc, inventory)
     supply = won_supply(grid, bound, seed=seed, dispersion=platform.dispersion)
     windows = cap_windows(grid)
     allowed, cap_factor = cap_supply(supply, pop, shape, grid, windows)
     pacing = pace(grid, allowed, FILL * bound, seed=seed)
     delivered = pacing.delivered
-    asked = slot_bound(grid, replace(alloc, squeezed=alloc.squeezed[:0],
-                                     squeezed_share=alloc.squeezed_share[:0]), inventory)
     diagnostics = pacing_table(grid, pacing, available=supply,
                                lost_competition=FILL * np.maximum(asked - bound, 0.0))
     reach, offered = cumulative_reach(delivered, pop, shape, grid, windows, cap_factor)

@@ -25,12 +25,18 @@ from adsgen.build.items import SimCreative, SimLineItem
 from adsgen.domain.enums import AdFormat, DeviceType
 from adsgen.simulate.groups import Groups
 from adsgen.templates.spec import Platform
-from adsgen.world import lineitems
 from adsgen.world.households import DEVICE_ORDER
-from adsgen.world.lineitems import Targets, device_codes, epoch_seconds, servable, targets
+from adsgen.world.lineitems import (
+    Targets,
+    deliverable,
+    device_codes,
+    epoch_seconds,
+    servable,
+    targets,
+)
 
 __all__ = [
-    "AD_FORMATS", "DEVICES", "Grid", "build_grid", "deliverable", "epoch_seconds", "row_count",
+    "AD_FORMATS", "DEVICES", "Grid", "build_grid", "epoch_seconds", "row_count",
 ]
 
 I64 = NDArray[np.int64]
@@ -38,11 +44,6 @@ I64 = NDArray[np.int64]
 DEVICES: tuple[DeviceType, ...] = DEVICE_ORDER
 """Device codes 0..2 in output sort order (by name: ctv, desktop, mobile)."""
 AD_FORMATS: tuple[AdFormat, ...] = tuple(AdFormat)  # Grid.cre_format indexes it
-
-
-def deliverable(item: SimLineItem, platform: Platform) -> bool:
-    """True when the line item gets rows (see `adsgen.world.lineitems.deliverable`)."""
-    return lineitems.deliverable(item, platform)
 
 
 def row_count(item: SimLineItem, platform: Platform) -> int:

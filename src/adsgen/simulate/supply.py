@@ -38,32 +38,29 @@ def hour_index(grid: Grid, inv: Inventory) -> I64:
     return inv.hour_index(grid.start[grid.cell_li] + 3600 * grid.cell_h)
 
 
-def slot_bound(grid: Grid, alloc: Allocation, inv: Inventory) -> F64:
-    """Impressions each cell can buy at most (float; see the module).
+def slot_bound(grid: Grid, alloc: Allocation, inv: Inventory) -> tuple[F64, F64]:
+    """Impressions each cell can buy at most (float; see the module), and what it asked for.
 
-    A line item that competition left all it asked for has the same share in every geo,
-    device and day of its flight, so its bound is that share × the slots of its geos and
-    day-parts summed — one table per distinct (geos, day-parts) — and only line items that
-    were squeezed somewhere are summed geo by geo.
+    `asked` is the bound had competition left every line item its whole `need` (the same
+    share in every geo, device and day of its flight): that share × the slots of its geos
+    and day-parts summed — one table per distinct (geos, day-parts). A line item that got
+    all it asked for has `bound == asked`; only line items squeezed somewhere are summed
+    geo by geo, each geo with its own granted share.
     """
     tg = grid.targets
     h = hour_index(grid, inv)
     li = grid.cell_li
-    bound = np.zeros(li.size, dtype=np.float64)
     if li.size == 0:
-        return bound
+        return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.float64)
+    combo_of, tables = _combo_tables(tg, inv, np.unique(li))
+    asked = alloc.need[li] * tables[combo_of[li], grid.cell_dev, h]
     owner = np.searchsorted(alloc.offsets, alloc.squeezed, side="right") - 1
-    squeezed = np.bincount(owner, minlength=tg.n) > 0
-    plain = ~squeezed[li]
-    if plain.any():
-        combo_of, tables = _combo_tables(tg, inv, np.flatnonzero(~squeezed))
-        on = np.flatnonzero(plain)
-        cli = li[on]
-        bound[on] = alloc.need[cli] * tables[combo_of[cli], grid.cell_dev[on], h[on]]
+    squeezed = (np.bincount(owner, minlength=tg.n) > 0)[li]
+    bound = np.where(squeezed, 0.0, asked)
     if squeezed.any():
-        _add_by_geo(grid, alloc, inv, h, np.flatnonzero(~plain), bound)
-    bound /= tg.units[li]
-    return bound
+        _add_by_geo(grid, alloc, inv, h, np.flatnonzero(squeezed), bound)
+    units = tg.units[li]
+    return bound / units, asked / units
 
 
 def _combo_tables(tg: Targets, inv: Inventory, items: I64) -> tuple[I64, F64]:

@@ -8,8 +8,7 @@ days since 1970-01-01, so a geo's day is its own midnight to midnight. For each 
     demand  = season × holiday × event                         (advertiser demand / CPM pressure)
 
 - weekday: the platform's `weekday_multipliers` (Monday first) divided by their mean, so an
-  average week keeps `viewing_hours_per_day`; the same normalisation as
-  `simulate.curves.hour_of_week_share`. Because it is inside `viewing`, a caller that uses
+  average week keeps `viewing_hours_per_day`. Because it is inside `viewing`, a caller that uses
   `viewing` must not apply weekday multipliers again.
 - holiday: the product of the multipliers of the platform's `holidays` falling on that day,
   in the geos listed with each (1 elsewhere). Dates come from rules (templates/

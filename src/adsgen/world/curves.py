@@ -1,13 +1,10 @@
-"""Viewing curves: the day-part per device in each geo's local time, and weekday multipliers.
+"""Local time on hour arrays, and day-part masks.
 
 Hours are UTC epoch seconds. A geo's UTC offset comes from `zoneinfo`: its transitions are
 found once per (zone, year) by a daily scan refined to the hour, cached, and applied to whole
 arrays of hours with `searchsorted`. So the curve follows the local clock across daylight
-saving changes without a Python call per hour.
-
-`hour_of_week_share(platform)` is the per-device table of the share of a week's viewing in
-each local hour of the week (Monday 00:00 = 0): the platform's day-part curve (normalised to
-a day) times its weekday multiplier (normalised to a mean of 1).
+saving changes without a Python call per hour. The viewing curves themselves are applied
+where the slots are made (`world.inventory.hourly_slots`).
 """
 
 from __future__ import annotations
@@ -19,19 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 from numpy.typing import NDArray
 
-from adsgen.domain.enums import DeviceType
-from adsgen.templates.spec import Platform
-
-__all__ = [
-    "HOURS_PER_WEEK",
-    "daypart_mask",
-    "hour_of_week_share",
-    "local_hour_of_week",
-    "utc_offsets",
-]
-
-HOURS_PER_WEEK = 168
-_EPOCH_MONDAY_SHIFT = 3  # 1970-01-01 was a Thursday: (days + 3) % 7 == 0 on Mondays
+__all__ = ["daypart_mask", "utc_offsets"]
 
 
 @lru_cache(maxsize=1024)
@@ -71,28 +56,6 @@ def utc_offsets(zone: str, hours: NDArray[np.int64]) -> NDArray[np.int64]:
     offsets = np.array([o for _, o in table], dtype=np.int64)
     position = np.searchsorted(times, hours, side="right") - 1
     return offsets[np.maximum(position, 0)]
-
-
-def local_hour_of_week(zone: str, hours: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Local hour of the week (Monday 00:00 = 0 … Sunday 23:00 = 167) of UTC epoch seconds."""
-    local = hours + utc_offsets(zone, hours)
-    days = local // 86400
-    weekday = (days + _EPOCH_MONDAY_SHIFT) % 7
-    return weekday * 24 + (local // 3600) % 24
-
-
-def hour_of_week_share(platform: Platform, devices: tuple[DeviceType, ...]) -> NDArray[np.float64]:
-    """(len(devices), 168): share of a day's viewing in each local hour × weekday multiplier.
-
-    Rows sum over a day to about 1 (exactly 1 × that day's multiplier / mean multiplier).
-    """
-    weekday = np.asarray(platform.weekday_multipliers, dtype=np.float64)
-    weekday = weekday / weekday.mean()
-    table = np.zeros((len(devices), HOURS_PER_WEEK), dtype=np.float64)
-    for row, device in enumerate(devices):
-        curve = np.asarray(platform.daypart_curves[device], dtype=np.float64)
-        table[row] = np.outer(weekday, curve / curve.sum()).ravel()
-    return table
 
 
 def daypart_mask(hours: tuple[tuple[int, ...], ...]) -> NDArray[np.bool_]:
