@@ -136,6 +136,7 @@ def test_manifest_tells_how_the_run_was_made(
     assert (manifest.seed, manifest.line_items, manifest.format) == (7, 20, "parquet")
     assert (manifest.engine, manifest.workers, manifest.block_size) == ("local", 1, 5)
     assert manifest.blocks == 4 and manifest.adsgen_version == __version__
+    assert 0 < manifest.allocation_seconds < manifest.elapsed_seconds
     assert manifest.ok and manifest.checks_failed == 0
     assert manifest.checks_passed == len(CHECKS) == len(manifest.checks)
     assert manifest.checks["funnel_order"].checked == manifest.tables["performance"].rows

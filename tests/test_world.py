@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 import numpy as np
 import pyarrow as pa
 import pytest
-from tests.simfactory import line_item, platform, random_line_item
+from tests.simfactory import START, line_item, platform, random_line_item
 
 from adsgen.build.items import SimFrequencyCap
 from adsgen.domain.enums import DeviceType, FrequencyPeriod, Genre
 from adsgen.simulate import simulate
-from adsgen.world.allocation import allocate
+from adsgen.world.allocation import NONE, Allocation, allocate
 from adsgen.world.households import (
+    DEVICE_ORDER,
     OWNERSHIP,
     geo_households,
     nbd_reach,
     nbd_shape_for_frequency,
     sample_households,
+    served_geos,
 )
 from adsgen.world.inventory import hourly_slots, slot_units
 from adsgen.world.lineitems import epoch_seconds
@@ -33,27 +36,59 @@ def _crowd(n: int = 40, **changes: object) -> list:
     ]
 
 
+def _kr_ctv_shares(alloc: Allocation) -> np.ndarray:
+    """(line items, days): the shares of line items that all target KR × CTV only."""
+    geo = served_geos(platform()).index("KR")
+    dev = DEVICE_ORDER.index(DeviceType.ctv)
+    n, days = alloc.ids.size, alloc.days.size
+    owners = np.repeat(np.arange(n), days)
+    return alloc.share(owners, np.full(owners.size, geo), np.full(owners.size, dev),
+                       np.tile(alloc.days, n)).reshape(n, days)
+
+
 def test_competition_never_sells_more_than_a_segment_has() -> None:
     alloc = allocate(_crowd(), platform(), seed=1)
-    days = int(np.diff(alloc.offsets)[0])  # one geo × device per line item: entries = days
-    owners = np.repeat(np.arange(alloc.ids.size), days)
-    per_day = alloc.share(np.arange(alloc.offsets[-1]), owners).reshape(-1, days)
+    per_day = _kr_ctv_shares(alloc)
     assert (per_day.sum(axis=0) <= 1.0).all()
     assert (per_day.sum(axis=0) > 0.99).all()  # the segment sells out
     # higher CPM first: the top bidder gets all it asked, the lowest nothing
     assert np.allclose(per_day[-1], alloc.need[-1]) and (per_day[0] == 0).all()
-    assert alloc.granted()[0] == pytest.approx(0.0, abs=1e-12) and alloc.granted()[-1] == 1.0
-    # the sparse form: only squeezed entries are stored, and a subset keeps its own
-    assert 0 < alloc.squeezed.size < alloc.offsets[-1]
+    assert alloc.granted[0] == pytest.approx(0.0, abs=1e-12) and alloc.granted[-1] == 1.0
+    assert alloc.squeezed[0] and not alloc.squeezed[-1]
+    # granted is the share of all it asked for that it got
+    assert np.allclose(alloc.granted, per_day.sum(axis=1) / (alloc.need * alloc.days.size))
+    # a subset keeps its own shares: blocks read the whole plan's clearing
     part = alloc.select(alloc.ids[:3])
-    assert np.array_equal(part.share(np.arange(3 * days), owners[: 3 * days]),
-                          per_day[:3].ravel())
+    assert np.array_equal(_kr_ctv_shares(part), per_day[:3])
 
 
-def test_no_competition_stores_no_entry() -> None:
+def test_no_competition_squeezes_nobody() -> None:
     rng = random.Random(2)
     alloc = allocate([random_line_item(rng, i) for i in range(1, 30)], platform(), seed=1)
-    assert alloc.squeezed.size == 0 and (alloc.granted() == 1.0).all()
+    assert not alloc.squeezed.any() and (alloc.granted == 1.0).all()
+    assert (alloc.cut == NONE).all()
+
+
+def test_the_clearing_does_not_depend_on_its_window() -> None:
+    """The dense clearing runs in windows of line items × days: any size gives the same."""
+    import adsgen.world.allocation as allocation
+
+    items = _crowd(30) + [line_item(i, geos=("KR",), devices=(DeviceType.ctv,),
+                                    start=START + timedelta(days=i % 20),
+                                    end=START + timedelta(days=i % 20 + 7),
+                                    cpm_micros=(10 + i) * 1_000_000,
+                                    budget_micros=10**7 * 1_000_000, extra={"win_rate": 0.4})
+                          for i in range(31, 60)]
+    whole = allocate(items, platform(), seed=4)
+    old = allocation.CELLS
+    try:
+        allocation.CELLS = 7
+        small = allocate(items, platform(), seed=4)
+    finally:
+        allocation.CELLS = old
+    assert whole.squeezed.any()
+    for name in ("cut", "part", "granted", "squeezed"):
+        assert np.array_equal(getattr(whole, name), getattr(small, name)), name
 
 
 def test_the_shared_slot_law_holds_on_the_rows() -> None:
@@ -189,11 +224,24 @@ def test_a_segment_asked_too_much_only_by_headroom_gives_everyone_its_even_rate(
     n = int(1 / ((BASE + HEADROOM) / 2 * rate))  # Σ base < 1 < Σ need
     assert n * BASE * rate < 1 < n * HEADROOM * rate
     alloc = allocate(crowd(n, budget), platform(), seed=1)
-    days = int(np.diff(alloc.offsets)[0])
-    owners = np.repeat(np.arange(n), days)
-    shares = alloc.share(np.arange(alloc.offsets[-1]), owners).reshape(n, days)
-    assert alloc.squeezed.size > 0  # the segment is over-asked
+    shares = _kr_ctv_shares(alloc)
+    assert alloc.squeezed.any()  # the segment is over-asked
     base = BASE * alloc.need / HEADROOM
     assert (shares >= base[:, None] * (1 - 1e-9)).all()  # yet everyone keeps its even rate
     # the headroom goes by CPM: the highest gets all it asked, the lowest less
     assert np.allclose(shares[-1], alloc.need[-1]) and (shares[0] < alloc.need[0]).all()
+
+
+def test_flight_days_are_the_union_of_the_flights() -> None:
+    from types import SimpleNamespace
+
+    from adsgen.world.allocation import flight_days
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(1, 30))
+        first, length = rng.integers(0, 60, n), rng.integers(1, 15, n)
+        want = np.unique(np.concatenate(
+            [np.arange(a, a + b) for a, b in zip(first, length, strict=True)]))
+        tg = SimpleNamespace(n=n, first_day=first, n_days=length)
+        assert np.array_equal(flight_days(tg), want)  # type: ignore[arg-type]

@@ -318,7 +318,9 @@ def export(
         tables[name] = TableStats(rows=sink.rows, bytes=sink.bytes, files=len(sink.files))
         written.update(_written(out, sink))
 
+    settling = time.perf_counter()
     world = allocate(items, platform, seed)  # the shared world, settled once for all blocks
+    settled = time.perf_counter() - settling
     tasks = [BlockTask(index=i, items=block, platform=platform, seed=seed, out=str(out),
                        fmt=fmt, check=check, allocation=world.for_items(block))
              for i, block in enumerate(blocks)]
@@ -359,6 +361,7 @@ def export(
         files={name: FileEntry(rows=rows, bytes=size)
                for name, (rows, size) in sorted(written.items())},
         elapsed_seconds=round(elapsed, 3),
+        allocation_seconds=round(settled, 3),
         rows_per_second=round(tables["performance"].rows / elapsed, 1) if elapsed else 0.0,
         checks=checks,
         checks_passed=sum(c.passed for c in checks.values()),

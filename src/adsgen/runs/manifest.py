@@ -459,6 +459,8 @@ class Manifest(BaseModel):
     """Every file written but the manifest (POSIX path relative to the folder, sorted);
     None in manifests written before adsgen recorded them."""
     elapsed_seconds: float
+    allocation_seconds: float = 0.0
+    """Of `elapsed_seconds`, the time spent settling the shared world (`world.allocate`)."""
     rows_per_second: float
     checks: dict[str, CheckResult]
     checks_passed: int

@@ -224,7 +224,7 @@ def _simulate_batch(
             targetable=households.union,
             exposure_shape=shape,
             win_rate=alloc.win,
-            allocated_share=alloc.granted(),
+            allocated_share=alloc.granted,
         ),
         lag_mean_hours=lag_mean(lags),
         in_flight_conversions=in_flight_conversions(grid, probs, valid, lags),

@@ -54,8 +54,7 @@ def slot_bound(grid: Grid, alloc: Allocation, inv: Inventory) -> tuple[F64, F64]
         return np.zeros(0, dtype=np.float64), np.zeros(0, dtype=np.float64)
     combo_of, tables = _combo_tables(tg, inv, np.unique(li))
     asked = alloc.need[li] * tables[combo_of[li], grid.cell_dev, h]
-    owner = np.searchsorted(alloc.offsets, alloc.squeezed, side="right") - 1
-    squeezed = (np.bincount(owner, minlength=tg.n) > 0)[li]
+    squeezed = alloc.squeezed[li]
     bound = np.where(squeezed, 0.0, asked)
     if squeezed.any():
         _add_by_geo(grid, alloc, inv, h, np.flatnonzero(squeezed), bound)
@@ -86,18 +85,16 @@ def _add_by_geo(
     tg = grid.targets
     li = grid.cell_li[cells]
     n_geo = tg.n_geo[li]
-    n_dev = grid.n_dev[li]
-    day = inv.days[h[cells] // 24] - tg.first_day[li]
-    base = alloc.offsets[li] + grid.cell_rank[cells] * tg.n_days[li] + day
+    day = inv.days[h[cells] // 24]
     for j in range(int(n_geo.max())):
         on = np.flatnonzero(n_geo > j)
         cli = li[on]
         geo = tg.geo_codes[tg.geo_off[cli] + j]
-        entry = base[on] + j * n_dev[on] * tg.n_days[cli]
         hour = h[cells[on]]
+        device = grid.cell_dev[cells[on]]
         allowed = tg.hour_mask[cli, inv.local_hour[geo, hour]]
-        share = alloc.share(entry, cli)
-        bound[cells[on]] += share * inv.slots[geo, grid.cell_dev[cells[on]], hour] * allowed
+        share = alloc.share(cli, geo, device, day[on])
+        bound[cells[on]] += share * inv.slots[geo, device, hour] * allowed
 
 
 def cell_counters(grid: Grid) -> NDArray[np.uint64]:

@@ -19,6 +19,12 @@ slots. A line item's share applies to every hour of the segment-day, so in every
 device × hour Σ shares ≤ 1 and the impressions it can buy,
 share × slots ÷ its slots per impression, keep Σ impressions × slots per impression ≤ slots.
 
+Because priority is one order for the whole plan, a segment-day's outcome is told by two
+cut-offs (one per round) and the share the line item at each cut got: the allocation of a
+year of 20,000 line items is a few arrays per line item and per segment-day (`Allocation`),
+cleared over dense (line items × over-asked days) grids of each segment in windows of at most
+`CELLS` cells, whatever the competition.
+
 This is a pure function of the whole plan, the platform and the seed, computed once before
 any block is simulated: blocks then read their line items' shares (`Allocation.select`) and
 stay independent, so every engine and partitioning gives the same bytes.
@@ -28,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +47,7 @@ from adsgen.world.households import served_geos
 from adsgen.world.inventory import Inventory, hourly_slots
 from adsgen.world.lineitems import Targets, deliverable, targets
 
-__all__ = ["HEADROOM", "WIN_RANGE", "Allocation", "allocate", "flight_days", "win_rates"]
+__all__ = ["HEADROOM", "NONE", "WIN_RANGE", "Allocation", "allocate", "flight_days", "win_rates"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -72,33 +78,51 @@ def win_rates(items: Sequence[SimLineItem], tg: Targets, platform: Platform, see
 
 
 def flight_days(tg: Targets) -> I64:
-    """Sorted UTC day numbers that any flight of `tg` touches."""
+    """Sorted UTC day numbers that any flight of `tg` touches (the union of the flights,
+    merged as intervals: no array of line items × days)."""
     if tg.n == 0:
         return np.zeros(0, dtype=np.int64)
-    n_days = tg.n_days
-    local = np.arange(int(n_days.sum())) - np.repeat(np.cumsum(n_days) - n_days, n_days)
-    days: I64 = np.unique(np.repeat(tg.first_day, n_days) + local)
+    order = np.argsort(tg.first_day, kind="stable")
+    starts = tg.first_day[order]
+    ends = np.maximum.accumulate(starts + tg.n_days[order])  # exclusive
+    new = np.r_[True, starts[1:] > ends[:-1]]
+    first = starts[new]
+    last = ends[np.r_[np.flatnonzero(new)[1:] - 1, ends.size - 1]]
+    length = last - first
+    days: I64 = np.repeat(first, length) + (
+        np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length))
     return days
+
+
+NONE = np.iinfo(np.int64).max
+"""A cut-off rank meaning "no line item was cut": everyone got all it asked for."""
 
 
 @dataclass(frozen=True, slots=True)
 class Allocation:
-    """Shares per line item × targeted geo × targeted device × UTC day of its flight.
+    """The settled competition: per line item what it asks for, per segment-day who was cut.
 
-    A line item asks for the same share `need` everywhere; it gets it except in the
-    segment-days competition squeezed, listed sparsely (`squeezed`, `squeezed_share`) by
-    entry index: entry = offsets[i] + (j·n_dev + r)·n_days + t for geo rank j and device
-    rank r (the order of `Targets.geo_codes` / `dev_codes`) and day t from its first day.
-    So a year of 20,000 line items on every geo holds a few arrays per line item, not an
-    entry per line item × geo × device × day.
+    Priority is one order for the whole plan (`rank`: CPM in USD high to low, then id), so a
+    segment-day's clearing is told by two cut-offs: in round r (1: the even rate `base`,
+    2: the headroom `need − base`) the line items ranked before `cut[s, d, r]` get all they
+    ask, the one at the cut gets `part[s, d, r]`, those after get nothing. A segment is
+    geo code × 3 + device code; `days` are the UTC days of the axis d. Round 2 runs only
+    where round 1 cut nobody (its cut is −1 where round 1 did). So the allocation of a year
+    of 20,000 line items is a few arrays per line item and per segment-day, whatever the
+    competition — not an entry per line item × geo × device × day — and a block gets the
+    segment tables whole and its line items' rows (`select`).
     """
 
-    ids: I64  # line item ids, sorted
-    offsets: I64  # (n + 1): entry ranges
-    need: F64  # (n,): share of each segment's slots asked for
-    win: F64  # (n,): share of the market it could win
-    squeezed: I64  # sorted entry indexes where competition granted less than `need`
-    squeezed_share: F64  # the share granted there
+    ids: I64  # (n,) line item ids, sorted
+    rank: I64  # (n,) priority rank in the whole plan: 0 is served first
+    need: F64  # (n,) share of each segment's slots asked for
+    base: F64  # (n,) the first round's ask: the even rate with the fill allowed for
+    win: F64  # (n,) share of the market it could win
+    granted: F64  # (n,) share of all it asked for (every segment-day) that it got
+    squeezed: NDArray[np.bool_]  # (n,) granted less than `need` in some segment-day
+    days: I64  # (D,) sorted UTC day numbers of the segment tables
+    cut: I64  # (segments, D, 2) priority rank of the marginal line item per round
+    part: F64  # (segments, D, 2) the share that marginal line item got
 
     def for_items(self, items: Sequence[SimLineItem]) -> Allocation:
         """The allocation of those of `items` that have one (the deliverable ones)."""
@@ -110,34 +134,27 @@ class Allocation:
         pos = np.searchsorted(self.ids, ids)
         if ids.size and (pos.max() >= self.ids.size or not np.array_equal(self.ids[pos], ids)):
             raise KeyError("line items missing from the allocation")
-        lengths = self.offsets[pos + 1] - self.offsets[pos]
-        new_off = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        owner = np.searchsorted(self.offsets, self.squeezed, side="right") - 1
-        slot = np.searchsorted(pos, owner)
-        keep = (slot < pos.size) & (pos[np.minimum(slot, max(pos.size - 1, 0))] == owner) \
-            if pos.size else np.zeros(self.squeezed.size, dtype=np.bool_)
-        moved = self.squeezed[keep] - self.offsets[owner[keep]] + new_off[slot[keep]]
-        return Allocation(ids=np.asarray(ids, dtype=np.int64), offsets=new_off,
-                          need=self.need[pos], win=self.win[pos], squeezed=moved,
-                          squeezed_share=self.squeezed_share[keep])
+        return replace(self, ids=np.asarray(ids, dtype=np.int64), rank=self.rank[pos],
+                       need=self.need[pos], base=self.base[pos], win=self.win[pos],
+                       granted=self.granted[pos], squeezed=self.squeezed[pos])
 
-    def share(self, entries: I64, owners: I64) -> F64:
-        """The share granted at these entries of these line items (batch indexes)."""
-        granted = self.need[owners].astype(np.float64)
-        if self.squeezed.size:
-            at = np.minimum(np.searchsorted(self.squeezed, entries), self.squeezed.size - 1)
-            hit = self.squeezed[at] == entries
-            granted[hit] = self.squeezed_share[at[hit]]
-        return granted
+    def share(self, owners: I64, geo: I64, device: I64, day: I64) -> F64:
+        """Share granted to line items `owners` (indexes) in these geo × device × UTC days."""
+        d = np.searchsorted(self.days, day)
+        seg = geo * 3 + device
+        return _granted(self.rank[owners], self.base[owners], self.need[owners],
+                        self.cut[seg, d, 0], self.part[seg, d, 0],
+                        self.cut[seg, d, 1], self.part[seg, d, 1])
 
-    def granted(self) -> F64:
-        """Per line item: share of the slots it asked for that competition left it."""
-        owner = np.searchsorted(self.offsets, self.squeezed, side="right") - 1
-        lost = np.bincount(owner, weights=self.need[owner] - self.squeezed_share,
-                           minlength=self.ids.size)
-        asked = self.need * np.diff(self.offsets)
-        ratio: F64 = np.where(asked > 0, 1.0 - lost / np.maximum(asked, 1e-300), 1.0)
-        return ratio
+
+def _granted(rank: I64, base: F64, need: F64, cut1: I64, part1: F64, cut2: I64,
+             part2: F64) -> F64:
+    """The two rounds' shares summed (broadcasting): `need` exactly where nobody cut it."""
+    first = np.where(rank < cut1, base, np.where(rank == cut1, part1, 0.0))
+    second = np.where(rank < cut2, need - base, np.where(rank == cut2, part2, 0.0))
+    full = (rank < cut1) & (rank < cut2)
+    result: F64 = np.where(full, need, first + second)
+    return result
 
 
 def _masked_day_slots(tg: Targets, inv: Inventory) -> tuple[I64, F64]:
@@ -202,64 +219,98 @@ def allocate(items: Sequence[SimLineItem], platform: Platform, seed: int) -> All
         need = np.minimum(wanted, cap)
         base = np.minimum(np.where(average > 0, BASE * rate / average, 0.0), need)
 
-    # the plan's demand per segment-day (difference arrays), and where it passes the slots
     n_segments = len(served_geos(platform)) * 3
-    segment_of = pair_geo * 3 + pair_dev
-    total = np.zeros((n_segments, inv.days.size + 1))
-    np.add.at(total, (segment_of, first[pair_li]), need[pair_li])
-    np.add.at(total, (segment_of, last[pair_li]), -need[pair_li])
-    over = np.cumsum(total, axis=1)[:, :-1] > CAPACITY
-    squeezed, squeezed_share = _clear(tg, pair_li, segment_of, first, last, over, need, base)
-    offsets = np.concatenate([[0], np.cumsum(pairs * n_days)]).astype(np.int64)
-    keep = squeezed_share < need[np.searchsorted(offsets, squeezed, side="right") - 1]
-    return Allocation(ids=tg.ids, offsets=offsets, need=need, win=win,
-                      squeezed=squeezed[keep], squeezed_share=squeezed_share[keep])
+    rank = np.empty(tg.n, dtype=np.int64)
+    rank[np.lexsort((tg.ids, -tg.cpm_usd))] = np.arange(tg.n)
+    cleared = _clear(n_segments, inv.days.size, pair_li, pair_geo * 3 + pair_dev,
+                     first, last, rank, need, base)
+    entries = tg.n_geo * tg.n_dev * n_days
+    granted = np.where((need > 0) & (entries > 0),
+                       cleared.granted_sum / np.maximum(need * entries, 1e-300), 1.0)
+    return Allocation(ids=tg.ids, rank=rank, need=need, base=base, win=win,
+                      granted=np.where(cleared.squeezed, np.minimum(granted, 1.0), 1.0),
+                      squeezed=cleared.squeezed,
+                      days=inv.days, cut=cleared.cut, part=cleared.part)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cleared:
+    cut: I64
+    part: F64
+    granted_sum: F64
+    squeezed: NDArray[np.bool_]
+
+
+CELLS = 1 << 22
+"""Line items × days cleared at once (a few dense arrays of this size: ~32 MiB each)."""
 
 
 def _clear(
-    tg: Targets, pair_li: I64, segment_of: I64, first: I64, last: I64,
-    over: NDArray[np.bool_], need: F64, base: F64,
-) -> tuple[I64, F64]:
-    """Greedy clearing of the over-asked segment-days: (entry indexes, shares), by entry.
+    n_segments: int, n_days: int, pair_li: I64, segment_of: I64, first: I64, last: I64,
+    rank: I64, need: F64, base: F64,
+) -> _Cleared:
+    """Greedy clearing of every over-asked segment-day, in two rounds (see `Allocation`).
 
-    Two rounds in each segment-day: first every line item's base (its even rate), in
-    priority order, then the headroom above it, in priority order — so a segment asked for
-    more only by pacing headroom still gives every line item its even rate.
+    The plan's ask per segment-day comes from difference arrays; only segment-days asked
+    for more than their slots are cleared, each segment over a dense (its line items in
+    priority order × its over-asked days) grid, in windows of at most CELLS: a cumulative
+    sum down the priority order finds the cut-off of each day.
     """
-    prefix = np.concatenate([np.zeros((over.shape[0], 1), np.int64),
-                             np.cumsum(over, axis=1)], axis=1)
-    touching = prefix[segment_of, last[pair_li]] > prefix[segment_of, first[pair_li]]
-    if not touching.any():
-        return np.zeros(0, dtype=np.int64), np.zeros(0)
-    pairs = np.flatnonzero(touching)
-    li = pair_li[pairs]
-    length = tg.n_days[li]
-    e_pair = np.repeat(pairs, length)
-    e_li = np.repeat(li, length)
-    e_t = np.arange(e_pair.size) - np.repeat(np.cumsum(length) - length, length)
-    e_day = first[e_li] + e_t
-    e_seg = segment_of[e_pair]
-    on = over[e_seg, e_day]
-    e_pair, e_li, e_t, e_day, e_seg = e_pair[on], e_li[on], e_t[on], e_day[on], e_seg[on]
-    # the entry index of (pair, day): pairs of a line item are consecutive, rank = position
-    pair_start = np.cumsum(tg.n_geo * tg.n_dev) - tg.n_geo * tg.n_dev
-    rank = e_pair - pair_start[e_li]
-    offsets = np.cumsum(tg.n_geo * tg.n_dev * tg.n_days) - tg.n_geo * tg.n_dev * tg.n_days
-    entry = offsets[e_li] + rank * tg.n_days[e_li] + e_t
-    segment = np.tile(e_seg * max(over.shape[1], 1) + e_day, 2)
-    stage = np.repeat(np.arange(2), e_li.size)
-    owner = np.tile(e_li, 2)
-    asked = np.concatenate([base[e_li], need[e_li] - base[e_li]])
-    order = np.lexsort((tg.ids[owner], -tg.cpm_usd[owner], stage, segment))
-    seg_sorted = segment[order]
-    asked_sorted = asked[order]
-    new = np.r_[True, seg_sorted[1:] != seg_sorted[:-1]]
-    group = np.cumsum(new) - 1
-    running = np.cumsum(asked_sorted)
-    starts = np.flatnonzero(new)
-    before = running - asked_sorted - (running[starts] - asked_sorted[starts])[group]
-    granted = np.empty_like(asked)
-    granted[order] = np.clip(CAPACITY - before, 0.0, asked_sorted)
-    total = granted[: e_li.size] + granted[e_li.size:]
-    by_entry = np.argsort(entry, kind="stable")
-    return entry[by_entry], total[by_entry]
+    n = need.size
+    cut = np.full((n_segments, n_days, 2), NONE, dtype=np.int64)
+    part = np.zeros((n_segments, n_days, 2), dtype=np.float64)
+    granted_sum = np.bincount(pair_li, weights=need[pair_li] * (last - first)[pair_li],
+                              minlength=n).astype(np.float64)
+    squeezed = np.zeros(n, dtype=np.bool_)
+    total = np.zeros((n_segments, n_days + 1))
+    np.add.at(total, (segment_of, first[pair_li]), need[pair_li])
+    np.add.at(total, (segment_of, last[pair_li]), -need[pair_li])
+    over = np.cumsum(total, axis=1)[:, :-1] > CAPACITY
+    by_segment = np.lexsort((rank[pair_li], segment_of))
+    bounds = np.searchsorted(segment_of[by_segment], np.arange(n_segments + 1))
+    for seg in np.flatnonzero(over.any(axis=1)).tolist():
+        pairs = by_segment[bounds[seg]:bounds[seg + 1]]  # its line items, by priority
+        li = pair_li[pairs]
+        days = np.flatnonzero(over[seg])
+        window = max(1, CELLS // max(li.size, 1))
+        short = np.zeros(li.size)  # Σ over the segment's days of need − share, day by day
+        for w in range(0, days.size, window):
+            cols = days[w:w + window]
+            on = np.flatnonzero((first[li] <= cols[-1]) & (last[li] > cols[0]))
+            lost = _clear_window(seg, cols, li[on], first, last, rank, need, base, cut, part)
+            squeezed[li[on]] |= (lost > 0).any(axis=1)
+            # summed in day order whatever the window: the result does not depend on CELLS
+            short[on] = np.cumsum(np.concatenate([short[on, None], lost], axis=1), axis=1)[:, -1]
+        granted_sum[li] -= short
+    return _Cleared(cut=cut, part=part, granted_sum=granted_sum, squeezed=squeezed)
+
+
+def _clear_window(
+    seg: int, cols: I64, li: I64, first: I64, last: I64, rank: I64, need: F64, base: F64,
+    cut: I64, part: F64,
+) -> F64:
+    """Clear one segment's days `cols` among line items `li` (priority order) into `cut` and
+    `part`; what each line item lost each day (need − share where it runs, else 0)."""
+    active = (first[li, None] <= cols[None, :]) & (last[li, None] > cols[None, :])
+    days = np.arange(cols.size)
+    remaining = np.full(cols.size, CAPACITY)
+    cut_first = np.zeros(cols.size, dtype=np.bool_)
+    for r, ask in enumerate((base[li], need[li] - base[li])):
+        asked = np.where(active, ask[:, None], 0.0)
+        running = np.cumsum(asked, axis=0)
+        passes = running > remaining[None, :]
+        hit: NDArray[np.bool_] = np.asarray(passes.any(axis=0))
+        at = np.where(hit, passes.argmax(axis=0), 0)
+        got = remaining - (running[at, days] - asked[at, days])
+        cut[seg, cols, r] = np.where(hit, rank[li[at]], NONE)
+        part[seg, cols, r] = np.where(hit, np.clip(got, 0.0, None), 0.0)
+        if r == 0:  # round 2 shares what round 1 left
+            cut_first = hit
+            remaining = np.where(hit, 0.0, remaining - running[-1])
+    cut[seg, cols[cut_first], 1] = -1  # and gives nothing where round 1 cut
+    part[seg, cols[cut_first], 1] = 0.0
+    share = _granted(rank[li, None], base[li, None], need[li, None],
+                     cut[seg, cols, 0][None, :], part[seg, cols, 0][None, :],
+                     cut[seg, cols, 1][None, :], part[seg, cols, 1][None, :])
+    lost: F64 = np.where(active, need[li, None] - share, 0.0)
+    return lost
