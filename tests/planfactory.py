@@ -21,7 +21,8 @@ START, END = datetime(2026, 9, 1), datetime(2026, 9, 11)
 
 
 def sample_advertiser(
-    name: str, *, campaign_status: CampaignStatus = CampaignStatus.active
+    name: str, *, campaign_status: CampaignStatus = CampaignStatus.active,
+    industry: Industry = Industry.automotive,
 ) -> AdvertiserCreate:
     """One advertiser, one campaign, a lifetime and a daily line item, 2 creatives each."""
     creative = {"name": "spot", "duration_s": 30, "asset_url": "https://cdn.example/a.mp4"}
@@ -37,7 +38,7 @@ def sample_advertiser(
     daily = {**item, "name": "daily", "budget": {"amount": Decimal("50"),
                                                  "budget_type": BudgetType.daily}}
     return AdvertiserCreate.model_validate({
-        "name": name, "industry": Industry.automotive, "domain": "x.example",
+        "name": name, "industry": industry, "domain": "x.example",
         "campaigns": [{
             "name": "c", "objective": Objective.awareness, "status": campaign_status,
             "budget": {"amount": Decimal("5000")}, "flight": {"start": START, "end": END},

@@ -10,6 +10,7 @@ from adsgen.domain.enums import (
     DeviceType,
     EntityStatus,
     Genre,
+    Industry,
     Objective,
 )
 from adsgen.storage import orm
@@ -25,6 +26,12 @@ def test_ids_follow_tree_order_and_continue_from_start_ids() -> None:
     assert plan.tables["line_items"]["campaign_id"] == [1, 1, 2, 2]
     assert plan.tables["creatives"]["line_item_id"] == [11, 11, 12, 12, 13, 13, 14, 14]
     assert [i.line_item_id for i in plan.items] == [11, 12, 13, 14]
+
+
+def test_sim_items_carry_their_advertisers_industry() -> None:
+    """The planned frequency depends on it (`ground_truth.INDUSTRY_FREQUENCY`)."""
+    plan = number_plan([sample_advertiser("A"), sample_advertiser("B", industry=Industry.pharma)])
+    assert [i.industry for i in plan.items] == [Industry.automotive] * 2 + [Industry.pharma] * 2
 
 
 def test_sim_items_fold_statuses_budgets_and_caps() -> None:

@@ -131,11 +131,12 @@ def test_counts_flights_and_every_schema_rule(
     # The simulation's view says what the tables say.
     numbered = number_plan(advertisers)
     assert [(i.budget_micros, i.cpm_micros, i.daily_cap_micros, i.devices, i.genres, i.geos,
-             i.dayparts, i.frequency_cap, i.creatives, i.objective, i.pacing_type)
+             i.dayparts, i.frequency_cap, i.creatives, i.objective, i.pacing_type, i.industry)
             for i in plan.items] == [
         (i.budget_micros, i.cpm_micros, i.daily_cap_micros, i.devices, i.genres, i.geos,
-         i.dayparts, i.frequency_cap, i.creatives, i.objective, i.pacing_type)
+         i.dayparts, i.frequency_cap, i.creatives, i.objective, i.pacing_type, i.industry)
         for i in numbered.items]
+    assert all(i.industry is not None for i in plan.items)  # the advertisers table's
 
 
 def test_tables_have_the_columns_of_numbered_plans() -> None:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from adsgen.build.items import SimFrequencyCap
-from adsgen.domain.enums import DeviceType, FrequencyPeriod
+from adsgen.domain.enums import DeviceType, FrequencyPeriod, Industry
 from adsgen.simulate import simulate
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
+from adsgen.simulate.ground_truth import industry_factor
 from simfactory import START, columns, creative, line_item, platform
 
 PROBABILITIES = [n for n in GROUND_TRUTH_SCHEMA.names if n.startswith("p_")]
@@ -82,6 +83,28 @@ def test_uncapped_reach_follows_the_nbd_curve(
         assert np.allclose(rows["cumulative_reach"][on], expected, rtol=1e-6, atol=1)
         poisson = audience * -np.expm1(-cumulative / audience)
         assert (rows["cumulative_reach"][on][-1] < poisson[-1])  # slower than Poisson
+
+
+def test_industry_scales_the_planned_and_the_delivered_frequency() -> None:
+    """The same line item and seed for three advertisers: automotive (11.5) plans its
+    frequency 11.5 ÷ 7.4 times the average, pharma (5.05) 5.05 ÷ 7.4, no industry the average;
+    fewer households then see more impressions each, in the reach table too."""
+    planned, delivered = {}, {}
+    for industry in (Industry.automotive, None, Industry.pharma):
+        item = line_item(5, devices=(DeviceType.ctv,), industry=industry,
+                         budget_micros=400_000 * 1_000_000)
+        result = simulate([item], platform=platform(), seed=11)
+        truth, reach = columns(result.ground_truth), columns(result["reach"])
+        assert truth["industry"].tolist() == [None if industry is None else industry.value]
+        planned[industry] = float(truth["planned_frequency"][0])
+        flight = (reach["period"] == "flight") & (reach["device"] == "all")
+        delivered[industry] = float(reach["impressions"][flight][0] / reach["reach"][flight][0])
+    assert planned[Industry.automotive] / planned[None] == pytest.approx(11.5 / 7.4)
+    assert planned[Industry.pharma] / planned[None] == pytest.approx(5.05 / 7.4)
+    assert delivered[Industry.automotive] > delivered[None] > delivered[Industry.pharma]
+    unlisted = [line_item(k, industry=industry) for k, industry in enumerate(
+        (Industry.retail, Industry.telecom, None, Industry.travel))]
+    assert industry_factor(unlisted).tolist() == [1.0, 1.0, 1.0, pytest.approx(12.9 / 7.4)]
 
 
 def test_a_cap_of_one_per_day_makes_daily_reach_equal_daily_impressions() -> None:

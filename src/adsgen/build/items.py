@@ -18,6 +18,7 @@ from adsgen.domain.enums import (
     DeviceType,
     FrequencyPeriod,
     Genre,
+    Industry,
     Objective,
     PacingPeriod,
     PacingType,
@@ -55,7 +56,9 @@ class SimLineItem:
     `budget_micros` is the lifetime budget (a daily budget already multiplied by days); it,
     the daily cap and the CPM are micros of `currency`.
     Empty targeting tuples mean "no restriction" on that key. `time_zone` is the campaign's
-    IANA zone: its pacing days run from local midnight to local midnight.
+    IANA zone: its pacing days run from local midnight to local midnight. `industry` is its
+    advertiser's (it scales the planned frequency, `adsgen.simulate.ground_truth`); None
+    when the caller does not know it (such a line item plans an average frequency).
     """
 
     line_item_id: int
@@ -81,3 +84,4 @@ class SimLineItem:
     extra: dict[str, float] = field(default_factory=dict)
     currency: Currency = Currency.USD
     time_zone: str = "UTC"
+    industry: Industry | None = None

@@ -16,7 +16,14 @@ from typing import Any
 import pyarrow as pa
 
 from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
-from adsgen.domain.enums import BudgetType, CampaignStatus, EntityStatus, Objective, TargetingKey
+from adsgen.domain.enums import (
+    BudgetType,
+    CampaignStatus,
+    EntityStatus,
+    Industry,
+    Objective,
+    TargetingKey,
+)
 from adsgen.domain.fields import DEFAULT_TIME_ZONE, utc_timestamps
 from adsgen.domain.schemas import (
     AdvertiserBase,
@@ -68,9 +75,10 @@ def sim_item(
     objective: Objective,
     campaign_cap: FrequencyCapSchema | None = None,
     time_zone: str | None = None,
+    industry: Industry | None = None,
 ) -> SimLineItem:
     """The simulation's view of a line item; `active` folds the parents' statuses in,
-    `time_zone` is its campaign's (None: DEFAULT_TIME_ZONE).
+    `time_zone` is its campaign's (None: DEFAULT_TIME_ZONE), `industry` its advertiser's.
 
     A daily budget becomes a lifetime budget of amount × flight days with a daily cap of
     the amount; the line item's own frequency cap wins over the campaign's.
@@ -120,6 +128,7 @@ def sim_item(
         geos=tuple(targeting.geo),
         dayparts=tuple(targeting.daypart),
         time_zone=time_zone or DEFAULT_TIME_ZONE,
+        industry=industry,
     )
 
 
@@ -299,6 +308,7 @@ def number_plan(
                         campaign_cap=campaign.frequency_cap,
                         objective=campaign.objective,
                         time_zone=campaign.time_zone,
+                        industry=advertiser.industry,
                     )
                 )
     return plan

@@ -415,9 +415,10 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             budget_micros=amount, daily_cap_micros=cap, pacing_type=pacing_type,
             pacing_period=pacing_period, frequency_cap=fcap, creatives=made_for,
             devices=devices, genres=genres, geos=geos, dayparts=dayparts, time_zone=zone,
+            industry=industry,
         )
         for i, a, objective, fmt, position, cpm, amount, cap, pacing_type, pacing_period, fcap,
-        made_for, devices, genres, geos, dayparts, zone in zip(
+        made_for, devices, genres, geos, dayparts, zone, industry in zip(
             range(1, adv.size + 1), (adv + 1).tolist(),
             _objects(cols.objective[adv], OBJECTIVES), _objects(cols.li_format, FORMATS),
             _objects(cols.li_position, POSITIONS), (cols.li_cpm * MICROS_PER_CENT).tolist(),
@@ -426,7 +427,8 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             _objects(cols.pacing_period[adv], PACING_PERIODS), fcaps, creatives,
             _row_tuples(cols.li_devices, DEVICES), _row_tuples(cols.li_genres, GENRES),
             _objects(cols.li_geo, cols.geo_sets), _objects(cols.li_daypart, cols.daypart_sets),
-            _objects(cols.zone[adv], cols.zones), strict=True,
+            _objects(cols.zone[adv], cols.zones), _objects(cols.industry[adv], INDUSTRIES),
+            strict=True,
         )
     ]
 

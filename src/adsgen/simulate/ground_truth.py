@@ -4,7 +4,8 @@ Per line item × device the simulation draws a base completion rate, start, meas
 viewability, invalid-traffic and click-through probabilities; per line item a post-roll
 factor, a QR scan rate, a conversion rate with its click-through share and attribution lag,
 a win rate (the share of its audience's ad slots it can buy) and a planned frequency (which
-sizes its audience). Ranges come from ../shared/realism.md section B; each is the uniform
+sizes its audience; it grows with the line item's size and its industry's figure, see
+`INDUSTRY_FREQUENCY`). Ranges come from ../shared/realism.md section B; each is the uniform
 range the value is drawn from. `SimLineItem.extra` may pin some of them (see `OVERRIDES`).
 
 The ground-truth table holds, per line item × device, the expected per-impression
@@ -18,23 +19,28 @@ impressions) from the rows alone.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from adsgen.build.items import SimLineItem
+from adsgen.domain.enums import Industry
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
 from adsgen.simulate.draws import hash_counters, line_item_keys, uniform
 from adsgen.simulate.grid import DEVICES, Grid
 
 __all__ = [
     "DEVICE_RANGES",
+    "INDUSTRY_FREQUENCY",
     "LINE_ITEM_RANGES",
     "OVERRIDES",
     "Params",
     "draw_params",
     "ground_truth_table",
+    "industry_factor",
 ]
 
 F64 = NDArray[np.float64]
@@ -63,8 +69,24 @@ LINE_ITEM_RANGES: dict[str, Range] = {
     "frequency_base": (6.0, 11.0),
 }
 FREQUENCY_SIZE_POWER = 0.2
-"""Planned frequency = base × (planned impressions ÷ 30 M)^0.2, within [2, 20]: about 5 for
-20-39 M impressions and 10-12 above 200 M (Innovid 2023, realism.md E)."""
+"""Planned frequency = base × (planned impressions ÷ 30 M)^0.2 × industry factor, within
+[2, 20]: it rises with size as Innovid 2023 reports (5.2 for 20-39 M impressions, 12.1 above
+200 M, realism.md E); base 6-11 gives 8.5 on average at 30 M and about 5 at the ~2 M
+impressions of a median line item of the default datasets (`generate`, `run-all`)."""
+AVERAGE_FREQUENCY = 7.4
+INDUSTRY_FREQUENCY: dict[Industry, float] = {
+    Industry.travel: 12.9,
+    Industry.automotive: 11.5,
+    Industry.finance: 8.7,  # Innovid's "financial services"
+    Industry.cpg_food: 6.6,  # "CPG"
+    Industry.pharma: 5.05,
+}
+"""Average campaign frequency by industry (Innovid 2023, realism.md E), against 7.4 over all
+campaigns: a line item's planned frequency is scaled by its advertiser's figure ÷ 7.4
+(automotive 1.55, CPG 0.89 …). Industries with no figure of their own plan the average
+(factor 1.0): retail (Innovid's home & garden, 16.7, is one corner of it, not all),
+technology, entertainment, telecom and restaurants (Innovid's "services", 5.1, names
+neither), and a line item whose industry is unknown (`SimLineItem.industry` None)."""
 OVERRIDES: tuple[str, ...] = ("win_rate", "frequency_target", "conversion_rate", "lag_mean_hours")
 """`win_rate` is read by the world's allocation (`adsgen.world.allocation.win_rates`)."""
 """Keys of `SimLineItem.extra` that pin a line item's drawn value (tests, what-if runs)."""
@@ -129,7 +151,10 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
     for offset, (name, bounds) in enumerate(LINE_ITEM_RANGES.items()):
         per_item[name] = _between(_uniform_draws(grid, seed, base + offset, 1)[:, 0], bounds)
     size = np.maximum(grid.targets.planned, 1) / 30e6
-    planned_frequency = np.clip(per_item["frequency_base"] * size**FREQUENCY_SIZE_POWER, 2.0, 20.0)
+    planned_frequency = np.clip(
+        per_item["frequency_base"] * size**FREQUENCY_SIZE_POWER * industry_factor(grid.items),
+        2.0, 20.0,
+    )
     start = by_device["start"]
     completion = np.minimum(by_device["completion"], start - 0.001)
     invalid = np.clip(invalid_rate * by_device["invalid_factor"], MIN_IVT, MAX_IVT)
@@ -154,6 +179,14 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
         ),
         rotation_weight=weights,
     )
+
+
+def industry_factor(items: Sequence[SimLineItem]) -> F64:
+    """Per line item: its industry's frequency ÷ the average (`INDUSTRY_FREQUENCY`), 1.0
+    without a figure."""
+    return np.array([INDUSTRY_FREQUENCY.get(item.industry, AVERAGE_FREQUENCY)
+                     if item.industry is not None else AVERAGE_FREQUENCY
+                     for item in items], dtype=np.float64) / AVERAGE_FREQUENCY
 
 
 def _rotation_weights(grid: Grid, seed: int) -> F64:
@@ -219,6 +252,8 @@ def ground_truth_table(
         "seed": np.full(pairs, seed, dtype=np.int64),
         "audience": audience.astype(np.int64),
         "cpm_micros": np.array([i.cpm_micros for i in grid.items], dtype=np.int64)[pair_li],
+        "industry": pa.array([None if i.industry is None else i.industry.value
+                              for i in grid.items], pa.string()).take(pa.array(pair_li)),
         "targetable_households": world.targetable[pair_li].astype(np.int64),
         "exposure_shape": world.exposure_shape[pair_li],
         "planned_frequency": params.frequency_target[pair_li],

@@ -788,6 +788,7 @@ class GroundTruth(Base):
     seed: Mapped[int] = mapped_column(BigInteger)
     audience: Mapped[int] = mapped_column(BigInteger)
     cpm_micros: Mapped[int] = mapped_column(BigInteger)
+    industry: Mapped[str | None] = mapped_column(String(32))
     targetable_households: Mapped[int] = mapped_column(BigInteger)
     exposure_shape: Mapped[float] = mapped_column(Double)
     planned_frequency: Mapped[float] = mapped_column(Double)

@@ -211,12 +211,17 @@ def add_creative(session: Session, line_item_id: int, creative: CreativeCreate) 
 def load_sim_items(
     session: Session, line_item_ids: Sequence[int] | None = None
 ) -> list[SimLineItem]:
-    """Line items (None: all) as simulation inputs, in id order, parents' statuses folded in."""
+    """Line items (None: all) as simulation inputs, in id order, parents' statuses folded in
+    and the advertiser's industry attached; one query per relationship, whatever the count."""
     query = (
         select(orm.LineItem)
         .options(
             selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.advertiser),
             selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.frequency_cap),
+            # CampaignBase validates the campaign's flight and budget: load them here too,
+            # or each campaign costs two more queries
+            selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.flight),
+            selectinload(orm.LineItem.campaign).selectinload(orm.Campaign.budget),
             selectinload(orm.LineItem.creatives),
             selectinload(orm.LineItem.targeting_rules),
             selectinload(orm.LineItem.flight),
@@ -252,6 +257,7 @@ def load_sim_items(
                 objective=campaign.objective,
                 campaign_cap=cap,
                 time_zone=campaign.time_zone,
+                industry=campaign.advertiser.industry,
             )
         )
     return items
