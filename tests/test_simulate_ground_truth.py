@@ -12,20 +12,26 @@ from adsgen.build.items import SimFrequencyCap
 from adsgen.domain.enums import DeviceType, FrequencyPeriod, Industry
 from adsgen.simulate import simulate
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
+from adsgen.simulate.engine import SimResult
 from adsgen.simulate.ground_truth import industry_factor
 from simfactory import START, columns, creative, line_item, platform
+from wearutil import per_row, worn
 
 PROBABILITIES = [n for n in GROUND_TRUTH_SCHEMA.names if n.startswith("p_")]
 
 
 @pytest.fixture(scope="module")
-def large() -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def large_result() -> SimResult:
     item = line_item(
         7, end=START + timedelta(days=30), budget_micros=400_000 * 1_000_000,
         devices=(DeviceType.ctv, DeviceType.mobile, DeviceType.desktop),
     )
-    result = simulate([item], platform=platform(), seed=77)
-    return columns(result.performance), columns(result.ground_truth)
+    return simulate([item], platform=platform(), seed=77)
+
+
+@pytest.fixture(scope="module")
+def large(large_result: SimResult) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    return columns(large_result.performance), columns(large_result.ground_truth)
 
 
 def test_one_row_per_line_item_and_device_with_valid_probabilities(
@@ -51,17 +57,28 @@ def test_one_row_per_line_item_and_device_with_valid_probabilities(
      ("invalid", "p_invalid"), ("clicks", "p_click")],
 )
 def test_observed_rates_match_the_true_ones(
-    large: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
+    large_result: SimResult, large: tuple[dict[str, np.ndarray], dict[str, np.ndarray]],
     device: str, count: str, probability: str,
 ) -> None:
+    """Completes and clicks wear out: their truth is the first-exposure rate, so the rate
+    the rows should show is the creatives' first-exposure rates × each row's wear-out factor
+    (creative_truth.wear_out_rate), averaged over the rows' impressions."""
     rows, truth = large
     on = rows["device"] == device
     impressions = rows["impressions"][on].sum()
     assert impressions > 500_000
+    trials = rows["impressions"].astype(np.float64)
     if count == "clicks":  # per valid impression: invalid traffic never clicks
         impressions -= rows["invalid"][on].sum()
+        trials -= rows["invalid"]
     observed = rows[count][on].sum() / impressions
     true = float(truth[probability][truth["device"] == device][0])
+    if count in ("completes", "clicks"):
+        ctr_factor, completion_factor = worn(rows, large_result["creative_truth"])
+        factor = ctr_factor if count == "clicks" else completion_factor
+        first = per_row(rows, large_result["creative_truth"], probability)
+        assert (factor[on] < 1).mean() > 0.9  # the rows did wear out
+        true = float((trials * first * factor)[on].sum() / trials[on].sum())
     standard_error = np.sqrt(max(true * (1 - true), 1e-12) / impressions)
     # binomial noise plus the creative mix's rotation noise (15 s vs 30 s differ ~3 points)
     assert abs(observed - true) <= 5 * standard_error + 0.002 * true, (observed, true)

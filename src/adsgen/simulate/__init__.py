@@ -31,6 +31,9 @@ Model (one module each):
   exactly.
 - funnel: creative rotation (multinomial by weights keyed by creative id), binomial chains
   for quartiles, viewability, IVT; clicks and QR scans from valid impressions only.
+- wearout: each creative's CTR and completion fall with the exposures x a reached household
+  already had to it (x = the series' earlier impressions ÷ cumulative reach): × exp(−r·x)
+  and × exp(−r·x/10), r drawn per creative in 0.02–0.08 (creative_truth.wear_out_rate).
 - conversions: click- and view-through (valid impressions only), spread over later hours by
   a discretised exponential lag; conversions landing at or after the flight end are dropped
   and the ground truth records the share that lands inside (conversion_share_in_flight).
@@ -66,8 +69,9 @@ Modelling choices worth knowing:
   p_conversion counts the former, so p_conversion × conversion_share_in_flight is the rate
   the rows show per valid impression.
 - Ground truth has a row per line item × device for the line items that get rows.
-`SimLineItem.extra` may pin `win_rate`, `frequency_target`, `conversion_rate` or
-`lag_mean_hours` for a line item (tests and what-if runs).
+`SimLineItem.extra` may pin `win_rate`, `frequency_target`, `conversion_rate`,
+`lag_mean_hours` or `wear_out_rate` (all its creatives) for a line item (tests and what-if
+runs).
 """
 
 from __future__ import annotations

@@ -68,6 +68,15 @@ def _p(event: str, note: str = "", *, valid: bool = False) -> str:
     return f"True probability that an impression {event}: unconditional, {per}, {_MIXED}.{note}"
 
 
+_WEAR_OUT = " Later exposures wear it down: see creative_truth.wear_out_rate (and x)."
+
+
+def _worn(event: str, note: str, *, valid: bool = False) -> str:
+    """A probability that wear-out lowers: the first-exposure rate, and how rows fall from it."""
+    return _p(f"{event} at a household's first exposure to the creative", note + _WEAR_OUT,
+              valid=valid)
+
+
 PERFORMANCE_SCHEMA = pa.schema([
     _field("line_item_id", pa.int64(), "Line item that delivered (line_items.id)."),
     _field("creative_id", pa.int64(),
@@ -173,11 +182,19 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            " other line items left it (1 = everything it asked for; below 1 = outbid on some"
            " geo × device × days by higher-CPM line items).", "share 0-1"),
     _field("p_start", pa.float64(), _p("starts playing"), "probability 0-1"),
-    _field("p_first_quartile", pa.float64(), _p("plays to 25 %"), "probability 0-1"),
-    _field("p_midpoint", pa.float64(), _p("plays to 50 %"), "probability 0-1"),
-    _field("p_third_quartile", pa.float64(), _p("plays to 75 %"), "probability 0-1"),
+    _field("p_first_quartile", pa.float64(),
+           _worn("plays to 25 %", " It keeps 55 % of the start-to-complete drop-off above"
+                 " p_complete as completion wears out."), "probability 0-1"),
+    _field("p_midpoint", pa.float64(),
+           _worn("plays to 50 %", " It keeps 30 % of the start-to-complete drop-off above"
+                 " p_complete as completion wears out."), "probability 0-1"),
+    _field("p_third_quartile", pa.float64(),
+           _worn("plays to 75 %", " It keeps 12 % of the start-to-complete drop-off above"
+                 " p_complete as completion wears out."), "probability 0-1"),
     _field("p_complete", pa.float64(),
-           _p("plays to the end", " Expected completes = p_complete × impressions."),
+           _worn("plays to the end (the completion rate)",
+                 " A performance row's expected completes ="
+                 " impressions × p_complete × exp(−0.1 × wear_out_rate × x)."),
            "probability 0-1"),
     _field("p_measurable", pa.float64(), _p("is measurable"), "probability 0-1"),
     _field("p_viewable", pa.float64(),
@@ -185,8 +202,9 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            "probability 0-1"),
     _field("p_invalid", pa.float64(), _p("is invalid traffic"), "probability 0-1"),
     _field("p_click", pa.float64(),
-           _p("is clicked (the true CTR)",
-              " Expected clicks = p_click × (impressions − invalid).", valid=True),
+           _worn("is clicked (the true CTR)",
+                 " A performance row's expected clicks ="
+                 " (impressions − invalid) × p_click × exp(−wear_out_rate × x).", valid=True),
            "probability 0-1"),
     _field("p_qr_scan", pa.float64(),
            _p("has its QR code scanned", valid=True),
@@ -195,7 +213,8 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            _p("leads to a conversion (click-through plus view-through) within the 168 h"
               " attribution window, whether it lands before or after the flight's end",
               " Conversions landing after end_at have no row: the rows show"
-              " p_conversion × conversion_share_in_flight per valid impression.",
+              " p_conversion × conversion_share_in_flight per valid impression. Wear-out"
+              " does not change it: the view-through share grows by what clicks lose.",
               valid=True), "probability 0-1"),
     _field("conversion_lag_mean_hours", pa.float64(),
            "Mean of the exponential delay between an impression or click and its conversion"
@@ -246,6 +265,17 @@ CREATIVE_TRUTH_SCHEMA = pa.schema([
            " hour × device's impressions are split over the creatives by a multinomial with"
            " these weights, so it is the creative's expected share of impressions.",
            "share 0-1"),
+    _field("wear_out_rate", pa.float64(),
+           "How fast the creative wears out (Pechmann & Stewart 1988): the relative drop of"
+           " its CTR per exposure a household already had to it, drawn per creative in"
+           " 0.02-0.08; completion drops a tenth as fast. On a performance row, x ="
+           " (impressions of this line item × creative × device in the hours before the"
+           " row's) ÷ the row's cumulative_reach, and the row's CTR = p_click ×"
+           " exp(−wear_out_rate × x), completion = p_complete × exp(−0.1 × wear_out_rate ×"
+           " x), each quartile keeping its share of the drop-off (p_start does not wear;"
+           " view-through conversion takes what clicks lose, so p_conversion holds). x = 0"
+           " until the series' first impressions: the p_ columns are first-exposure rates.",
+           "per exposure"),
     *(_unmixed(f) for f in GROUND_TRUTH_SCHEMA if f.name.startswith("p_")),
 ])
 
@@ -421,8 +451,9 @@ FACT_TABLES: dict[str, FactTable] = {
                 "The truth per creative: the true per-impression probability of every event"
                 " for each creative of a line item on each device — the values the funnel"
                 " draws that creative's rows with, before ground_truth mixes them by rotation"
-                " weight — with the creative's rotation weight, duration and format, so"
-                " creative-level models (duration, format, A/B tests) can be scored."
+                " weight — with the creative's rotation weight, duration, format and wear-out"
+                " rate (how its CTR and completion fall as households see it again), so"
+                " creative-level models (wear-out, duration, format, A/B tests) can be scored."
             ),
             grain="one row per line item × servable creative × device that has performance"
                   " rows (each performance series)",

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.simulate.draws import Real, hash_counters, line_item_keys, poisson, rehash
-from adsgen.simulate.funnel import SeriesProbabilities, row_counters
+from adsgen.simulate.funnel import RowProbabilities, SeriesProbabilities, row_counters
 from adsgen.simulate.grid import Grid
 
 __all__ = [
@@ -101,15 +101,20 @@ def draw_conversions(
     weights: F64,
     *,
     seed: int,
+    worn: RowProbabilities | None = None,
 ) -> tuple[Real, Real]:
     """(click-through, view-through) conversions per row, float64 integers.
 
     `impressions` are the rows' valid impressions (impressions − invalid): only they convert.
+    `worn` (`funnel.worn_probabilities`) gives the view-through probability per row when
+    wear-out moved it.
     """
     series = grid.row_series
     dtype = impressions.dtype
     by_click = clicks * probs["p_click_conversion"].astype(dtype)[series]
-    by_view = impressions * probs["p_view_conversion"].astype(dtype)[series]
+    view = (worn["p_view_conversion"].astype(dtype) if worn and "p_view_conversion" in worn
+            else probs["p_view_conversion"].astype(dtype)[series])
+    by_view = impressions * view
     click_mean, view_mean = _landing(grid, (by_click, by_view), weights)
     keys = line_item_keys(seed, "conversions", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))

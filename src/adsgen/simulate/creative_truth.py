@@ -4,10 +4,11 @@ The funnel draws every row with the probabilities of its series — line item ×
 device (`funnel.series_probabilities`): a creative's duration moves its completion, its
 format switches the video events off, QR and interactivity gate scans and CTV clicks.
 `ground_truth` mixes them over the line item's creatives by rotation weight; this table keeps
-them apart, with the weight, duration and format that explain them, so a creative-level
-model (wear-out, duration effects, creative A/B tests) can be scored against the values the
-simulation drew with: Σ rotation_weight × p over a line item's creatives on a device is
-ground_truth's p.
+them apart, with the weight, duration and format that explain them and the creative's true
+wear-out rate (`wearout`: its rows' CTR and completion fall from these first-exposure values
+as households see it again), so a creative-level model (wear-out, duration effects, creative
+A/B tests) can be scored against the values the simulation drew with: Σ rotation_weight × p
+over a line item's creatives on a device is ground_truth's p.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def creative_truth_table(
         _FORMAT_NAMES.take(pa.array(grid.cre_format[cre])),
         pa.array(duration, mask=~grid.cre_video[cre]),
         pa.array(params.rotation_weight[cre]),
+        pa.array(params.wear_out[cre]),
     ]
     names = CREATIVE_TRUTH_SCHEMA.names[len(columns):]
     columns += [pa.array(series_probabilities[name]) for name in names]  # as drawn with

@@ -25,7 +25,12 @@ from adsgen.simulate.conversions import (
 )
 from adsgen.simulate.creative_truth import creative_truth_table
 from adsgen.simulate.draws import COUNTS
-from adsgen.simulate.funnel import draw_funnel, rotate, series_probabilities
+from adsgen.simulate.funnel import (
+    draw_funnel,
+    rotate,
+    series_probabilities,
+    worn_probabilities,
+)
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
 from adsgen.simulate.ground_truth import WorldTruth, draw_params, ground_truth_table
 from adsgen.simulate.pacing import pace
@@ -33,6 +38,7 @@ from adsgen.simulate.pacing_table import pacing_table
 from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
 from adsgen.simulate.reach_table import reach_rows, reach_table
 from adsgen.simulate.supply import FILL, slot_bound, won_supply
+from adsgen.simulate.wearout import wear_out
 from adsgen.templates.spec import Platform
 from adsgen.world.allocation import Allocation, allocate, flight_days
 from adsgen.world.households import (
@@ -187,7 +193,8 @@ def _simulate_batch(
 
     impressions = rotate(grid, delivered, params.rotation_weight, seed=seed)
     probs = series_probabilities(grid, params)
-    counts = draw_funnel(grid, probs, impressions, seed=seed)
+    worn = worn_probabilities(grid, probs, wear_out(grid, params.wear_out, impressions, reach))
+    counts = draw_funnel(grid, probs, impressions, seed=seed, worn=worn)
     valid = impressions - counts["invalid"]  # invalid traffic is not billed, never converts
     lags = lag_weights(params.lag_mean_hours)
     click_conv, view_conv = draw_conversions(
@@ -197,6 +204,7 @@ def _simulate_batch(
         counts["clicks"].astype(COUNTS),
         lags,
         seed=seed,
+        worn=worn,
     )
     row_li = grid.rows.gid
     cpm = np.array([i.cpm_micros for i in items], dtype=np.int64)

@@ -8,6 +8,11 @@ and 88 % before the third quartile. Static formats (pause ads, overlays) fire no
 events. Clicks happen on mobile and desktop, and on CTV only for interactive creatives; QR
 scans only on QR creatives and never on mobile (a phone cannot scan its own screen).
 
+Wear-out (`wearout`): a row scales its series' CTR and completion by its creative's wear-out
+factors (`worn_probabilities`); the quartiles keep their share of the start→complete drop-off
+of the worn completion, and the view-through share of conversion grows by what clicks lose,
+so the conversion probability per valid impression is the series' whatever the wear.
+
 Counts are a binomial chain — impressions → starts → first quartile → midpoint → third
 quartile → complete; impressions → measurable → viewable; impressions → invalid; valid
 impressions (impressions − invalid) → clicks, QR scans — so every funnel inequality holds on
@@ -44,19 +49,24 @@ from adsgen.simulate.ground_truth import (
     QUARTILE_DROP,
     Params,
 )
+from adsgen.simulate.wearout import WearOut
 
 __all__ = [
+    "RowProbabilities",
     "SeriesProbabilities",
     "draw_funnel",
     "rotate",
     "row_counters",
     "series_index",
     "series_probabilities",
+    "worn_probabilities",
 ]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 SeriesProbabilities = dict[str, F64]
+RowProbabilities = dict[str, F64]
+"""Per-row probabilities of the events wear-out moves (the rest stay per series)."""
 
 _CTV = DEVICES.index(next(d for d in DEVICES if d.value == "ctv"))
 _MOBILE = DEVICES.index(next(d for d in DEVICES if d.value == "mobile"))
@@ -112,6 +122,34 @@ def series_probabilities(grid: Grid, params: Params) -> SeriesProbabilities:
     }
 
 
+def worn_probabilities(
+    grid: Grid, probs: SeriesProbabilities, wear: WearOut
+) -> RowProbabilities:
+    """Per row: the probabilities its creative's wear-out changes (float64).
+
+    Completion and CTR scale by the factors; each quartile loses its QUARTILE_DROP share of
+    what completion lost (p_q = start − drop_q × (start − complete) stays true per row, so
+    start ≥ q1 ≥ mid ≥ q3 ≥ complete), and view-through conversion takes over what clicks
+    lost (p_view = p_conversion − p_click × p_click_conversion). Factors of exactly 1 give
+    the series' values bit for bit.
+    """
+    series = grid.row_series
+    complete = probs["p_complete"][series]
+    worn_complete = complete * wear.completion
+    lost = complete - worn_complete
+    click = probs["p_click"][series] * wear.ctr
+    worn: RowProbabilities = {
+        name: probs[name][series] - share * lost
+        for name, share in zip(("p_first_quartile", "p_midpoint", "p_third_quartile"),
+                               QUARTILE_DROP, strict=True)
+    }
+    worn["p_complete"] = worn_complete
+    worn["p_click"] = click
+    worn["p_view_conversion"] = np.maximum(
+        probs["p_conversion"][series] - click * probs["p_click_conversion"][series], 0.0)
+    return worn
+
+
 def row_counters(grid: Grid) -> NDArray[np.uint64]:
     """Counter of each row within its line item: creative id, hour offset, device code."""
     cre = grid.cre_id[grid.row_cre].astype(np.uint64) << np.uint64(26)
@@ -160,23 +198,36 @@ def _weight_from(grid: Grid, weights: F64, rank: int) -> F64:
 
 
 def draw_funnel(
-    grid: Grid, probs: SeriesProbabilities, impressions: I64, *, seed: int
+    grid: Grid,
+    probs: SeriesProbabilities,
+    impressions: I64,
+    *,
+    seed: int,
+    worn: RowProbabilities | None = None,
 ) -> dict[str, I64]:
-    """Every count column of the rows, drawn as binomial chains in float32."""
+    """Every count column of the rows, drawn as binomial chains in float32.
+
+    `worn` (from `worn_probabilities`) replaces the series' value of each event it names,
+    row by row; without it every row draws with its series' probabilities.
+    """
     keys = line_item_keys(seed, "funnel", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))
     series = grid.row_series
     dtype = COUNTS
     n = impressions.astype(dtype)
+    by_row = worn or {}
 
     def per_row(name: str) -> Real:
+        if name in by_row:
+            return by_row[name].astype(dtype)
         return probs[name].astype(dtype)[series]
 
     def conditional(numerator: str, denominator: str) -> Real:
-        top, bottom = probs[numerator], probs[denominator]
-        ratio = np.zeros_like(top)
-        np.divide(top, bottom, out=ratio, where=bottom > 0)
-        return np.minimum(ratio, 1.0).astype(dtype)[series]
+        if numerator not in by_row and denominator not in by_row:
+            return _ratio(probs[numerator], probs[denominator]).astype(dtype)[series]
+        top = by_row[numerator] if numerator in by_row else probs[numerator][series]
+        bottom = by_row[denominator] if denominator in by_row else probs[denominator][series]
+        return _ratio(top, bottom).astype(dtype)
 
     draws: dict[str, Real] = {}
     previous, stage_prob = n, "impressions"
@@ -191,11 +242,16 @@ def draw_funnel(
     )
     draws["invalid"] = binomial(n, per_row("p_invalid"), rehash(base, 7))
     valid = np.maximum(n - draws["invalid"], 0.0)  # invalid never clicks, scans or converts
-    draws["clicks"] = _sparse_binomial(valid, probs["p_click"].astype(dtype), series, base, 8)
-    draws["qr_scans"] = _sparse_binomial(
-        valid, probs["p_qr_scan"].astype(dtype), series, base, 9
-    )
+    draws["clicks"] = _sparse_binomial(valid, per_row("p_click"), base, 8)
+    draws["qr_scans"] = _sparse_binomial(valid, per_row("p_qr_scan"), base, 9)
     return _exact(impressions, draws)
+
+
+def _ratio(top: F64, bottom: F64) -> F64:
+    """top ÷ bottom, 0 where bottom is 0, at most 1: a conditional probability of the chain."""
+    ratio = np.zeros_like(top)
+    np.divide(top, bottom, out=ratio, where=bottom > 0)
+    return np.minimum(ratio, 1.0)
 
 
 def _exact(impressions: I64, draws: dict[str, Real]) -> dict[str, I64]:
@@ -216,13 +272,11 @@ def _exact(impressions: I64, draws: dict[str, Real]) -> dict[str, I64]:
     return out
 
 
-def _sparse_binomial(
-    n: Real, p_series: Real, series: I64, base: NDArray[np.uint64], var: int
-) -> Real:
-    """Binomial draws only on rows whose probability is non-zero (clicks, QR scans)."""
+def _sparse_binomial(n: Real, p: Real, base: NDArray[np.uint64], var: int) -> Real:
+    """Binomial draws only on rows whose probability (per row) is non-zero (clicks, scans)."""
     out = np.zeros_like(n)
-    rows = np.flatnonzero(p_series[series] > 0)
+    rows = np.flatnonzero(p > 0)
     if rows.size:
-        out[rows] = binomial(n[rows], p_series[series[rows]], rehash(base[rows], var))
+        out[rows] = binomial(n[rows], p[rows], rehash(base[rows], var))
     return out
 

@@ -14,7 +14,8 @@ model fitted on the performance rows can be scored against it. Where the rows ca
 a rate whole, the table says how much is missing: conversions landing after the flight end
 have no row, so `conversion_share_in_flight` is the expected share of the conversions
 caused that land inside the flight, and p_conversion ≈ Σ conversions / (share × Σ valid
-impressions) from the rows alone.
+impressions) from the rows alone. Completion (with the quartiles) and CTR are the rates at a
+household's first exposure to a creative: rows fall from them as it wears out (`wearout`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from adsgen.domain.enums import Industry
 from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
 from adsgen.simulate.draws import hash_counters, line_item_keys, uniform
 from adsgen.simulate.grid import DEVICES, Grid
+from adsgen.simulate.wearout import draw_wear_out_rates
 
 __all__ = [
     "DEVICE_RANGES",
@@ -47,11 +49,12 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 Range = tuple[float, float]
 
-# (ctv, desktop, mobile) ranges, in DEVICES order. Completion is for a 15 s mid-roll video;
-# 30 s lands ~3 points lower, so a 15/30 mix averages CTV 0.93-0.97, mobile 0.72-0.81,
-# desktop 0.70-0.83 (Extreme Reach). Viewability given measurable: IAS 2020-21.
+# (ctv, desktop, mobile) ranges, in DEVICES order. Completion is for a 15 s mid-roll video
+# at first exposure; 30 s lands ~3 points lower and wear-out (wearout.py) takes ~1 point off
+# a campaign, so a 15/30 mix averages CTV 0.93-0.97, mobile 0.72-0.81, desktop 0.70-0.83
+# (Extreme Reach). Viewability given measurable: IAS 2020-21.
 DEVICE_RANGES: dict[str, tuple[Range, Range, Range]] = {
-    "completion": ((0.945, 0.985), (0.725, 0.835), (0.745, 0.815)),
+    "completion": ((0.96, 0.99), (0.725, 0.835), (0.745, 0.815)),
     "start": ((0.990, 0.999), (0.950, 0.985), (0.960, 0.990)),
     "measurable": ((0.80, 0.95), (0.90, 0.98), (0.85, 0.97)),
     "viewable_given_measurable": ((0.92, 0.945), (0.73, 0.77), (0.78, 0.93)),
@@ -87,7 +90,8 @@ campaigns: a line item's planned frequency is scaled by its advertiser's figure 
 (factor 1.0): retail (Innovid's home & garden, 16.7, is one corner of it, not all),
 technology, entertainment, telecom and restaurants (Innovid's "services", 5.1, names
 neither), and a line item whose industry is unknown (`SimLineItem.industry` None)."""
-OVERRIDES: tuple[str, ...] = ("win_rate", "frequency_target", "conversion_rate", "lag_mean_hours")
+OVERRIDES: tuple[str, ...] = ("win_rate", "frequency_target", "conversion_rate", "lag_mean_hours",
+                              "wear_out_rate")
 """`win_rate` is read by the world's allocation (`adsgen.world.allocation.win_rates`)."""
 """Keys of `SimLineItem.extra` that pin a line item's drawn value (tests, what-if runs)."""
 
@@ -115,6 +119,7 @@ class Params:
     lag_mean_hours: F64
     frequency_target: F64
     rotation_weight: F64  # per batch creative, normalised within each line item
+    wear_out: F64  # per batch creative: CTR's relative drop per extra exposure (wearout.py)
 
 
 def _uniform_draws(grid: Grid, seed: int, variable: int, slots: int) -> F64:
@@ -178,6 +183,8 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
             _override(grid, "frequency_target", planned_frequency), 1.0
         ),
         rotation_weight=weights,
+        wear_out=draw_wear_out_rates(
+            grid, seed, pinned=_override(grid, "wear_out_rate", np.full(grid.n, np.nan))),
     )
 
 
