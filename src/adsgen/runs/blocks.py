@@ -78,6 +78,8 @@ __all__ = [
     "export",
     "load_dir",
     "run_block",
+    "table_dataset",
+    "tables_of",
     "verify_dir",
 ]
 
@@ -484,7 +486,7 @@ def verify_dir(directory: Path) -> Manifest:
     if other:
         raise AdsgenError(f"{where}: its format is {manifest.format} but it lists "
                           f"{first_names(other)}; nothing was loaded")
-    tables = _tables_of(files)
+    tables = tables_of(files)
     unknown = sorted(set(tables) - set(_orm_tables()))
     if unknown:
         raise AdsgenError(f"{where}: it lists tables adsgen does not know "
@@ -503,7 +505,7 @@ def verify_dir(directory: Path) -> Manifest:
     return manifest
 
 
-def _tables_of(files: Mapping[str, FileEntry]) -> dict[str, list[str]]:
+def tables_of(files: Mapping[str, FileEntry]) -> dict[str, list[str]]:
     """Table name → its files (in the manifest's order): `t.ext` or `t/...`."""
     tables: dict[str, list[str]] = {}
     for name in files:
@@ -536,7 +538,7 @@ def _first_line(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _dataset(paths: Sequence[Path], fmt: str, table: Any) -> tuple[Any, list[str]]:
+def table_dataset(paths: Sequence[Path], fmt: str, table: Any) -> tuple[Any, list[str]]:
     """A pyarrow dataset over a table's files (in this order) and the columns to load."""
     import pyarrow.csv as pacsv
     import pyarrow.dataset as ds
@@ -592,7 +594,7 @@ def load_dir(
     manifest = verify_dir(directory)
     assert manifest.files is not None  # verify_dir refuses a manifest without its files
     files = manifest.files
-    by_table = _tables_of(files)
+    by_table = tables_of(files)
     sources = [(table, by_table[table.name]) for table in _orm_tables().values()
                if table.name in by_table]
     counts: dict[str, int] = {}
@@ -601,8 +603,8 @@ def load_dir(
         with write_transaction(engine, "cannot load into") as conn:
             for table, names in sources:
                 current = names[0]
-                dataset, columns = _dataset([directory / n for n in names], manifest.format,
-                                            table)
+                dataset, columns = table_dataset([directory / n for n in names],
+                                                 manifest.format, table)
                 loaded = 0
                 # File by file: a dataset-wide scan reads ahead of a slow database without
                 # limit, while one file is at most one block's rows of one date.

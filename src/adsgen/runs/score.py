@@ -1,0 +1,410 @@
+"""Scoring a model's estimates against a run's truth: `adsgen score`.
+
+A data scientist fits a model on what a run observed (performance, reach …) and wants to
+know how close it came to the parameters the simulation actually used. `METRICS` is the one
+registry of what can be scored: each `Metric` names the truth table (a `FACT_TABLES` entry),
+the columns that key one estimate, the truth columns and how they make the true value, and
+fixed column values that select the rows (the reach table's flight rows over all devices).
+Scoring a new truth (lift per line item, ROI per channel) is one entry here.
+
+`score` reads the estimates (CSV or Parquet: the key columns, `estimate`, optional `lower`
+and `upper`), reads the truth from a generated folder (PyArrow, through the manifest-checked
+readers of `adsgen.runs.blocks`) or a database (SQLAlchemy, read only), matches them on the
+key and returns a `Score`: matched and missing counts, bias, MAE, RMSE, MAPE, correlation,
+and with intervals their coverage and mean width. Everything the user can get wrong raises
+AdsgenError with one line; nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from adsgen.exceptions import AdsgenError, DatabaseError, UnknownNameError, shown
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+__all__ = [
+    "ESTIMATE", "LOWER", "METRICS", "UPPER", "Figures", "Metric", "Score", "figures", "metric",
+    "score",
+]
+
+ESTIMATE: Final = "estimate"
+LOWER: Final = "lower"
+UPPER: Final = "upper"
+ESTIMATE_SUFFIXES: Final = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+
+Formula = Callable[[Mapping[str, "np.ndarray"]], "np.ndarray"]
+
+
+def _ratio(numerator: str, denominator: str) -> Formula:
+    """The truth as numerator ÷ denominator; NaN (no truth, the key is left out) where the
+    denominator is 0."""
+
+    def formula(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        import numpy as np
+
+        top, bottom = columns[numerator], columns[denominator]
+        out = np.full(top.shape, np.nan)
+        np.divide(top, bottom, out=out, where=bottom > 0)
+        return out
+
+    return formula
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    """What one metric name scores: `truth` columns of the fact table `table`, one value per
+    `key`, on the rows whose columns equal `where`. With one truth column and no `formula`
+    the truth is that column; else `formula(columns)`."""
+
+    name: str
+    table: str
+    key: tuple[str, ...]
+    truth: tuple[str, ...]
+    description: str
+    where: Mapping[str, str] = field(default_factory=dict)
+    formula: Formula | None = None
+
+    @property
+    def source(self) -> str:
+        """Where the truth comes from, for people: `ground_truth.p_click`, `reach.reach
+        (device = all, period = flight)`."""
+        columns = " ÷ ".join(f"{self.table}.{c}" for c in self.truth)
+        rows = ", ".join(f"{k} = {v}" for k, v in self.where.items())
+        return f"{columns} ({rows})" if rows else columns
+
+    def true_values(self, columns: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The true value of each row, as floats (NaN: no truth for that key)."""
+        import numpy as np
+
+        if self.formula is not None:
+            return np.asarray(self.formula(columns), dtype=np.float64)
+        return np.asarray(columns[self.truth[0]], dtype=np.float64)
+
+
+_PAIR = ("line_item_id", "device")
+_FLIGHT = {"device": "all", "period": "flight"}
+
+METRICS: Final[dict[str, Metric]] = {
+    m.name: m
+    for m in (
+        Metric("ctr", "ground_truth", _PAIR, ("p_click",),
+               "clicks ÷ (impressions − invalid) of a first exposure (wear-out lowers later"
+               " ones), per line item × device"),
+        Metric("completion_rate", "ground_truth", _PAIR, ("p_complete",),
+               "completes ÷ impressions of a first exposure, per line item × device"),
+        Metric("viewability", "ground_truth", _PAIR, ("p_viewable", "p_measurable"),
+               "viewable ÷ measurable per line item × device",
+               formula=_ratio("p_viewable", "p_measurable")),
+        Metric("conversion_rate", "ground_truth", _PAIR, ("p_conversion",),
+               "conversions (click- and view-through, 168 h window) per valid impression,"
+               " per line item × device"),
+        Metric("invalid_rate", "ground_truth", _PAIR, ("p_invalid",),
+               "invalid ÷ impressions per line item × device"),
+        Metric("planned_frequency", "ground_truth", _PAIR, ("planned_frequency",),
+               "impressions per reached household the line item was planned for, per line"
+               " item × device"),
+        Metric("reach", "reach", ("line_item_id",), ("reach",),
+               "households reached over the flight, de-duplicated over devices, per line item",
+               where=_FLIGHT),
+        Metric("average_frequency", "reach", ("line_item_id",), ("average_frequency",),
+               "impressions ÷ households reached over the flight, all devices, per line item",
+               where=_FLIGHT),
+    )
+}
+"""Metric name → Metric, the names `adsgen score --metric` takes."""
+
+
+def metric(name: str) -> Metric:
+    """The metric called `name`; UnknownNameError listing the known ones."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise UnknownNameError("metric", name, METRICS) from None
+
+
+# --- the result ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """How far matched estimates are from their truths.
+
+    `bias` is the mean of estimate − truth; `mape_percent` is over the keys whose truth is
+    not 0 (None when every truth is 0); `correlation` (Pearson) is None below 2 keys or
+    without variation; `coverage` (share of truths inside [lower, upper], ends included)
+    and `mean_width` are None without intervals.
+    """
+
+    mean_truth: float | None
+    mean_estimate: float | None
+    bias: float | None
+    mae: float | None
+    rmse: float | None
+    mape_percent: float | None
+    correlation: float | None
+    coverage: float | None
+    mean_width: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """A scoring: what was scored against what, the keys both hold (`matched`), the keys
+    with a truth but no estimate (`missing`, left out of every figure), and the figures."""
+
+    metric: str
+    truth: str
+    key: list[str]
+    estimates: str
+    run: str
+    matched: int
+    missing: int
+    figures: Figures
+
+    def as_dict(self) -> dict[str, Any]:
+        """One flat object: the fields above with the figures beside them."""
+        return {
+            "metric": self.metric, "truth": self.truth, "key": self.key,
+            "estimates": self.estimates, "run": self.run, "matched": self.matched,
+            "missing": self.missing, **asdict(self.figures),
+        }
+
+
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
+
+
+def figures(
+    estimate: np.ndarray, truth: np.ndarray, lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> Figures:
+    """The error figures of matched estimates against their truths (pure)."""
+    import numpy as np
+
+    error = estimate - truth
+    nonzero = truth != 0
+    correlation = None
+    if truth.size >= 2 and np.std(truth) > 0 and np.std(estimate) > 0:
+        correlation = float(np.corrcoef(estimate, truth)[0, 1])
+    coverage = width = None
+    if lower is not None and upper is not None:
+        coverage = _mean(((lower <= truth) & (truth <= upper)).astype(np.float64))
+        width = _mean(upper - lower)
+    return Figures(
+        mean_truth=_mean(truth),
+        mean_estimate=_mean(estimate),
+        bias=_mean(error),
+        mae=_mean(np.abs(error)),
+        rmse=None if not error.size else float(np.sqrt(np.mean(error**2))),
+        mape_percent=(None if not nonzero.any()
+                      else float(100 * np.mean(np.abs(error[nonzero] / truth[nonzero])))),
+        correlation=correlation,
+        coverage=coverage,
+        mean_width=width,
+    )
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def _first_key(table: pa.Table, key: tuple[str, ...]) -> str:
+    """The smallest key of `table`'s rows, as `line_item_id=3, device='ctv'`."""
+    row = table.select(list(key)).sort_by([(c, "ascending") for c in key]).slice(0, 1)
+    return ", ".join(f"{c}={shown(row.column(c)[0].as_py())}" for c in key)
+
+
+def _read_estimates(path: Path, chosen: Metric) -> pa.Table:
+    """The estimates file as a table of the key columns (in the truth's types), `estimate`
+    and, when given, `lower` and `upper` (float64); AdsgenError for anything amiss."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = ESTIMATE_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise AdsgenError(f"{str(path)!r}: estimates must be a .csv or .parquet file")
+    if not path.is_file():
+        raise AdsgenError(f"no estimates file {str(path)!r}")
+    try:
+        if kind == "csv":
+            import pyarrow.csv as pacsv
+
+            table = pacsv.read_csv(path)
+        else:
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise AdsgenError(f"{str(path)!r} is not a readable {kind} file ({reason})") from exc
+    where = f"{str(path)!r}"
+    wanted = [*chosen.key, ESTIMATE]
+    absent = [c for c in wanted if c not in table.column_names]
+    if absent:
+        raise AdsgenError(f"{where} has no column(s) {', '.join(absent)}; metric "
+                          f"{chosen.name!r} needs {', '.join(wanted)} (and optionally "
+                          f"{LOWER}, {UPPER})")
+    bounds = [c for c in (LOWER, UPPER) if c in table.column_names]
+    if len(bounds) == 1:
+        raise AdsgenError(f"{where} has {bounds[0]!r} without "
+                          f"{(UPPER if bounds[0] == LOWER else LOWER)!r}; give both or neither")
+    if table.num_rows == 0:
+        raise AdsgenError(f"{where} holds no estimates")
+    from adsgen.simulate.columns import FACT_TABLES
+
+    schema = FACT_TABLES[chosen.table].schema
+    columns: dict[str, pa.Array] = {}
+    for name in chosen.key:
+        try:
+            columns[name] = table.column(name).cast(schema.field(name).type)
+        except pa.ArrowException as exc:
+            raise AdsgenError(f"{where}: column {name!r} is not {schema.field(name).type} "
+                              "like the truth's") from exc
+    for name in (ESTIMATE, *bounds):
+        values = table.column(name)
+        if not (pa.types.is_integer(values.type) or pa.types.is_floating(values.type)
+                or pa.types.is_null(values.type)):
+            raise AdsgenError(f"{where}: column {name!r} is not numeric ({values.type})")
+        values = values.cast(pa.float64())
+        empty = pc.or_(pc.is_null(values), pc.is_nan(values)).fill_null(True)
+        if pc.any(empty).as_py():
+            bad = pa.table(columns).filter(empty)
+            raise AdsgenError(f"{where}: column {name!r} is empty or NaN for "
+                              f"{_first_key(bad, chosen.key)}")
+        columns[name] = values
+    out = pa.table(columns)
+    if bounds:
+        inverted = pc.greater(out.column(LOWER), out.column(UPPER))
+        if pc.any(inverted).as_py():
+            raise AdsgenError(f"{where}: {LOWER} > {UPPER} for "
+                              f"{_first_key(out.filter(inverted), chosen.key)}")
+    counts = out.group_by(list(chosen.key)).aggregate([([], "count_all")])
+    twice = counts.filter(pc.greater(counts.column("count_all"), 1))
+    if twice.num_rows:
+        raise AdsgenError(f"{where} estimates {_first_key(twice, chosen.key)} more than once")
+    return out
+
+
+def _truth_from_files(directory: Path, chosen: Metric) -> pa.Table:
+    """The metric's columns of its truth table in a generated folder (checked against its
+    manifest first), on the rows `where` selects."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from adsgen.runs.blocks import table_dataset, tables_of, verify_dir
+    from adsgen.storage.orm import Base
+
+    manifest = verify_dir(directory)
+    names = tables_of(manifest.files or {}).get(chosen.table)
+    if not names:
+        raise AdsgenError(f"{str(directory)!r} holds no {chosen.table} table (metric "
+                          f"{chosen.name!r} is scored against it); generate the run again "
+                          "with this adsgen")
+    dataset, available = table_dataset([directory / n for n in names], manifest.format,
+                                       Base.metadata.tables[chosen.table])
+    wanted = list(dict.fromkeys((*chosen.key, *chosen.truth)))
+    absent = [c for c in (*wanted, *chosen.where) if c not in available]
+    if absent:
+        raise AdsgenError(f"{str(directory)!r}: its {chosen.table} table has no column(s) "
+                          f"{', '.join(absent)}; generate the run again with this adsgen")
+    condition = None
+    for column, value in chosen.where.items():
+        test = ds.field(column) == value
+        condition = test if condition is None else condition & test
+    try:
+        table: pa.Table = dataset.to_table(columns=wanted, filter=condition)
+    except (pa.ArrowException, OSError) as exc:
+        reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise AdsgenError(f"{str(directory)!r}: its {chosen.table} files do not read "
+                          f"({reason})") from exc
+    return table
+
+
+def _truth_from_database(db: str | None, chosen: Metric) -> tuple[pa.Table, str]:
+    """The metric's columns of its truth table in the database (read only), on the rows
+    `where` selects; with the database's URL, password masked."""
+    import pyarrow as pa
+    from sqlalchemy import inspect, select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from adsgen.runs.jobs import open_database
+    from adsgen.simulate.columns import FACT_TABLES
+    from adsgen.storage.database import masked_url, scrub
+    from adsgen.storage.orm import Base
+
+    engine = open_database(db, write=False)
+    where = masked_url(engine.url)
+    try:
+        if not inspect(engine).has_table(chosen.table):
+            raise DatabaseError(f"no {chosen.table} table in {where} (metric {chosen.name!r} "
+                                "is scored against it); fill it with `adsgen run-all`")
+        table = Base.metadata.tables[chosen.table]
+        wanted = list(dict.fromkeys((*chosen.key, *chosen.truth)))
+        query = select(*(table.c[c] for c in wanted)).where(
+            *(table.c[c] == v for c, v in chosen.where.items()))
+        with engine.connect() as conn:
+            rows = conn.execute(query).all()
+    except SQLAlchemyError as exc:
+        reason = scrub(" ".join(str(getattr(exc, "orig", None) or exc).split())[:300],
+                       engine.url)
+        raise DatabaseError(f"cannot read {chosen.table} from {where}: {reason}") from exc
+    finally:
+        engine.dispose()
+    schema = FACT_TABLES[chosen.table].schema
+    data = {c: pa.array([row[i] for row in rows], type=schema.field(c).type)
+            for i, c in enumerate(wanted)}
+    return pa.table(data), where
+
+
+# --- scoring -------------------------------------------------------------------------------
+
+
+def score(
+    estimates: Path, *, metric_name: str, run: Path | None = None, db: str | None = None
+) -> Score:
+    """Score the estimates file against the truth of the generated folder `run`, else of
+    the database `db` (None: the settings' database).
+
+    Raises AdsgenError (one line) for an unknown metric (naming the known ones), an
+    estimates file that is missing, not CSV/Parquet, without the key or `estimate` column,
+    with non-numeric, empty or duplicate estimates or lower > upper, for an estimated key
+    the truth does not hold (naming the first), and for a run without the truth table.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = metric(metric_name)
+    estimates = Path(estimates)
+    given = _read_estimates(estimates, chosen)
+    if run is not None:
+        truth_columns, source = _truth_from_files(Path(run), chosen), str(Path(run))
+    else:
+        truth_columns, source = _truth_from_database(db, chosen)
+    key = list(chosen.key)
+    values = chosen.true_values({c: truth_columns.column(c).to_numpy(zero_copy_only=False)
+                                 for c in chosen.truth})
+    truth = truth_columns.select(key).append_column("truth", pa.array(values))
+    truth = truth.filter(pc.invert(pc.is_nan(truth.column("truth"))))
+    unknown = given.join(truth, keys=key, join_type="left anti")
+    if unknown.num_rows:
+        raise AdsgenError(f"{str(estimates)!r} estimates {_first_key(unknown, chosen.key)}, "
+                          f"which the run's truth does not hold ({unknown.num_rows:,} such "
+                          "key(s))")
+    matched = given.join(truth, keys=key, join_type="inner").sort_by(
+        [(c, "ascending") for c in key])
+
+    def column(name: str) -> np.ndarray:
+        return np.asarray(matched.column(name).to_numpy(zero_copy_only=False), dtype=np.float64)
+
+    intervals = LOWER in matched.column_names
+    found = figures(column(ESTIMATE), column("truth"),
+                    column(LOWER) if intervals else None, column(UPPER) if intervals else None)
+    return Score(
+        metric=chosen.name, truth=chosen.source, key=key, estimates=str(estimates), run=source,
+        matched=matched.num_rows, missing=truth.num_rows - matched.num_rows, figures=found,
+    )
