@@ -275,11 +275,27 @@ def _run_processes(
             for process in processes.values():
                 with contextlib.suppress(OSError, ValueError):
                     process.terminate()
+            _end_result_reads(executor)
             executor.shutdown(wait=True, cancel_futures=True)
         raise
     assert executor is not None  # tasks is not empty
     executor.shutdown(wait=True)
     return [results[i] for i in range(len(tasks))]
+
+
+def _end_result_reads(executor: ProcessPoolExecutor) -> None:
+    """Let the pool's reader thread see the end of the result pipe once the workers are gone.
+
+    A worker stopped half-way through sending a result larger than a pipe holds (a block's
+    statistics can be) leaves the pool's reader thread waiting for the rest for ever, and
+    `shutdown` waits on that thread: the run hung on Ctrl-C or SIGTERM. The parent's copy of
+    the pipe's write end is then the only one left open; closing it turns that read into
+    end-of-file, which the pool treats as a broken worker, and it shuts down.
+    """
+    writer = getattr(getattr(executor, "_result_queue", None), "_writer", None)
+    if writer is not None:
+        with contextlib.suppress(OSError):
+            writer.close()
 
 
 def _run_dask(
