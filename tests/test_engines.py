@@ -109,6 +109,7 @@ def test_an_interrupt_while_a_worker_sends_a_large_result_does_not_hang() -> Non
     script = (  # the interrupt comes once results flow: the workers are writing the next
         "import os, signal\n"
         "from adsgen.runs.engines import run_tasks\n"
+        "signal.signal(signal.SIGINT, signal.default_int_handler)  # a background job ignores it\n"
         "def done(index, result):\n"
         "    if index == 1:\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
