@@ -14,21 +14,24 @@ so the grain is complete (rows = hours × servable creatives × devices). Rows a
 inactive line items or for non-servable creatives. Ground truth: one row per line item ×
 device for the same line items.
 
-Model (one module each):
-- curves: day-part curve per device in each geo's local time (zoneinfo transitions applied
-  to hour arrays), weekday multipliers.
-- supply: audience = targetable households (households × device share × geo share ×
-  genre share) capped segment sized by planned frequency; expected impressions won per hour;
-  gamma-Poisson noise.
-- reach: frequency-cap allowance per fixed window from the flight start; cumulative reach
-  N·(1 − Π_w (1 − I_w/(cN))^c) — the Poisson curve when uncapped, reach = impressions when
-  c = 1; reach ≤ impressions, ≤ audience, never decreasing, window impressions ≤ reach × c.
-- pacing: EVEN / AHEAD / ASAP within DAILY or FLIGHT → cumulative hourly goals; delivery =
-  min(capped supply, goal with catch-up, what the budget buys, the daily cap) via grouped
-  scans; delivery keeps impressions × CPM micros // 1000 within budget and daily cap, and
+Model (one module each; the world they share is `adsgen.world`):
+- supply: the slots a cell can buy = its allocated share (`world.allocation`, settled once
+  for the whole plan) × the slots of its geos' local hours (`world.inventory`) ÷ the slots
+  one impression takes; realised opportunities are gamma-Poisson around FILL × that bound
+  and never above it (the shared-slot law).
+- reach: exposure is gamma-mixed across households (NBD, shape from the planned frequency
+  and the targetable households, `world.households`); frequency-cap allowance per fixed
+  window from the flight start; cumulative reach N·(1 − (1 + I/(N·k))^(−k)) per window,
+  reach ≤ impressions, ≤ audience, never decreasing, window impressions ≤ reach × cap.
+  reach_table: reach, frequency and its distribution per line item × device/all × day and
+  over the flight.
+- pacing: EVEN / AHEAD / ASAP within DAILY or FLIGHT over the campaign's local days →
+  goals weighted by forecast supply, a daily error (sd 4 %) with catch-up; delivery =
+  min(capped supply, goal, what the budget buys, the daily cap) via grouped scans;
+  delivery keeps impressions × CPM micros // 1000 within budget and daily cap, and
   spend = (impressions − invalid) × CPM micros // 1000 per row (invalid traffic is not
   billed) is at most that, so cumulative spend ≤ budget and daily spend ≤ the daily cap
-  exactly.
+  exactly. pacing_table: per line item × day, the goal, delivery and why it fell short.
 - funnel: creative rotation (multinomial by weights keyed by creative id), binomial chains
   for quartiles, viewability, IVT; clicks and QR scans from valid impressions only.
 - wearout: each creative's CTR and completion fall with the exposures x a reached household
@@ -51,17 +54,18 @@ float sums use exact fixed-point integer scans (a float cumsum over a batch woul
 line item's rounding into the next).
 
 Modelling choices worth knowing:
-- Audience: the reach population is the segment a planner sizes for the line item
-  (planned impressions on the device ÷ a planned frequency drawn in 3–8), capped by the
-  targetable households; so average frequency lands at 4–8 when budgets deliver. Device
-  audiences are treated as disjoint households (reach and caps per line item × device).
+- Audience: the targetable households of the line item's geos × genres × device
+  (ground_truth.audience per device, targetable_households de-duplicated across devices);
+  the planned frequency (ground_truth.planned_frequency) grows with the line item's size
+  and its advertiser's industry and sets the NBD shape, so reach stays well below the
+  audience.
 - Geo sizes: the Platform's `geo_weights` (relative households per served geo; equal when
   empty). Targeted geos the platform does not serve add no supply (rows are still emitted,
   with zeros).
 - Frequency caps apply in fixed windows from the flight start (not rolling); a minutes cap
   becomes a per-hour cap of max × ⌈60 / count⌉.
-- Pacing days are UTC days (as the daily cap); EVEN is flat per day and follows expected
-  supply within the day; FLIGHT pacing catches up on shortfalls, DAILY does not.
+- Pacing days are the campaign's local days (`time_zone`), as are the daily budget and cap;
+  FLIGHT pacing catches up on shortfalls, DAILY does not.
 - Creatives share a cell's impressions by a multinomial with weights 0.5–1.5 keyed by
   (seed, line item, creative id); static formats (pause ads, overlays) fire no video events;
   QR scans never happen on mobile; CTV clicks only on interactive creatives.

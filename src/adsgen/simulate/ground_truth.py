@@ -92,8 +92,8 @@ technology, entertainment, telecom and restaurants (Innovid's "services", 5.1, n
 neither), and a line item whose industry is unknown (`SimLineItem.industry` None)."""
 OVERRIDES: tuple[str, ...] = ("win_rate", "frequency_target", "conversion_rate", "lag_mean_hours",
                               "wear_out_rate")
-"""`win_rate` is read by the world's allocation (`adsgen.world.allocation.win_rates`)."""
-"""Keys of `SimLineItem.extra` that pin a line item's drawn value (tests, what-if runs)."""
+"""Keys of `SimLineItem.extra` that pin a line item's drawn value (tests, what-if runs);
+`win_rate` is read by the world's allocation (`adsgen.world.allocation.win_rates`)."""
 
 QUARTILE_DROP: tuple[float, float, float] = (0.45, 0.70, 0.88)
 """Share of the start→complete drop-off lost before the 1st quartile, midpoint, 3rd quartile."""
