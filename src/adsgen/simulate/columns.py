@@ -22,6 +22,7 @@ import pyarrow as pa
 from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
 
 __all__ = [
+    "CONVERSION_TRUTH_SCHEMA",
     "CREATIVE_TRUTH_SCHEMA",
     "FACT_TABLES",
     "FUNNEL",
@@ -213,8 +214,11 @@ GROUND_TRUTH_SCHEMA = pa.schema([
            _p("leads to a conversion (click-through plus view-through) within the 168 h"
               " attribution window, whether it lands before or after the flight's end",
               " Conversions landing after end_at have no row: the rows show"
-              " p_conversion × conversion_share_in_flight per valid impression. Wear-out"
-              " does not change it: the view-through share grows by what clicks lose.",
+              " p_conversion × conversion_share_in_flight per valid impression. It is the"
+              " attributed rate the rows were drawn at: conversion_truth sets its level day by"
+              " day (incremental + exposed baseline conversions), so frequency, completion"
+              " and wear-out move it; within a day the view-through share grows by what"
+              " clicks lose.",
               valid=True), "probability 0-1"),
     _field("conversion_lag_mean_hours", pa.float64(),
            "Mean of the exponential delay between an impression or click and its conversion"
@@ -349,6 +353,85 @@ PACING_SCHEMA = pa.schema([
 ])
 
 
+CONVERSION_TRUTH_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("day", pa.date32(),
+           "UTC date of the day (every day the flight touches; first and last may be partial).",
+           "UTC"),
+    _field("seed", pa.int64(),
+           "Seed of the run that drew these values (--seed): same seed, same truth."),
+    _field("baseline_rate", pa.float64(),
+           "b: conversions per household per day that would happen without ads, drawn per"
+           " advertiser (log-uniform 3e-5 to 3e-4; the same for all its line items).",
+           "conversions per household per day"),
+    _field("hill_half_saturation", pa.float64(),
+           "K of the Hill response H(f) = f^s / (f^s + K^s) to the average frequency f: the"
+           " frequency at half the saturated effect (uniform 1.5-6, per line item).",
+           "impressions per household"),
+    _field("hill_slope", pa.float64(),
+           "s of the Hill response (uniform 1-3 per line item; above 1 an S-curve).", "shape"),
+    _field("adstock_decay", pa.float64(),
+           "λ of the geometric adstock A_d = E_d + λ·A_(d−1): the share of a day's effect"
+           " carried to the next day (uniform 0.3-0.8 per line item, TV-like, Robyn).",
+           "share 0-1 per day"),
+    _field("incremental_rate_max", pa.float64(),
+           "r: incremental conversions per exposed household per day of adstock at saturation"
+           " (log-uniform 0.001-0.012 per line item).", "conversions per household"),
+    _field("effective_impressions", pa.float64(),
+           "E_d: the day's valid impressions weighted by quality, Σ (impressions − invalid) × q"
+           " over its performance rows, q = the creative's completion probability on the device"
+           " for video (creative_truth.p_complete, lowered by its wear-out), p_viewable for"
+           " static formats. Invalid traffic counts 0.",
+           "impressions"),
+    _field("adstock", pa.float64(),
+           "A_d = E_d + adstock_decay × A_(d−1) (A before the flight = 0): the exposure still"
+           " at work on the day.", "impressions"),
+    _field("average_frequency", pa.float64(),
+           "f_d: the line item's impressions so far ÷ its cumulative reach summed over devices"
+           " at the day's last flight hour (0 before anyone is reached).",
+           "impressions per household"),
+    _field("exposed_households", pa.int64(),
+           "P_d: households exposed so far, min(Σ over devices of cumulative reach,"
+           " targetable_households), rounded down: the pool whose baseline converters the ad"
+           " server credits.", "households"),
+    _field("targetable_households", pa.int64(),
+           "N: the line item's targetable households over all its devices"
+           " (ground_truth.targetable_households): the baseline's population.", "households"),
+    _field("baseline_expected", pa.float64(),
+           "B_d = baseline_rate × c_d × (flight hours of the day / 24) × N, c_d = the"
+           " platform's weekday multiplier (mean 1) × its season demand multiplier of the day:"
+           " expected conversions without ads.", "conversions"),
+    _field("baseline_conversions", pa.int64(),
+           "Baseline conversions drawn: Poisson(baseline_expected).", "conversions"),
+    _field("incremental_expected", pa.float64(),
+           "I_d = incremental_rate_max × H(f_d) × A_d / f_d (0 when f_d = 0): expected"
+           " conversions the ads caused that day (A_d / f_d exposed households, each converting"
+           " at r·H(f_d)). Rises with frequency and saturates per household; 0 without"
+           " exposure.", "conversions"),
+    _field("incremental_conversions", pa.int64(),
+           "Incremental conversions drawn: Poisson(incremental_expected).", "conversions"),
+    _field("attributed_expected", pa.float64(),
+           "Expected attributed conversions of the day: the Poisson means of its performance"
+           " rows' click_conversions + view_conversions, = T_d = I_d + baseline_rate × c_d ×"
+           " (flight hours of the day / 24) × P_d (the day's incremental conversions plus the"
+           " baseline converters among the exposed households) when a touch within the"
+           " attribution window reaches the day, else 0 (nothing to credit). The rows split it"
+           " over click/view, creatives, devices and hours as the lagged touches do.",
+           "conversions"),
+    _field("attributed_conversions", pa.int64(),
+           "What the ad server reported that day: SUM(performance.click_conversions +"
+           " performance.view_conversions) over the line item's rows of the UTC day, exactly.",
+           "conversions"),
+    _field("overcount_expected", pa.float64(),
+           "attributed_expected − incremental_expected: what last-touch attribution over-counts"
+           " in expectation (positive on average; mostly exposed baseline converters).",
+           "conversions"),
+    _field("overcount", pa.int64(),
+           "attributed_conversions − incremental_conversions (may be negative on a day).",
+           "conversions"),
+])
+
+
 # --- the registry of fact tables -----------------------------------------------------------
 
 
@@ -465,6 +548,26 @@ FACT_TABLES: dict[str, FactTable] = {
                 " performance.device = creative_truth.device",
                 "ground_truth ON ground_truth.line_item_id = creative_truth.line_item_id AND"
                 " ground_truth.device = creative_truth.device",
+            ),
+        ),
+        FactTable(
+            name="conversion_truth",
+            schema=CONVERSION_TRUTH_SCHEMA,
+            key=("line_item_id", "day"),
+            partition="day",
+            description=(
+                "The causal truth of conversions per line item and UTC day: baseline (would"
+                " have happened without ads), incremental (caused by the ads: Hill response to"
+                " frequency, geometric adstock, quality-weighted valid impressions) and"
+                " attributed (what the performance rows report, last touch within the"
+                " window), with the over-count and the parameters that drew them."
+            ),
+            grain="one row per line_item_id × UTC day its flight touches (line items with"
+                  " performance rows)",
+            joins=(
+                "line_items ON line_items.id = conversion_truth.line_item_id",
+                "performance ON performance.line_item_id = conversion_truth.line_item_id AND"
+                " CAST(performance.hour AS DATE) = conversion_truth.day (UTC)",
             ),
         ),
         FactTable(

@@ -1,8 +1,13 @@
-"""Conversions: click- and view-through, landing in later hours by an attribution lag.
+"""Attributed conversions: click- and view-through, landing in later hours by a lag.
 
-Each valid impression (invalid traffic never converts) converts (view-through) with the
-series' view probability and each click with the line item's click-conversion probability;
-the conversion lands `lag` hours later,
+These are what an ad server reports (last touch within the window), not what the ads caused:
+`adsgen.simulate.incrementality` decides how many conversions attribution credits to a
+line item's touches each UTC day (its incremental conversions plus the baseline converters
+among the exposed households) and scales the conversions landing on that day by the day's
+multiplier m (see there).
+Before that scaling, each valid impression (invalid traffic never converts) converts
+(view-through) with the series' view probability and each click with the line item's
+click-conversion probability; the conversion lands `lag` hours later,
 lag ~ exponential with the line item's mean, discretised on the taps 0, 1, 2, 4, … 128 h and
 limited to a 7-day attribution window. By Poisson thinning, the conversions landing in an
 hour of a series (line item × creative × device) are Poisson with mean
@@ -10,7 +15,8 @@ hour of a series (line item × creative × device) are Poisson with mean
 
 Conversions that would land at or after the flight end have no row (the data stops there),
 and lags beyond the attribution window are not attributed: the ground truth's `p_conversion`
-is the rate within the window, counting those landing after the flight, and a row's
+is the attributed rate within the window (the series' propensity × the ratio of its
+scaled to unscaled in-flight means), counting those landing after the flight, and a row's
 conversions may come from earlier hours' impressions. So that an estimator can recover
 `p_conversion` from the rows alone, `in_flight_conversions` gives the truth of the cut: the
 expected conversions the delivered valid impressions cause, and the part of them that lands
@@ -29,6 +35,7 @@ from adsgen.simulate.grid import Grid
 __all__ = [
     "ATTRIBUTION_WINDOW_HOURS",
     "LAG_TAPS",
+    "conversion_means",
     "draw_conversions",
     "in_flight_conversions",
     "lag_weights",
@@ -93,17 +100,17 @@ def _landing(grid: Grid, sources: tuple[Real, ...], weights: F64) -> list[Real]:
     return landed
 
 
-def draw_conversions(
+def conversion_means(
     grid: Grid,
     probs: SeriesProbabilities,
     impressions: Real,
     clicks: Real,
     weights: F64,
     *,
-    seed: int,
     worn: RowProbabilities | None = None,
 ) -> tuple[Real, Real]:
-    """(click-through, view-through) conversions per row, float64 integers.
+    """(click-through, view-through) propensity landing in each row: the Poisson means
+    before attribution scales them (`incrementality.attribution_multiplier`).
 
     `impressions` are the rows' valid impressions (impressions − invalid): only they convert.
     `worn` (`funnel.worn_probabilities`) gives the view-through probability per row when
@@ -116,6 +123,14 @@ def draw_conversions(
             else probs["p_view_conversion"].astype(dtype)[series])
     by_view = impressions * view
     click_mean, view_mean = _landing(grid, (by_click, by_view), weights)
+    return click_mean, view_mean
+
+
+def draw_conversions(
+    grid: Grid, click_mean: Real, view_mean: Real, *, seed: int
+) -> tuple[Real, Real]:
+    """(click-through, view-through) conversions per row, float integers: Poisson draws of
+    the rows' attributed means."""
     keys = line_item_keys(seed, "conversions", grid.li_id)
     base = hash_counters(keys[grid.rows.gid], row_counters(grid))
     return poisson(click_mean, rehash(base, 0)), poisson(view_mean, rehash(base, 1))
@@ -128,9 +143,10 @@ def in_flight_conversions(
 
     Conditioned on the valid impressions delivered (`valid`, per row): a row's valid
     impressions cause p_conversion × valid conversions in expectation (the click-through
-    part at the expected CTR), of which the share P(lag < end − hour) lands inside the
-    flight — the lag taps below the hours left after the row's hour. float64 sums per
-    series, in row order (the same whatever the batch).
+    part at the expected CTR; before attribution's scaling, which
+    `incrementality.attributed_probabilities` folds into p_conversion), of which the share
+    P(lag < end − hour) lands inside the flight — the lag taps below the hours left after the
+    row's hour. float64 sums per series, in row order (the same whatever the batch).
     """
     series = grid.row_series
     count = probs["p_conversion"].size

@@ -18,6 +18,7 @@ import pyarrow as pa
 from adsgen.build.items import SimLineItem
 from adsgen.simulate.columns import FACT_TABLES, PERFORMANCE_SCHEMA, TIMESTAMP
 from adsgen.simulate.conversions import (
+    conversion_means,
     draw_conversions,
     in_flight_conversions,
     lag_mean,
@@ -33,6 +34,12 @@ from adsgen.simulate.funnel import (
 )
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
 from adsgen.simulate.ground_truth import WorldTruth, draw_params, ground_truth_table
+from adsgen.simulate.incrementality import (
+    attributed_probabilities,
+    attribution_multiplier,
+    conversion_truth_table,
+    incrementality,
+)
 from adsgen.simulate.pacing import pace
 from adsgen.simulate.pacing_table import pacing_table
 from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
@@ -197,15 +204,17 @@ def _simulate_batch(
     counts = draw_funnel(grid, probs, impressions, seed=seed, worn=worn)
     valid = impressions - counts["invalid"]  # invalid traffic is not billed, never converts
     lags = lag_weights(params.lag_mean_hours)
+    causal = incrementality(grid, probs, valid=valid, delivered=delivered, reach=reach,
+                            targetable=households.union, platform=platform, seed=seed,
+                            worn=worn)
+    click_mean, view_mean = conversion_means(
+        grid, probs, valid.astype(COUNTS), counts["clicks"].astype(COUNTS), lags, worn=worn)
+    landing = click_mean + view_mean
+    multiplier = attribution_multiplier(causal, landing)
+    scale = multiplier.astype(click_mean.dtype)
     click_conv, view_conv = draw_conversions(
-        grid,
-        probs,
-        valid.astype(COUNTS),
-        counts["clicks"].astype(COUNTS),
-        lags,
-        seed=seed,
-        worn=worn,
-    )
+        grid, click_mean * scale, view_mean * scale, seed=seed)
+    attributed = attributed_probabilities(grid, probs, landing, multiplier)
     row_li = grid.rows.gid
     cpm = np.array([i.cpm_micros for i in items], dtype=np.int64)
     hour = grid.start[row_li] + 3600 * grid.cell_h[grid.row_cell]
@@ -226,7 +235,7 @@ def _simulate_batch(
     truth = ground_truth_table(
         grid,
         params,
-        series_probabilities=probs,
+        series_probabilities=attributed,
         audience=pop.astype(np.int64),
         world=WorldTruth(
             targetable=households.union,
@@ -242,7 +251,10 @@ def _simulate_batch(
         "performance": performance,
         "ground_truth": truth,
         "creative_truth": creative_truth_table(
-            grid, params, series_probabilities=probs, seed=seed),
+            grid, params, series_probabilities=attributed, seed=seed),
+        "conversion_truth": conversion_truth_table(
+            grid, causal, attributed=click_conv + view_conv, attributed_mean=landing * scale,
+            seed=seed),
         "reach": reach_by_day,
         "pacing": diagnostics,
     }
