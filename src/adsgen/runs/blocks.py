@@ -38,6 +38,7 @@ from adsgen.runs.manifest import (
     FileEntry,
     Manifest,
     TableStats,
+    add_slot_use,
     check_block,
     compare_folder,
     first_names,
@@ -117,7 +118,8 @@ class BlockResult:
     written: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Each file written: POSIX path relative to the output folder → (rows, bytes)."""
     slot_use: list[tuple[Any, Any]] = field(default_factory=list)
-    """Slots used per device × hour, per batch (`manifest.slot_use`): the shared-slot law."""
+    """Slots used per device × hour by the block (`manifest.slot_use` summed over its batches
+    with `add_slot_use`): the shared-slot law."""
 
     @property
     def performance_rows(self) -> int:
@@ -178,7 +180,7 @@ def run_block(task: BlockTask) -> BlockResult:
         bytes={name: sink.bytes for name, sink in sinks.items()},
         files={name: len(sink.files) for name, sink in sinks.items()},
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
-        written=_written(out, *sinks.values()), slot_use=uses,
+        written=_written(out, *sinks.values()), slot_use=[add_slot_use(uses)],
     )
 
 

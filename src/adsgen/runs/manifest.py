@@ -44,6 +44,7 @@ __all__ = [
     "FolderDiff",
     "Manifest",
     "TableStats",
+    "add_slot_use",
     "canonical_json",
     "check_block",
     "compare_folder",
@@ -381,19 +382,29 @@ def slot_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[np.nd
     return keys, np.bincount(index.ravel(), weights=used).astype(np.int64)
 
 
+def add_slot_use(uses: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """The sum of several `slot_use` results (batches of a block, blocks of a run), by key.
+
+    A block sends one sum back, not one per batch: a year-long block has thousands of batches,
+    and the run's parent would otherwise hold them all until the end.
+    """
+    parts = [u for u in uses if u[0].size]
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    cells, index = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
+    used = np.concatenate([u for _, u in parts])
+    return cells, np.bincount(index.ravel(), weights=used).astype(np.int64)
+
+
 def shared_slot_check(
     uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform, seed: int
 ) -> CheckResult:
     """The shared-slot law over every block's `slot_use`: device × hours checked, violated."""
     from adsgen.world.inventory import hourly_slots
 
-    parts = [u for u in uses if u[0].size]
-    if not parts:
+    cells, total = add_slot_use(uses)
+    if not cells.size:
         return CheckResult()
-    keys = np.concatenate([k for k, _ in parts])
-    used = np.concatenate([u for _, u in parts])
-    cells, index = np.unique(keys, return_inverse=True)
-    total = np.bincount(index.ravel(), weights=used)
     hours = cells // 3
     inventory = hourly_slots(platform, seed, np.unique(hours // 24))
     slots = inventory.slots.sum(axis=0)[cells % 3, inventory.hour_index(hours * 3600)]

@@ -47,14 +47,14 @@ from adsgen.simulate.reach_table import reach_rows, reach_table
 from adsgen.simulate.supply import FILL, slot_bound, won_supply
 from adsgen.simulate.wearout import wear_out
 from adsgen.templates.spec import Platform
-from adsgen.world.allocation import Allocation, allocate, flight_days
+from adsgen.world.allocation import Allocation, allocate
 from adsgen.world.households import (
     nbd_shape_for_frequency,
     ownership,
     served_geos,
     targetable,
 )
-from adsgen.world.inventory import hourly_slots
+from adsgen.world.inventory import Inventory, hourly_slots
 
 __all__ = ["DEFAULT_BATCH_ROWS", "SimResult", "simulate", "simulate_batches"]
 
@@ -149,6 +149,9 @@ def simulate_batches(
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"line_item_id values must be unique; repeated: {duplicates[:10]}")
     world = allocation if allocation is not None else allocate(ordered, platform, seed)
+    # the slots of the plan's days, once for every batch: a slot's value depends only on
+    # (platform, seed, hour), so a wider set of days changes nothing
+    inventory = hourly_slots(platform, seed, world.days)
     batch: list[SimLineItem] = []
     rows = 0
     for item in ordered:
@@ -156,18 +159,21 @@ def simulate_batches(
         if count == 0:
             continue
         if batch and rows + count > batch_rows:
-            yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world))
+            yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world,
+                                            inventory=inventory))
             batch, rows = [], 0
         batch.append(item)
         rows += count
     if batch:
-        yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world))
+        yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world,
+                                        inventory=inventory))
 
 
 def _simulate_batch(
-    items: list[SimLineItem], *, platform: Platform, seed: int, world: Allocation
+    items: list[SimLineItem], *, platform: Platform, seed: int, world: Allocation,
+    inventory: Inventory,
 ) -> dict[str, pa.Table]:
-    """Every table of FACT_TABLES for one batch, by name."""
+    """Every table of FACT_TABLES for one batch, by name (`inventory` covers its days)."""
     grid = build_grid(items, platform)
     tg = grid.targets
     alloc = world.select(tg.ids)
@@ -183,7 +189,6 @@ def _simulate_batch(
     pop = households.by_device[pair_li, pair_dev].astype(np.float64)
     union = np.maximum(households.union.astype(np.float64), 1.0)
     shape = nbd_shape_for_frequency(tg.planned / union, params.frequency_target)
-    inventory = hourly_slots(platform, seed, flight_days(tg))
     bound, asked = slot_bound(grid, alloc, inventory)
     supply = won_supply(grid, bound, seed=seed, dispersion=platform.dispersion)
     windows = cap_windows(grid)
