@@ -44,6 +44,8 @@ bench: deps
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_end_to_end.py
 	$(BIN)/python benchmarks/bench_calendar.py
+	$(BIN)/python benchmarks/bench_world.py
+	$(BIN)/python benchmarks/realism.py
 
 docs: deps
 	$(BIN)/adsgen schema --format markdown > docs/data-dictionary.md
