@@ -46,10 +46,18 @@ def test_slots_peak_in_local_prime_time_and_follow_the_weekday_multipliers() -> 
     ctv = DEVICE_ORDER.index(DeviceType.ctv)
     by_local_hour = np.bincount(inv.local_hour[geo], weights=inv.slots[geo, ctv], minlength=24)
     assert 19 <= int(by_local_hour.argmax()) <= 22
-    factors = day_factors(plat, 7, served_geos(plat), days)
-    weekday = factors.weekday[geo]
-    saturday, monday_ = weekday[days == monday + 5][0], weekday[days == monday][0]
-    assert saturday / monday_ == pytest.approx(
+    # a whole local day holds the day's viewing (weekday × holiday × season × shock) × a
+    # constant: the calendar shows in the slots, and so the weekend does
+    clock = (days[:, None] * 86400 + 3600 * np.arange(24)[None, :]).ravel()
+    local_day = (clock + utc_offsets(plat.geo_timezones["US"], clock)) // 86400
+    whole, hours = np.unique(local_day, return_counts=True)
+    whole = whole[1:-1][hours[1:-1] == 24]  # not the cut ends, not the DST change (23 h)
+    per_day = np.array([inv.slots[geo, ctv][local_day == d].sum() for d in whole])
+    viewing = day_factors(plat, 7, served_geos(plat), whole).viewing[geo]
+    assert np.allclose(per_day / viewing, per_day[0] / viewing[0], rtol=1e-9)
+    saturday = whole[(whole + 3) % 7 == 5][0]
+    weekday = day_factors(plat, 7, served_geos(plat), np.array([saturday, saturday - 5])).weekday
+    assert weekday[geo, 0] / weekday[geo, 1] == pytest.approx(
         plat.weekday_multipliers[5] / plat.weekday_multipliers[0])
 
 

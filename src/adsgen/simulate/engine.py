@@ -183,10 +183,7 @@ def _simulate_batch(
     )
     households = targetable(platform, tg.geo_masks(len(served_geos(platform))),
                             tg.device_masks(), tg.genre_household_share)
-    pair_li = np.repeat(np.arange(grid.n), grid.n_dev)
-    pair_dev = grid.dev_codes[pair_li, np.arange(pair_li.size) - np.repeat(
-        np.cumsum(grid.n_dev) - grid.n_dev, grid.n_dev)]
-    pop = households.by_device[pair_li, pair_dev].astype(np.float64)
+    pop = households.by_device[grid.pair_li, grid.pair_dev].astype(np.float64)
     union = np.maximum(households.union.astype(np.float64), 1.0)
     shape = nbd_shape_for_frequency(tg.planned / union, params.frequency_target)
     bound, asked = slot_bound(grid, alloc, inventory)

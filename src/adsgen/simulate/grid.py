@@ -97,10 +97,28 @@ class Grid:
         return int(self.li_id.size)
 
     @property
+    def pair_first(self) -> I64:
+        """Per line item: index of its first line item × device pair (pairs are li-major,
+        devices in rank order)."""
+        first: I64 = np.cumsum(self.n_dev) - self.n_dev
+        return first
+
+    @property
+    def pair_li(self) -> I64:
+        """Per line item × device pair: its line item (batch index)."""
+        return np.repeat(np.arange(self.n, dtype=np.int64), self.n_dev)
+
+    @property
+    def pair_dev(self) -> I64:
+        """Per line item × device pair: its device code (DEVICES)."""
+        li = self.pair_li
+        dev: I64 = self.dev_codes[li, np.arange(li.size) - self.pair_first[li]]
+        return dev
+
+    @property
     def pair_index(self) -> I64:
         """Index of each line item × device pair (li-major) for every cell."""
-        pair_off = np.cumsum(self.n_dev) - self.n_dev
-        return pair_off[self.cell_li] + self.cell_rank
+        return self.pair_first[self.cell_li] + self.cell_rank
 
 
 def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:

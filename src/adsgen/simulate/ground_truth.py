@@ -241,7 +241,7 @@ def ground_truth_table(
     inside the flight) — see `conversions.in_flight_conversions`.
     """
     pairs = int(grid.n_dev.sum())
-    pair_off = np.cumsum(grid.n_dev) - grid.n_dev
+    pair_off = grid.pair_first
     series_li = np.repeat(np.arange(grid.n), grid.n_cre * grid.n_dev)
     series_local = np.arange(series_li.size) - np.repeat(
         np.cumsum(grid.n_cre * grid.n_dev) - grid.n_cre * grid.n_dev, grid.n_cre * grid.n_dev
@@ -250,9 +250,7 @@ def ground_truth_table(
     series_cre = grid.cre_off[series_li] + series_local // grid.n_dev[series_li]
     series_pair = pair_off[series_li] + series_rank
     weight = params.rotation_weight[series_cre]
-    pair_li = np.repeat(np.arange(grid.n), grid.n_dev)
-    pair_rank = np.arange(pairs) - pair_off[pair_li]
-    pair_dev = grid.dev_codes[pair_li, pair_rank]
+    pair_li, pair_dev = grid.pair_li, grid.pair_dev
     columns: dict[str, object] = {
         "line_item_id": grid.li_id[pair_li],
         "device": pa.array([d.value for d in DEVICES]).take(pa.array(pair_dev)),

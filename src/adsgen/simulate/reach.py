@@ -93,7 +93,7 @@ def cap_windows(grid: Grid) -> CapWindows:
     order[position] = np.arange(position.size)
     pairs = Groups(np.repeat(grid.hours, grid.n_dev))
     length, cap = _window_hours_and_cap(grid)
-    pair_li = np.repeat(np.arange(grid.n), grid.n_dev)
+    pair_li = grid.pair_li
     per_pair = -(-grid.hours[pair_li] // length[pair_li])
     w_li = np.repeat(pair_li, per_pair)
     w_local = np.arange(w_li.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)

@@ -165,8 +165,8 @@ def reach_rows(
 
     # de-duplicated over devices ("all"), per line item × day and over the flight
     n_days = np.bincount(pd_pair, minlength=pop.size)
-    pair_li = np.repeat(np.arange(grid.n), grid.n_dev)
-    li_days = n_days[np.cumsum(grid.n_dev) - grid.n_dev]
+    pair_li = grid.pair_li
+    li_days = n_days[grid.pair_first]
     pair_first = np.cumsum(n_days) - n_days
     ld_li = np.repeat(np.arange(grid.n), li_days)
     ld_t = np.arange(ld_li.size) - np.repeat(np.cumsum(li_days) - li_days, li_days)
@@ -181,7 +181,7 @@ def reach_rows(
     most_all = np.zeros(ld_li.size)
     for r in range(int(grid.n_dev.max()) if grid.n else 0):
         has = grid.n_dev[ld_li] > r
-        pairs = (np.cumsum(grid.n_dev) - grid.n_dev)[ld_li[has]] + r
+        pairs = grid.pair_first[ld_li[has]] + r
         g = pair_first[pairs] + ld_t[has]
         dev = grid.dev_codes[ld_li[has], r]
         targeted[ld_li[has], dev] = True
@@ -210,8 +210,7 @@ def reach_rows(
     # assemble: day rows (devices, then all), flight rows (devices, then all)
     all_code = len(DEVICES)
     li_id = grid.li_id
-    pair_dev = grid.dev_codes[pair_li, np.arange(pop.size) - (np.cumsum(grid.n_dev)
-                                                              - grid.n_dev)[pair_li]]
+    pair_dev = grid.pair_dev
     columns: dict[str, list[NDArray[np.generic]]] = {
         name: [] for name in ("line_item_id", "device", "day", "flight", "impressions",
                               "reach", "cumulative_reach", "population", "most")
