@@ -39,7 +39,9 @@ def test_bundled_names() -> None:
     assert catalog.names("profiles") == [
         "conversion_interactive", "cross_screen", "high_cpm_tv_awareness",
         "mobile_consideration", "multi_device_advanced"]
-    assert catalog.names("platforms") == ["netflix_like"]
+    assert catalog.names("platforms") == [
+        "fast_like", "hulu_like", "netflix_like", "peacock_like", "prime_like", "roku_like",
+        "youtube_tv_like"]
 
 
 @pytest.mark.parametrize(

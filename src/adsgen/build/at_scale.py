@@ -61,10 +61,12 @@ from adsgen.domain.enums import (
     DeviceType,
     PacingPeriod,
     PacingType,
+    TargetingKey,
 )
 from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, check_flight_start, to_utc_naive
 from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.seeding import rehash
+from adsgen.templates.platform_rules import fit_mime_mix, fit_mix
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -333,12 +335,14 @@ def _line_items(cols: Columns, keep_last: int) -> None:
         (platform.default_geo,): 1.0}
     cols.geo_sets, cols.li_geo = _sets(u.pick(2, list(geo_mix.values())), list(geo_mix),
                                        slot, fixed, "geo")
+    # A key the platform does not sell is left open, not drawn.
+    sold = set(platform.sells.targeting_keys)
+    daypart_mix = pools.DAYPART_MIX if TargetingKey.daypart in sold else {(): 1.0}
+    rating_mix = pools.MEDIA_RATING_MIX if TargetingKey.media_rating in sold else {(): 1.0}
     cols.daypart_sets, cols.li_daypart = _sets(
-        u.pick(3, list(pools.DAYPART_MIX.values())), list(pools.DAYPART_MIX), slot, fixed,
-        "daypart")
+        u.pick(3, list(daypart_mix.values())), list(daypart_mix), slot, fixed, "daypart")
     cols.rating_sets, cols.li_rating = _sets(
-        u.pick(4, list(pools.MEDIA_RATING_MIX.values())), list(pools.MEDIA_RATING_MIX), slot,
-        fixed, "media_rating")
+        u.pick(4, list(rating_mix.values())), list(rating_mix), slot, fixed, "media_rating")
     # Frequency caps: the slot's (an explicit null = uncapped) or drawn by objective.
     cols.cap_sets = [None]
     mixes = {OBJECTIVES.index(o): mix for o, mix in pools.FREQUENCY_CAP_MIX.items()}
@@ -460,20 +464,23 @@ def _creatives(cols: Columns) -> None:
     rate = np.array([pools.QR_RATE[d] for d in DEVICES])[lead]
     rate = np.where(interactive, pools.INTERACTIVE_QR_RATE, rate)
     cols.cr_qr = np.where(spec_qr >= 0, spec_qr == 1, u.u(0) < rate)
-    # Duration: one of the slot's durations, else by lead device; static formats none.
-    durations = [list(c.durations) if c is not None else [] for c in specs]
+    # Duration: one of the slot's durations, else by lead device; static formats none; only
+    # lengths the platform takes (Platform.check_profile made sure a slot's list has one).
+    rules = cols.platform.creative_rules
+    durations = [[d for d in c.durations if rules.takes(d)] if c is not None else []
+                 for c in specs]
     width = max(1, *(len(d) for d in durations))
     table = np.array([d + [0] * (width - len(d)) for d in durations], dtype=np.int64)
     lengths = np.array([len(d) for d in durations], dtype=np.int64)[slot]
     chosen = table[slot, np.minimum((u.u(1) * np.maximum(lengths, 1)).astype(np.int64),
                                     np.maximum(lengths - 1, 0))]
-    mixes = {DEVICES.index(d): mix for d, mix in pools.DURATION_MIX.items()}
+    mixes = {DEVICES.index(d): fit_mix(mix, rules) for d, mix in pools.DURATION_MIX.items()}
     by_device = u.pick_by(1, lead, mixes, sorted({x for m in mixes.values() for x in m}))
     by_device = np.array(sorted({x for m in mixes.values() for x in m}))[by_device]
     cols.cr_duration = np.where(video, np.where(lengths > 0, chosen, by_device), -1)
     spec_mime = np.array([-1 if c is None else _code(c.mime_type, MIMES) for c in specs],
                          dtype=np.int64)[slot]
-    video_mime = u.pick_by(2, lead, {DEVICES.index(d): m for d, m in
+    video_mime = u.pick_by(2, lead, {DEVICES.index(d): fit_mime_mix(m, rules) for d, m in
                                      pools.VIDEO_MIME_MIX.items()}, MIMES)
     image_mime = index_of(list(pools.IMAGE_MIME_MIX), MIMES)[
         u.pick(2, list(pools.IMAGE_MIME_MIX.values()))]

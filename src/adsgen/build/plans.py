@@ -10,8 +10,10 @@ Money: the providers draw in USD and a profile states its amounts in its `curren
 default); both are converted to the advertiser's currency (adsgen.domain.money, fixed rates,
 rounded down to the minor unit), so a JPY advertiser gets yen budgets and CPMs. The plan is
 checked against the platform here, where the two meet: a line item may only target geos the
-platform serves (Platform.check_profile, Platform.check_geos), whether a profile, an example
-or an option fixed them.
+platform serves and keys, segments and formats it sells, and its creatives must obey the
+platform's creative rules (spot-length windows, mezzanine, interactive) — Platform.check_profile
+for what a profile or option fixes, `platform_rules.check_line_item` for an example's line
+items; what the providers draw is drawn within those rules.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from adsgen.domain.schemas import (
     Targeting,
 )
 from adsgen.seeding import rng
+from adsgen.templates.platform_rules import CreativeRules, check_line_item
 from adsgen.templates.spec import Example, Platform, Profile, ProfileCreatives, ProfileLineItem
 
 __all__ = [
@@ -75,17 +78,18 @@ def build_example(
     campaign = example.campaign
     line_items = []
     for position, item in enumerate(campaign.line_items):
+        where = f"example {example.name}: campaign.line_items.{position}"
         if platform is not None:
-            platform.check_geos(
-                item.targeting.geo,
-                where=f"example {example.name}: campaign.line_items.{position}.targeting.geo",
-            )
+            platform.check_geos(item.targeting.geo, where=f"{where}.targeting.geo")
+            check_line_item(item, item.creatives, sales=platform.sells,
+                            rules=platform.creative_rules, platform=platform.name, where=where)
         if not item.creatives:
             fakes = Fakes.seeded(seed, f"example:{example.name}", position)
             creative = fakes.creative.make_profile_creative(
                 host=f"cdn.{example.advertiser.domain}",
                 devices=item.targeting.device,
                 ad_format=item.ad_format,
+                rules=platform.creative_rules if platform is not None else CreativeRules(),
             )
             item = item.model_copy(update={"creatives": [creative]})
         line_items.append(item)
@@ -311,7 +315,8 @@ def _line_item(
     ad_format = spec.ad_format or (
         AdFormat.interactive_video if spec.interactive else AdFormat.video
     )
-    creatives = _creatives(spec, fakes, ad_format=ad_format, devices=targeting.device, host=host)
+    creatives = _creatives(spec, fakes, ad_format=ad_format, devices=targeting.device, host=host,
+                           rules=platform.creative_rules)
     return LineItemCreate(
         name=settings.name or _line_item_name(targeting),
         ad_format=ad_format,
@@ -332,6 +337,7 @@ def _creatives(
     ad_format: AdFormat,
     devices: Sequence[DeviceType],
     host: str,
+    rules: CreativeRules,
 ) -> list[CreativeCreate]:
     made: list[CreativeCreate] = []
     for _ in range(spec.count or fakes.creative.creative_count()):
@@ -343,6 +349,7 @@ def _creatives(
             mime_type=spec.mime_type,
             has_qr=spec.qr,
             interactive=spec.interactive,
+            rules=rules,
         )
         made.append(renamed(creative, {c.name for c in made}))
     return made

@@ -37,7 +37,8 @@ PlatformOption = Annotated[
     str | None,
     typer.Option("--platform", metavar="NAME", envvar="ADSGEN_PLATFORM",
                  help="The platform whose audience the simulation draws from "
-                      "(`adsgen list platforms`; default netflix_like)."),
+                      "(`adsgen list platforms`; default netflix_like). Several, comma-"
+                      "separated, are refused for now: one plan runs on one platform."),
 ]
 SimulateOption = Annotated[
     bool,
@@ -66,12 +67,24 @@ def date_option(name: str, help: str) -> Any:
 
 
 def platform_name(platform: str | None) -> str:
-    """--platform, else ADSGEN_PLATFORM / the settings' default."""
-    if platform:
-        return platform
-    from adsgen.settings import get_settings
+    """--platform, else ADSGEN_PLATFORM / the settings' default.
 
-    return get_settings().platform
+    Several names (`--platform a,b`) are understood and refused: one plan is simulated on one
+    platform for now, so a list is an error (exit 2) rather than one of its names used."""
+    if not platform:
+        from adsgen.settings import get_settings
+
+        platform = get_settings().platform
+    names = [name.strip() for name in platform.split(",") if name.strip()]
+    if len(names) > 1:
+        from adsgen.exceptions import SpecError
+
+        raise SpecError(
+            f"{len(names)} platforms given ({', '.join(names)}); simulating one plan across "
+            "several platforms is not supported yet, so give one platform",
+            where="--platform",
+        )
+    return names[0] if names else platform
 
 
 def show_summary(state: State, summary: RunSummary, *, title: str) -> None:

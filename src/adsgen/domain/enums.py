@@ -160,6 +160,9 @@ class TargetingKey(StrEnum):
     geo = "geo"
     daypart = "daypart"
     media_rating = "media_rating"
+    dma = "dma"
+    state = "state"
+    segment = "segment"
 
 
 class Objective(StrEnum):

@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from adsgen.domain.dates import to_utc_naive
 from adsgen.domain.geo import ISO_COUNTRY_CODES
+from adsgen.domain.markets import check_dma, check_state
 from adsgen.exceptions import shorten, shown
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ __all__ = [
     "TIMESTAMP_TZ",
     "TIMESTAMP_UNIT",
     "CountryCode",
+    "DmaCode",
+    "UsStateCode",
     "Cpm",
     "FlightStart",
     "Hostname",
@@ -228,6 +231,17 @@ def _check_https_url(value: str) -> str:
     return url
 
 
+def _ruled(check: Any, value: Any) -> str:
+    """`check(value)` with its ValueError as a rule error (the message shown as written)."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise rule_error(f"expected a code (text), got {shown(value)}")
+    try:
+        result: str = check(value)
+    except ValueError as error:
+        raise rule_error(str(error)) from None
+    return result
+
+
 def _check_country(value: str) -> str:
     code = value.strip().upper()
     if code not in ISO_COUNTRY_CODES:
@@ -322,6 +336,10 @@ HttpsUrl = Annotated[str, AfterValidator(_check_https_url)]
 """An https:// URL with a valid host name."""
 CountryCode = Annotated[str, AfterValidator(_check_country)]
 """An upper-case ISO 3166-1 alpha-2 code (input case-insensitive)."""
+DmaCode = Annotated[str, BeforeValidator(lambda value: _ruled(check_dma, value))]
+"""A Nielsen DMA code of adsgen.domain.markets ("501"; a number is accepted too)."""
+UsStateCode = Annotated[str, BeforeValidator(lambda value: _ruled(check_state, value))]
+"""A USPS code of a US state or DC, upper case (input case-insensitive)."""
 UtcHour = Annotated[datetime, AfterValidator(_check_utc_hour)]
 """An hour-aligned naive UTC datetime; aware inputs converted, a date means 00:00 UTC."""
 FlightStart = Annotated[datetime, AfterValidator(_check_utc_hour), AfterValidator(_check_start)]

@@ -43,6 +43,7 @@ from adsgen.domain.fields import (
     MAX_PIXELS,
     CountryCode,
     Cpm,
+    DmaCode,
     FlightStart,
     Hostname,
     HttpsUrl,
@@ -50,12 +51,14 @@ from adsgen.domain.fields import (
     Name,
     TimeZoneName,
     UniqueList,
+    UsStateCode,
     UtcHour,
     decode_micros,
     from_micros,
     to_micros,
 )
 from adsgen.domain.fields import rule_error as _fail
+from adsgen.domain.markets import AudienceSegment
 from adsgen.domain.money import cpm_bounds, minor_unit, shown_amount
 from adsgen.exceptions import shown
 
@@ -226,6 +229,9 @@ class Targeting(_Schema):
     geo: UniqueList[CountryCode] = Field(default_factory=list)
     daypart: UniqueList[Daypart] = Field(default_factory=list)
     media_rating: UniqueList[MediaRating] = Field(default_factory=list)
+    dma: UniqueList[DmaCode] = Field(default_factory=list)
+    state: UniqueList[UsStateCode] = Field(default_factory=list)
+    segment: UniqueList[AudienceSegment] = Field(default_factory=list)
 
     @model_validator(mode="before")
     @classmethod

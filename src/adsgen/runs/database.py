@@ -19,6 +19,7 @@ from adsgen.runs.jobs import (
     job,
     no_progress,
     open_database,
+    platform_names,
     resolve_platform,
     simulate_into,
     template_dirs,
@@ -63,16 +64,21 @@ def run_all(
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:
-        examples = [
-            catalog.get_example(name, extra_dirs=dirs) for name in catalog.names("examples", dirs)
-        ]
+        known = platform_names(templates_dir)
+        examples = catalog.for_platform(
+            [catalog.get_example(name, extra_dirs=dirs)
+             for name in catalog.names("examples", dirs)], platform, known=known)
+        profiles = catalog.for_platform(catalog.profiles(dirs), platform, known=known)
+        if not profiles:
+            raise AdsgenError(f"no profile runs on platform {platform}; add one with "
+                              f"`platforms: [{platform}]` or none")
         progress("planning", 0, 1)
         advertisers = build_run_all(
             seed=seed,
             platform=run.platform,
             scale=scale,
             examples=examples,
-            profiles=catalog.profiles(dirs),
+            profiles=profiles,
         )
         progress("planning", 1, 1)
         clear_dataset(run.session.connection())

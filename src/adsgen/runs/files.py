@@ -120,7 +120,11 @@ def _plan(
     stage = "planning advertisers" if advertisers is not None else "planning line items"
     dirs = () if templates_dir is None else (templates_dir,)
     plat = registry.platform(platform, extra_dirs=dirs)  # plugins' platforms too
-    profiles = catalog.profiles(dirs)
+    profiles = catalog.for_platform(catalog.profiles(dirs), platform,
+                                    known=registry.names("platform", extra_dirs=dirs))
+    if not profiles:
+        raise AdsgenError(f"no profile runs on platform {platform}; add one with "
+                          f"`platforms: [{platform}]` or none")
     plan = build_scaled(
         seed=seed, platform=plat, advertisers=advertisers, line_items=line_items, days=days,
         start=flight.start, profiles=profiles,

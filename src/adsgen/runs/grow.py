@@ -36,11 +36,13 @@ from adsgen.runs.jobs import (
     RunSummary,
     job,
     no_progress,
+    platform_names,
     taken_names,
     template_dirs,
     template_file,
 )
 from adsgen.storage import orm
+from adsgen.templates.catalog import check_buys_on
 from adsgen.templates.spec import Platform, Profile, ProfileCreatives, ProfileLineItem
 
 if TYPE_CHECKING:
@@ -93,6 +95,7 @@ def create_example(
         if file is None
         else get_example(name, template=file, extra_dirs=template_dirs(templates_dir))
     )
+    check_buys_on(example, platform, known=platform_names(templates_dir))
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:
@@ -119,6 +122,7 @@ def create_profile(
     if count < 1:
         raise AdsgenError(f"--count must be at least 1, got {count}")
     profile = registry.profile(name, extra_dirs=template_dirs(templates_dir))
+    check_buys_on(profile, platform, known=platform_names(templates_dir))
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:
@@ -300,6 +304,7 @@ def create_creative(
     from adsgen.build.plans import renamed
     from adsgen.build.providers import Fakes
     from adsgen.storage.persist import add_creative, require
+    from adsgen.templates.platform_rules import check_creative
 
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
@@ -319,9 +324,12 @@ def create_creative(
                 mime_type=spec.mime_type,
                 has_qr=spec.qr,
                 interactive=spec.interactive,
+                rules=run.platform.creative_rules,
             )
         except ValidationError as error:
             raise spec_error(error, where="creative") from None
+        check_creative(creative, run.platform.creative_rules, platform=run.platform.name,
+                       where="creative")
         if name is None:  # a drawn name: apart from the line item's other creatives'
             creative = renamed(creative, {c.name for c in item.creatives})
         if creative.name in {c.name for c in item.creatives}:

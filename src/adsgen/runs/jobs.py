@@ -163,6 +163,13 @@ def resolve_platform(name: str, templates_dir: Path | None) -> Platform:
     return registry.platform(name, extra_dirs=template_dirs(templates_dir))
 
 
+def platform_names(templates_dir: Path | None) -> list[str]:
+    """Every known platform name: bundled, the user's templates and plugins'."""
+    from adsgen.registry import registry
+
+    return registry.names("platform", extra_dirs=template_dirs(templates_dir))
+
+
 def template_dirs(templates_dir: Path | None) -> tuple[Path, ...]:
     return () if templates_dir is None else (templates_dir,)
 

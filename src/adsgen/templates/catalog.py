@@ -16,7 +16,7 @@ line; an unknown name raises UnknownNameError with the known names and the close
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -49,6 +49,8 @@ __all__ = [
     "load_template",
     "names",
     "profiles",
+    "for_platform",
+    "check_buys_on",
     "validate_file",
 ]
 
@@ -56,6 +58,7 @@ Kind = Literal["examples", "profiles", "platforms"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 _SUFFIXES = (".yml", ".yaml")
 _M = TypeVar("_M", bound=StrictModel)
+_T = TypeVar("_T", Example, Profile)
 Location = Path | Traversable
 
 
@@ -290,3 +293,49 @@ def _only(model: type[_M], value: object) -> _M:
     assert isinstance(value, model)
     return value
 
+
+
+# --- which templates a run on one platform uses -----------------------------------------------
+
+
+def _kind_of(template: Example | Profile) -> str:
+    return "example" if isinstance(template, Example) else "profile"
+
+
+def check_buys_on(template: Example | Profile, platform: str, *, known: Iterable[str]) -> None:
+    """SpecError unless the template may run on `platform`: it names no platforms, or names
+    exactly that one. Every name must be a known platform; several names (a campaign across
+    platforms) cannot be simulated yet, so they are an error rather than one of them used."""
+    where = f"{_kind_of(template)} {template.name}: platforms"
+    known = set(known)
+    unknown = [name for name in template.platforms if name not in known]
+    if unknown:
+        raise UnknownNameError("platform", unknown[0], known)
+    if len(template.platforms) > 1:
+        raise SpecError(
+            f"buys on {len(template.platforms)} platforms ({', '.join(template.platforms)}); "
+            "simulating one campaign across several platforms is not supported yet, so "
+            "give it one platform (or none: the run's)",
+            where=where,
+        )
+    if template.platforms and template.platforms[0] != platform:
+        raise SpecError(
+            f"buys on {template.platforms[0]}, not on {platform}; run it with --platform "
+            f"{template.platforms[0]}",
+            where=where,
+        )
+
+
+def for_platform(templates: Sequence[_T], platform: str, *, known: Iterable[str]) -> list[_T]:
+    """The templates a run on `platform` uses (in order): those naming no platform or naming
+    `platform`. Those made for other platforms are left out; a template naming `platform`
+    among several, or an unknown platform, is a SpecError / UnknownNameError
+    (`check_buys_on`)."""
+    known = set(known)
+    used = []
+    for template in templates:
+        unknown = [name for name in template.platforms if name not in known]
+        if platform in template.platforms or unknown or not template.platforms:
+            check_buys_on(template, platform, known=known)
+            used.append(template)
+    return used

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     Field,
@@ -62,6 +63,16 @@ from adsgen.domain.schemas import (
 from adsgen.exceptions import SpecError, shown
 from adsgen.templates.base import StrictModel
 from adsgen.templates.platform_calendar import Holiday, Seasonality, SupplyShocks, TentPoleEvent
+from adsgen.templates.platform_rules import (
+    CreativeRules,
+    Measurement,
+    PlatformSales,
+    Pods,
+    MEZZANINE_MIME_TYPES,
+    check_format,
+    check_targeting,
+    fit_durations,
+)
 
 __all__ = [
     "DEFAULT_DAYPART_CURVE",
@@ -73,6 +84,7 @@ __all__ = [
     "LineItemSettings",
     "MoneyRange",
     "Platform",
+    "PlatformNames",
     "Profile",
     "ProfileCreatives",
     "ProfileLineItem",
@@ -81,6 +93,20 @@ __all__ = [
     "TemplateName",
     "parse_template",
 ]
+
+TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
+"""A template, profile or example name: lower-case letters, digits and underscores."""
+
+
+def _unique_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    twice = sorted({name for name in value if value.count(name) > 1})
+    if twice:
+        raise ValueError(f"platforms must be unique; given twice: {twice}")
+    return value
+
+
+PlatformNames = Annotated[tuple[TemplateName, ...], AfterValidator(_unique_names)]
+"""Platform names (each checked against the known platforms where a run uses them)."""
 
 # Share (%) of a day's CTV impressions by local hour 0-23: Conviva + BLS ATUS (realism.md B).
 DEFAULT_DAYPART_CURVE: tuple[float, ...] = (
@@ -134,6 +160,31 @@ class Platform(StrictModel):
         default_factory=SupplyShocks,
         description="daily log-normal supply shocks per geo, correlated day to day",
     )
+    subscriber_overlap: dict[TemplateName, float] = Field(
+        default_factory=dict,
+        description="share of this platform's households that also watch the named platform "
+        "(stated for now; cross-platform reach is a later round)",
+    )
+    pods: Pods | None = Field(default=None, description="break structure (stated for now)")
+    creative_rules: CreativeRules = Field(
+        default_factory=CreativeRules,
+        description="spot-length windows, mezzanine, interactive: checked on every creative",
+    )
+    sells: PlatformSales = Field(
+        default_factory=PlatformSales,
+        description="targeting keys, segment kinds, formats and features it sells",
+    )
+    measurement: Measurement = Field(
+        default_factory=Measurement, description="viewability / completion claims, partners"
+    )
+
+    @field_validator("subscriber_overlap")
+    @classmethod
+    def _overlap_shares(cls, value: dict[str, float]) -> dict[str, float]:
+        wrong = {name: share for name, share in value.items() if not 0 <= share <= 1}
+        if wrong:
+            raise ValueError(f"overlap shares must be between 0 and 1, got {wrong}")
+        return value
 
     @field_validator("device_mix", "genre_share")
     @classmethod
@@ -188,6 +239,8 @@ class Platform(StrictModel):
         low, high = self.cpm_range
         if not 0 < low <= high:
             raise ValueError("cpm_range must be (low, high) with 0 < low <= high")
+        if self.name in self.subscriber_overlap:
+            raise ValueError("subscriber_overlap names the platform itself")
         self._calendar_consistent()
         return self
 
@@ -224,6 +277,42 @@ class Platform(StrictModel):
         for settings in (profile.defaults(), *profile.line_item_settings()):
             if settings.targeting is not None:
                 self.check_geos(settings.targeting.geo, where=where)
+        self.check_sold(profile)
+
+    def check_sold(self, profile: Profile) -> None:
+        """SpecError when the profile fixes a targeting key, segment, ad format, spot length,
+        MIME type or interactivity this platform does not sell or accept."""
+        option = profile.name in OPTION_PROFILES
+        listed = profile.line_item_settings()
+        for index, settings in enumerate(listed or [profile.defaults()]):
+            at = (f"profile {profile.name}: line_items.{index}" if listed
+                  else f"profile {profile.name}")
+            if settings.targeting is not None:
+                fixed = settings.targeting.model_dump(include=settings.targeting.model_fields_set)
+                check_targeting(fixed, self.sells, platform=self.name,
+                                where="--device/--genre/--geo" if option else f"{at}: targeting")
+            spec = settings.creatives or ProfileCreatives()
+            fmt = spec.ad_format or (
+                AdFormat.interactive_video if spec.interactive else AdFormat.video
+            )
+            check_format(fmt, self.sells, platform=self.name,
+                         where="--format" if option else f"{at}: creatives.ad_format")
+            rules = self.creative_rules
+            if spec.durations:
+                fit_durations(spec.durations, rules, platform=self.name,
+                              where="--duration" if option else f"{at}: creatives.durations")
+            if (rules.mezzanine_required and spec.mime_type is not None
+                    and spec.mime_type.is_video and spec.mime_type not in MEZZANINE_MIME_TYPES):
+                raise SpecError(
+                    f"platform {self.name} needs a VAST mezzanine file (video/mp4 or "
+                    f"video/quicktime); mime_type {spec.mime_type.value} is not one",
+                    where="--mime-type" if option else f"{at}: creatives.mime_type",
+                )
+            if (spec.interactive or fmt is AdFormat.interactive_video) and not rules.interactive:
+                raise SpecError(
+                    f"platform {self.name} runs no interactive (VPAID-style) creatives",
+                    where="--interactive" if option else f"{at}: creatives.interactive",
+                )
 
     def check_geos(self, geos: Iterable[str], *, where: str) -> None:
         """SpecError at `where` naming the served geos when `geos` holds one this platform
@@ -245,8 +334,6 @@ command-line options: a problem with what they fix is an option's (`--geo`)."""
 
 # --- templates: examples and profiles --------------------------------------------------------
 
-TemplateName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=100)]
-"""A template, profile or example name: lower-case letters, digits and underscores."""
 
 
 def _range_of(item: Any) -> Callable[[Any], tuple[Decimal, Decimal]]:
@@ -284,6 +371,10 @@ class Example(StrictModel):
     type: Literal["example"] = "example"
     name: TemplateName
     description: str = ""
+    platforms: PlatformNames = Field(
+        default=(),
+        description="the platforms the campaign buys on; empty: whichever the run uses",
+    )
     advertiser: AdvertiserCreate
     campaign: CampaignCreate
 
@@ -408,6 +499,10 @@ class Profile(LineItemSettings):
         le=1000,
         description="how often `run-all --scale` and `generate` draw this profile, relative "
         "to the other profiles' weights (a common buy weighs more than a niche one)",
+    )
+    platforms: PlatformNames = Field(
+        default=(),
+        description="the platforms its campaigns buy on; empty: whichever the run uses",
     )
     industry: Industry | None = None
     objective: Objective | None = None

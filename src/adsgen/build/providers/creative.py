@@ -16,6 +16,10 @@ from adsgen.build import pools
 from adsgen.build.providers.base import WeightedProvider
 from adsgen.domain.enums import AdFormat, AdPosition, CreativeMimeType, DeviceType
 from adsgen.domain.schemas import CreativeCreate
+from adsgen.templates.platform_rules import CreativeRules, fit_mime_mix, fit_mix
+
+_ANY = CreativeRules()
+"""Rules that accept every creative (no platform given)."""
 
 __all__ = ["CreativeProvider"]
 
@@ -44,18 +48,25 @@ class CreativeProvider(WeightedProvider):
         """How many creatives rotate in a line item."""
         return self.weighted(self.CREATIVE_COUNT)
 
-    def duration(self, devices: Sequence[DeviceType] = (), choices: Sequence[int] = ()) -> int:
-        """A spot length: from `choices` if given, else by lead device (CTV if open)."""
+    def duration(
+        self, devices: Sequence[DeviceType] = (), choices: Sequence[int] = (),
+        rules: CreativeRules = _ANY,
+    ) -> int:
+        """A spot length: from `choices` if given, else by lead device (CTV if open); only
+        lengths the platform's `rules` take (the caller checked that `choices` has one)."""
         if choices:
-            return int(self.random_element(list(choices)))
-        return self.weighted(self.DURATION_MIX[_lead_device(devices)])
+            fitting = [d for d in choices if rules.takes(d)] or list(choices)
+            return int(self.random_element(fitting))
+        return self.weighted(fit_mix(self.DURATION_MIX[_lead_device(devices)], rules))
 
     def mime_type(
-        self, ad_format: AdFormat, devices: Sequence[DeviceType] = ()
+        self, ad_format: AdFormat, devices: Sequence[DeviceType] = (),
+        rules: CreativeRules = _ANY,
     ) -> CreativeMimeType:
-        """A MIME type the format accepts, video by device, images for static formats."""
+        """A MIME type the format accepts, video by device (a mezzanine file where the
+        platform's `rules` need one), images for static formats."""
         if ad_format.is_video:
-            return self.weighted(self.VIDEO_MIME_MIX[_lead_device(devices)])
+            return self.weighted(fit_mime_mix(self.VIDEO_MIME_MIX[_lead_device(devices)], rules))
         return self.weighted(self.IMAGE_MIME_MIX)
 
     def make_profile_creative(
@@ -69,8 +80,10 @@ class CreativeProvider(WeightedProvider):
         mime_type: CreativeMimeType | None = None,
         has_qr: bool | None = None,
         interactive: bool | None = None,
+        rules: CreativeRules = _ANY,
     ) -> CreativeCreate:
-        """A creative consistent with itself and with the line item's devices.
+        """A creative consistent with itself, the line item's devices and the platform's
+        creative `rules` (spot lengths, mezzanine) for what it draws.
 
         `interactive=True` implies the interactive_video format; a static format (pause ad,
         overlay) gets an image and no duration; CTV-capable line items get 15/30 s spots.
@@ -83,8 +96,8 @@ class CreativeProvider(WeightedProvider):
         if has_qr is None:
             rate = self.INTERACTIVE_QR_RATE if interactive else self.QR_RATE[device]
             has_qr = self.generator.random.random() < rate
-        duration = self.duration(devices, durations) if ad_format.is_video else None
-        mime_type = mime_type or self.mime_type(ad_format, devices)
+        duration = self.duration(devices, durations, rules) if ad_format.is_video else None
+        mime_type = mime_type or self.mime_type(ad_format, devices, rules)
         width, height = self.weighted(self.SIZES[device])
         concept = self.random_element(self.CONCEPTS)
         if name is None:

@@ -66,7 +66,8 @@ class TargetingProvider(WeightedProvider):
     def fake_targeting(
         self, platform: Platform | None = None, *, fixed: Targeting | None = None
     ) -> Targeting:
-        """A valid Targeting; keys set explicitly in `fixed` are kept, the others drawn."""
+        """A valid Targeting; keys set explicitly in `fixed` are kept, the others drawn (a key
+        the platform does not sell is left open rather than drawn)."""
         kept = fixed.model_dump(include=fixed.model_fields_set) if fixed is not None else {}
         drawn = {
             "device": self.devices,
@@ -75,7 +76,9 @@ class TargetingProvider(WeightedProvider):
             "daypart": self.dayparts,
             "media_rating": self.media_ratings,
         }
-        values = {key: kept[key] if key in kept else draw() for key, draw in drawn.items()}
+        sold = set(platform.sells.targeting_keys) if platform else set(drawn)
+        values = {key: kept[key] if key in kept else (draw() if key in sold else [])
+                  for key, draw in drawn.items()}
         return Targeting.model_validate(values)
 
     def fake_frequency_cap(self, objective: Objective) -> FrequencyCapSchema | None:
