@@ -125,7 +125,11 @@ def list_command(
         from adsgen.registry import registry
 
         dirs = () if templates_dir is None else (templates_dir,)
-        state.emit(registry.entries(chosen, extra_dirs=dirs), title=chosen.capitalize())
+        entries = registry.entries(chosen, extra_dirs=dirs)
+        if chosen == "platforms":
+            _list_platforms(state, entries, dirs)
+            return
+        state.emit(entries, title=chosen.capitalize())
         return
     if templates_dir is not None:
         from adsgen.exceptions import AdsgenError
@@ -143,6 +147,21 @@ def list_command(
         wide = {"advertiser"} if chosen == "line-items" else set()  # the campaign says it
         state.emit([{k: v for k, v in _human(row).items() if k not in wide} for row in rows],
                    title=f"{chosen.replace('-', ' ').capitalize()} ({len(rows):,})")
+
+
+def _list_platforms(state: State, entries: list[dict[str, str]], dirs: tuple[Any, ...]) -> None:
+    """Each platform with its key facts (adsgen.templates.platform_facts): every fact under
+    --json, one short row each in the table."""
+    from adsgen.registry import registry
+    from adsgen.templates.platform_facts import key_facts, table_row
+
+    facts = {e["name"]: key_facts(registry.platform(e["name"], extra_dirs=dirs))
+             for e in entries}
+    if state.json:
+        state.emit([{**entry, **facts[entry["name"]]} for entry in entries])
+        return
+    state.emit([table_row(e["name"], e["source"], facts[e["name"]]) for e in entries],
+               title=f"Platforms ({len(entries)})")
 
 
 @command("show", rich_help_panel="Look around")

@@ -32,11 +32,11 @@ __all__ = [
     "DMA_COUNT",
     "US_STATES",
     "AudienceSegment",
-    "check_dma",
-    "check_state",
     "Dma",
     "DmaTable",
     "SegmentKind",
+    "check_dma",
+    "check_state",
     "dma",
     "dma_table",
     "dmas",
@@ -45,10 +45,11 @@ __all__ = [
 DMA_COUNT = 210
 """Nielsen divides the US into 210 DMAs."""
 
-US_STATES: frozenset[str] = frozenset("""
+_STATES = """
 AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ
 NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY
-""".split())
+"""
+US_STATES: frozenset[str] = frozenset(_STATES.split())
 """USPS codes of the 50 states and the District of Columbia."""
 
 

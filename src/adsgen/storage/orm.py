@@ -506,7 +506,8 @@ class TargetingRule(Base):
     value: Mapped[str] = mapped_column(
         String(64),
         **_doc("One allowed value of the key: a device class (ctv), a genre, an ISO 3166"
-               " country code (US), a daypart or a media rating."),
+               " country code (US), a daypart, a media rating, a Nielsen DMA code (501), a US"
+               " state (CA) or an audience segment (age_18_34)."),
     )
 
     line_item: Mapped[LineItem] = relationship(back_populates="targeting_rules")

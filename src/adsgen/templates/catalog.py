@@ -43,14 +43,14 @@ __all__ = [
     "MAX_TEMPLATE_BYTES",
     "FileSummary",
     "Kind",
+    "check_buys_on",
+    "for_platform",
     "get_example",
     "get_platform",
     "get_profile",
     "load_template",
     "names",
     "profiles",
-    "for_platform",
-    "check_buys_on",
     "validate_file",
 ]
 

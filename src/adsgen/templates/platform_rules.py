@@ -14,10 +14,12 @@ out (and every run on it) behaves as before they existed.
 - `Measurement`: the claims a platform makes (viewability, completion) and its partners.
 - `PlatformSales`: which targeting keys, audience-segment kinds and ad formats it sells.
 
-`check_line_item` and `check_settings` (called where creatives and targeting meet a platform,
-in `adsgen.build.plans` and `adsgen.build.at_scale`) raise SpecError naming the platform, the
-rule and the allowed values. `fit_durations` / `fit_mime_types` narrow what providers draw
-for line items that leave those choices open, so drawn plans always obey the platform.
+`check_line_item` (an example's written line items, in `adsgen.build.plans`) and
+`Platform.check_profile` (what a profile or option fixes) raise SpecError naming the platform,
+the rule and the allowed values. `fit_durations`, `fit_mix` and `fit_mime_mix` narrow what
+the providers draw (`adsgen.build.providers.creative`, `adsgen.build.at_scale`) for line
+items that leave those choices open, so drawn plans always obey the platform; each returns
+its input unchanged when the platform sets no rule, so such draws stay as they were.
 """
 
 from __future__ import annotations
@@ -220,7 +222,7 @@ def check_targeting(
                 f"{', '.join(k.value for k in sales.targeting_keys)}",
                 where=f"{where}.{name}",
             )
-    segments = [AudienceSegment(s) for s in values.get("segment", ())]
+    segments = [AudienceSegment(str(s)) for s in values.get("segment", ())]
     unsold = [s for s in segments if s.kind not in sales.segment_kinds]
     if unsold:
         raise SpecError(

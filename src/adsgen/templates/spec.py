@@ -64,11 +64,11 @@ from adsgen.exceptions import SpecError, shown
 from adsgen.templates.base import StrictModel
 from adsgen.templates.platform_calendar import Holiday, Seasonality, SupplyShocks, TentPoleEvent
 from adsgen.templates.platform_rules import (
+    MEZZANINE_MIME_TYPES,
     CreativeRules,
     Measurement,
     PlatformSales,
     Pods,
-    MEZZANINE_MIME_TYPES,
     check_format,
     check_targeting,
     fit_durations,
@@ -285,33 +285,32 @@ class Platform(StrictModel):
         option = profile.name in OPTION_PROFILES
         listed = profile.line_item_settings()
         for index, settings in enumerate(listed or [profile.defaults()]):
-            at = (f"profile {profile.name}: line_items.{index}" if listed
-                  else f"profile {profile.name}")
+            at = f"profile {profile.name}: " + (f"line_items.{index}." if listed else "")
             if settings.targeting is not None:
                 fixed = settings.targeting.model_dump(include=settings.targeting.model_fields_set)
                 check_targeting(fixed, self.sells, platform=self.name,
-                                where="--device/--genre/--geo" if option else f"{at}: targeting")
+                                where="--device/--genre/--geo" if option else f"{at}targeting")
             spec = settings.creatives or ProfileCreatives()
             fmt = spec.ad_format or (
                 AdFormat.interactive_video if spec.interactive else AdFormat.video
             )
             check_format(fmt, self.sells, platform=self.name,
-                         where="--format" if option else f"{at}: creatives.ad_format")
+                         where="--format" if option else f"{at}creatives.ad_format")
             rules = self.creative_rules
             if spec.durations:
                 fit_durations(spec.durations, rules, platform=self.name,
-                              where="--duration" if option else f"{at}: creatives.durations")
+                              where="--duration" if option else f"{at}creatives.durations")
             if (rules.mezzanine_required and spec.mime_type is not None
                     and spec.mime_type.is_video and spec.mime_type not in MEZZANINE_MIME_TYPES):
                 raise SpecError(
                     f"platform {self.name} needs a VAST mezzanine file (video/mp4 or "
                     f"video/quicktime); mime_type {spec.mime_type.value} is not one",
-                    where="--mime-type" if option else f"{at}: creatives.mime_type",
+                    where="--mime-type" if option else f"{at}creatives.mime_type",
                 )
             if (spec.interactive or fmt is AdFormat.interactive_video) and not rules.interactive:
                 raise SpecError(
                     f"platform {self.name} runs no interactive (VPAID-style) creatives",
-                    where="--interactive" if option else f"{at}: creatives.interactive",
+                    where="--interactive" if option else f"{at}creatives.interactive",
                 )
 
     def check_geos(self, geos: Iterable[str], *, where: str) -> None:
