@@ -151,7 +151,7 @@ def list_command(
 
 def _list_platforms(state: State, entries: list[dict[str, str]], dirs: tuple[Any, ...]) -> None:
     """Each platform with its key facts (adsgen.templates.platform_facts): every fact under
-    --json, one short row each in the table."""
+    --json, a short table each otherwise."""
     from adsgen.registry import registry
     from adsgen.templates.platform_facts import key_facts, table_row
 
@@ -160,8 +160,9 @@ def _list_platforms(state: State, entries: list[dict[str, str]], dirs: tuple[Any
     if state.json:
         state.emit([{**entry, **facts[entry["name"]]} for entry in entries])
         return
-    state.emit([table_row(e["name"], e["source"], facts[e["name"]]) for e in entries],
-               title=f"Platforms ({len(entries)})")
+    # One small key/value table per platform: readable at any terminal width.
+    state.emit({e["name"]: table_row(e["description"], e["source"], facts[e["name"]])
+                for e in entries})
 
 
 @command("show", rich_help_panel="Look around")

@@ -49,12 +49,13 @@ def key_facts(platform: Platform) -> dict[str, Any]:
     }
 
 
-def table_row(name: str, source: str, facts: dict[str, Any]) -> dict[str, str]:
-    """One row of the `adsgen list platforms` table: each fact as a short text."""
+def table_row(description: str, source: str, facts: dict[str, Any]) -> dict[str, str]:
+    """A platform's `adsgen list platforms` table: each fact as a short text."""
     pods = facts["pods"]
     pod = "-" if pods is None else (
-        f"{pods['breaks_per_hour']:g}/h x {pods['ads_per_break'][0]}-{pods['ads_per_break'][1]}"
-        f"; mid {pods['position_share'].get(AdPosition.mid_roll.value, 0):.0%}"
+        f"{pods['breaks_per_hour']:g} breaks/h of {pods['ads_per_break'][0]}-"
+        f"{pods['ads_per_break'][1]} ads, "
+        f"{pods['position_share'].get(AdPosition.mid_roll.value, 0):.0%} mid-roll"
     )
     windows = facts["duration_windows"]
     spots = ", ".join(f"{lo}" if lo == hi else f"{lo}-{hi}" for lo, hi in windows) + " s" \
@@ -68,20 +69,19 @@ def table_row(name: str, source: str, facts: dict[str, Any]) -> dict[str, str]:
         for k in extra
     )
     formats = facts["formats"]
-    shown_formats = "all" if len(formats) == len(AdFormat) else ", ".join(
-        f.removesuffix("_video") for f in formats)
+    shown_formats = "all" if len(formats) == len(AdFormat) else ", ".join(formats)
     claims = facts["measurement"]
     claimed = ", ".join(f"{key} {claims[key]:.0%}" for key in ("viewability", "completion")
                         if key in claims)
     low, high = facts["cpm_range"]
     return {
-        "name": name,
+        "what": description,
         "households": f"{facts['households'] / 1e6:g} M",
-        "ctv": f"{facts['device_mix'].get(DeviceType.ctv.value, 0):.0%}",
-        "ads/h": f"{facts['ad_minutes_per_hour']:g} min",
+        "on TV screens": f"{facts['device_mix'].get(DeviceType.ctv.value, 0):.0%}",
+        "ads an hour": f"{facts['ad_minutes_per_hour']:g} min",
         "pods": pod,
-        "spots": spots + (" mezz." if facts["mezzanine_required"] else ""),
-        "cpm": f"${low:g}-{high:g}",
+        "spot lengths": spots + (", mezzanine file" if facts["mezzanine_required"] else ""),
+        "CPM": f"${low:g}-{high:g}",
         "sells": sold or "-",
         "formats": shown_formats,
         "claims": claimed or "-",
