@@ -122,3 +122,25 @@ def test_run_all_leaves_out_templates_of_other_platforms(tmp_path: Path) -> None
     assert done["created"]["advertisers"] == 5  # the five bundled profiles, no example
     again = invoke_json("run-all", "--scale", "0", "--db", url)
     assert again["created"]["advertisers"] == 8  # netflix_like: three examples too
+
+
+def test_dma_state_and_segment_options_where_the_platform_sells_them(tmp_path: Path) -> None:
+    url = sqlite_url(tmp_path / "ads.db")
+    assert invoke("-q", "create-advertiser", "--auto", "--db", url).exit_code == 0
+    base = ("create-campaign", "--advertiser-id", "1", "--budget", "10000", "--no-simulate",
+            "--db", url)
+    done = invoke_json(*base, "--device", "ctv", "--dma", "501", "--state", "ny",
+                       "--segment", "viewers_live_sports", "--platform", "roku_like")
+    assert done["created"]["campaigns"] == 1
+    rows = invoke_json("show", "line-item", "1", "--db", url)["targeting"]
+    assert (rows["dma"], rows["state"], rows["segment"]) == (
+        ["501"], ["NY"], ["viewers_live_sports"])
+    for args, fragment in [
+        (("--dma", "501"), "--dma: platform netflix_like does not sell targeting key dma"),
+        (("--segment", "age_18_34", "--platform", "roku_like"),
+         "--segment: platform roku_like does not sell demographic segments (age_18_34)"),
+        (("--dma", "999", "--platform", "roku_like"), "--dma: '999' is not a Nielsen DMA code"),
+        (("--state", "XX", "--platform", "roku_like"), "--state: 'XX' is not a US state"),
+    ]:
+        assert fragment in user_error(invoke(*base, *args))
+    assert len(invoke_json("list", "campaigns", "--db", url)) == 1

@@ -268,3 +268,20 @@ def test_several_or_unknown_platforms_are_errors_not_one_of_them_used() -> None:
         catalog.for_platform([typo], "netflix_like", known=known)
     with pytest.raises(ValidationError, match="given twice"):
         Profile(name="twice", platforms=["roku_like", "roku_like"])
+
+
+def test_a_profile_fixing_dmas_and_segments_keeps_them_in_both_planners() -> None:
+    local = Profile(name="local", line_item_count=2, targeting={
+        "device": ["ctv"], "dma": ["501", 803], "segment": ["viewers_live_sports"]})
+    roku = catalog.get_platform("roku_like")
+    built = build_profile(local, seed=2, platform=roku)
+    for item in built.campaigns[0].line_items:
+        assert item.targeting.dma == ["501", "803"]
+        assert item.targeting.segment == ["viewers_live_sports"]
+    plan = build_scaled(seed=2, platform=roku, line_items=6, profiles=[local])
+    rows = plan.tables["targeting"].to_pydict()
+    by_key = Counter(rows["key"])
+    assert by_key["dma"] == 12 and by_key["segment"] == 6 and by_key["state"] == 0
+    first = [(k, v) for k, v, li in zip(rows["key"], rows["value"], rows["line_item_id"],
+                                        strict=True) if li == 1]
+    assert first[-3:] == [("dma", "501"), ("dma", "803"), ("segment", "viewers_live_sports")]

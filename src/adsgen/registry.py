@@ -43,9 +43,9 @@ ENTRY_POINT_GROUP: Final = "adsgen.plugins"
 # propagates.
 GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "enums": ("domain.enums",),
-    "schemas": ("domain.schemas", "domain.fields", "domain.dates"),
+    "schemas": ("domain.schemas", "domain.fields", "domain.dates", "domain.markets"),
     "orm": ("storage.orm",),
-    "spec": ("templates.spec", "templates.platform_calendar"),
+    "spec": ("templates.spec", "templates.platform_calendar", "templates.platform_rules"),
     "errors": ("exceptions",),
     "simulation": ("simulate", "build.items", "simulate.columns"),
     "providers": ("build.providers",),

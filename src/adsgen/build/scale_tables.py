@@ -367,6 +367,11 @@ def _set_rows(index: I64, sets: Sequence[tuple[Any, ...]]) -> tuple[I64, I64, li
     return item, position, [values[s][p] for s, p in zip(chosen, position.tolist(), strict=True)]
 
 
+_FIXED_ONLY = (TargetingKey.dma, TargetingKey.state, TargetingKey.segment)
+"""Targeting keys the providers never draw: a line item has them only when its profile fixes
+them."""
+
+
 def _targeting(cols: Columns) -> pa.Table:
     """One row per (line item, key, value), keys in TargetingKey order as `Targeting.rows`."""
     parts = {
@@ -376,6 +381,12 @@ def _targeting(cols: Columns) -> pa.Table:
         TargetingKey.daypart: _set_rows(cols.li_daypart, cols.daypart_sets),
         TargetingKey.media_rating: _set_rows(cols.li_rating, cols.rating_sets),
     }
+    # Keys adsgen never draws (dma, state, segment): only what a profile slot fixes.
+    for key in _FIXED_ONLY:
+        fixed = [tuple(str(v) for v in getattr(slot.targeting, key.value))
+                 if slot.targeting is not None else () for slot in cols.prof.slots]
+        if any(fixed):
+            parts[key] = _set_rows(cols.li_slot, fixed)
     keys = list(TargetingKey)
     item = np.concatenate([p[0] for p in parts.values()])
     position = np.concatenate([p[1] for p in parts.values()])

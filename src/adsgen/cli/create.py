@@ -91,6 +91,23 @@ Geos = Annotated[
     typer.Option("--geo", metavar="CC", help="Target a country (ISO 3166-1 alpha-2, e.g. US); "
                                              "repeat for more."),
 ]
+Dmas = Annotated[
+    list[str] | None,
+    typer.Option("--dma", metavar="CODE", help="Target a US DMA by its Nielsen code (e.g. 501 "
+                                               "New York), where the platform sells it; "
+                                               "repeat for more."),
+]
+States = Annotated[
+    list[str] | None,
+    typer.Option("--state", metavar="ST", help="Target a US state (USPS code, e.g. CA), where "
+                                               "the platform sells it; repeat for more."),
+]
+Segments = Annotated[
+    list[str] | None,
+    typer.Option("--segment", metavar="SEGMENT", help="Target an audience segment (e.g. "
+                                                      "age_18_34, in_market_auto), where the "
+                                                      "platform sells its kind; repeat for more."),
+]
 Position = Annotated[
     str | None, typer.Option("--position", help=f"Ad position, {_one_of(AdPosition)}.")
 ]
@@ -114,10 +131,11 @@ _FLAGS: dict[str, str] = {
     "pacing_period": "--pacing-period", "position": "--position",
     "line_item_count": "--line-items", "targeting.device": "--device",
     "targeting.genre": "--genre", "targeting.geo": "--geo", "creatives.count": "--creatives",
+    "targeting.dma": "--dma", "targeting.state": "--state", "targeting.segment": "--segment",
     "creatives.durations": "--duration", "creatives.qr": "--qr", "durations": "--duration",
     "ad_format": "--format", "creatives.ad_format": "--format", "mime_type": "--mime-type",
     "qr": "--qr", "interactive": "--interactive", "profile": "--profile",
-    "line_items": "--line-items", "targeting": "--device/--genre/--geo",
+    "line_items": "--line-items", "targeting": "--device/--genre/--geo/--dma/--state/--segment",
     "creatives": "--creatives/--duration/--qr", "time_zone": "--time-zone",
 }
 
@@ -285,6 +303,9 @@ def create_campaign_command(
     device: Devices = None,
     genre: Genres = None,
     geo: Geos = None,
+    dma: Dmas = None,
+    us_state: States = None,
+    segment: Segments = None,
     position: Position = None,
     line_items: Annotated[
         int | None,
@@ -309,7 +330,8 @@ def create_campaign_command(
         flight_days=_flight_days(start, days, end), pacing_type=pacing,
         pacing_period=pacing_period, dsp_partner=dsp, time_zone=time_zone, position=position,
         line_item_count=line_items or None,
-        targeting=_given(device=device, genre=genre, geo=geo) or None,
+        targeting=_given(device=device, genre=genre, geo=geo, dma=dma, state=us_state,
+                         segment=segment) or None,
         creatives=_given(count=creatives, durations=duration, qr=qr) or None,
     )
     _auto_or_given(auto, {**settings, **_given(profile=profile, name=name,
@@ -360,6 +382,9 @@ def create_line_item_command(
     device: Devices = None,
     genre: Genres = None,
     geo: Geos = None,
+    dma: Dmas = None,
+    us_state: States = None,
+    segment: Segments = None,
     creatives: Creatives = None,
     duration: Durations = None,
     qr: Qr = None,
@@ -375,7 +400,8 @@ def create_line_item_command(
     state = State.of(ctx)
     settings = _given(
         name=name, cpm=cpm, position=position,
-        targeting=_given(device=device, genre=genre, geo=geo) or None,
+        targeting=_given(device=device, genre=genre, geo=geo, dma=dma, state=us_state,
+                         segment=segment) or None,
         creatives=_given(count=creatives, durations=duration, qr=qr) or None,
     )
     flight_options = _given(start=start, flight_days=days, end=end)

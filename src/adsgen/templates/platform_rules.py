@@ -206,10 +206,11 @@ def sold_targeting_keys(sales: PlatformSales) -> frozenset[TargetingKey]:
 
 def check_targeting(
     targeting: Targeting | Mapping[str, Sequence[object]], sales: PlatformSales, *,
-    platform: str, where: str,
+    platform: str, where: str, option: bool = False,
 ) -> None:
     """SpecError when `targeting` uses a key (with values) or a segment kind the platform does
-    not sell, naming the platform, the key and what it sells."""
+    not sell, naming the platform, the key and what it sells. The error is at `where`.<key>,
+    or at the command-line option `--<key>` when the targeting came from options."""
     values: Mapping[str, Sequence[object]] = (
         {key.value: getattr(targeting, key.value) for key in TargetingKey}
         if isinstance(targeting, Targeting) else targeting
@@ -220,7 +221,7 @@ def check_targeting(
             raise SpecError(
                 f"platform {platform} does not sell targeting key {name}; it sells "
                 f"{', '.join(k.value for k in sales.targeting_keys)}",
-                where=f"{where}.{name}",
+                where=f"--{name}" if option else f"{where}.{name}",
             )
     segments = [AudienceSegment(str(s)) for s in values.get("segment", ())]
     unsold = [s for s in segments if s.kind not in sales.segment_kinds]
@@ -229,7 +230,7 @@ def check_targeting(
             f"platform {platform} does not sell {unsold[0].kind.value} segments "
             f"({unsold[0].value}); it sells {', '.join(k.value for k in sales.segment_kinds)} "
             "segments",
-            where=f"{where}.segment",
+            where="--segment" if option else f"{where}.segment",
         )
 
 

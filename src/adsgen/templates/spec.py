@@ -288,8 +288,8 @@ class Platform(StrictModel):
             at = f"profile {profile.name}: " + (f"line_items.{index}." if listed else "")
             if settings.targeting is not None:
                 fixed = settings.targeting.model_dump(include=settings.targeting.model_fields_set)
-                check_targeting(fixed, self.sells, platform=self.name,
-                                where="--device/--genre/--geo" if option else f"{at}targeting")
+                check_targeting(fixed, self.sells, platform=self.name, where=f"{at}targeting",
+                                option=option)
             spec = settings.creatives or ProfileCreatives()
             fmt = spec.ad_format or (
                 AdFormat.interactive_video if spec.interactive else AdFormat.video

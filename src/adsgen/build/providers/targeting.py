@@ -79,6 +79,8 @@ class TargetingProvider(WeightedProvider):
         sold = set(platform.sells.targeting_keys) if platform else set(drawn)
         values = {key: kept[key] if key in kept else (draw() if key in sold else [])
                   for key, draw in drawn.items()}
+        # Keys never drawn (dma, state, segment) are kept as fixed.
+        values.update({key: value for key, value in kept.items() if key not in drawn})
         return Targeting.model_validate(values)
 
     def fake_frequency_cap(self, objective: Objective) -> FrequencyCapSchema | None:
