@@ -164,10 +164,9 @@ def _readme_section(title: str) -> str:
 def test_block_size_help_and_readme_quote_the_code() -> None:
     from adsgen.runs import blocks, sizing
 
-    assert (blocks.FLUSH_ROWS, blocks.DEFAULT_BLOCK_ROWS, blocks.ROWS_PER_DATE_FILE,
-            blocks.MIN_BLOCKS) == (sizing.FLUSH_ROWS, sizing.DEFAULT_BLOCK_ROWS,
-                                   sizing.ROWS_PER_DATE_FILE, sizing.MIN_BLOCKS)
-    for number in (sizing.DEFAULT_BLOCK_ROWS, sizing.ROWS_PER_DATE_FILE, sizing.FLUSH_ROWS):
+    assert (blocks.DEFAULT_BLOCK_ROWS, blocks.ROWS_PER_DATE_FILE, blocks.MIN_BLOCKS) == (
+        sizing.DEFAULT_BLOCK_ROWS, sizing.ROWS_PER_DATE_FILE, sizing.MIN_BLOCKS)
+    for number in (sizing.DEFAULT_BLOCK_ROWS, sizing.ROWS_PER_DATE_FILE):
         assert f"{number:,}" in sizing.BLOCK_SIZE_DEFAULT
     assert f"1/{sizing.MIN_BLOCKS} of the line items" in sizing.BLOCK_SIZE_DEFAULT
     for command in ("generate", "plan"):

@@ -51,13 +51,12 @@ from adsgen.runs.manifest import (
 )
 from adsgen.runs.sizing import (  # block sizes: see there
     DEFAULT_BLOCK_ROWS,
-    FLUSH_ROWS,
     MIN_BLOCKS,
     ROWS_PER_DATE_FILE,
 )
 from adsgen.simulate import simulate_batches  # imported here: process pools preload it
 from adsgen.simulate.columns import FACT_TABLES
-from adsgen.storage.sinks import SINKS, FileSink, get_sink, sort_by_date
+from adsgen.storage.sinks import SINKS, FileSink, get_sink
 from adsgen.world.allocation import Allocation, allocate
 
 if TYPE_CHECKING:
@@ -69,7 +68,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_BLOCK_ROWS",
-    "FLUSH_ROWS",
     "MIN_BLOCKS",
     "BlockResult",
     "BlockTask",
@@ -138,7 +136,7 @@ def run_block(task: BlockTask) -> BlockResult:
 
     started = time.perf_counter()
     checks: list[dict[str, CheckCounts]] = []
-    uses: list[tuple[Any, Any]] = []
+    use = add_slot_use([])  # summed batch by batch: a year-long batch has ~26,000 cells
     sink_class = get_sink(task.fmt)
     out = Path(task.out)
     with ExitStack() as stack:  # a failure aborts every sink: nothing is published
@@ -147,40 +145,26 @@ def run_block(task: BlockTask) -> BlockResult:
                 sink_class(out, name, part=task.index, partition_by=table.partition))
             for name, table in FACT_TABLES.items()
         }
-        held: dict[str, list[pa.Table]] = {name: [] for name in sinks}
-        held_rows = dict.fromkeys(sinks, 0)
         # simulate_batches never splits a line item, so checking batch by batch equals
-        # checking the block. A partitioned table's batches are written FLUSH_ROWS at a time
-        # into files that stay open (one per date): memory is FLUSH_ROWS rows whatever the
-        # block size, and a large block gives each date file many rows. Other tables are
-        # written batch by batch.
+        # checking the block. The sinks hold what they are given and write it in large
+        # pieces (a date file: one row group per block), so memory is one batch plus what
+        # the sinks hold (compressed), whatever the block size.
         for batch in simulate_batches(task.items, platform=task.platform, seed=task.seed,
                                       allocation=task.allocation):
             if task.check:
                 checks.append(check_block(batch, task.items))
-                uses.append(slot_use(batch.performance, task.items))
-            for name, table in FACT_TABLES.items():
-                if table.partition is None:
-                    sinks[name].write(batch[name])
-                    continue
-                held[name].append(sort_by_date(batch[name], table.partition))
-                held_rows[name] += batch[name].num_rows
-                if held_rows[name] >= FLUSH_ROWS:
-                    sinks[name].write(pa.concat_tables(held[name]))
-                    held[name], held_rows[name] = [], 0
+                use = add_slot_use([use, slot_use(batch.performance, task.items)])
+            for name in FACT_TABLES:
+                sinks[name].write(batch[name])
             del batch
-        for name, tables in held.items():
-            if tables:
-                sinks[name].write(pa.concat_tables(tables))
-        del held
-    pa.default_memory_pool().release_unused()  # keep the worker's RSS at one flush
+    pa.default_memory_pool().release_unused()  # give back what the block held
     return BlockResult(
         index=task.index, line_items=len(task.items),
         rows={name: sink.rows for name, sink in sinks.items()},
         bytes={name: sink.bytes for name, sink in sinks.items()},
         files={name: len(sink.files) for name, sink in sinks.items()},
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
-        written=_written(out, *sinks.values()), slot_use=[add_slot_use(uses)],
+        written=_written(out, *sinks.values()), slot_use=[use],
     )
 
 

@@ -249,24 +249,20 @@ def check_block(
     spent = np.bincount(li, weights=spend, minlength=ids.size)
     out["lifetime_budget"] = (int(np.count_nonzero(present)),
                               int(np.count_nonzero(present & (spent > budget))))
-    day_key, day_of = _dense(li * _SPAN + _local_day(by_id, li, hour))
-    day_li = li[day_of]
+    local = _local_day(by_id, li, hour)
+    first = int(local.min()) if local.size else 0
+    days = int(local.max()) - first + 1 if local.size else 1
+    day_cells, day_spent = _sum_by_key(li * days + (local - first), spend)
+    day_li = day_cells // days
     capped = daily[day_li] >= 0
-    day_spent = np.bincount(day_key, weights=spend)
     out["daily_cap"] = (int(np.count_nonzero(capped)),
                         int(np.count_nonzero(capped & (day_spent > daily[day_li]))))
     _series_checks(performance, ground_truth, ids, li, hour, imp, out)
     return out
 
 
-# Multiplier that keeps (index, day) and (index, hour) keys apart: > hours in 1000 years.
+# Multiplier that keeps (series, hour) keys apart: > hours in 1000 years.
 _SPAN = 1 << 24
-
-
-def _dense(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(group number of each row, first row of each group) for an integer key."""
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return inverse.reshape(-1), first
 
 
 _DEVICE_SLOTS = len(DeviceType) + 1  # one code per device, one for any unknown device
@@ -364,6 +360,7 @@ def slot_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[np.nd
     uses add up in `shared_slot_check`.
     """
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from adsgen.world.households import DEVICE_ORDER
     from adsgen.world.inventory import slot_units
@@ -376,10 +373,30 @@ def slot_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[np.nd
     rows = performance.column("creative_id").to_numpy()
     used = performance.column("impressions").to_numpy() * units[np.searchsorted(ids, rows)]
     hours = performance.column("hour").cast(pa.int64()).to_numpy() // 3_600_000_000
-    names = np.array([d.value for d in DEVICE_ORDER])
-    device = np.searchsorted(names, performance.column("device").to_numpy(zero_copy_only=False))
-    keys, index = np.unique(hours * 3 + device, return_inverse=True)
-    return keys, np.bincount(index.ravel(), weights=used).astype(np.int64)
+    device = pc.index_in(performance.column("device"),
+                         value_set=pa.array([d.value for d in DEVICE_ORDER]))
+    if device.null_count:
+        raise ValueError("performance rows of a device outside DEVICE_ORDER")
+    return _sum_by_key(hours * 3 + np.asarray(device.to_numpy(), dtype=np.int64), used)
+
+
+def _sum_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct keys, ascending; the sum of `values` per key) as int64.
+
+    Keys of a block span a few thousand values (hours × devices, line item × days), so a
+    dense bincount over their range is linear; a sort (np.unique) only when they are sparse.
+    """
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low = int(keys.min())
+    span = int(keys.max()) - low + 1
+    if span > 4 * keys.size + (1 << 16):
+        cells, index = np.unique(keys, return_inverse=True)
+        return cells, np.bincount(index.ravel(), weights=values).astype(np.int64)
+    offset = keys - low
+    present = np.flatnonzero(np.bincount(offset, minlength=span))
+    sums = np.bincount(offset, weights=values, minlength=span)[present]
+    return present + low, sums.astype(np.int64)
 
 
 def add_slot_use(uses: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -391,9 +408,8 @@ def add_slot_use(uses: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
     parts = [u for u in uses if u[0].size]
     if not parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    cells, index = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
-    used = np.concatenate([u for _, u in parts])
-    return cells, np.bincount(index.ravel(), weights=used).astype(np.int64)
+    return _sum_by_key(np.concatenate([k for k, _ in parts]),
+                       np.concatenate([u for _, u in parts]))
 
 
 def shared_slot_check(

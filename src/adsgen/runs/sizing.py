@@ -11,19 +11,16 @@ from __future__ import annotations
 __all__ = [
     "BLOCK_SIZE_DEFAULT",
     "DEFAULT_BLOCK_ROWS",
-    "FLUSH_ROWS",
     "MIN_BLOCKS",
     "ROWS_PER_DATE_FILE",
 ]
 
-FLUSH_ROWS = 750_000
-"""Rows a worker holds before writing them (~115 MB of Arrow: peak RSS of a worker ~285 MiB,
-2 workers + the parent < 1 GiB), whatever the block size."""
-DEFAULT_BLOCK_ROWS = FLUSH_ROWS
+DEFAULT_BLOCK_ROWS = 750_000
 """The fewest rows a block aims at."""
 ROWS_PER_DATE_FILE = 25_000
 """Rows a block aims to give each of its date files: long flights get blocks of more line
-items (memory stays FLUSH_ROWS), so a year is not 365 tiny files per block."""
+items (a worker holds them compressed, `adsgen.storage.sinks.held`, ~5 bytes a row), so a
+year is not 365 tiny files per block."""
 MIN_BLOCKS = 8
 """Blocks a run is cut into at least (when it has that many line items), whatever the rows,
 so that small runs still use every core."""
@@ -31,7 +28,7 @@ so that small runs still use every core."""
 BLOCK_SIZE_DEFAULT = (
     f"enough line items for {DEFAULT_BLOCK_ROWS:,} rows a block, or for {ROWS_PER_DATE_FILE:,} "
     f"rows in each date file when flights are long, but no more than 1/{MIN_BLOCKS} of the "
-    f"line items, so every run has at least {MIN_BLOCKS} blocks; a worker writes every "
-    f"{FLUSH_ROWS:,} rows whatever the block size"
+    f"line items, so every run has at least {MIN_BLOCKS} blocks; a worker holds a block's rows "
+    "compressed and writes each date file in one piece"
 )
 """The default `--block-size`, in words (help text and README quote it)."""

@@ -86,10 +86,13 @@ def _ratio(numerator: F64, denominator: F64) -> F64:
 def local_days(items: Sequence[SimLineItem], owner: I64, epoch_seconds: I64) -> I64:
     """Day number (days since 1970-01-01) in its line item's time zone of each moment;
     `owner` indexes `items`. One vectorized pass per distinct zone."""
-    zones = np.array([item.time_zone for item in items])
+    zones, codes = np.unique(np.array([item.time_zone for item in items]), return_inverse=True)
+    if zones.size == 1:
+        return (epoch_seconds + utc_offsets(str(zones[0]), epoch_seconds)) // 86400
+    code = codes.reshape(-1)[owner]
     days = np.empty(epoch_seconds.size, dtype=np.int64)
-    for zone in np.unique(zones).tolist():
-        on = np.flatnonzero(zones[owner] == zone)
+    for number, zone in enumerate(zones.tolist()):
+        on = np.flatnonzero(code == number)
         days[on] = (epoch_seconds[on] + utc_offsets(zone, epoch_seconds[on])) // 86400
     return days
 

@@ -49,8 +49,12 @@ def utc_offsets(zone: str, hours: NDArray[np.int64]) -> NDArray[np.int64]:
     """UTC offset in seconds of `zone` at each epoch second of `hours` (any shape or order)."""
     if hours.size == 0:
         return np.zeros(0, dtype=np.int64)
-    # only the years present: a plan may hold flights centuries apart
-    years = np.unique(hours.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64))
+    # only the years present: a plan may hold flights centuries apart (the years between the
+    # first and the last when they are few: two scalars instead of converting every value)
+    first, last = (int(np.datetime64(int(v), "s").astype("datetime64[Y]").astype(np.int64))
+                   for v in (hours.min(), hours.max()))
+    years = (np.arange(first, last + 1) if last - first < 8 else
+             np.unique(hours.astype("datetime64[s]").astype("datetime64[Y]").astype(np.int64)))
     table = [pair for year in (years + 1970).tolist() for pair in _year_transitions(zone, year)]
     times = np.array([t for t, _ in table], dtype=np.int64)
     offsets = np.array([o for _, o in table], dtype=np.int64)

@@ -7,7 +7,7 @@ each class is built as `cls(directory, table_name, *, part=None, partition_by=No
 
 from __future__ import annotations
 
-from adsgen.storage.sinks.base import PARTITION_KEY, FileSink, Sink, part_name, sort_by_date
+from adsgen.storage.sinks.base import PARTITION_KEY, FileSink, Sink, part_name
 from adsgen.storage.sinks.csv import CsvSink
 from adsgen.storage.sinks.database import DatabaseSink
 from adsgen.storage.sinks.jsonl import JsonlSink, encode_jsonl
@@ -25,7 +25,6 @@ __all__ = [
     "encode_jsonl",
     "get_sink",
     "part_name",
-    "sort_by_date",
 ]
 
 # File format name → sink class. Plugins may add entries (entry point group adsgen.plugins).

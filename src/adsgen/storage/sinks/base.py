@@ -16,35 +16,34 @@ whatever the producer gave, and as ISO 8601 text with a `Z` in the text formats
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, ClassVar, Protocol, Self, runtime_checkable
 
-import numpy as np
-
 from adsgen.domain.fields import utc_timestamps
+from adsgen.storage.sinks.held import HeldRows
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = [
     "PARTITION_KEY",
+    "PART_ROWS",
     "FileSink",
     "Sink",
     "TableWriter",
     "iso_timestamps",
     "part_name",
-    "sort_by_date",
 ]
 
 # Hive partition key of the date-partitioned tables (`date=YYYY-MM-DD/`).
 PARTITION_KEY = "date"
 _EPOCH = date(1970, 1, 1)
+PART_ROWS = 100_000
+"""Rows an unpartitioned part holds before writing them as one row group (~14 MB of `reach`)."""
 
 
 @runtime_checkable
@@ -106,59 +105,6 @@ def _without_field_metadata(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(table.columns, schema=plain)
 
 
-def _days(values: pa.ChunkedArray | pa.Array) -> np.ndarray:
-    """Days since 1970-01-01 of timestamps (their UTC date) or of dates."""
-    import pyarrow as pa
-
-    if pa.types.is_date32(values.type):
-        return np.asarray(values.cast(pa.int32()).to_numpy())
-    if not pa.types.is_timestamp(values.type):
-        raise TypeError(f"a date partition needs a timestamp or date column, not {values.type}")
-    return np.asarray(values.cast(pa.date32()).cast(pa.int32()).to_numpy())
-
-
-def sort_by_date(table: pa.Table, column: str) -> pa.Table:
-    """`table` stably sorted by the UTC date of `column` (itself when already in order).
-
-    A producer that owns its batches can sort each one as it comes (then drop the
-    original), so that a partitioned sink only slices: no copy of the whole table.
-    """
-    import pyarrow as pa
-
-    days = _days(table.column(column))
-    if np.all(days[1:] >= days[:-1]):
-        return table
-    return table.take(pa.array(np.argsort(days, kind="stable")))
-
-
-def _split_by_date(table: pa.Table, column: str) -> Iterator[tuple[str, pa.Table]]:
-    """(YYYY-MM-DD, rows of that UTC date) for each date present, in date order.
-
-    Rows keep their relative order inside a date (a stable sort), so the output is a pure
-    function of the input. Each date's rows are gathered from every chunk only when that
-    date is written, so the extra memory is about one date's rows, never a sorted copy.
-    """
-    import pyarrow as pa
-
-    # Per chunk: its date-sorted order and where each date's run starts in that order.
-    pieces: dict[int, list[tuple[pa.RecordBatch, np.ndarray | None, int, int]]] = {}
-    for batch in table.to_batches():
-        days = _days(batch.column(column))
-        if days.size == 0:
-            continue
-        order = None if np.all(days[1:] >= days[:-1]) else np.argsort(days, kind="stable")
-        ordered = days if order is None else days[order]
-        starts = np.flatnonzero(np.diff(ordered, prepend=ordered[0] - 1))
-        for lo, hi in itertools.pairwise([*starts.tolist(), int(days.size)]):
-            pieces.setdefault(int(ordered[lo]), []).append((batch, order, lo, hi))
-    for day in sorted(pieces):
-        parts = [
-            batch.slice(lo, hi - lo) if order is None else batch.take(pa.array(order[lo:hi]))
-            for batch, order, lo, hi in pieces[day]
-        ]
-        yield (_EPOCH + timedelta(days=day)).isoformat(), pa.Table.from_batches(parts)
-
-
 class FileSink(ABC):
     """Base of the file formats: one table → one file, or one task's (partitioned) parts.
 
@@ -167,9 +113,13 @@ class FileSink(ABC):
     schema). With `part=k` this task writes `<directory>/<name>/part-k.<ext>`; with
     `partition_by="hour"` also split by that column's UTC date into `date=YYYY-MM-DD/`.
     After `close`, `rows` is the number of rows written, `files` maps each file written
-    to its size in bytes and `file_rows` to its rows. A partitioned sink keeps one file
-    open per date it has seen until `close` (a task spanning D dates holds D files open; a
-    year is 366).
+    to its size in bytes and `file_rows` to its rows.
+
+    A part's rows are held and written in large pieces, never call by call: an unpartitioned
+    part writes every PART_ROWS rows; a partitioned one holds its rows compressed
+    (`HeldRows`) and writes each date's rows at `close`, one row group (one `write`) per
+    date file unless a memory cap forced an earlier piece out. What is written where depends
+    only on the rows and their order, so equal rows give equal bytes.
     """
 
     extension: ClassVar[str]
@@ -193,7 +143,13 @@ class FileSink(ABC):
         self.file_rows: dict[Path, int] = {}
         self._schema: pa.Schema | None = None
         self._writers: dict[Path, TableWriter] = {}
+        self._done: list[Path] = []  # files finished under their temporary names
         self._closed = False
+        self._closing = False
+        self._pending: list[pa.Table] = []  # an unpartitioned part's rows not yet written
+        self._pending_rows = 0
+        self._held = (None if partition_by is None
+                      else HeldRows(partition_by, self._write_day))
 
     # --- subclass hook ----------------------------------------------------------------
 
@@ -232,12 +188,31 @@ class FileSink(ABC):
             )
         if table.num_rows == 0:
             return
-        if self.partition_by is None:
+        self.rows += table.num_rows
+        if self._held is not None:
+            self._held.add(table)
+        elif self.part is None:
             self._write(self.path_for(None), table)
         else:
-            for day, rows in _split_by_date(table, self.partition_by):
-                self._write(self.path_for(day), rows)
-        self.rows += table.num_rows
+            self._pending.append(table)
+            self._pending_rows += table.num_rows
+            if self._pending_rows >= PART_ROWS:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        import pyarrow as pa
+
+        if self._pending:
+            table = pa.concat_tables(self._pending)
+            self._pending, self._pending_rows = [], 0
+            self._write(self.path_for(None), table)
+
+    def _write_day(self, day: int, table: pa.Table) -> None:
+        """HeldRows' callback: the rows of one date (days since 1970-01-01)."""
+        path = self.path_for((_EPOCH + timedelta(days=day)).isoformat())
+        self._write(path, table)
+        if self._closing:  # nothing more comes for this date: finish its file now
+            self._finish(path)
 
     def _write(self, path: Path, table: pa.Table) -> None:
         self._writer(path).write(table)
@@ -252,28 +227,51 @@ class FileSink(ABC):
         return writer
 
     def close(self) -> None:
-        """Finish every file and move it to its final name; idempotent."""
+        """Write what is held, finish every file and move it to its final name; idempotent.
+
+        Should writing fail here, nothing is published (as `abort`)."""
         if self._closed:
             return
+        self._closing = True
+        try:
+            if self._held is not None:
+                self._held.flush()
+            self._write_pending()
+            if self.part is None and not self._writers and self._schema is not None:
+                self._writer(self.path_for(None))  # an empty table still gets its file
+            for path in list(self._writers):
+                self._finish(path)
+        except BaseException:
+            self.abort()
+            raise
         self._closed = True
-        if self.part is None and not self._writers and self._schema is not None:
-            self._writer(self.path_for(None))  # an empty table still gets its file
-        for path, writer in self._writers.items():
-            writer.close()
+        for path in self._done:
             os.replace(self._temporary(path), path)
             self.files[path] = path.stat().st_size
             self.file_rows.setdefault(path, 0)
-        self._writers.clear()
+        self._done.clear()
+
+    def _finish(self, path: Path) -> None:
+        """Close the file of `path` (still under its temporary name until `close` ends)."""
+        self._writers.pop(path).close()
+        self._done.append(path)
 
     def abort(self) -> None:
-        """Close and delete the temporary files after a failure (nothing is published)."""
+        """Drop what is held, close and delete the temporary files after a failure (nothing
+        is published)."""
         self._closed = True
+        if self._held is not None:
+            self._held.clear()
+        self._pending, self._pending_rows = [], 0
         for path, writer in self._writers.items():
             try:
                 writer.close()
             finally:
                 self._temporary(path).unlink(missing_ok=True)
+        for path in self._done:
+            self._temporary(path).unlink(missing_ok=True)
         self._writers.clear()
+        self._done.clear()
 
     @property
     def bytes(self) -> int:
