@@ -41,3 +41,15 @@ def test_fixed_cumsum_of_a_group_ignores_other_groups() -> None:
     alone = groups.fixed_cumsum(values, Groups(np.array([3])), bits=40)
     after = groups.fixed_cumsum(np.r_[1e6 / 3, values], Groups(np.array([1, 3])), bits=40)
     assert (alone == after[1:]).all()
+
+
+@given(lengths=lengths)
+def test_position_numbers_each_element_within_its_group(lengths: list[int]) -> None:
+    """`world.positions` and `Groups.position`: 0, 1, … again from each group's start."""
+    from adsgen.world.positions import positions
+
+    expected = [i for n in lengths for i in range(n)]
+    assert positions(np.array(lengths)).tolist() == expected
+    g = Groups(np.array(lengths))
+    assert g.position.tolist() == expected and g.position.dtype == np.int64
+    assert (g.first[g.gid] + g.position == np.arange(sum(lengths))).all()

@@ -50,6 +50,7 @@ from adsgen.simulate.ground_truth import (
     Params,
 )
 from adsgen.simulate.wearout import WearOut
+from adsgen.world.positions import positions
 
 __all__ = [
     "RowProbabilities",
@@ -77,7 +78,7 @@ def series_index(grid: Grid) -> tuple[I64, I64, I64]:
     device, in that order: by line item, creative id, device rank)."""
     per_li = grid.n_cre * grid.n_dev
     li = np.repeat(np.arange(grid.n), per_li)
-    local = np.arange(li.size) - np.repeat(np.cumsum(per_li) - per_li, per_li)
+    local = positions(per_li)
     rank = local % grid.n_dev[li]
     cre = grid.cre_off[li] + local // grid.n_dev[li]
     return li, cre, grid.dev_codes[li, rank]

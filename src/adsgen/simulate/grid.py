@@ -34,6 +34,7 @@ from adsgen.world.lineitems import (
     servable,
     targets,
 )
+from adsgen.world.positions import positions
 
 __all__ = [
     "AD_FORMATS", "DEVICES", "Grid", "build_grid", "epoch_seconds", "row_count",
@@ -112,7 +113,7 @@ class Grid:
     def pair_dev(self) -> I64:
         """Per line item × device pair: its device code (DEVICES)."""
         li = self.pair_li
-        dev: I64 = self.dev_codes[li, np.arange(li.size) - self.pair_first[li]]
+        dev: I64 = self.dev_codes[li, positions(self.n_dev)]
         return dev
 
     @property
@@ -140,11 +141,11 @@ def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:
 
     lh = Groups(hours)
     lh_li = lh.gid
-    lh_h = np.arange(lh_li.size, dtype=np.int64) - lh.first[lh_li]
+    lh_h = lh.position
 
     cells = Groups(hours * n_dev)
     cell_li = cells.gid
-    local = np.arange(cell_li.size, dtype=np.int64) - cells.first[cell_li]
+    local = cells.position
     nd = n_dev[cell_li]
     cell_h = local // nd
     cell_rank = local - cell_h * nd
@@ -154,7 +155,7 @@ def build_grid(items: Sequence[SimLineItem], platform: Platform) -> Grid:
     per_li_cells = hours * n_dev
     rows = Groups(per_li_cells * n_cre)
     row_li = rows.gid
-    local = np.arange(row_li.size, dtype=np.int64) - rows.first[row_li]
+    local = rows.position
     span = per_li_cells[row_li]
     rank = local // span
     row_cell = cells.first[row_li] + (local - rank * span)

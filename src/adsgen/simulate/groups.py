@@ -14,6 +14,8 @@ from typing import TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from adsgen.world.positions import positions
+
 __all__ = ["Groups", "cummax", "cummin", "cumsum", "fixed_cumsum", "previous", "sums"]
 
 I64 = NDArray[np.int64]
@@ -36,6 +38,11 @@ class Groups:
         ends = np.cumsum(self.lengths)
         self.first = ends - self.lengths
         self.gid = np.repeat(np.arange(self.n, dtype=np.int64), self.lengths)
+
+    @property
+    def position(self) -> I64:
+        """Each element's index within its group (`adsgen.world.positions.positions`)."""
+        return positions(self.lengths)
 
     @classmethod
     def from_gid(cls, gid: I64, n: int) -> Groups:

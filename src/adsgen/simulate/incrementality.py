@@ -152,7 +152,8 @@ def incrementality(
     last = (grid.start + 3600 * grid.hours - 1) // _SECONDS_PER_DAY
     days = Groups(last - day0 + 1)
     li = days.gid
-    day = day0[li] + (np.arange(li.size) - days.first[li])
+    offset = days.position  # a day's index within its line item's flight
+    day = day0[li] + offset
     cell_abs = grid.start[grid.cell_li] + 3600 * grid.cell_h
     cell_day = days.first[grid.cell_li] + cell_abs // _SECONDS_PER_DAY - day0[grid.cell_li]
     row_day = cell_day[grid.row_cell]
@@ -176,7 +177,6 @@ def incrementality(
     effective: F64 = np.bincount(row_day, weights=valid * quality,
                                  minlength=n_days).astype(np.float64)
     adstock: F64 = effective.copy()
-    offset = np.arange(n_days) - days.first[li]
     for k in range(1, int(days.lengths.max(initial=1))):  # over days, all line items at once
         at = np.flatnonzero(offset == k)
         adstock[at] += decay[li[at]] * adstock[at - 1]

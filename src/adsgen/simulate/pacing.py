@@ -42,6 +42,7 @@ from adsgen.simulate.draws import hash_counters, line_item_keys, normal
 from adsgen.simulate.grid import Grid
 from adsgen.simulate.groups import Groups
 from adsgen.world.curves import utc_offsets
+from adsgen.world.positions import positions
 
 __all__ = [
     "AHEAD_TILT", "PACING_ERROR", "Pacing", "daily_cap_impressions", "local_days", "pace",
@@ -100,8 +101,7 @@ def local_days(items: Sequence[SimLineItem], owner: I64, epoch_seconds: I64) -> 
 def _daily_error(grid: Grid, days: Groups, day_li: I64, seed: int) -> F64:
     """The pacer's relative error per line-item day: normal, sd PACING_ERROR, keyed."""
     keys = line_item_keys(seed, "pacing_error", grid.li_id)
-    local = np.arange(days.n) - (np.cumsum(np.bincount(day_li, minlength=grid.n))
-                                 - np.bincount(day_li, minlength=grid.n))[day_li]
+    local = positions(np.bincount(day_li, minlength=grid.n))  # day_li is non-decreasing
     z = normal(hash_counters(keys[day_li], local.astype(np.uint64))).astype(np.float64)
     error: F64 = np.clip(PACING_ERROR * z, -3 * PACING_ERROR, 3 * PACING_ERROR)
     return error
@@ -148,7 +148,7 @@ def pace(grid: Grid, supply: I64, expected: F64, *, seed: int = 0) -> Pacing:
     day_cap = daily_cap_impressions(grid)
 
     # within-day weights: the supply curve, tilted for AHEAD + DAILY
-    within = (np.arange(li.size) - days.first[day_gid] + 0.5) / hours_in_day[day_gid]
+    within = (days.position + 0.5) / hours_in_day[day_gid]
     tilt = np.where((ahead & daily)[li], 1.0 + AHEAD_TILT * (1.0 - 2.0 * within), 1.0)
     weight = mu * tilt
     in_day = _ratio(weight, groups.sums(weight, days)[day_gid])

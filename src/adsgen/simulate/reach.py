@@ -34,6 +34,7 @@ from adsgen.domain.enums import FrequencyPeriod
 from adsgen.simulate import groups
 from adsgen.simulate.grid import Grid
 from adsgen.simulate.groups import Groups
+from adsgen.world.positions import positions
 
 __all__ = [
     "CapWindows",
@@ -96,7 +97,7 @@ def cap_windows(grid: Grid) -> CapWindows:
     pair_li = grid.pair_li
     per_pair = -(-grid.hours[pair_li] // length[pair_li])
     w_li = np.repeat(pair_li, per_pair)
-    w_local = np.arange(w_li.size) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    w_local = positions(per_pair)
     window_lengths = np.minimum(length[w_li], grid.hours[w_li] - w_local * length[w_li])
     windows = Groups(window_lengths)
     cell_li_dm = grid.cell_li[order]

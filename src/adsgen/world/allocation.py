@@ -46,6 +46,7 @@ from adsgen.templates.spec import Platform
 from adsgen.world.households import served_geos
 from adsgen.world.inventory import Inventory, hourly_slots
 from adsgen.world.lineitems import Targets, deliverable, targets
+from adsgen.world.positions import positions
 
 __all__ = ["HEADROOM", "NONE", "WIN_RANGE", "Allocation", "allocate", "flight_days", "win_rates"]
 
@@ -89,8 +90,7 @@ def flight_days(tg: Targets) -> I64:
     first = starts[new]
     last = ends[np.r_[np.flatnonzero(new)[1:] - 1, ends.size - 1]]
     length = last - first
-    days: I64 = np.repeat(first, length) + (
-        np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length))
+    days: I64 = np.repeat(first, length) + positions(length)
     return days
 
 
@@ -191,7 +191,7 @@ def allocate(items: Sequence[SimLineItem], platform: Platform, seed: int) -> All
     # pairs: (line item, geo rank, device rank)
     pairs = tg.n_geo * tg.n_dev
     pair_li = np.repeat(np.arange(tg.n), pairs)
-    local = np.arange(pair_li.size) - np.repeat(np.cumsum(pairs) - pairs, pairs)
+    local = positions(pairs)
     pair_geo = tg.geo_codes[tg.geo_off[pair_li] + local // tg.n_dev[pair_li]]
     pair_dev = tg.dev_codes[pair_li, local % tg.n_dev[pair_li]]
 
