@@ -1,0 +1,195 @@
+"""Events → their public form: event ids, Arrow tables and JSON lines, built column-wise.
+
+Every string is assembled by Arrow compute kernels over whole batches (casts, element-wise
+joins), never by a Python call per event, so encoding keeps up with the expansion.
+
+An event id names where the event comes from, so it is unique and stable across runs of
+the same plan and seed: `LI.CREATIVE.DEVICE.HOUR.TYPE.N`, e.g. `12.40.ctv.493992.imp.17`
+(HOUR = hours since 1970-01-01 UTC, N = the impression's ordinal in its row); a start,
+quartile, complete, click or scan of that impression has the same id with its own TYPE
+(`st q1 q2 q3 cp ck qr`), and `impression_id` points back to it; conversions are `cv`.
+
+JSON line of an event (keys always in this order; `null` where a value does not apply):
+`event_id, type, time (UTC, ms), line_item_id, creative_id, campaign_id, advertiser_id,
+platform, device, geo, household_id, device_id`, then for an impression `invalid,
+measurable, viewable, cost_micros`, for a tracking event, click or scan `impression_id`,
+for a conversion `attribution` (`click` or `view`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from adsgen.stream.events import (
+    CONVERSION,
+    DEVICE_NAMES,
+    EVENT_TYPES,
+    FLAG_CLICK_CONVERSION,
+    FLAG_INVALID,
+    FLAG_MEASURABLE,
+    FLAG_VIEWABLE,
+    IMPRESSION,
+    EventBatch,
+    EventWorld,
+)
+
+__all__ = ["ID_CODES", "event_ids", "from_arrow", "json_lines", "to_arrow"]
+
+ID_CODES: tuple[str, ...] = ("imp", "st", "q1", "q2", "q3", "cp", "ck", "qr", "cv")
+"""The TYPE part of an event id, per event type code."""
+_TYPES = pa.array(EVENT_TYPES, type=pa.string())
+_CODES = pa.array(ID_CODES, type=pa.string())
+_DEVICES = pa.array(DEVICE_NAMES, type=pa.string())
+_BOOL = pa.array(["false", "true"], type=pa.string())
+
+
+def _text(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(values), pa.string())
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _prefixes(events: EventBatch) -> tuple[pa.Array, pa.Array]:
+    """(`LI.CREATIVE.DEVICE.HOUR.`, `.N`) of every event."""
+    head = _join(_text(events.line_item), ".", _text(events.creative), ".",
+                 _DEVICES.take(pa.array(events.device.astype(np.int64))), ".",
+                 _text(events.hour // 3600), ".")
+    return head, _join(".", _text(events.ordinal))
+
+
+def event_ids(events: EventBatch) -> pa.Array:
+    """The id of every event (see the module docstring)."""
+    head, tail = _prefixes(events)
+    return _join(head, _CODES.take(pa.array(events.kind.astype(np.int64))), tail)
+
+
+def _times(events: EventBatch) -> pa.Array:
+    ms = pa.array(events.time // 1000, type=pa.timestamp("ms", tz="UTC"))
+    return pc.strftime(ms, format="%Y-%m-%dT%H:%M:%SZ")
+
+
+def json_lines(events: EventBatch, world: EventWorld) -> pa.Array:
+    """One JSON object per event (a string each, no newline), in the events' order."""
+    if len(events) == 0:
+        return pa.array([], type=pa.string())
+    head, tail = _prefixes(events)
+    kind = pa.array(events.kind.astype(np.int64))
+    event_id = _join(head, _CODES.take(kind), tail)
+    li_index = world.li_index(events.line_item)
+    has_house = events.household >= 0
+    geos = pa.array(list(world.geos) or [""], type=pa.string())
+    geo = pc.if_else(pa.array(has_house),
+                     _join('"', geos.take(pa.array(np.maximum(events.geo, 0).astype(np.int64))),
+                           '"'), "null")
+    household = pc.if_else(pa.array(has_house), _text(events.household), "null")
+    device_id = pc.if_else(pa.array(has_house),
+                           _text(events.household * 4 + events.device + 1), "null")
+    flags = events.flags
+    is_imp = events.kind == IMPRESSION
+    impression_part = _join(
+        ',"invalid":', _BOOL.take(pa.array(((flags & FLAG_INVALID) > 0).astype(np.int64))),
+        ',"measurable":', _BOOL.take(pa.array(((flags & FLAG_MEASURABLE) > 0).astype(np.int64))),
+        ',"viewable":', _BOOL.take(pa.array(((flags & FLAG_VIEWABLE) > 0).astype(np.int64))),
+        ',"cost_micros":', _text(events.cost))
+    tracking_part = _join(',"impression_id":"', head, "imp", tail, '"')
+    conversion_part = pc.if_else(pa.array((flags & FLAG_CLICK_CONVERSION) > 0),
+                                 ',"attribution":"click"', ',"attribution":"view"')
+    extra = pc.if_else(pa.array(is_imp), impression_part,
+                       pc.if_else(pa.array(events.kind == CONVERSION), conversion_part,
+                                  tracking_part))
+    platform = json.dumps(world.platform_name)
+    return _join(
+        '{"event_id":"', event_id, '","type":"', _TYPES.take(kind), '","time":"',
+        _times(events), '","line_item_id":', _text(events.line_item),
+        ',"creative_id":', _text(events.creative),
+        ',"campaign_id":', _text(world.campaign[li_index]),
+        ',"advertiser_id":', _text(world.advertiser[li_index]),
+        f',"platform":{platform},"device":"',
+        _DEVICES.take(pa.array(events.device.astype(np.int64))), '","geo":', geo,
+        ',"household_id":', household, ',"device_id":', device_id, extra, "}")
+
+
+def to_arrow(events: EventBatch, world: EventWorld) -> pa.Table:
+    """The events as an Arrow table with the JSON lines' columns (nulls where not used)."""
+    kind = pa.array(events.kind.astype(np.int64))
+    head, tail = _prefixes(events)
+    has_house = events.household >= 0
+    is_imp = events.kind == IMPRESSION
+    tracking = ~is_imp & (events.kind != CONVERSION)
+    li_index = world.li_index(events.line_item)
+    geos = np.array(list(world.geos) or [""], dtype=object)
+    return pa.table({
+        "event_id": _join(head, _CODES.take(kind), tail),
+        "type": _TYPES.take(kind),
+        "time": pa.array(events.time, type=pa.timestamp("us", tz="UTC")),
+        "line_item_id": events.line_item, "creative_id": events.creative,
+        "campaign_id": world.campaign[li_index], "advertiser_id": world.advertiser[li_index],
+        "platform": pa.array([world.platform_name] * len(events), type=pa.string()),
+        "device": _DEVICES.take(pa.array(events.device.astype(np.int64))),
+        "geo": pa.array(geos[np.maximum(events.geo, 0)], type=pa.string(),
+                        mask=~has_house),
+        "household_id": pa.array(events.household, mask=~has_house),
+        "device_id": pa.array(events.household * 4 + events.device + 1, mask=~has_house),
+        "invalid": pa.array((events.flags & FLAG_INVALID) > 0, mask=~is_imp),
+        "measurable": pa.array((events.flags & FLAG_MEASURABLE) > 0, mask=~is_imp),
+        "viewable": pa.array((events.flags & FLAG_VIEWABLE) > 0, mask=~is_imp),
+        "cost_micros": pa.array(events.cost, mask=~is_imp),
+        "impression_id": pc.if_else(pa.array(tracking), _join(head, "imp", tail), None),
+        "attribution": pc.if_else(
+            pa.array(events.kind == CONVERSION),
+            pc.if_else(pa.array((events.flags & FLAG_CLICK_CONVERSION) > 0), "click", "view"),
+            None),
+    })
+
+
+def from_arrow(table: pa.Table) -> EventBatch:
+    """Events read back from their public form (`to_arrow`, or JSON lines read with
+    `pyarrow.json`), e.g. to roll a consumer's copy up with `adsgen.stream.rollup`.
+
+    Times may come as timestamps or as the JSON lines' text; `hour` and `ordinal` are read
+    from the event id."""
+    kinds = pc.index_in(table["type"], value_set=_TYPES)
+    if kinds.null_count:
+        raise ValueError("the table holds an event type adsgen does not make")
+    kind = kinds.to_numpy(zero_copy_only=False)
+    times = table["time"]
+    if pa.types.is_string(times.type):
+        times = pc.cast(times, pa.timestamp("us", tz="UTC"))
+    time_us = pc.cast(pc.cast(times, pa.timestamp("us", tz="UTC")), pa.int64()).to_numpy(
+        zero_copy_only=False)
+    parts = pc.split_pattern(table["event_id"], ".")
+    hour = pc.cast(pc.list_element(parts, 3), pa.int64()).to_numpy(zero_copy_only=False) * 3600
+    ordinal = pc.cast(pc.list_element(parts, 5), pa.int64()).to_numpy(zero_copy_only=False)
+    device = pc.index_in(table["device"], value_set=_DEVICES).to_numpy(zero_copy_only=False)
+
+    def flag(name: str, bit: int) -> np.ndarray:
+        if name not in table.column_names:
+            return np.zeros(table.num_rows, dtype=np.uint8)
+        col = np.asarray(pc.fill_null(table[name], False).to_numpy(zero_copy_only=False))
+        bits: np.ndarray = col.astype(np.uint8) * np.uint8(bit)
+        return bits
+
+    attribution = (pc.fill_null(pc.equal(table["attribution"], "click"), False)
+                   .to_numpy(zero_copy_only=False) if "attribution" in table.column_names
+                   else np.zeros(table.num_rows, dtype=bool))
+    flags = (flag("invalid", FLAG_INVALID) | flag("measurable", FLAG_MEASURABLE)
+             | flag("viewable", FLAG_VIEWABLE)
+             | attribution.astype(np.uint8) * np.uint8(FLAG_CLICK_CONVERSION))
+    household = pc.fill_null(table["household_id"], -1).to_numpy(zero_copy_only=False)
+    cost = (pc.fill_null(table["cost_micros"], 0).to_numpy(zero_copy_only=False)
+            if "cost_micros" in table.column_names else np.zeros(table.num_rows, np.int64))
+    return EventBatch(
+        kind=kind.astype(np.int8), time=time_us.astype(np.int64),
+        emit=time_us.astype(np.int64),
+        line_item=table["line_item_id"].to_numpy().astype(np.int64),
+        creative=table["creative_id"].to_numpy().astype(np.int64),
+        device=device.astype(np.int8), geo=np.full(table.num_rows, -1, dtype=np.int16),
+        household=household.astype(np.int64), hour=hour.astype(np.int64),
+        ordinal=ordinal.astype(np.int64), flags=flags.astype(np.uint8),
+        cost=cost.astype(np.int64))

@@ -1,0 +1,93 @@
+"""`adsgen stream` end to end: the same world as `adsgen generate`, the clock, bad input.
+
+The JSON lines a stream writes for a plan, read back by a consumer (pyarrow.json) and
+rolled up to the hour, equal the performance files `adsgen generate` writes for the same
+options and seed. The clock: `--speed` maps event time to wall time and `--rate` caps
+events per second (lower bounds only: a busy machine may only be slower).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.json as pj
+
+from adsgen.stream.encode import from_arrow
+from adsgen.stream.rollup import active_rows, rollup
+from cliutil import invoke
+
+PLAN = ["--line-items", "2", "--days", "1", "--start", "2026-09-01"]
+
+
+def _rolled(path: Path) -> pa.Table:
+    return rollup(from_arrow(pj.read_json(path)))
+
+
+def test_stream_equals_generate_for_the_same_options(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    result = invoke("-q", "stream", *PLAN, "--duration", "3h", "--speed", "max",
+                    "--to", f"file:{events}")
+    assert result.exit_code == 0, result.output
+    made = invoke("-q", "generate", *PLAN, "--out", str(tmp_path / "batch"))
+    assert made.exit_code == 0, made.output
+    batch = ds.dataset(tmp_path / "batch" / "performance", partitioning="hive").to_table()
+    batch = batch.drop_columns([c for c in batch.column_names if c == "date"])
+    batch = batch.filter(pc.less(batch["hour"], pa.scalar(
+        __import__("datetime").datetime(2026, 9, 1, 3), type=batch.schema.field("hour").type)))
+    batch = batch.sort_by([("line_item_id", "ascending"), ("creative_id", "ascending"),
+                           ("hour", "ascending"), ("device", "ascending")])
+    got = _rolled(events)
+    want = active_rows(batch).cast(got.schema)
+    assert got.num_rows > 0
+    assert got.equals(want)
+
+
+def test_stdout_sink_and_summary_on_stderr(tmp_path: Path) -> None:
+    result = invoke("stream", *PLAN, "--duration", "1h", "--speed", "max", "--to", "-")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines and all(line.startswith('{"event_id":"') for line in lines)
+    assert f"streamed {len(lines):,} events" in result.stderr
+
+
+def test_speed_maps_event_time_to_wall_time(tmp_path: Path) -> None:
+    began = time.monotonic()
+    result = invoke("-q", "stream", *PLAN, "--duration", "2h", "--speed", "3600",
+                    "--to", f"file:{tmp_path / 'e.jsonl'}")
+    assert result.exit_code == 0, result.output
+    assert time.monotonic() - began >= 1.5  # two hours of events at an hour a second
+
+
+def test_rate_caps_events_per_second(tmp_path: Path) -> None:
+    out = tmp_path / "e.jsonl"
+    began = time.monotonic()
+    result = invoke("-q", "stream", *PLAN, "--duration", "20m", "--speed", "max",
+                    "--rate", "20000", "--to", f"file:{out}")
+    assert result.exit_code == 0, result.output
+    lines = sum(1 for _ in out.open())
+    assert lines > 20000
+    assert time.monotonic() - began >= (lines - 20000) / 20000
+
+
+def test_bad_options_exit_2_with_one_line(tmp_path: Path) -> None:
+    cases = [
+        (["--speed", "fast"], "--speed"),
+        (["--to", "ftp://example/x"], "not a sink"),
+        (["--to", "redis://user:hunter2@127.0.0.1:1/0?stream=s"], "redis"),
+        (["--faults", "dupe=0.1", "--ledger", str(tmp_path / "l")], "did you mean 'duplicate'"),
+        (["--faults", "drop=0.1"], "--ledger"),
+        (["--duration", "soon"], "--duration"),
+        (["--resume"], "--checkpoint"),
+    ]
+    for extra, words in cases:
+        result = invoke("stream", *PLAN, "--speed", "max", "--to", f"file:{tmp_path / 'x'}",
+                        *extra) if extra[0] != "--to" else invoke("stream", *PLAN, "--speed",
+                                                                  "max", *extra)
+        assert result.exit_code == 2, (extra, result.output)
+        line = result.stderr.strip().splitlines()[-1]
+        assert line.startswith("error: ") and words in line, (extra, line)
+        assert "hunter2" not in result.stderr
