@@ -8,6 +8,7 @@ row's hour, with unique deterministic ids; tracking events follow their impressi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -22,16 +23,26 @@ from adsgen.stream.source import source_of
 from simfactory import line_item, platform, sim_items
 
 SEED = 11
+SMALL = 800 * 1_000_000
+"""Budgets are capped at 800 (of the currency): tens of thousands of events per plan, so
+each example runs in well under a second."""
+
+
+def _small(items: list) -> list:
+    """The same plans with budgets (and daily caps) capped at SMALL."""
+    return [replace(i, budget_micros=min(i.budget_micros, SMALL),
+                    daily_cap_micros=None if i.daily_cap_micros is None
+                    else min(i.daily_cap_micros, SMALL)) for i in items]
 
 
 def _all_events(items: list, seed: int = SEED) -> tuple[EventBatch, pa.Table]:
-    source = source_of(items, platform(), seed)
+    source = source_of(_small(items), platform(), seed)
     world = source.world()
     events = EventBatch.concat([world.expand(rows) for rows in source.hours()])
     return events, source.performance
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
 @given(items=sim_items(max_items=4, max_days=3))
 def test_events_roll_up_to_the_batch_rows_exactly(items: list) -> None:
     events, performance = _all_events(items)
@@ -59,7 +70,7 @@ def test_distinct_households_equal_the_reach(items: list) -> None:
 
 def test_events_are_in_time_order_within_their_hour_with_unique_ids() -> None:
     items = [line_item(1, start=datetime(2026, 3, 2), end=datetime(2026, 3, 3))]
-    source = source_of(items, platform(), SEED)
+    source = source_of(_small(items), platform(), SEED)
     world = source.world()
     seen = 0
     for rows in source.hours():
@@ -75,7 +86,7 @@ def test_events_are_in_time_order_within_their_hour_with_unique_ids() -> None:
 def test_tracking_events_follow_their_impression_in_order() -> None:
     items = [line_item(1, start=datetime(2026, 3, 2), end=datetime(2026, 3, 2, 6))]
     events, _ = _all_events(items)
-    table = to_arrow(events, source_of(items, platform(), SEED).world())
+    table = to_arrow(events, source_of(_small(items), platform(), SEED).world())
     imp = table.filter(pc.equal(table["type"], "impression"))
     at = dict(zip(imp["event_id"].to_pylist(), imp["time"].to_pylist(), strict=True))
     order = {name: k for k, name in enumerate(EVENT_TYPES)}
@@ -108,7 +119,7 @@ def test_json_lines_read_back_roll_up_to_the_batch(tmp_path: object) -> None:
 
     items = [line_item(1, start=datetime(2026, 3, 2), end=datetime(2026, 3, 2, 5)),
              line_item(2, start=datetime(2026, 3, 2), end=datetime(2026, 3, 2, 5))]
-    source = source_of(items, platform(), SEED)
+    source = source_of(_small(items), platform(), SEED)
     world = source.world()
     text = b"".join(
         ("\n".join(json_lines(world.expand(rows), world).to_pylist()) + "\n").encode()

@@ -14,15 +14,19 @@ from typing import Annotated
 import typer
 
 from adsgen.cli.application import State, command
-from adsgen.cli.commands import parse_date_option, platform_name
+from adsgen.cli.commands import date_option, parse_date_option, platform_name
 from adsgen.domain.dates import DATE_FORMS
 
 __all__ = ["stream_command"]
 
 
-def _start(value: str | datetime | None) -> datetime | None:
-    if value is None or (isinstance(value, str) and value.strip().lower() == "now"):
-        return None
+NOW = datetime(1, 1, 1)
+"""What `--start now` parses to (the stream resolves it to the current time)."""
+
+
+def _start(value: str | datetime) -> datetime:
+    if isinstance(value, str) and value.strip().lower() == "now":
+        return NOW
     return parse_date_option(value)
 
 
@@ -40,8 +44,9 @@ def stream_command(
     ctx: typer.Context,
     to: Annotated[str, typer.Option(
         "--to", metavar="URL",
-        help="Where events go: - (stdout, JSON lines), file:PATH, "
-             "redis://HOST:PORT/DB?stream=KEY&maxlen=N.")] = "-",
+        help="Where events go: - (stdout, JSON lines), file:PATH, nats://HOST:PORT/SUBJECT, "
+             "redis://HOST:PORT/DB?stream=KEY&maxlen=N, or a database URL (live sync of the "
+             "hourly rows).")] = "-",
     line_items: Annotated[int | None, typer.Option(
         "--line-items", help="The plan: N line items, as `adsgen generate` draws them "
                              "(default 3).")] = None,
@@ -49,10 +54,10 @@ def stream_command(
         "--advertisers", help="The plan: N advertisers instead.")] = None,
     days: Annotated[int, typer.Option("--days", metavar="D",
                                       help="Every flight lasts D days (1 to 366).")] = 1,
-    start: Annotated[str, typer.Option(
-        "--start", metavar="now|DATE",
+    start: Annotated[datetime, typer.Option(
+        "--start", metavar="now|DATE", parser=_start,
         help=f"First hour of the flights and of the stream: now (default; the current hour, "
-             f"on the wall clock) or {DATE_FORMS}; UTC.")] = "now",
+             f"on the wall clock) or {DATE_FORMS}; UTC.")] = "now",  # type: ignore[assignment]
     speed: Annotated[str, typer.Option(
         "--speed", metavar="X",
         help="Event time per wall time: 1 (real time, default), 60 (an hour a minute), "
@@ -62,8 +67,8 @@ def stream_command(
     duration: Annotated[str | None, typer.Option(
         "--duration", metavar="SPAN",
         help="Stop after this much event time: 90s, 30m, 6h, 2d.")] = None,
-    until: Annotated[str | None, typer.Option(
-        "--until", metavar="DATE", help="Stop at this event time (UTC).")] = None,
+    until: Annotated[datetime | None, date_option(
+        "--until", "Stop at this event time.")] = None,
     faults: Annotated[str | None, typer.Option(
         "--faults", metavar="SPEC",
         help="Inject faults: drop=R,duplicate=R,late=R,out_of_order=R (shares 0-1).")] = None,
@@ -91,9 +96,9 @@ def stream_command(
                           "events; give --to file:PATH or another sink")
     result = stream(
         to=to, seed=state.seed_or_default(), line_items=line_items, advertisers=advertisers,
-        days=days, start=_start(start), speed=_speed(speed), rate=rate,
+        days=days, start=None if start == NOW else start, speed=_speed(speed), rate=rate,
         duration=parse_duration(duration) if duration is not None else None,
-        until=parse_date_option(until) if until is not None else None,
+        until=until,
         faults=faults, ledger=ledger, checkpoint=checkpoint, resume=resume,
         platform=platform_name(platform), templates_dir=templates_dir, quiet=state.quiet,
     )

@@ -19,6 +19,7 @@ for a conversion `attribution` (`click` or `view`).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
@@ -69,50 +70,101 @@ def event_ids(events: EventBatch) -> pa.Array:
     return _join(head, _CODES.take(pa.array(events.kind.astype(np.int64))), tail)
 
 
-def _times(events: EventBatch) -> pa.Array:
-    ms = pa.array(events.time // 1000, type=pa.timestamp("ms", tz="UTC"))
-    return pc.strftime(ms, format="%Y-%m-%dT%H:%M:%SZ")
+_MMSS = pa.array([f"{m:02d}:{s:02d}." for m in range(60) for s in range(60)], type=pa.string())
+_MS = pa.array([f"{k:03d}Z" for k in range(1000)], type=pa.string())
+_KIND_HEAD = pa.array([f".{code}." for code in ID_CODES], type=pa.string())
+_KIND_TYPE = pa.array([f'","type":"{t}","time":"' for t in EVENT_TYPES], type=pa.string())
+_FLAGS = pa.array([
+    f',"invalid":{str(bool(f & FLAG_INVALID)).lower()},'
+    f'"measurable":{str(bool(f & FLAG_MEASURABLE)).lower()},'
+    f'"viewable":{str(bool(f & FLAG_VIEWABLE)).lower()},"cost_micros":' for f in range(8)],
+    type=pa.string())
+_NO_HOUSEHOLD = 'null,"household_id":null,"device_id":null'
+
+
+def _combos(events: EventBatch, world: EventWorld) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(index of each event's line item × creative × device among the batch's few,
+    the id prefix `LI.CREATIVE.DEVICE.` and the context fields of each): built once per
+    combination, taken per event."""
+    key = (events.line_item * 1_000_003 + events.creative) * 4 + events.device
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    li, cre, dev = events.line_item[first], events.creative[first], events.device[first]
+    index = world.li_index(li)
+    platform = json.dumps(world.platform_name)
+    prefix, context = [], []
+    for item, creative, device, k in zip(li.tolist(), cre.tolist(), dev.tolist(),
+                                         index.tolist(), strict=True):
+        name = DEVICE_NAMES[device]
+        prefix.append(f"{item}.{creative}.{name}.")
+        context.append(f'","line_item_id":{item},"creative_id":{creative},"campaign_id":'
+                       f'{world.campaign[k]},"advertiser_id":{world.advertiser[k]},'
+                       f'"platform":{platform},"device":"{name}","geo":')
+    return (pa.array(inverse.reshape(-1).astype(np.int64)), pa.array(prefix, pa.string()),
+            pa.array(context, pa.string()))
+
+
+def _times(events: EventBatch) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """`YYYY-MM-DDTHH:`, `MM:SS.` and `mmmZ` of each event's time, from small tables."""
+    ms = events.time // 1000
+    hour = ms // 3_600_000
+    hours, inverse = np.unique(hour, return_inverse=True)
+    heads = pa.array([datetime.fromtimestamp(h * 3600, UTC).strftime("%Y-%m-%dT%H:")
+                      for h in hours.tolist()], type=pa.string())
+    within = ms - hour * 3_600_000
+    return (heads.take(pa.array(inverse.reshape(-1).astype(np.int64))),
+            _MMSS.take(pa.array(within // 1000)), _MS.take(pa.array(within % 1000)))
+
+
+def _group_lines(events: EventBatch, world: EventWorld, group: int) -> pa.Array:
+    """JSON lines of events of one group: 0 impressions, 1 tracking/click/scan, 2 conversions."""
+    combo, prefixes, contexts = _combos(events, world)
+    prefix = prefixes.take(combo)
+    kind = pa.array(events.kind.astype(np.int64))
+    hour_txt = _text(events.hour // 3600)
+    ordinal = _text(events.ordinal)
+    head, mmss, millis = _times(events)
+    has_house = events.household >= 0
+    geos = pa.array([f'"{g}","household_id":' for g in world.geos] or [""], type=pa.string())
+    house = _join(geos.take(pa.array(np.maximum(events.geo, 0).astype(np.int64))),
+                  _text(events.household), ',"device_id":',
+                  _text(events.household * 4 + events.device + 1))
+    if not has_house.all():
+        house = pc.if_else(pa.array(has_house), house, _NO_HOUSEHOLD)
+    extra: list[pa.Array | str]
+    if group == 0:
+        extra = [_FLAGS.take(pa.array((events.flags & 7).astype(np.int64))),
+                 _text(events.cost), "}"]
+    elif group == 1:
+        extra = [',"impression_id":"', prefix, hour_txt, ".imp.", ordinal, '"}']
+    else:
+        extra = [pc.if_else(pa.array((events.flags & FLAG_CLICK_CONVERSION) > 0),
+                            ',"attribution":"click"}', ',"attribution":"view"}')]
+    return _join('{"event_id":"', prefix, hour_txt, _KIND_HEAD.take(kind), ordinal,
+                 _KIND_TYPE.take(kind), head, mmss, millis, contexts.take(combo), house, *extra)
 
 
 def json_lines(events: EventBatch, world: EventWorld) -> pa.Array:
-    """One JSON object per event (a string each, no newline), in the events' order."""
+    """One JSON object per event (a string each, no newline), in the events' order.
+
+    Built per group of like events (impressions, tracking events, conversions: each has its
+    own tail), from per-combination and per-value tables, then put back in order.
+    """
     if len(events) == 0:
         return pa.array([], type=pa.string())
-    head, tail = _prefixes(events)
-    kind = pa.array(events.kind.astype(np.int64))
-    event_id = _join(head, _CODES.take(kind), tail)
-    li_index = world.li_index(events.line_item)
-    has_house = events.household >= 0
-    geos = pa.array(list(world.geos) or [""], type=pa.string())
-    geo = pc.if_else(pa.array(has_house),
-                     _join('"', geos.take(pa.array(np.maximum(events.geo, 0).astype(np.int64))),
-                           '"'), "null")
-    household = pc.if_else(pa.array(has_house), _text(events.household), "null")
-    device_id = pc.if_else(pa.array(has_house),
-                           _text(events.household * 4 + events.device + 1), "null")
-    flags = events.flags
-    is_imp = events.kind == IMPRESSION
-    impression_part = _join(
-        ',"invalid":', _BOOL.take(pa.array(((flags & FLAG_INVALID) > 0).astype(np.int64))),
-        ',"measurable":', _BOOL.take(pa.array(((flags & FLAG_MEASURABLE) > 0).astype(np.int64))),
-        ',"viewable":', _BOOL.take(pa.array(((flags & FLAG_VIEWABLE) > 0).astype(np.int64))),
-        ',"cost_micros":', _text(events.cost))
-    tracking_part = _join(',"impression_id":"', head, "imp", tail, '"')
-    conversion_part = pc.if_else(pa.array((flags & FLAG_CLICK_CONVERSION) > 0),
-                                 ',"attribution":"click"', ',"attribution":"view"')
-    extra = pc.if_else(pa.array(is_imp), impression_part,
-                       pc.if_else(pa.array(events.kind == CONVERSION), conversion_part,
-                                  tracking_part))
-    platform = json.dumps(world.platform_name)
-    return _join(
-        '{"event_id":"', event_id, '","type":"', _TYPES.take(kind), '","time":"',
-        _times(events), '","line_item_id":', _text(events.line_item),
-        ',"creative_id":', _text(events.creative),
-        ',"campaign_id":', _text(world.campaign[li_index]),
-        ',"advertiser_id":', _text(world.advertiser[li_index]),
-        f',"platform":{platform},"device":"',
-        _DEVICES.take(pa.array(events.device.astype(np.int64))), '","geo":', geo,
-        ',"household_id":', household, ',"device_id":', device_id, extra, "}")
+    group = np.where(events.kind == IMPRESSION, 0, np.where(events.kind == CONVERSION, 2, 1))
+    order = np.argsort(group, kind="stable")
+    sizes = np.bincount(group, minlength=3)
+    parts = []
+    begin = 0
+    for g in range(3):
+        index = order[begin:begin + sizes[g]]
+        begin += int(sizes[g])
+        if len(index):
+            parts.append(_group_lines(events.take(index), world, g))
+    lines = pa.concat_arrays(parts)
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.arange(len(order))
+    return lines.take(pa.array(inverse))
 
 
 def to_arrow(events: EventBatch, world: EventWorld) -> pa.Table:

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
+import pyarrow as pa
 from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
@@ -201,6 +202,8 @@ class EventWorld:
         self.hh_step, self.hh_offset = steps, offsets
         self.reach_before = np.zeros((len(ordered), len(DEVICE_ORDER)), dtype=np.int64)
         """Cumulative reach per line item × device at the end of the last hour expanded."""
+        self.entities: dict[str, pa.Table] = {}
+        """The plan's entity tables when known (`StreamSource.world`), else empty."""
 
     # --- helpers ---------------------------------------------------------------------------
 

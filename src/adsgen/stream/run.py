@@ -136,8 +136,9 @@ def run_stream(
                 if until_us is not None:
                     events = events.take(np.flatnonzero(events.time < until_us))
                 loop.deliver(faults.apply(events, now_us=(rows.hour + 3600) * _US))
-                sink.hour_closed(rows.hour)
+                sink.hour_closed(rows.hour, loop.emitted)
             loop.deliver(faults.flush())
+            sink.hour_closed(-(-stop_us // (3600 * _US)) * 3600 - 3600, loop.emitted)
         loop.commit()
     except ConsumerGone:
         pass  # `| head` had enough: not an error, and nothing more to acknowledge
@@ -178,10 +179,11 @@ class _Loop:
     def commit(self) -> None:
         """Acknowledge what the sink got, then record it (checkpoint after the sink)."""
         sink_state = self.sink.commit()
+        acknowledged = int(sink_state.pop("acknowledged", self.emitted))
         faults_state = self.faults.commit()
         if self.checkpoint is not None:
             _write_checkpoint(self.checkpoint, {
-                "key": self.key, "emitted": self.emitted, "last_event_id": self.last_id,
+                "key": self.key, "emitted": acknowledged, "last_event_id": self.last_id,
                 "sink": sink_state, "faults": faults_state})
         self.last_commit = time.monotonic()
 

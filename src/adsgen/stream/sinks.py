@@ -4,7 +4,9 @@
 | --- | --- |
 | `-` | JSON lines on stdout |
 | `file:PATH` (or `file:///abs/path`) | JSON lines appended to a file |
-| `redis://HOST:PORT/DB?stream=KEY&maxlen=N` | a Redis stream (`adsgen.stream.redis_sink`) |
+| `nats://HOST:PORT/SUBJECT` | NATS JetStream, subject `SUBJECT.<type>` (`nats_sink`) |
+| `redis://HOST:PORT/DB?stream=KEY&maxlen=N` | a Redis stream (`redis_sink`) |
+| `sqlite:///…`, `postgresql+psycopg://…`, `mysql+pymysql://…` | live sync (`db_sync`) |
 
 A sink gets events batch by batch (`send`), makes what it got durable or acknowledged on
 `commit` (returning what a checkpoint must keep to resume without loss or duplication) and
@@ -33,7 +35,8 @@ __all__ = [
     "write_lines",
 ]
 
-SINK_FORMS = "-, file:PATH, redis://HOST:PORT/DB?stream=KEY"
+SINK_FORMS = ("-, file:PATH, nats://HOST:PORT/SUBJECT, redis://HOST:PORT/DB?stream=KEY, "
+              "sqlite:///FILE, postgresql+psycopg://USER@HOST:PORT/DB or mysql+pymysql://…")
 
 
 class SinkFailed(AdsgenError):
@@ -61,12 +64,15 @@ class EventSink(ABC):
     def send(self, events: EventBatch) -> None:
         """Deliver these events, in order."""
 
-    def hour_closed(self, hour: int) -> None:  # noqa: B027 - most sinks need no hook
-        """Every event of the hour starting at `hour` (epoch s) has been sent."""
+    def hour_closed(self, hour: int, emitted: int) -> None:  # noqa: B027 - most need none
+        """Every event of the hour starting at `hour` (epoch s) has been sent; `emitted`
+        events of the run have been handed to the sink so far."""
 
     @abstractmethod
     def commit(self) -> dict[str, Any]:
-        """Make everything sent durable; what a checkpoint keeps to resume here."""
+        """Make everything sent durable; what a checkpoint keeps to resume here. A sink that
+        acknowledges less than it was sent (the database sync, hour by hour) puts the count
+        of events acknowledged under "acknowledged": the checkpoint counts those."""
 
     def close(self) -> None:  # noqa: B027 - a sink without resources has nothing to do
         """Release the connection or file."""
@@ -168,10 +174,18 @@ def open_sink(url: str) -> EventSink:
             raise AdsgenError(f"--to {url[:80]!r}: give a file, as file:PATH")
         return JsonLinesSink(Path(path))
     scheme = text.partition("://")[0].lower()
+    if scheme in ("nats", "tls") and "://" in text:
+        from adsgen.stream.nats_sink import NatsSink
+
+        return NatsSink(text)
     if scheme in ("redis", "rediss") and "://" in text:
         from adsgen.stream.redis_sink import RedisSink
 
         return RedisSink(text)
+    if scheme.split("+")[0] in ("sqlite", "postgresql", "mysql", "mariadb") and "://" in text:
+        from adsgen.stream.db_sync import DatabaseSync
+
+        return DatabaseSync(text)
     from adsgen.storage.database import masked_url
 
     raise AdsgenError(f"--to {masked_url(text)[:80]!r}: not a sink; give one of {SINK_FORMS}")

@@ -73,8 +73,11 @@ class StreamSource:
         return int(self._hour[-1]) + 3600 if len(self._hour) else None
 
     def world(self) -> EventWorld:
-        """A fresh event expansion state for this plan (reach starts at 0)."""
-        return EventWorld(self.items, self.platform, self.seed)
+        """A fresh event expansion state for this plan (reach starts at 0), carrying the
+        plan's entity tables (for sinks that write them, the database sync)."""
+        world = EventWorld(self.items, self.platform, self.seed)
+        world.entities = self.plan.arrow_tables() if self.plan is not None else {}
+        return world
 
     def hours(self, start: int | None = None, stop: int | None = None) -> Iterator[HourRows]:
         """The rows of each hour from `start` (epoch s, included) to `stop` (excluded), in
