@@ -56,10 +56,14 @@ def test_stdout_sink_and_summary_on_stderr(tmp_path: Path) -> None:
 
 def test_speed_maps_event_time_to_wall_time(tmp_path: Path) -> None:
     began = time.monotonic()
-    result = invoke("-q", "stream", *PLAN, "--duration", "2h", "--speed", "3600",
+    result = invoke("stream", *PLAN, "--duration", "2h", "--speed", "3600",
                     "--to", f"file:{tmp_path / 'e.jsonl'}")
     assert result.exit_code == 0, result.output
     assert time.monotonic() - began >= 1.5  # two hours of events at an hour a second
+    progress = [line for line in result.stderr.splitlines() if line.startswith("stream: ")]
+    assert progress, result.stderr  # about one a second: event time, wall, events/s, lag
+    assert all("event time 2026-09-01T0" in line and "/s" in line and " lag " in line
+               for line in progress[:-1]), progress
 
 
 def test_rate_caps_events_per_second(tmp_path: Path) -> None:
