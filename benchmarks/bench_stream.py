@@ -4,8 +4,9 @@ Streams the plan `adsgen generate --line-items N --start 2026-09-01` draws, for 
 of event time, into a file (JSON lines), NATS JetStream and Redis Streams, and prints per
 sink: events, seconds of streaming (planning and simulation excluded: they happen once
 before the first event) and events per second, plus the expansion alone (events made per
-second, no encoding, no sink) and the peak RSS of this process. A sink whose server does not
-answer is reported as skipped.
+second, no encoding, no sink), the latency at `--speed 1` (how late the latest event went
+to a file, over `--latency-seconds` of real time) and the peak RSS of this process. A sink
+whose server does not answer is reported as skipped.
 
     .venv/bin/python benchmarks/bench_stream.py
     .venv/bin/python benchmarks/bench_stream.py --line-items 20 --hours 6 --sinks file,nats
@@ -23,7 +24,7 @@ import resource
 import secrets
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from adsgen.exceptions import AdsgenError
@@ -35,7 +36,7 @@ START = datetime(2026, 9, 1)
 
 
 def _expansion(line_items: int, hours: int) -> tuple[int, float]:
-    source = plan_source(seed=42, line_items=line_items, advertisers=None, days=1 + hours // 24,
+    source = plan_source(seed=42, line_items=line_items, advertisers=None, days=-(-hours // 24),
                          start=START, platform="netflix_like")
     world = source.world()
     began = time.perf_counter()
@@ -56,6 +57,8 @@ def main() -> None:
     parser.add_argument("--sinks", default="file,nats,redis")
     parser.add_argument("--nats", default="nats://127.0.0.1:4222")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--latency-seconds", type=int, default=30,
+                        help="event seconds streamed at --speed 1 to a file (0: skip)")
     args = parser.parse_args()
     token = secrets.token_hex(3)
     made, seconds = _expansion(args.line_items, args.hours)
@@ -69,15 +72,21 @@ def main() -> None:
         for name in args.sinks.split(","):
             try:
                 result = stream(to=targets[name], line_items=args.line_items,
-                                days=1 + args.hours // 24, start=START, speed=None,
-                                duration=None, until=datetime(2026, 9, 1, args.hours % 24)
-                                if args.hours < 24 else None, quiet=True)
+                                days=-(-args.hours // 24), start=START, speed=None,
+                                until=START + timedelta(hours=args.hours), quiet=True)
             except AdsgenError as exc:
                 print(f"{name}: skipped ({exc})")
                 continue
             print(f"{name}: {result.events:,} events in {result.seconds:.2f} s = "
                   f"{result.events_per_second:,.0f} events/s")
             _clean(name, args, token)
+        if args.latency_seconds:
+            live = stream(to=targets["file"], line_items=args.line_items, days=1, start=START,
+                          speed=1.0, until=START + timedelta(seconds=args.latency_seconds),
+                          quiet=True)
+            print(f"latency at --speed 1 to a file: {live.events:,} events in "
+                  f"{live.seconds:.1f} s, the latest event went {live.max_lag_seconds or 0:.3f}"
+                  " s after its due time")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {peak:,.0f} MiB")
 

@@ -8,6 +8,7 @@ events per second (lower bounds only: a busy machine may only be slower).
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -64,6 +65,16 @@ def test_speed_maps_event_time_to_wall_time(tmp_path: Path) -> None:
     assert progress, result.stderr  # about one a second: event time, wall, events/s, lag
     assert all("event time 2026-09-01T0" in line and "/s" in line and " lag " in line
                for line in progress[:-1]), progress
+
+
+def test_json_summary_reports_the_lag(tmp_path: Path) -> None:
+    result = invoke("-q", "--json", "stream", *PLAN, "--duration", "1h", "--speed", "3600",
+                    "--to", f"file:{tmp_path / 'e.jsonl'}")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["events"] > 0 and summary["last_event_id"]
+    assert 0 <= summary["max_lag_seconds"] < 30  # far from the hour a slow loop would lag
+    assert sum(summary["by_type"].values()) == summary["events"]
 
 
 def test_rate_caps_events_per_second(tmp_path: Path) -> None:

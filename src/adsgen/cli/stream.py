@@ -106,5 +106,7 @@ def stream_command(
     if to.strip() == "-":
         state.note(f"streamed {result.events:,} events in {result.seconds:.1f} s "
                    f"({result.events_per_second:,.0f}/s); last event {result.last_event_id}")
-    else:
+    elif state.json:
         state.emit(summary, title="Stream")
+    else:  # the tables: what did not happen (no faults, no lag at max speed) left out
+        state.emit({k: v for k, v in summary.items() if v not in ({}, None)}, title="Stream")

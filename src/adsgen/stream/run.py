@@ -49,6 +49,9 @@ class StreamResult:
     resumed_after: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     sink: str = ""
+    max_lag_seconds: float | None = None
+    """The most an event went after its due time (None at --speed max): how far the sink
+    and the machine kept up with the clock."""
 
     @property
     def events_per_second(self) -> float:
@@ -60,7 +63,9 @@ class StreamResult:
                 "last_event_time": self.last_event_time, "last_event_id": self.last_event_id,
                 "seconds": round(self.seconds, 3),
                 "events_per_second": round(self.events_per_second, 1),
-                "resumed_after": self.resumed_after, "faults": self.faults, "sink": self.sink}
+                "resumed_after": self.resumed_after, "faults": self.faults, "sink": self.sink,
+                "max_lag_seconds": None if self.max_lag_seconds is None
+                else round(self.max_lag_seconds, 3)}
 
 
 def _iso(us: int) -> str:
@@ -215,8 +220,10 @@ class _Loop:
                 self.result.first_event_time = _iso(int(part.time[0]))
             self.result.last_event_time = _iso(last_us)
             self.last_id = str(event_ids(part.take(np.array([count - 1])))[0])
-            self.progress.update(events=self.emitted - self.skip, event_us=last_us,
-                                 lag=self.clock.lag(last_us))
+            lag = self.clock.lag(last_us)
+            if lag is not None:
+                self.result.max_lag_seconds = max(self.result.max_lag_seconds or 0.0, lag)
+            self.progress.update(events=self.emitted - self.skip, event_us=last_us, lag=lag)
             if time.monotonic() - self.last_commit >= CHECKPOINT_SECONDS:
                 self.commit()
         self.emitted = base + n
