@@ -21,7 +21,7 @@ import pytest
 from cliutil import invoke
 
 NATS_ENV = "ADSGEN_TEST_NATS_URL"
-PLAN = ["--line-items", "2", "--days", "1", "--start", "2026-09-01", "--duration", "2h"]
+PLAN = ["--line-items", "2", "--days", "1", "--start", "2026-09-01", "--duration", "15m"]
 
 
 async def _stored(url: str, stream: str) -> list[tuple[str, bytes, str]]:

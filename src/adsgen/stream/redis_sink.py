@@ -67,7 +67,11 @@ class RedisSink(EventSink):
         except (redis.RedisError, ValueError) as exc:
             raise AdsgenError(f"cannot reach Redis at {self.label}: "
                               f"{_scrub(str(exc), self._url)}") from None
-        if resume is None:
+        if resume is None:  # entries already there are not this stream's
+            top = self._client.xrevrange(self.stream, count=1)
+            if top:
+                first = top[0][0]
+                self._last_entry = first.decode() if isinstance(first, bytes) else str(first)
             return 0
         self._last_entry = resume.get("last_entry")
         after = f"({self._last_entry}" if self._last_entry else "-"

@@ -88,12 +88,17 @@ def _read_checkpoint(path: Path, key: str) -> dict[str, Any]:
 
 
 def _write_checkpoint(path: Path, data: dict[str, Any]) -> None:
+    """Write the checkpoint atomically (a temporary file beside it, renamed over it)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w") as handle:
-        json.dump(data, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with tmp.open("w") as handle:
+            json.dump(data, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise AdsgenError(f"--checkpoint {path}: cannot write it: {exc.strerror or exc}"
+                          ) from None
 
 
 def checkpoint_key(options: dict[str, Any]) -> str:
@@ -121,6 +126,9 @@ def run_stream(
     began = time.monotonic()
     faults = faults or Faults.none()
     state = _read_checkpoint(checkpoint, key) if resume and checkpoint is not None else None
+    if checkpoint is not None and state is None:  # a folder that cannot hold it: say so now
+        _write_checkpoint(checkpoint, {"key": key, "emitted": 0, "last_event_id": None,
+                                       "sink": None, "faults": None})
     loop = _Loop(sink=sink, faults=faults, checkpoint=checkpoint, key=key,
                  progress=progress or Progress(quiet=True),
                  skip=int(state["emitted"]) if state else 0,
@@ -130,6 +138,8 @@ def run_stream(
     loop.skip += sink.open(world, state["sink"] if state else None)
     loop.result.resumed_after = loop.skip
     faults.open(resume=state.get("faults") if state else None)
+    if state is None:
+        loop.commit()  # where the sink starts: a stream killed before a commit resumes here
     first = source.first_hour
     try:
         if first is not None:
