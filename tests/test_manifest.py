@@ -139,11 +139,32 @@ def test_spend_billed_on_invalid_traffic_is_caught(plan: NumberedPlan, result: S
 
 
 def test_empty_block_and_nulls(plan: NumberedPlan, result: SimResult) -> None:
-    empty = check_block({**result, "performance": result.performance.slice(0, 0)}, [])
+    empty = check_block({name: table.slice(0, 0) for name, table in result.items()}, [])
     assert violated(empty) == set()
     nulls = result.performance.set_column(
         4, "impressions", pa.nulls(result.performance.num_rows, pa.int64()))
     assert violated(check_block({**result, "performance": nulls}, plan.items)) == {"no_nulls"}
+
+
+def test_grains_reconcile_catches_a_daily_row_off_by_one(
+    plan: NumberedPlan, result: SimResult
+) -> None:
+    assert check_block(result, plan.items)["grains_reconcile"] == (len(plan.items), 0)
+    daily = result["daily"]
+    for column in ("spend_micros", "incremental_conversions", "view_conversions"):
+        values = daily.column(column).to_numpy().copy()
+        values[3] += 1
+        broken = daily.set_column(daily.schema.get_field_index(column), column,
+                                  pa.array(values))
+        counts = check_block({**result, "daily": broken}, plan.items)
+        assert counts["grains_reconcile"][1] >= 1, column
+    mmm = result["mmm"]
+    values = mmm.column("conversions").to_numpy().copy()
+    values[0] -= 1
+    broken = mmm.set_column(mmm.schema.get_field_index("conversions"), "conversions",
+                            pa.array(values))
+    counts = check_block({**result, "mmm": broken}, plan.items)
+    assert counts["grains_reconcile"] == (len(plan.items), len(plan.items))
 
 
 def test_merge_checks_adds_counts_and_failed_blocks() -> None:

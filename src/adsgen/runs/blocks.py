@@ -56,6 +56,7 @@ from adsgen.runs.sizing import (  # block sizes: see there
 )
 from adsgen.simulate import simulate_batches  # imported here: process pools preload it
 from adsgen.simulate.columns import FACT_TABLES
+from adsgen.simulate.engine import combine_summed
 from adsgen.storage.sinks import SINKS, FileSink, get_sink
 from adsgen.world.allocation import Allocation, allocate
 
@@ -100,6 +101,9 @@ class BlockTask:
     fmt: str
     check: bool = True
     allocation: Allocation | None = None  # the whole plan's, cut to this block's items
+    shared: frozenset[int] = frozenset()
+    """Advertisers of this block whose line items other blocks hold too: their rows of a
+    summed table (FactTable.summed) go back to `export` to be added, not into a file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,8 @@ class BlockResult:
     seconds: float = 0.0
     written: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Each file written: POSIX path relative to the output folder → (rows, bytes)."""
+    partials: dict[str, Any] = field(default_factory=dict)
+    """Summed tables' rows of the task's `shared` advertisers (pa.Table per table name)."""
     slot_use: list[tuple[Any, Any]] = field(default_factory=list)
     """Slots used per device × hour by the block (`manifest.slot_use` summed over its batches
     with `add_slot_use`): the shared-slot law. `export` adds it to the run's sum as the block
@@ -146,6 +152,8 @@ def run_block(task: BlockTask) -> BlockResult:
                 sink_class(out, name, part=task.index, partition_by=table.partition))
             for name, table in FACT_TABLES.items()
         }
+        summed: dict[str, list[pa.Table]] = {
+            name: [] for name, table in FACT_TABLES.items() if table.summed}
         # simulate_batches never splits a line item, so checking batch by batch equals
         # checking the block. The sinks hold what they are given and write it in large
         # pieces (a date file: one row group per block), so memory is one batch plus what
@@ -155,9 +163,17 @@ def run_block(task: BlockTask) -> BlockResult:
             if task.check:
                 checks.append(check_block(batch, task.items))
                 use = add_slot_use([use, slot_use(batch.performance, task.items)])
-            for name in FACT_TABLES:
-                sinks[name].write(batch[name])
+            for name, table in FACT_TABLES.items():
+                if table.summed:  # added over batches (a few rows per advertiser × week)
+                    summed[name].append(batch[name])
+                else:
+                    sinks[name].write(batch[name])
             del batch
+        partials = {}
+        for name, parts in summed.items():
+            whole, partials[name] = _split_shared(combine_summed(name, parts), task.shared)
+            if whole.num_rows:
+                sinks[name].write(whole)
     pa.default_memory_pool().release_unused()  # give back what the block held
     return BlockResult(
         index=task.index, line_items=len(task.items),
@@ -165,8 +181,30 @@ def run_block(task: BlockTask) -> BlockResult:
         bytes={name: sink.bytes for name, sink in sinks.items()},
         files={name: len(sink.files) for name, sink in sinks.items()},
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
-        written=_written(out, *sinks.values()), slot_use=[use],
+        written=_written(out, *sinks.values()), slot_use=[use], partials=partials,
     )
+
+
+def _split_shared(table: pa.Table, shared: frozenset[int]) -> tuple[pa.Table, pa.Table]:
+    """(rows of advertisers only this block holds, rows of the `shared` advertisers)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not shared:
+        return table, table.slice(0, 0)
+    mask = pc.is_in(table.column("advertiser_id"), value_set=pa.array(sorted(shared),
+                                                                        type=pa.int64()))
+    return table.filter(pc.invert(mask)), table.filter(mask)
+
+
+def _shared_advertisers(blocks: Sequence[tuple[SimLineItem, ...]]) -> list[frozenset[int]]:
+    """Per block: its advertisers whose line items other blocks hold too."""
+    owners: dict[int, set[int]] = {}
+    for index, block in enumerate(blocks):
+        for item in block:
+            owners.setdefault(item.advertiser_id, set()).add(index)
+    spread = {advertiser for advertiser, held in owners.items() if len(held) > 1}
+    return [frozenset({item.advertiser_id for item in block} & spread) for block in blocks]
 
 
 def _written(out: Path, *sinks: FileSink) -> dict[str, tuple[int, int]]:
@@ -310,8 +348,10 @@ def export(
     settling = time.perf_counter()
     world = allocate(items, platform, seed)  # the shared world, settled once for all blocks
     settled = time.perf_counter() - settling
+    shared = _shared_advertisers(blocks)
     tasks = [BlockTask(index=i, items=block, platform=platform, seed=seed, out=str(out),
-                       fmt=fmt, check=check, allocation=world.for_items(block))
+                       fmt=fmt, check=check, allocation=world.for_items(block),
+                       shared=shared[i])
              for i, block in enumerate(blocks)]
     del world
 
@@ -334,6 +374,20 @@ def export(
         )
     for result in results:
         written.update(result.written)
+    for name, fact in FACT_TABLES.items():  # the shared advertisers' rows, added: one part
+        if not fact.summed:
+            continue
+        parts = [r.partials[name] for r in sorted(results, key=lambda r: r.index)
+                 if name in r.partials]
+        rows = combine_summed(name, parts)
+        if rows.num_rows:
+            with sink_class(out, name, part=len(blocks)) as sink:
+                sink.write(rows)
+            prior = tables[name]
+            tables[name] = TableStats(rows=prior.rows + sink.rows,
+                                      bytes=prior.bytes + sink.bytes,
+                                      files=prior.files + len(sink.files))
+            written.update(_written(out, sink))
     checks = merge_checks(r.checks for r in results)
     if check:
         checks["shared_slots"] = shared_slot_check([use], platform, seed)
@@ -429,6 +483,12 @@ def estimate(
     # Performance rows are known exactly; the other tables' are the sample's per line item.
     rows = {name: round(measured.rows.get(name, 0) / len(picked) * live)
             for name in FACT_TABLES}
+    # a summed table has rows per advertiser: scale by advertisers, not line items
+    brands = len({item.advertiser_id for block in delivering for item in block})
+    sampled = len({item.advertiser_id for item in picked})
+    for name, fact in FACT_TABLES.items():
+        if fact.summed:
+            rows[name] = round(measured.rows.get(name, 0) / sampled * brands)
     rows["performance"] = total
     per_row = sum(measured.bytes.values()) / max(sample, 1)
     speed = sample / max(measured.seconds, 1e-6)

@@ -203,7 +203,8 @@ def simulate_into(
 
     from adsgen.simulate import simulate
     from adsgen.simulate.columns import FACT_TABLES
-    from adsgen.storage.database import bulk_insert, delete_facts
+    from adsgen.simulate.engine import combine_summed
+    from adsgen.storage.database import bulk_insert, delete_advertiser_facts, delete_facts
     from adsgen.storage.persist import load_sim_items
     from adsgen.world.allocation import allocate
 
@@ -219,17 +220,36 @@ def simulate_into(
     allocation = allocate(plan, platform, seed)
     conn: Connection = session.connection()
     delete_facts(conn, [item.line_item_id for item in items])
+    advertisers = {item.advertiser_id for item in items}
+    delete_advertiser_facts(conn, advertisers)
     totals = FactTotals(line_items=len(items), rows=dict.fromkeys(FACT_TABLES, 0))
+    summed: dict[str, list[pa.Table]] = {
+        name: [] for name, table in FACT_TABLES.items() if table.summed}
     progress("simulating performance", 0, len(items))
     for start in range(0, len(items), SIMULATION_BLOCK):
         block = items[start : start + SIMULATION_BLOCK]
         result = simulate(block, platform=platform, seed=seed, allocation=allocation)
-        totals.add_rows({name: bulk_insert(conn, name, table) for name, table in result.items()})
+        totals.add_rows({name: bulk_insert(conn, name, table) for name, table in result.items()
+                         if name not in summed})
+        for name, parts in summed.items():
+            parts.append(result[name])
         perf = result.performance
         if perf.num_rows:
             totals.impressions += int(pc.sum(perf["impressions"]).as_py())
             totals.add_spend(_spend_by_currency(block, perf))
         progress("simulating performance", start + len(block), len(items))
+    # A summed table's rows (per advertiser) add every line item of the advertiser: those
+    # not simulated here are simulated again (same draws) for their part of those rows.
+    chosen = {item.line_item_id for item in items}
+    others = [item for item in plan
+              if item.advertiser_id in advertisers and item.line_item_id not in chosen]
+    for start in range(0, len(others), SIMULATION_BLOCK):
+        result = simulate(others[start : start + SIMULATION_BLOCK], platform=platform,
+                          seed=seed, allocation=allocation)
+        for name, parts in summed.items():
+            parts.append(result[name])
+    for name, parts in summed.items():
+        totals.add_rows({name: bulk_insert(conn, name, combine_summed(name, parts))})
     return totals
 
 

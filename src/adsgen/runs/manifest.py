@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 
 from adsgen.domain.enums import DeviceType
 from adsgen.domain.fields import utc_timestamps
+from adsgen.runs.reconcile import grain_violations
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -156,6 +157,10 @@ CHECKS: dict[str, str] = {
     "reach_le_impressions": "cumulative reach <= impressions so far (line item x device)",
     "reach_le_audience": "cumulative reach <= ground-truth audience (line item x device)",
     "reach_non_decreasing": "cumulative reach never decreases (line item x device)",
+    "grains_reconcile": "per line item, daily sums = hourly sums (every count, spend) and daily"
+                        " incremental conversions = conversion_truth's; the MMM rows hold"
+                        " exactly the daily spend, impressions, attributed and incremental"
+                        " conversions and marginal value, and KPI = baseline + incremental",
     "shared_slots": "impressions x slots per impression of all line items <= the ad slots of"
                     " each device x UTC hour (every geo): the shared-slot law",
 }
@@ -258,6 +263,7 @@ def check_block(
     out["daily_cap"] = (int(np.count_nonzero(capped)),
                         int(np.count_nonzero(capped & (day_spent > daily[day_li]))))
     _series_checks(performance, ground_truth, ids, li, hour, imp, out)
+    out["grains_reconcile"] = grain_violations(tables)
     return out
 
 

@@ -69,11 +69,33 @@ class Metric:
     description: str
     where: Mapping[str, str] = field(default_factory=dict)
     formula: Formula | None = None
+    reshape: Callable[[pa.Table], pa.Table] | None = None
+    """Turns the rows read (`reads`) into one row per key with a `truth` column, for a truth
+    summed over rows (ROI per advertiser × channel of the MMM table)."""
+    reads: tuple[str, ...] = ()
+    """The columns `reshape` reads (default: key and truth columns)."""
+    key_types: Mapping[str, str] = field(default_factory=dict)
+    """Arrow types of key columns the table does not hold (made by `reshape`)."""
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns read from the truth table (`<ch>` in `reads`: every MMM channel)."""
+        if not self.reads:
+            return list(dict.fromkeys((*self.key, *self.truth)))
+        from adsgen.simulate.columns import MMM_CHANNELS
+
+        return list(dict.fromkeys(
+            name.replace("<ch>", channel) for name in self.reads
+            for channel in (MMM_CHANNELS if "<ch>" in name else ("",))))
 
     @property
     def source(self) -> str:
         """Where the truth comes from, for people: `ground_truth.p_click`, `reach.reach
         (device = all, period = flight)`."""
+        if self.reshape is not None:  # summed over rows: Σ t.a ÷ Σ b
+            first, *rest = self.truth
+            columns = " ÷ ".join([f"Σ {self.table}.{first}", *(f"Σ {c}" for c in rest)])
+            return columns
         columns = " ÷ ".join(f"{self.table}.{c}" for c in self.truth)
         rows = ", ".join(f"{k} = {v}" for k, v in self.where.items())
         return f"{columns} ({rows})" if rows else columns
@@ -85,6 +107,35 @@ class Metric:
         if self.formula is not None:
             return np.asarray(self.formula(columns), dtype=np.float64)
         return np.asarray(columns[self.truth[0]], dtype=np.float64)
+
+
+def _per_channel(part: str) -> Callable[[pa.Table], pa.Table]:
+    """MMM rows → one row per advertiser × channel: SUM(<channel>_<part>) ÷
+    SUM(<channel>_spend_micros) over the run (no row for a channel without spend)."""
+
+    def reshape(table: pa.Table) -> pa.Table:
+        import numpy as np
+        import pyarrow as pa
+
+        from adsgen.simulate.columns import MMM_CHANNEL_COLUMNS
+
+        sums = table.group_by(["advertiser_id"]).aggregate(
+            [(c, "sum") for c in table.column_names if c != "advertiser_id"])
+        advertisers, channels, truths = [], [], []
+        for channel, names in MMM_CHANNEL_COLUMNS.items():
+            spend = sums.column(f"{names['spend']}_sum").to_numpy().astype(np.float64)
+            value = sums.column(f"{names[part]}_sum").to_numpy().astype(np.float64)
+            spent = spend > 0
+            advertisers.append(sums.column("advertiser_id").to_numpy()[spent])
+            channels += [channel] * int(spent.sum())
+            truths.append(value[spent] / spend[spent])
+        return pa.table({
+            "advertiser_id": pa.array(np.concatenate(advertisers), type=pa.int64()),
+            "channel": pa.array(channels, type=pa.string()),
+            "truth": pa.array(np.concatenate(truths), type=pa.float64()),
+        })
+
+    return reshape
 
 
 _PAIR = ("line_item_id", "device")
@@ -115,6 +166,18 @@ METRICS: Final[dict[str, Metric]] = {
         Metric("average_frequency", "reach", ("line_item_id",), ("average_frequency",),
                "impressions ÷ households reached over the flight, all devices, per line item",
                where=_FLIGHT),
+        Metric("roi", "mmm", ("advertiser_id", "channel"),
+               ("<ch>_incremental_value_micros", "<ch>_spend_micros"),
+               "incremental value ÷ spend of a channel (ctv, desktop, mobile) over the run,"
+               " per advertiser", reshape=_per_channel("incremental_value"),
+               reads=("advertiser_id", "<ch>_spend_micros", "<ch>_incremental_value_micros"),
+               key_types={"channel": "string"}),
+        Metric("marginal_roi", "mmm", ("advertiser_id", "channel"),
+               ("<ch>_marginal_value_micros", "<ch>_spend_micros"),
+               "d incremental value ÷ d spend of a channel at the run's spend (the model's"
+               " response to 1 % more), per advertiser", reshape=_per_channel("marginal_value"),
+               reads=("advertiser_id", "<ch>_spend_micros", "<ch>_marginal_value_micros"),
+               key_types={"channel": "string"}),
     )
 }
 """Metric name → Metric, the names `adsgen score --metric` takes."""
@@ -259,10 +322,12 @@ def _read_estimates(path: Path, chosen: Metric) -> pa.Table:
     schema = FACT_TABLES[chosen.table].schema
     columns: dict[str, pa.Array] = {}
     for name in chosen.key:
+        kind = (pa.type_for_alias(chosen.key_types[name]) if name in chosen.key_types
+                else schema.field(name).type)
         try:
-            columns[name] = table.column(name).cast(schema.field(name).type)
+            columns[name] = table.column(name).cast(kind)
         except pa.ArrowException as exc:
-            raise AdsgenError(f"{where}: column {name!r} is not {schema.field(name).type} "
+            raise AdsgenError(f"{where}: column {name!r} is not {kind} "
                               "like the truth's") from exc
     for name in (ESTIMATE, *bounds):
         values = table.column(name)
@@ -306,7 +371,7 @@ def _truth_from_files(directory: Path, chosen: Metric) -> pa.Table:
                           "with this adsgen")
     dataset, available = table_dataset([directory / n for n in names], manifest.format,
                                        Base.metadata.tables[chosen.table])
-    wanted = list(dict.fromkeys((*chosen.key, *chosen.truth)))
+    wanted = chosen.columns
     absent = [c for c in (*wanted, *chosen.where) if c not in available]
     if absent:
         raise AdsgenError(f"{str(directory)!r}: its {chosen.table} table has no column(s) "
@@ -343,7 +408,7 @@ def _truth_from_database(db: str | None, chosen: Metric) -> tuple[pa.Table, str]
             raise DatabaseError(f"no {chosen.table} table in {where} (metric {chosen.name!r} "
                                 "is scored against it); fill it with `adsgen run-all`")
         table = Base.metadata.tables[chosen.table]
-        wanted = list(dict.fromkeys((*chosen.key, *chosen.truth)))
+        wanted = chosen.columns
         query = select(*(table.c[c] for c in wanted)).where(
             *(table.c[c] == v for c, v in chosen.where.items()))
         with engine.connect() as conn:
@@ -386,9 +451,12 @@ def score(
     else:
         truth_columns, source = _truth_from_database(db, chosen)
     key = list(chosen.key)
-    values = chosen.true_values({c: truth_columns.column(c).to_numpy(zero_copy_only=False)
-                                 for c in chosen.truth})
-    truth = truth_columns.select(key).append_column("truth", pa.array(values))
+    if chosen.reshape is not None:
+        truth = chosen.reshape(truth_columns)
+    else:
+        values = chosen.true_values({c: truth_columns.column(c).to_numpy(zero_copy_only=False)
+                                     for c in chosen.truth})
+        truth = truth_columns.select(key).append_column("truth", pa.array(values))
     truth = truth.filter(pc.invert(pc.is_nan(truth.column("truth"))))
     unknown = given.join(truth, keys=key, join_type="left anti")
     if unknown.num_rows:

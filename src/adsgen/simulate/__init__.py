@@ -5,7 +5,10 @@
 
 A SimResult holds one table per entry of `columns.FACT_TABLES` (the registry every sink,
 the manifest and the database follow), with its schema; `.performance` and `.ground_truth`
-are shorthands. No database, no files, no global random state.
+are shorthands. No database, no files, no global random state. Besides the hourly rows, every
+coarser grain comes from the same batch: `daily` (line item × device × UTC day, with the
+causal truth split over devices: `grains`) and `mmm` (advertiser × ISO week × geo, channels
+side by side: `mmm`), whose partial rows `combine_summed` adds over batches.
 
 Grain. One row per line item × servable creative × flight hour (UTC) × targeted device the
 platform serves, for ACTIVE line items only; zero-impression rows inside the flight are kept

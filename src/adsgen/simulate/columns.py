@@ -24,9 +24,13 @@ from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
 __all__ = [
     "CONVERSION_TRUTH_SCHEMA",
     "CREATIVE_TRUTH_SCHEMA",
+    "DAILY_SCHEMA",
     "FACT_TABLES",
     "FUNNEL",
     "GROUND_TRUTH_SCHEMA",
+    "MMM_CHANNELS",
+    "MMM_CHANNEL_COLUMNS",
+    "MMM_SCHEMA",
     "PACING_SCHEMA",
     "PERFORMANCE_SCHEMA",
     "REACH_SCHEMA",
@@ -432,6 +436,135 @@ CONVERSION_TRUTH_SCHEMA = pa.schema([
 ])
 
 
+def _summed(name: str) -> pa.Field:
+    """A daily column: the hourly column summed over the line item × device × UTC day."""
+    field = PERFORMANCE_SCHEMA.field(name)
+    _, unit = describe(field)
+    return _field(name, field.type,
+                  f"SUM(performance.{name}) over the line item's rows of the device and UTC"
+                  " day, exactly.", unit)
+
+
+DAILY_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("device", pa.string(), "Device class: ctv, mobile or desktop."),
+    _field("day", pa.date32(), "UTC date of the day (first and last may be partial).", "UTC"),
+    *(_summed(name) for name in (
+        "impressions", "starts", "first_quartile", "midpoint", "third_quartile", "completes",
+        "measurable", "viewable", "invalid", "clicks", "qr_scans")),
+    _field("click_conversions", pa.int64(),
+           "Click-through conversions the ad server attributed that day (last touch, within"
+           " the 168 h window): SUM(performance.click_conversions) of the line item × device ×"
+           " day.", "conversions"),
+    _field("view_conversions", pa.int64(),
+           "View-through conversions attributed that day (no click, same window):"
+           " SUM(performance.view_conversions).", "conversions"),
+    _summed("spend_micros"),
+    _field("seed", pa.int64(),
+           "Seed of the run that drew these values (--seed): same seed, same truth."),
+    _field("incremental_conversions", pa.int64(),
+           "Truth: the conversions the ads on this device caused that day — the line item's"
+           " conversion_truth.incremental_conversions of the day split over its devices by"
+           " keyed systematic sampling (each device ⌊n·p⌋ or ⌈n·p⌉) with shares p = A_d,c ÷"
+           " A_d (A_d,c = E_d,c + adstock_decay × A_(d−1),c: the device's own"
+           " quality-weighted valid impressions, adstocked). The"
+           " devices' rows add up to conversion_truth.incremental_conversions exactly."
+           " click_conversions + view_conversions − incremental_conversions is what"
+           " attribution over-counts.", "conversions"),
+    _field("value_per_conversion_micros", pa.int64(),
+           "v: the value of one conversion to the advertiser, drawn per advertiser"
+           " (log-uniform 20-200 units of its currency, whole cents).",
+           "micros per conversion"),
+    _field("incremental_value_micros", pa.int64(),
+           "Truth: incremental_conversions × value_per_conversion_micros, the contribution;"
+           " ROI = SUM(incremental_value_micros) ÷ SUM(spend_micros).", "micros"),
+    _field("marginal_value_micros", pa.int64(),
+           "Truth: the incremental value 1 % more spend would add, ÷ 0.01, from the model"
+           " itself: every impression × 1.01 gives adstock × 1.01 and each device's reach ×"
+           " R(1.01·O) ÷ R(O) (NBD curve of the offered impressions O, ground_truth"
+           ".exposure_shape), so frequency f' = 1.01·f·R ÷ R' and I'_d = r·H(f')·1.01·A_d ÷ f';"
+           " round((I'_d − I_d) × A_d,c ÷ A_d × v ÷ 0.01). SUM(marginal_value_micros) ÷"
+           " SUM(spend_micros) over any rows is their marginal ROI, d incremental value ÷ d"
+           " spend (below the ROI where frequency saturates).", "micros"),
+])
+
+MMM_CHANNELS: tuple[str, ...] = ("ctv", "desktop", "mobile")
+"""The MMM table's channels: the device classes (one platform per run), in device order."""
+
+_CHANNEL_PARTS = {
+    "spend": ("spend_micros", "Media cost in the channel: the geo's share of"
+              " daily.spend_micros, in proportion to its valid impressions.", "micros"),
+    "impressions": ("impressions", "Impressions served in the channel (invalid included):"
+                    " the line item's weekly valid impressions split over its geos by keyed"
+                    " systematic sampling on their households (each geo ⌊n·p⌋ or ⌈n·p⌉),"
+                    " invalid ones in proportion.",
+                    "impressions"),
+    "attributed": ("attributed_conversions", "Click- plus view-through conversions the ad"
+                   " server credited to the channel (daily, split like the valid"
+                   " impressions).", "conversions"),
+    "incremental": ("incremental_conversions", "Truth: the conversions the channel caused"
+                    " (daily.incremental_conversions of the week split over geos by keyed"
+                    " systematic sampling on their valid impressions): its contribution.",
+                    "conversions"),
+    "incremental_value": ("incremental_value_micros", "Truth: incremental conversions × the"
+                          " advertiser's value per conversion; ROI of the channel ="
+                          " SUM(this) ÷ SUM(its spend_micros).", "micros"),
+    "marginal_value": ("marginal_value_micros", "Truth: daily.marginal_value_micros split"
+                       " like spend; marginal ROI of the channel = SUM(this) ÷ SUM(its"
+                       " spend_micros).", "micros"),
+}
+MMM_CHANNEL_COLUMNS: dict[str, dict[str, str]] = {
+    channel: {part: f"{channel}_{column}" for part, (column, _, _) in _CHANNEL_PARTS.items()}
+    for channel in MMM_CHANNELS
+}
+"""channel → part (spend, impressions, attributed, incremental, incremental_value,
+marginal_value) → its column in MMM_SCHEMA."""
+
+MMM_SCHEMA = pa.schema([
+    _field("advertiser_id", pa.int64(), "Advertiser (advertisers.id): the brand modelled."),
+    _field("week", pa.date32(),
+           "Monday of the ISO week (UTC days Monday to Sunday; the flight's first and last"
+           " weeks may be partial).", "UTC"),
+    _field("geo", pa.string(), "Served geo of the platform (ISO 3166 country code)."),
+    _field("currency", pa.string(),
+           "The advertiser's currency: every *_micros column is micros of it."),
+    _field("value_per_conversion_micros", pa.int64(),
+           "v: what one conversion is worth to the advertiser (daily"
+           ".value_per_conversion_micros): known to the brand, so not a truth.",
+           "micros per conversion"),
+    _field("demand_index", pa.float64(),
+           "Control: mean over the week's seven days of the platform calendar's demand in the"
+           " geo (weekday multiplier, mean 1, × season × holiday × event demand): the c_d the"
+           " baseline follows, as a brand's demand index would show it.", "multiplier"),
+    _field("holiday_days", pa.int64(),
+           "Control: days of the week with a holiday of the platform's calendar in the geo.",
+           "days"),
+    _field("households", pa.int64(),
+           "Control: households of the platform in the geo (its size).", "households"),
+    _field("conversions", pa.int64(),
+           "KPI: the advertiser's conversions in the geo and week, baseline_conversions +"
+           " the channels' incremental conversions (what its own sales data would show).",
+           "conversions"),
+    _field("conversion_value_micros", pa.int64(),
+           "KPI: conversions × value_per_conversion_micros.", "micros"),
+    _field("market_share", pa.float64(),
+           "Truth: m, the share of the geo's households in the advertiser's market (log-uniform"
+           " 5-50 % per advertiser).", "share 0-1"),
+    _field("baseline_expected", pa.float64(),
+           "Truth: expected conversions without ads, b × m × households × 7 × demand_index"
+           " (b = conversion_truth.baseline_rate, the advertiser's): the brand's whole"
+           " market every day of the week, whether or not a flight runs; so it is not the sum"
+           " of its line items' conversion_truth baselines, which count only their targeted"
+           " households on their flight days.", "conversions"),
+    _field("baseline_conversions", pa.int64(),
+           "Truth: Poisson(baseline_expected), keyed by (seed, advertiser, week, geo).",
+           "conversions"),
+    *(_field(MMM_CHANNEL_COLUMNS[channel][part], pa.int64(),
+             f"{channel}: {text}", unit)
+      for channel in MMM_CHANNELS for part, (_, text, unit) in _CHANNEL_PARTS.items()),
+])
+
+
 # --- the registry of fact tables -----------------------------------------------------------
 
 
@@ -456,6 +589,9 @@ class FactTable:
     joins: tuple[str, ...] = ()
     partition: str | None = None
     nullable: frozenset[str] = frozenset()
+    summed: bool = False
+    """Rows are sums over line items (no line_item_id): a batch or block gives partial rows
+    that `simulate.mmm.combine` adds by key; writers combine before writing."""
 
     def __post_init__(self) -> None:
         missing = [c for c in (*self.key, *self.nullable) if c not in self.schema.names]
@@ -569,6 +705,41 @@ FACT_TABLES: dict[str, FactTable] = {
                 "performance ON performance.line_item_id = conversion_truth.line_item_id AND"
                 " CAST(performance.hour AS DATE) = conversion_truth.day (UTC)",
             ),
+        ),
+        FactTable(
+            name="daily",
+            schema=DAILY_SCHEMA,
+            key=("line_item_id", "device", "day"),
+            partition="day",
+            description=(
+                "The daily grain: each line item's hourly performance summed per device and"
+                " UTC day (exactly), with attribution as reported (click- and view-through)"
+                " next to the truth: incremental conversions, their value and the marginal"
+                " value of more spend."
+            ),
+            grain="one row per line_item_id × device × UTC day that has performance rows",
+            joins=(
+                "line_items ON line_items.id = daily.line_item_id",
+                "conversion_truth ON conversion_truth.line_item_id = daily.line_item_id AND"
+                " conversion_truth.day = daily.day",
+                "ground_truth ON ground_truth.line_item_id = daily.line_item_id AND"
+                " ground_truth.device = daily.device",
+            ),
+        ),
+        FactTable(
+            name="mmm",
+            schema=MMM_SCHEMA,
+            key=("advertiser_id", "week", "geo"),
+            summed=True,
+            description=(
+                "The marketing-mix grain: per advertiser, ISO week and geo, the KPI"
+                " (conversions and value), controls, and per channel (device) spend,"
+                " impressions and attributed conversions, with the truth: baseline, each"
+                " channel's incremental conversions and value, and its marginal value."
+            ),
+            grain="one row per advertiser × ISO week (UTC) × served geo its line items target,"
+                  " over the weeks their flights touch",
+            joins=("advertisers ON advertisers.id = mmm.advertiser_id",),
         ),
         FactTable(
             name="reach",

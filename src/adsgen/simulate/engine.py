@@ -32,14 +32,24 @@ from adsgen.simulate.funnel import (
     series_probabilities,
     worn_probabilities,
 )
+from adsgen.simulate.grains import (
+    DAILY_SUMS,
+    daily_grain,
+    daily_table,
+    device_adstock,
+    geo_split,
+    marginal_incremental,
+)
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
 from adsgen.simulate.ground_truth import WorldTruth, draw_params, ground_truth_table
 from adsgen.simulate.incrementality import (
     attributed_probabilities,
     attribution_multiplier,
     conversion_truth_table,
+    drawn_counts,
     incrementality,
 )
+from adsgen.simulate.mmm import combine, geo_weights, mmm_partial
 from adsgen.simulate.pacing import pace
 from adsgen.simulate.pacing_table import pacing_table
 from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
@@ -56,7 +66,9 @@ from adsgen.world.households import (
 )
 from adsgen.world.inventory import Inventory, hourly_slots
 
-__all__ = ["DEFAULT_BATCH_ROWS", "SimResult", "simulate", "simulate_batches"]
+__all__ = [
+    "DEFAULT_BATCH_ROWS", "SimResult", "combine_summed", "simulate", "simulate_batches",
+]
 
 DEFAULT_BATCH_ROWS = 1 << 17
 _DEVICE_NAMES = pa.array([d.value for d in DEVICES], type=pa.string())
@@ -107,7 +119,17 @@ class SimResult(Mapping[str, pa.Table]):
         """The tables of `parts`, each concatenated in order (no parts: empty tables)."""
         if not parts:
             return cls.empty()
-        return cls({name: pa.concat_tables([p[name] for p in parts]) for name in FACT_TABLES})
+        return cls({name: combine_summed(name, [p[name] for p in parts])
+                    if table.summed else pa.concat_tables([p[name] for p in parts])
+                    for name, table in FACT_TABLES.items()})
+
+
+def combine_summed(name: str, parts: Sequence[pa.Table]) -> pa.Table:
+    """One table of a summed fact table (`FactTable.summed`) from partial tables of batches
+    or blocks: their rows added by key, sorted by key — the same whatever the partition."""
+    if name != "mmm":
+        raise ValueError(f"{name!r} is not a summed fact table")
+    return combine(parts)
 
 
 def simulate(
@@ -234,6 +256,16 @@ def _simulate_batch(
     columns.append(pa.array(reach[grid.row_cell]))
     columns.append(pa.array(valid * cpm[row_li] // 1000))
     performance = pa.Table.from_arrays(columns, schema=PERFORMANCE_SCHEMA)
+    incremental, _ = drawn_counts(grid, causal, seed=seed)
+    grain = daily_grain(
+        grid, causal, {name: performance[name].to_numpy() for name in DAILY_SUMS},
+        adstock=device_adstock(grid, causal, probs, valid=valid, worn=worn),
+        incremental=incremental,
+        marginal=marginal_incremental(grid, causal, reach=reach, offered=offered, pop=pop,
+                                      shape=shape),
+        seed=seed)
+    weights = geo_weights(grid, platform)
+    split = geo_split(grid, causal, grain, geo_weights=weights, seed=seed)
     truth = ground_truth_table(
         grid,
         params,
@@ -257,6 +289,8 @@ def _simulate_batch(
         "conversion_truth": conversion_truth_table(
             grid, causal, attributed=click_conv + view_conv, attributed_mean=landing * scale,
             seed=seed),
+        "daily": daily_table(grid, causal, grain, seed=seed),
+        "mmm": mmm_partial(grid, causal, split, weights=weights, platform=platform, seed=seed),
         "reach": reach_by_day,
         "pacing": diagnostics,
     }

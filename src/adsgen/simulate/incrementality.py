@@ -66,6 +66,7 @@ __all__ = [
     "attributed_probabilities",
     "attribution_multiplier",
     "conversion_truth_table",
+    "drawn_counts",
     "hill",
     "incrementality",
 ]
@@ -244,6 +245,17 @@ def attributed_probabilities(
     return out
 
 
+def drawn_counts(grid: Grid, inc: Incrementality, *, seed: int) -> tuple[I64, I64]:
+    """(incremental, baseline) conversions drawn per line item × day: Poisson(I_d) and
+    Poisson(B_d), keyed by (seed, line item, day) — conversion_truth's counts, which every
+    coarser grain splits."""
+    keys = line_item_keys(seed, "incrementality", grid.li_id)[inc.days.gid]
+    counters = inc.day.astype(np.uint64) << np.uint64(8)
+    incremental = poisson(inc.incremental_expected, hash_counters(keys, counters | np.uint64(1)))
+    baseline = poisson(inc.baseline_expected, hash_counters(keys, counters | np.uint64(2)))
+    return incremental.astype(np.int64), baseline.astype(np.int64)
+
+
 def conversion_truth_table(
     grid: Grid, inc: Incrementality, *, attributed: Real, attributed_mean: Real, seed: int
 ) -> pa.Table:
@@ -251,10 +263,7 @@ def conversion_truth_table(
     and `attributed_mean` (their Poisson means) are per performance row."""
     n_days = inc.day.size
     li = inc.days.gid
-    keys = line_item_keys(seed, "incrementality", grid.li_id)[li]
-    counters = inc.day.astype(np.uint64) << np.uint64(8)
-    incremental = poisson(inc.incremental_expected, hash_counters(keys, counters | np.uint64(1)))
-    baseline = poisson(inc.baseline_expected, hash_counters(keys, counters | np.uint64(2)))
+    incremental, baseline = drawn_counts(grid, inc, seed=seed)
     drawn = np.bincount(inc.row_day, weights=attributed, minlength=n_days).astype(np.int64)
     expected = np.bincount(inc.row_day, weights=attributed_mean, minlength=n_days)
     incremental_count = incremental.astype(np.int64)

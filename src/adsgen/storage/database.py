@@ -550,6 +550,22 @@ def delete_facts(conn: Connection, line_item_ids: Iterable[int]) -> int:
     return deleted
 
 
+def delete_advertiser_facts(conn: Connection, advertiser_ids: Iterable[int]) -> int:
+    """Delete the rows of these advertisers from every summed fact table (FactTable.summed:
+    rows added over an advertiser's line items, replaced whole); rows deleted."""
+    ids = sorted(set(advertiser_ids))
+    deleted = 0
+    for name, spec in FACT_TABLES.items():
+        if not spec.summed:
+            continue
+        table = Base.metadata.tables[name]
+        for i in range(0, len(ids), _DELETE_CHUNK):
+            chunk = ids[i : i + _DELETE_CHUNK]
+            result = conn.execute(delete(table).where(table.c.advertiser_id.in_(chunk)))
+            deleted += max(result.rowcount, 0)
+    return deleted
+
+
 def database_size(engine: Engine) -> int | None:
     """Bytes the database takes on disk (SQLite file, PostgreSQL database, MySQL schema)."""
     name = engine.dialect.name

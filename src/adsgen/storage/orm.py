@@ -835,8 +835,8 @@ def _sql_type(name: str, kind: Any) -> TypeEngine[Any]:
 def _declare(spec: FactTable) -> Table:
     """A fact table from its registry entry: its columns in schema order (NOT NULL but the
     entry's `nullable`), its key as the primary key, a cascading foreign key to its creative
-    (line_item_id, creative_id) or else its line item, and a CHECK keeping every
-    probability column (unit "probability 0-1") within [0, 1]."""
+    (line_item_id, creative_id) or else its line item or else its advertiser, and a CHECK
+    keeping every probability column (unit "probability 0-1") within [0, 1]."""
     columns = []
     for arrow_field in spec.schema:
         meaning, unit = describe(arrow_field)
@@ -853,6 +853,9 @@ def _declare(spec: FactTable) -> Table:
     elif "line_item_id" in names:
         constraints.append(ForeignKeyConstraint(
             ["line_item_id"], ["line_items.id"], ondelete="CASCADE"))
+    elif "advertiser_id" in names:
+        constraints.append(ForeignKeyConstraint(
+            ["advertiser_id"], ["advertisers.id"], ondelete="CASCADE"))
     probabilities = [f.name for f in spec.schema if describe(f)[1] == "probability 0-1"]
     if probabilities:
         constraints.append(CheckConstraint(
