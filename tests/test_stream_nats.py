@@ -15,6 +15,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,16 +26,27 @@ PLAN = ["--line-items", "2", "--days", "1", "--start", "2026-09-01", "--duration
 
 
 async def _stored(url: str, stream: str) -> list[tuple[str, bytes, str]]:
-    """(subject, payload, message id) of every message of the stream, in order."""
+    """(subject, payload, message id) of every message of the stream, in order, read by an
+    ordered push consumer (a test consumer)."""
     import nats
 
     nc = await nats.connect(url)
     js = nc.jetstream()
     info = await js.stream_info(stream)
-    found = []
-    for seq in range(info.state.first_seq, info.state.last_seq + 1):
-        msg = await js.get_msg(stream, seq)
+    total = info.state.messages
+    done = asyncio.Event()
+    found: list[tuple[str, bytes, str]] = []
+
+    async def take(msg: Any) -> None:
         found.append((msg.subject, msg.data or b"", (msg.headers or {}).get("Nats-Msg-Id", "")))
+        if len(found) >= total:
+            done.set()
+
+    sub = await js.subscribe((info.config.subjects or [">"])[0], stream=stream, cb=take,
+                             ordered_consumer=True)
+    if total:
+        await asyncio.wait_for(done.wait(), timeout=120)
+    await sub.unsubscribe()
     await nc.close()
     return found
 
