@@ -136,7 +136,8 @@ def test_table_names_and_exports() -> None:
     assert set(Base.metadata.tables) == {
         "advertisers", "campaigns", "line_items", "creatives", "flights", "budgets",
         "frequency_caps", "targeting", "performance", "ground_truth", "creative_truth",
-        "conversion_truth", "daily", "mmm", "reach", "pacing",
+        "conversion_truth", "daily", "mmm", "experiment_outcomes", "experiment_truth", "reach",
+        "pacing",
     }
     for name in orm.__all__:
         assert hasattr(orm, name), name

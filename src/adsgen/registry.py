@@ -43,7 +43,8 @@ ENTRY_POINT_GROUP: Final = "adsgen.plugins"
 # propagates.
 GROUPS: Final[dict[str, tuple[str, ...]]] = {
     "enums": ("domain.enums",),
-    "schemas": ("domain.schemas", "domain.fields", "domain.dates", "domain.markets"),
+    "schemas": ("domain.schemas", "domain.fields", "domain.dates", "domain.markets",
+                "domain.experiment"),
     "orm": ("storage.orm",),
     "spec": ("templates.spec", "templates.platform_calendar", "templates.platform_rules"),
     "errors": ("exceptions",),

@@ -41,6 +41,7 @@ from adsgen.build.scale_tables import (
     FORMATS,
     GENRES,
     INDUSTRIES,
+    MICROS_PER_CENT,
     MIMES,
     OBJECTIVES,
     PACING_PERIODS,
@@ -59,10 +60,12 @@ from adsgen.domain.enums import (
     AdFormat,
     Currency,
     DeviceType,
+    ExperimentType,
     PacingPeriod,
     PacingType,
     TargetingKey,
 )
+from adsgen.domain.experiment import MIN_CONTROL_IMPRESSIONS, control_size_problem
 from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, check_flight_start, to_utc_naive
 from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.seeding import rehash
@@ -197,10 +200,31 @@ def build_scaled(
     campaign_zones(cols)
     _creatives(cols)
     check_plan(cols)
+    _check_control_groups(cols)
     plan = ScaledPlan(tables=tables(cols), items=sim_items(cols))
     if progress is not None:
         progress(n_adv if advertisers is not None else len(plan.items), wanted)
     return plan
+
+
+def _check_control_groups(cols: Columns) -> None:
+    """SpecError naming the profile when a holdout or PSA line item is too small to hold its
+    control group (`adsgen.domain.experiment.control_size_problem`), checked on the columns:
+    the first such line item's problem."""
+    slots = cols.prof.slots
+    share = np.array([s.experiment.control_share if s.experiment is not None
+                      and s.experiment.type is not ExperimentType.geo else 0.0
+                      for s in slots], dtype=np.float64)[cols.li_slot]
+    impressions = cols.li_amount * 1000 // np.maximum(cols.li_cpm, 1)
+    small = np.flatnonzero((share > 0) & (share * impressions < MIN_CONTROL_IMPRESSIONS))
+    if small.size:
+        first = int(small[0])
+        problem = control_size_problem(
+            slots[int(cols.li_slot[first])].experiment,
+            budget_micros=int(cols.li_amount[first]) * MICROS_PER_CENT,
+            cpm_micros=int(cols.li_cpm[first]) * MICROS_PER_CENT)
+        owner = cols.prof.profiles[int(cols.profile[int(cols.li_adv[first])])].name
+        raise SpecError(f"{problem} ({small.size} line items)", where=f"profile {owner}")
 
 
 def _campaigns(cols: Columns, index: I64, profile: I64, count: I64) -> None:

@@ -16,6 +16,7 @@ from adsgen.domain.enums import (
     Currency,
     Daypart,
     DeviceType,
+    ExperimentType,
     FrequencyPeriod,
     Genre,
     Industry,
@@ -24,7 +25,7 @@ from adsgen.domain.enums import (
     PacingType,
 )
 
-__all__ = ["SimCreative", "SimFrequencyCap", "SimLineItem"]
+__all__ = ["SimCreative", "SimExperiment", "SimFrequencyCap", "SimLineItem"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,17 @@ class SimFrequencyCap:
 
 
 @dataclass(frozen=True, slots=True)
+class SimExperiment:
+    """A line item's experiment as the simulation sees it (adsgen.domain.experiment):
+    `control_geos` are resolved (geo experiments only) and already left out of the line
+    item's `geos`, which are its treated geos."""
+
+    type: ExperimentType
+    control_share: float
+    control_geos: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class SimLineItem:
     """One line item with everything delivery depends on.
 
@@ -59,6 +71,7 @@ class SimLineItem:
     IANA zone: its pacing days run from local midnight to local midnight. `industry` is its
     advertiser's (it scales the planned frequency, `adsgen.simulate.ground_truth`); None
     when the caller does not know it (such a line item plans an average frequency).
+    `experiment` is its opt-in lift experiment (None: none; `adsgen.simulate.experiments`).
     """
 
     line_item_id: int
@@ -85,3 +98,4 @@ class SimLineItem:
     currency: Currency = Currency.USD
     time_zone: str = "UTC"
     industry: Industry | None = None
+    experiment: SimExperiment | None = None

@@ -15,15 +15,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
+from adsgen.build.items import SimCreative, SimExperiment, SimFrequencyCap, SimLineItem
 from adsgen.domain.enums import (
     BudgetType,
     CampaignStatus,
     EntityStatus,
+    ExperimentType,
     Industry,
     Objective,
     TargetingKey,
 )
+from adsgen.domain.experiment import ExperimentSchema, control_geos
 from adsgen.domain.fields import DEFAULT_TIME_ZONE, utc_timestamps
 from adsgen.domain.schemas import (
     AdvertiserBase,
@@ -44,10 +46,12 @@ __all__ = [
     "campaign_active",
     "campaign_columns",
     "creative_columns",
+    "experiment_columns",
     "flight_columns",
     "frequency_cap_columns",
     "line_item_columns",
     "number_plan",
+    "sim_experiment",
     "sim_item",
 ]
 
@@ -89,6 +93,10 @@ def sim_item(
         daily_cap = min(daily_cap or budget.amount_micros, budget.amount_micros)
     cap = item.frequency_cap or campaign_cap
     targeting = item.targeting
+    experiment = sim_experiment(item)
+    geos = tuple(targeting.geo)
+    if experiment is not None and experiment.control_geos:
+        geos = tuple(g for g in geos if g not in experiment.control_geos)
     return SimLineItem(
         line_item_id=line_item_id,
         campaign_id=campaign_id,
@@ -125,9 +133,10 @@ def sim_item(
         ),
         devices=tuple(targeting.device),
         genres=tuple(targeting.genre),
-        geos=tuple(targeting.geo),
+        geos=geos,
         dayparts=tuple(targeting.daypart),
         time_zone=time_zone or DEFAULT_TIME_ZONE,
+        experiment=experiment,
         industry=industry,
     )
 
@@ -179,11 +188,32 @@ def campaign_columns(campaign: CampaignBase) -> dict[str, Any]:
     }
 
 
+def sim_experiment(item: LineItemBase) -> SimExperiment | None:
+    """The line item's experiment with its control geos resolved (None: none)."""
+    spec = item.experiment
+    if spec is None:
+        return None
+    chosen = (control_geos(spec, item.targeting.geo) if spec.type is ExperimentType.geo
+              else ())
+    return SimExperiment(type=spec.type, control_share=spec.control_share, control_geos=chosen)
+
+
+def experiment_columns(experiment: ExperimentSchema | None) -> dict[str, Any]:
+    """The line_items columns that store an experiment (all null without one)."""
+    if experiment is None:
+        return {"experiment_type": None, "experiment_control_share": None,
+                "experiment_control_geos": None}
+    return {"experiment_type": experiment.type.value,
+            "experiment_control_share": experiment.control_share,
+            "experiment_control_geos": ",".join(experiment.control_geos) or None}
+
+
 def line_item_columns(item: LineItemBase) -> dict[str, Any]:
     """A line item's own columns (no id, no campaign_id)."""
     return {
         "status": item.status.value, "name": item.name, "ad_format": item.ad_format,
         "position": item.position, "cpm_micros": item.cpm_micros,
+        **experiment_columns(item.experiment),
     }
 
 

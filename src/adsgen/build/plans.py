@@ -35,7 +35,8 @@ from adsgen.domain.enums import (
     PacingPeriod,
     PacingType,
 )
-from adsgen.domain.fields import to_utc_naive
+from adsgen.domain.experiment import control_size_problem
+from adsgen.domain.fields import to_micros, to_utc_naive
 from adsgen.domain.money import convert
 from adsgen.domain.schemas import (
     AdvertiserCreate,
@@ -46,6 +47,7 @@ from adsgen.domain.schemas import (
     LineItemCreate,
     Targeting,
 )
+from adsgen.exceptions import SpecError
 from adsgen.seeding import rng
 from adsgen.templates.platform_rules import CreativeRules, check_line_item
 from adsgen.templates.spec import Example, Platform, Profile, ProfileCreatives, ProfileLineItem
@@ -236,6 +238,7 @@ def _build(
         line_item = _line_item(
             item_settings, fakes, budget=item_budget, flight=flight, objective=objective,
             platform=platform, host=f"cdn.{domain}", source=profile.currency,
+            profile=profile.name,
         )
         line_items.append(renamed(line_item, {li.name for li in line_items}))
     campaign = CampaignCreate(
@@ -292,6 +295,7 @@ def _line_item(
     platform: Platform,
     host: str,
     source: Currency,
+    profile: str,
 ) -> LineItemCreate:
     """One line item: fixed settings kept, the rest drawn, creatives made to fit it; its
     CPM in the budget's currency (a fixed one converted from `source`, a drawn one from USD).
@@ -317,8 +321,14 @@ def _line_item(
     )
     creatives = _creatives(spec, fakes, ad_format=ad_format, devices=targeting.device, host=host,
                            rules=platform.creative_rules)
+    problem = control_size_problem(
+        settings.experiment, budget_micros=budget.lifetime_micros(flight),
+        cpm_micros=to_micros(cpm))
+    if problem:
+        raise SpecError(problem, where=f"profile {profile}")
     return LineItemCreate(
         name=settings.name or _line_item_name(targeting),
+        experiment=settings.experiment,
         ad_format=ad_format,
         position=settings.position or fakes.creative.ad_position(),
         cpm=cpm,

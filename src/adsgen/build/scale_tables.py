@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from adsgen.build.items import SimCreative, SimFrequencyCap, SimLineItem
-from adsgen.build.numbering import flight_columns
+from adsgen.build.items import SimCreative, SimExperiment, SimFrequencyCap, SimLineItem
+from adsgen.build.numbering import experiment_columns, flight_columns
 from adsgen.build.pools import CapKey, budget_shares
 from adsgen.domain.enums import (
     AdFormat,
@@ -31,6 +31,7 @@ from adsgen.domain.enums import (
     DeviceType,
     DspPartner,
     EntityStatus,
+    ExperimentType,
     Genre,
     Industry,
     MediaRating,
@@ -40,6 +41,7 @@ from adsgen.domain.enums import (
     QAStatus,
     TargetingKey,
 )
+from adsgen.domain.experiment import control_geos
 from adsgen.domain.fields import (
     MICROS_PER_UNIT,
     utc_timestamps,
@@ -306,6 +308,7 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
         "ad_format": _strings(FORMATS, cols.li_format),
         "position": _strings(POSITIONS, cols.li_position),
         "cpm_micros": pa.array(cols.li_cpm * MICROS_PER_CENT),
+        **_experiment_columns(cols),
     })
     out["creatives"] = pa.table({
         "id": _ids(n_cr), "line_item_id": pa.array(cols.cr_li + 1),
@@ -419,6 +422,7 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
     fcaps = [caps[own] or caps[campaign] for own, campaign in zip(
         cols.li_fcap.tolist(), campaign_caps, strict=True)]
     caps_micros = [None if c < 0 else c * MICROS_PER_CENT for c in cols.li_cap.tolist()]
+    experiments, served = _experiments(cols)
     return [
         SimLineItem(
             line_item_id=i, campaign_id=a, advertiser_id=a, start=start, end=end, active=True,
@@ -426,10 +430,10 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             budget_micros=amount, daily_cap_micros=cap, pacing_type=pacing_type,
             pacing_period=pacing_period, frequency_cap=fcap, creatives=made_for,
             devices=devices, genres=genres, geos=geos, dayparts=dayparts, time_zone=zone,
-            industry=industry,
+            industry=industry, experiment=experiment,
         )
         for i, a, objective, fmt, position, cpm, amount, cap, pacing_type, pacing_period, fcap,
-        made_for, devices, genres, geos, dayparts, zone, industry in zip(
+        made_for, devices, genres, geos, dayparts, zone, industry, experiment in zip(
             range(1, adv.size + 1), (adv + 1).tolist(),
             _objects(cols.objective[adv], OBJECTIVES), _objects(cols.li_format, FORMATS),
             _objects(cols.li_position, POSITIONS), (cols.li_cpm * MICROS_PER_CENT).tolist(),
@@ -437,11 +441,45 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             _objects(cols.pacing_type[adv], PACING_TYPES),
             _objects(cols.pacing_period[adv], PACING_PERIODS), fcaps, creatives,
             _row_tuples(cols.li_devices, DEVICES), _row_tuples(cols.li_genres, GENRES),
-            _objects(cols.li_geo, cols.geo_sets), _objects(cols.li_daypart, cols.daypart_sets),
+            served, _objects(cols.li_daypart, cols.daypart_sets),
             _objects(cols.zone[adv], cols.zones), _objects(cols.industry[adv], INDUSTRIES),
-            strict=True,
+            experiments, strict=True,
         )
     ]
+
+
+def _experiment_columns(cols: Columns) -> dict[str, pa.Array]:
+    """The line_items experiment columns: each line item's slot's experiment (null: none)."""
+    per_slot = [experiment_columns(s.experiment) for s in cols.prof.slots]
+    names = ("experiment_type", "experiment_control_share", "experiment_control_geos")
+    kinds = (pa.string(), pa.float64(), pa.string())
+    return {name: pa.array(_objects(cols.li_slot, [c[name] for c in per_slot]), kind)
+            for name, kind in zip(names, kinds, strict=True)}
+
+
+def _experiments(cols: Columns) -> tuple[list[SimExperiment | None], list[tuple[str, ...]]]:
+    """Per line item: its SimExperiment (control geos resolved) and the geos it serves (its
+    targeted geos less any control geos)."""
+    geos = _objects(cols.li_geo, cols.geo_sets)
+    if all(s.experiment is None for s in cols.prof.slots):
+        return [None] * len(geos), geos
+    made: dict[tuple[int, int], tuple[SimExperiment | None, tuple[str, ...]]] = {}
+    experiments: list[SimExperiment | None] = []
+    served: list[tuple[str, ...]] = []
+    for slot, geo in zip(cols.li_slot.tolist(), cols.li_geo.tolist(), strict=True):
+        if (slot, geo) not in made:  # once per distinct (slot, geo set)
+            spec, targeted = cols.prof.slots[slot].experiment, cols.geo_sets[geo]
+            if spec is None:
+                made[slot, geo] = (None, targeted)
+            else:
+                chosen = (control_geos(spec, targeted) if spec.type is ExperimentType.geo
+                          else ())
+                made[slot, geo] = (SimExperiment(spec.type, spec.control_share, chosen),
+                                   tuple(g for g in targeted if g not in chosen))
+        experiment, kept = made[slot, geo]
+        experiments.append(experiment)
+        served.append(kept)
+    return experiments, served
 
 
 def _objects(codes: I64, pool: Sequence[Any]) -> list[Any]:

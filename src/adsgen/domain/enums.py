@@ -22,6 +22,7 @@ __all__ = [
     "DeviceType",
     "DspPartner",
     "EntityStatus",
+    "ExperimentType",
     "FrequencyPeriod",
     "Genre",
     "Industry",
@@ -163,6 +164,19 @@ class TargetingKey(StrEnum):
     dma = "dma"
     state = "state"
     segment = "segment"
+
+
+class ExperimentType(StrEnum):
+    """How a line item's experiment keeps its control group from the ads (issue 11).
+
+    holdout: user-level, ghost-ad style — control households are not served, the ad server
+    logs the ads they would have seen; psa: control households are served a public-service
+    ad instead (bought like any impression, no effect); geo: control geos are not served.
+    """
+
+    holdout = "holdout"
+    psa = "psa"
+    geo = "geo"
 
 
 class Objective(StrEnum):

@@ -27,6 +27,7 @@ from adsgen.domain.enums import (
     DeviceType,
     DspPartner,
     EntityStatus,
+    ExperimentType,
     FrequencyPeriod,
     Genre,
     Industry,
@@ -37,6 +38,7 @@ from adsgen.domain.enums import (
     QAStatus,
     TargetingKey,
 )
+from adsgen.domain.experiment import ExperimentSchema, control_geos, control_size_problem
 from adsgen.domain.fields import (
     MAX_FLIGHT_DAYS,
     MAX_IMPRESSIONS_PER_CAP,
@@ -354,11 +356,31 @@ class LineItemBase(_Schema):
     flight: FlightSchema
     frequency_cap: FrequencyCapSchema | None = None
     targeting: Targeting = Field(default_factory=Targeting)
+    experiment: ExperimentSchema | None = Field(
+        default=None, description="opt-in lift experiment (adsgen.domain.experiment)")
 
     @model_validator(mode="before")
     @classmethod
     def _from_micros(cls, data: Any) -> Any:
         return decode_micros(data, cls, ("cpm",))
+
+    @model_validator(mode="after")
+    def _experiment_fits(self) -> Self:
+        """A geo experiment splits the targeted geos; a holdout or PSA line item holds its
+        control group (adsgen.domain.experiment)."""
+        if self.experiment is None:
+            return self
+        if self.experiment.type is ExperimentType.geo:
+            try:
+                control_geos(self.experiment, self.targeting.geo)
+            except ValueError as error:
+                raise _fail(str(error)) from None
+        problem = control_size_problem(
+            self.experiment, budget_micros=self.budget.lifetime_micros(self.flight),
+            cpm_micros=self.cpm_micros)
+        if problem:
+            raise _fail(problem)
+        return self
 
     @model_validator(mode="after")
     def _cpm_in_currency(self) -> Self:

@@ -161,6 +161,10 @@ CHECKS: dict[str, str] = {
                         " incremental conversions = conversion_truth's; the MMM rows hold"
                         " exactly the daily spend, impressions, attributed and incremental"
                         " conversions and marginal value, and KPI = baseline + incremental",
+    "experiment_arms_reconcile": "per line item with an experiment: the treatment arm holds"
+                                 " its performance impressions and spend and every"
+                                 " incremental conversion of conversion_truth; both arms'"
+                                 " baseline conversions are shares of conversion_truth's",
     "shared_slots": "impressions x slots per impression of all line items <= the ad slots of"
                     " each device x UTC hour (every geo): the shared-slot law",
 }
@@ -264,6 +268,9 @@ def check_block(
                         int(np.count_nonzero(capped & (day_spent > daily[day_li]))))
     _series_checks(performance, ground_truth, ids, li, hour, imp, out)
     out["grains_reconcile"] = grain_violations(tables)
+    from adsgen.simulate.experiments import reconcile
+
+    out["experiment_arms_reconcile"] = reconcile(tables)
     return out
 
 

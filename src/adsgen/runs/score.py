@@ -178,6 +178,13 @@ METRICS: Final[dict[str, Metric]] = {
                " response to 1 % more), per advertiser", reshape=_per_channel("marginal_value"),
                reads=("advertiser_id", "<ch>_spend_micros", "<ch>_marginal_value_micros"),
                key_types={"channel": "string"}),
+        Metric("lift", "experiment_truth", ("line_item_id",), ("true_lift",),
+               "relative lift of a line item's experiment: incremental ÷ baseline conversions"
+               " of its treatment arm (0.12 = +12 %)"),
+        Metric("lift_per_household", "experiment_truth", ("line_item_id",),
+               ("true_lift_per_household",),
+               "absolute lift of a line item's experiment: treatment minus control conversions"
+               " per household (what a difference in means estimates)"),
     )
 }
 """Metric name → Metric, the names `adsgen score --metric` takes."""

@@ -25,6 +25,8 @@ __all__ = [
     "CONVERSION_TRUTH_SCHEMA",
     "CREATIVE_TRUTH_SCHEMA",
     "DAILY_SCHEMA",
+    "EXPERIMENT_OUTCOMES_SCHEMA",
+    "EXPERIMENT_TRUTH_SCHEMA",
     "FACT_TABLES",
     "FUNNEL",
     "GROUND_TRUTH_SCHEMA",
@@ -564,6 +566,90 @@ MMM_SCHEMA = pa.schema([
       for channel in MMM_CHANNELS for part, (_, text, unit) in _CHANNEL_PARTS.items()),
 ])
 
+_ARM_POPULATION = (
+    "holdout and psa: the arm's households exposed over the flight — treatment: reached by"
+    " the ads (reach over all devices, the flight's `all` row of `reach`); control: the"
+    " control households that would have been exposed (holdout: the ghost exposures the ad"
+    " server logged; psa: those served the public-service ad), Binomial(control households,"
+    " treatment exposed ÷ treatment households). geo: every targetable household of the"
+    " arm's geos (intent to treat)")
+
+EXPERIMENT_OUTCOMES_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item with an experiment (line_items.id)."),
+    _field("arm", pa.string(), "treatment (served the line item's ads) or control."),
+    _field("experiment_type", pa.string(),
+           "holdout (ghost ads: control not served), psa (control served a public-service ad)"
+           " or geo (control geos not served); line_items.experiment_type."),
+    _field("geos", pa.string(),
+           "Geo experiments: the arm's geos, comma-separated ISO codes; null for holdout and"
+           " psa (both arms share the line item's geos)."),
+    _field("households", pa.int64(),
+           "The households an analyst compares, " + _ARM_POPULATION + ".", "households"),
+    _field("conversions", pa.int64(),
+           "Conversions of those households over the flight's UTC days, whatever caused them"
+           " (what a lift study observes, not what attribution credits): treatment = its share"
+           " of conversion_truth.baseline_conversions + every incremental_conversions of the"
+           " line item; control = its share of the baseline only (geo: Poisson(baseline rate ×"
+           " households) in the control geos, which conversion_truth does not cover).",
+           "conversions"),
+    _field("impressions", pa.int64(),
+           "treatment: SUM(performance.impressions) of the line item; control: the PSA"
+           " impressions bought for it (psa: treatment impressions × control ÷ treatment"
+           " households, rounded; they are not in performance), 0 for holdout and geo.",
+           "impressions"),
+    _field("spend_micros", pa.int64(),
+           "treatment: SUM(performance.spend_micros); control: what the PSA impressions cost"
+           " at the line item's CPM (valid ones, as performance bills), on top of its budget;"
+           " 0 for holdout and geo.", "micros"),
+])
+
+EXPERIMENT_TRUTH_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item with an experiment (line_items.id)."),
+    _field("seed", pa.int64(),
+           "Seed of the run that drew these values (--seed): same seed, same truth."),
+    _field("experiment_type", pa.string(), "holdout, psa or geo (line_items.experiment_type)."),
+    _field("control_share", pa.float64(),
+           "Share held out: of the line item's targetable households (holdout, psa: control"
+           " households = round(control_share × N), the rest are its audience), or of its"
+           " targeted geos (geo, when control_geos is not given).", "share 0-1"),
+    _field("treatment_households", pa.int64(),
+           "experiment_outcomes.households of the treatment arm.", "households"),
+    _field("control_households", pa.int64(),
+           "experiment_outcomes.households of the control arm.", "households"),
+    _field("baseline_rate", pa.float64(),
+           "β: expected baseline conversions per household over the flight, the same in both"
+           " arms = Σ conversion_truth.baseline_expected ÷ the population it was drawn over"
+           " (holdout, psa: treatment + control households of the line item; geo: the treated"
+           " geos' targetable households).", "conversions per household"),
+    _field("baseline_expected", pa.float64(),
+           "β × treatment_households: the treatment arm's expected conversions without ads.",
+           "conversions"),
+    _field("incremental_expected", pa.float64(),
+           "Σ conversion_truth.incremental_expected of the line item: the conversions the ads"
+           " caused in expectation (all in the treatment arm).", "conversions"),
+    _field("incremental_conversions", pa.int64(),
+           "Σ conversion_truth.incremental_conversions: the incremental conversions drawn.",
+           "conversions"),
+    _field("true_lift", pa.float64(),
+           "Relative lift: incremental_expected ÷ baseline_expected, the treatment arm's"
+           " expected conversions over what they would have been without the ads, minus 1 (0:"
+           " no effect); the value `adsgen score --metric lift` scores.", "ratio"),
+    _field("true_lift_per_household", pa.float64(),
+           "Absolute lift: incremental_expected ÷ treatment_households = E[treatment"
+           " conversions ÷ households] − E[control conversions ÷ households], what a"
+           " difference in means estimates (`adsgen score --metric lift_per_household`).",
+           "conversions per household"),
+    _field("minimum_detectable_lift", pa.float64(),
+           "The smallest relative lift a two-sided test at α = 0.05 detects with 80 % power at"
+           " these arm sizes: (z₀.₉₇₅ + z₀.₈) × √(β × (1/treatment + 1/control households)) ÷ β"
+           " = 2.802 × √((1/n_t + 1/n_c) ÷ β) (conversion counts Poisson per household).",
+           "ratio"),
+    _field("power", pa.float64(),
+           "Probability that this test (difference in means, two-sided α = 0.05) detects the"
+           " true lift: Φ(δ ÷ se − 1.96), δ = true_lift_per_household, se = √((β + δ) ÷ n_t +"
+           " β ÷ n_c).", "probability 0-1"),
+])
+
 
 # --- the registry of fact tables -----------------------------------------------------------
 
@@ -740,6 +826,45 @@ FACT_TABLES: dict[str, FactTable] = {
             grain="one row per advertiser × ISO week (UTC) × served geo its line items target,"
                   " over the weeks their flights touch",
             joins=("advertisers ON advertisers.id = mmm.advertiser_id",),
+        ),
+        FactTable(
+            name="experiment_outcomes",
+            schema=EXPERIMENT_OUTCOMES_SCHEMA,
+            key=("line_item_id", "arm"),
+            nullable=frozenset({"geos"}),
+            description=(
+                "What an analyst of a lift experiment sees, per line item with an experiment"
+                " (`experiment:` in its template) and arm: the households compared, their"
+                " conversions over the flight and what the arm cost. Ghost-ad holdouts and geo"
+                " controls are never served, so performance holds the treatment only; a PSA"
+                " control's impressions and spend are here, not in performance."
+            ),
+            grain="one row per line_item_id × arm (treatment, control), line items with an"
+                  " experiment and performance rows",
+            joins=(
+                "line_items ON line_items.id = experiment_outcomes.line_item_id",
+                "experiment_truth ON experiment_truth.line_item_id ="
+                " experiment_outcomes.line_item_id",
+            ),
+        ),
+        FactTable(
+            name="experiment_truth",
+            schema=EXPERIMENT_TRUTH_SCHEMA,
+            key=("line_item_id",),
+            description=(
+                "The known answer of each lift experiment: true relative and absolute lift,"
+                " true incremental conversions, the baseline, and a power note (the minimum"
+                " detectable lift at 80 % power, α 0.05, and the power to detect the true"
+                " lift at the arms' sizes)."
+            ),
+            grain="one row per line item with an experiment and performance rows",
+            joins=(
+                "line_items ON line_items.id = experiment_truth.line_item_id",
+                "experiment_outcomes ON experiment_outcomes.line_item_id ="
+                " experiment_truth.line_item_id",
+                "conversion_truth ON conversion_truth.line_item_id ="
+                " experiment_truth.line_item_id",
+            ),
         ),
         FactTable(
             name="reach",

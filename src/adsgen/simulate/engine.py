@@ -26,6 +26,7 @@ from adsgen.simulate.conversions import (
 )
 from adsgen.simulate.creative_truth import creative_truth_table
 from adsgen.simulate.draws import COUNTS
+from adsgen.simulate.experiments import experiment_tables, split_households
 from adsgen.simulate.funnel import (
     draw_funnel,
     rotate,
@@ -205,8 +206,11 @@ def _simulate_batch(
     )
     households = targetable(platform, tg.geo_masks(len(served_geos(platform))),
                             tg.device_masks(), tg.genre_household_share)
-    pop = households.by_device[grid.pair_li, grid.pair_dev].astype(np.float64)
-    union = np.maximum(households.union.astype(np.float64), 1.0)
+    # a holdout or PSA control group is not the line item's audience: it delivers to the rest
+    control, treated_share = split_households(grid.items, households.union)
+    pop = np.floor(households.by_device[grid.pair_li, grid.pair_dev]
+                   * treated_share[grid.pair_li])
+    union = np.maximum((households.union - control).astype(np.float64), 1.0)
     shape = nbd_shape_for_frequency(tg.planned / union, params.frequency_target)
     bound, asked = slot_bound(grid, alloc, inventory)
     supply = won_supply(grid, bound, seed=seed, dispersion=platform.dispersion)
@@ -272,7 +276,7 @@ def _simulate_batch(
         series_probabilities=attributed,
         audience=pop.astype(np.int64),
         world=WorldTruth(
-            targetable=households.union,
+            targetable=households.union - control,
             exposure_shape=shape,
             win_rate=alloc.win,
             allocated_share=alloc.granted,
@@ -281,16 +285,23 @@ def _simulate_batch(
         in_flight_conversions=in_flight_conversions(grid, probs, valid, lags),
         seed=seed,
     )
+    conversions = conversion_truth_table(
+        grid, causal, attributed=click_conv + view_conv, attributed_mean=landing * scale,
+        seed=seed)
+    outcomes, experiment_truth = experiment_tables(
+        grid, platform=platform, seed=seed, population=households.union, control=control,
+        day_li=causal.days.gid, conversion_truth=conversions, reach=reach_by_day,
+        performance=performance)
     return {
         "performance": performance,
         "ground_truth": truth,
         "creative_truth": creative_truth_table(
             grid, params, series_probabilities=attributed, seed=seed),
-        "conversion_truth": conversion_truth_table(
-            grid, causal, attributed=click_conv + view_conv, attributed_mean=landing * scale,
-            seed=seed),
+        "conversion_truth": conversions,
         "daily": daily_table(grid, causal, grain, seed=seed),
         "mmm": mmm_partial(grid, causal, split, weights=weights, platform=platform, seed=seed),
+        "experiment_outcomes": outcomes,
+        "experiment_truth": experiment_truth,
         "reach": reach_by_day,
         "pacing": diagnostics,
     }

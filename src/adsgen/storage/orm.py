@@ -79,6 +79,7 @@ from adsgen.domain.enums import (
     Currency,
     DspPartner,
     EntityStatus,
+    ExperimentType,
     FrequencyPeriod,
     Industry,
     Objective,
@@ -391,6 +392,23 @@ class LineItem(EntityBase, Base):
                " (25.00 = 25000000); spend_micros = (impressions − invalid) × cpm_micros / 1000.",
                "micros per 1,000 impressions"),
     )
+    experiment_type: Mapped[ExperimentType | None] = mapped_column(
+        _enum(ExperimentType), nullable=True,
+        **_doc("The line item's lift experiment (null: none): holdout (ghost-ad control"
+               " households, not served), psa (control served a public-service ad) or geo"
+               " (control geos not served); see experiment_outcomes and experiment_truth."),
+    )
+    experiment_control_share: Mapped[float | None] = mapped_column(
+        Double, nullable=True,
+        **_doc("Share of the line item's households (holdout, psa) or targeted geos (geo)"
+               " in the control group, in (0, 0.5]; null without an experiment.",
+               "share 0-1"),
+    )
+    experiment_control_geos: Mapped[str | None] = mapped_column(
+        String(255), nullable=True,
+        **_doc("Geo experiments: the control geos as given (comma-separated ISO codes); null:"
+               " the last round(control_share × n) targeted geos by name."),
+    )
 
     campaign: Mapped[Campaign] = relationship(back_populates="line_items")
     creatives: Mapped[list[Creative]] = relationship(
@@ -415,6 +433,16 @@ class LineItem(EntityBase, Base):
     def cpm(self) -> Decimal:
         """CPM in currency units (read models validate this attribute)."""
         return Decimal(self.cpm_micros) / MICROS
+
+    @property
+    def experiment(self) -> dict[str, Any] | None:
+        """The experiment columns in the form the Pydantic ExperimentSchema accepts."""
+        if self.experiment_type is None:
+            return None
+        geos = self.experiment_control_geos
+        return {"type": self.experiment_type,
+                "control_share": self.experiment_control_share,
+                "control_geos": geos.split(",") if geos else []}
 
     @property
     def targeting(self) -> dict[str, list[str]]:

@@ -35,12 +35,14 @@ from adsgen.domain.enums import (
     Currency,
     DeviceType,
     DspPartner,
+    ExperimentType,
     Genre,
     Industry,
     Objective,
     PacingPeriod,
     PacingType,
 )
+from adsgen.domain.experiment import ExperimentSchema, control_geos
 from adsgen.domain.fields import (
     MAX_FLIGHT_DAYS,
     Cpm,
@@ -471,6 +473,7 @@ class LineItemSettings(StrictModel):
     targeting: Targeting | None = None
     frequency_cap: FrequencyCapSchema | None = None
     creatives: ProfileCreatives | None = None
+    experiment: ExperimentSchema | None = None
 
 
 class ProfileLineItem(LineItemSettings):
@@ -544,6 +547,16 @@ class Profile(LineItemSettings):
         names = [item.name for item in self.line_items if item.name]
         if len(names) != len(set(names)):
             raise ValueError("line_items names must be unique")
+        for where, settings in [("", self.defaults()), *(
+            (f"line_items.{i}.", item) for i, item in enumerate(self.line_item_settings())
+        )]:
+            experiment = settings.experiment
+            if experiment is not None and experiment.type is ExperimentType.geo:
+                geos = settings.targeting.geo if settings.targeting is not None else []
+                try:  # a geo experiment splits geos the profile fixes, never drawn ones
+                    control_geos(experiment, geos)
+                except ValueError as error:
+                    raise ValueError(f"{where}{error}") from None
         unit = minor_unit(self.currency)
         if self.budget is not None and any(value % unit for value in self.budget):
             raise ValueError(
