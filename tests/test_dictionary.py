@@ -35,9 +35,16 @@ UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/x"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated folder (Parquet)."""
-    out = tmp_path_factory.mktemp("dictionary") / "out"
-    invoke_json("generate", "--line-items", "6", "--days", "2", "--seed", "3", "--out", str(out))
+    """A small generated folder (Parquet), its line items with experiments (the experiment
+    tables have rows only then)."""
+    root = tmp_path_factory.mktemp("dictionary")
+    (root / "templates" / "profiles").mkdir(parents=True)
+    (root / "templates" / "profiles" / "lift.yml").write_text(
+        "type: profile\nweight: 1000\nbudget: 200000\nline_item_count: 1\n"
+        "experiment: {type: psa, control_share: 0.1}\n")
+    out = root / "out"
+    invoke_json("generate", "--line-items", "6", "--days", "2", "--seed", "3", "--out", str(out),
+                "--templates-dir", str(root / "templates"))
     return out
 
 

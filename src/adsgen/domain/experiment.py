@@ -106,7 +106,7 @@ def control_geos(experiment: ExperimentSchema, geos: Sequence[str]) -> tuple[str
         raise ValueError(
             "experiment: a geo experiment needs a control geo and a treated geo; the line item "
             f"targets {', '.join(targeted) or 'every geo (none listed)'}; allowed: targeting.geo"
-            " with two or more geos, control_geos a non-empty part of them")
+            " with two or more geos, control_geos some but not all of them")
     return chosen
 
 

@@ -402,7 +402,10 @@ CONVERSION_TRUTH_SCHEMA = pa.schema([
            " server credits.", "households"),
     _field("targetable_households", pa.int64(),
            "N: the line item's targetable households over all its devices"
-           " (ground_truth.targetable_households): the baseline's population.", "households"),
+           " (ground_truth.targetable_households): the baseline's population. With a holdout"
+           " or PSA experiment it includes the control group (ground_truth's is the treated"
+           " rest, experiment_truth.control_share); a geo experiment's N is its treated geos'.",
+           "households"),
     _field("baseline_expected", pa.float64(),
            "B_d = baseline_rate × c_d × (flight hours of the day / 24) × N, c_d = the"
            " platform's weekday multiplier (mean 1) × its season demand multiplier of the day:"

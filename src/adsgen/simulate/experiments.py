@@ -172,7 +172,7 @@ def experiment_tables(
     psa_valid = np.where(psa, np.rint(valid * share), 0).astype(np.int64)
     n_t, n_c = exposed.astype(np.int64), ghost.astype(np.int64)
 
-    experiment_type = pa.array([kinds[k].value for k in rows.tolist()], pa.string())  # type: ignore[union-attr]
+    experiment_type = pa.array([kinds[k].value for k in rows.tolist()], pa.string())
     geo_lists = [_arm_geos(grid.items[k]) for k in rows.tolist()]
     outcomes = pa.table({
         "line_item_id": np.repeat(ids, 2),
@@ -200,7 +200,7 @@ def experiment_tables(
         "line_item_id": ids,
         "seed": np.full(m, seed, dtype=np.int64),
         "experiment_type": experiment_type,
-        "control_share": np.array([grid.items[k].experiment.control_share  # type: ignore[union-attr]
+        "control_share": np.array([grid.items[k].experiment.control_share
                                    for k in rows.tolist()], dtype=np.float64),
         "treatment_households": n_t,
         "control_households": n_c,

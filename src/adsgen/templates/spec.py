@@ -547,16 +547,15 @@ class Profile(LineItemSettings):
         names = [item.name for item in self.line_items if item.name]
         if len(names) != len(set(names)):
             raise ValueError("line_items names must be unique")
-        for where, settings in [("", self.defaults()), *(
-            (f"line_items.{i}.", item) for i, item in enumerate(self.line_item_settings())
-        )]:
-            experiment = settings.experiment
+        listed = [(f"line_items.{i}.", item) for i, item in enumerate(self.line_item_settings())]
+        for prefix, merged in listed or [("", self.defaults())]:
+            experiment = merged.experiment
             if experiment is not None and experiment.type is ExperimentType.geo:
-                geos = settings.targeting.geo if settings.targeting is not None else []
+                geos = merged.targeting.geo if merged.targeting is not None else []
                 try:  # a geo experiment splits geos the profile fixes, never drawn ones
                     control_geos(experiment, geos)
                 except ValueError as error:
-                    raise ValueError(f"{where}{error}") from None
+                    raise ValueError(f"{prefix}{error}") from None
         unit = minor_unit(self.currency)
         if self.budget is not None and any(value % unit for value in self.budget):
             raise ValueError(
