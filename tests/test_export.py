@@ -39,10 +39,15 @@ PERF_KEYS = [(k, "ascending") for k in ("line_item_id", "creative_id", "hour", "
 
 @pytest.fixture(scope="module")
 def plan() -> NumberedPlan:
-    """5 advertisers: 10 line items (one paused campaign), 4 blocks of 3."""
+    """5 advertisers: 10 line items (one paused campaign), 4 blocks of 3; the first line
+    item runs a PSA lift experiment (so every fact table has rows)."""
     from adsgen.domain.enums import CampaignStatus
+    from adsgen.domain.schemas import AdvertiserCreate
 
     advertisers = [sample_advertiser(f"Adv {i}") for i in range(4)]
+    tree = advertisers[0].model_dump()
+    tree["campaigns"][0]["line_items"][0]["experiment"] = {"type": "psa", "control_share": 0.5}
+    advertisers[0] = AdvertiserCreate.model_validate(tree)
     advertisers.append(sample_advertiser("Paused", campaign_status=CampaignStatus.paused))
     return number_plan(advertisers)
 

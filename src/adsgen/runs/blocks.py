@@ -490,6 +490,10 @@ def estimate(
         if fact.summed:
             rows[name] = round(measured.rows.get(name, 0) / sampled * brands)
     rows["performance"] = total
+    # Experiments are opt-in per line item: their rows are known exactly, not per line item.
+    tested = sum(1 for block in blocks for item in block
+                 if item.experiment is not None and counts[item.line_item_id])
+    rows["experiment_outcomes"], rows["experiment_truth"] = 2 * tested, tested
     per_row = sum(measured.bytes.values()) / max(sample, 1)
     speed = sample / max(measured.seconds, 1e-6)
     parallel = 1.0 if engine == "local" else min(n_workers, len(blocks)) * _PARALLEL_EFFICIENCY
