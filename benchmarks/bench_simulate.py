@@ -7,6 +7,8 @@ subprocess, so its peak RSS (ru_maxrss) is its own; plan building is not timed.
 
     .venv/bin/python benchmarks/bench_simulate.py                 # full run (~1-2 min)
     .venv/bin/python benchmarks/bench_simulate.py --items 100     # quick look
+    .venv/bin/python benchmarks/bench_simulate.py --experiment holdout   # every line item
+                                                  # runs a lift experiment (issue 11)
 
 Phases:
 - simulate: `simulate_batches` over the plan, every batch built as an Arrow table;
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import random
 import resource
 import sys
@@ -42,8 +45,14 @@ LINE_ITEMS_PER_CAMPAIGN = 10
 CAMPAIGNS_PER_ADVERTISER = 5
 
 
+EXPERIMENT = os.environ.get("ADSGEN_BENCH_EXPERIMENT")
+"""`--experiment TYPE`: every line item runs that lift experiment (control share 0.1); an
+environment variable, so the phases' fresh processes see it."""
+
+
 def build_plan(items: int, days: int) -> Any:
-    """A NumberedPlan of `items` line items, `days`-day flights, 2 creatives each."""
+    """A NumberedPlan of `items` line items, `days`-day flights, 2 creatives each (with
+    EXPERIMENT's experiment, when set)."""
     from adsgen.build.numbering import number_plan
     from adsgen.domain.enums import FrequencyPeriod, Industry, Objective, PacingPeriod, PacingType
     from adsgen.domain.schemas import AdvertiserCreate
@@ -70,6 +79,8 @@ def build_plan(items: int, days: int) -> Any:
                                "pacing_type": pacing[0], "pacing_period": pacing[1]},
                     "flight": {"start": START, "end": end},
                     "frequency_cap": cap,
+                    **({"experiment": {"type": EXPERIMENT, "control_share": 0.1}}
+                       if EXPERIMENT else {}),
                     "creatives": [
                         {"name": f"spot {d}", "duration_s": d,
                          "asset_url": f"https://cdn.example/{made}-{d}.mp4"}
@@ -104,7 +115,7 @@ def phase_simulate(items: int, days: int) -> tuple[int, float]:
     from adsgen.simulate import simulate_batches
 
     plan, platform = build_plan(items, days), _platform()
-    rows, started = 0, time.perf_counter()
+    rows, started = 0, _start()
     for batch in simulate_batches(plan.items, platform=platform, seed=SEED):
         rows += batch.performance.num_rows
     return rows, time.perf_counter() - started
@@ -118,7 +129,7 @@ def phase_parquet(items: int, days: int) -> tuple[int, float]:
 
     plan, platform = build_plan(items, days), _platform()
     with tempfile.TemporaryDirectory() as tmp:
-        rows, started = 0, time.perf_counter()
+        rows, started = 0, _start()
         with pq.ParquetWriter(Path(tmp) / "performance.parquet", PERFORMANCE_SCHEMA,
                               compression="zstd") as writer:
             for batch in simulate_batches(plan.items, platform=platform, seed=SEED):
@@ -167,7 +178,7 @@ def phase_sqlite(items: int, days: int, pipelined: bool = False) -> tuple[int, f
             for name in ENTITY_TABLES:
                 if name in tables:
                     bulk_insert(conn, name, tables[name])
-        rows, started = 0, time.perf_counter()
+        rows, started = 0, _start()
         with engine.begin() as conn:
             batches = simulate_batches(plan.items, platform=platform, seed=SEED)
             for batch in prefetched(batches) if pipelined else batches:
@@ -214,24 +225,35 @@ def phase_baseline(kind: str, rows: int) -> tuple[int, float]:
     else:
         rng = random.Random(SEED)
         draw = rng.randint
-    started = time.perf_counter()
+    started = _start()
     _naive_rows(rows, draw)
     return rows, time.perf_counter() - started
 
 
+_CPU_START = [0.0]
+
+
+def _start() -> float:
+    """Start a phase's clocks: the wall clock returned, the process's CPU clock kept (CPU
+    seconds are steadier than wall time on a machine other work shares)."""
+    _CPU_START[0] = time.process_time()
+    return time.perf_counter()
+
+
 def _child(target: Callable[..., tuple[int, float]], args: tuple[Any, ...], queue: Any) -> None:
     rows, seconds = target(*args)
+    cpu = time.process_time() - _CPU_START[0]
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((rows, seconds, peak_mib))
+    queue.put((rows, seconds, peak_mib, cpu))
 
 
-def run(target: Callable[..., tuple[int, float]], *args: Any) -> tuple[int, float, float]:
-    """Run one phase in a fresh process: (rows, seconds, peak RSS MiB)."""
+def run(target: Callable[..., tuple[int, float]], *args: Any) -> tuple[int, float, float, float]:
+    """Run one phase in a fresh process: (rows, seconds, peak RSS MiB, CPU seconds)."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     process = ctx.Process(target=_child, args=(target, args, queue))
     process.start()
-    result: tuple[int, float, float] = queue.get()
+    result: tuple[int, float, float, float] = queue.get()
     process.join()
     return result
 
@@ -242,11 +264,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--baseline-rows", type=int, default=100_000)
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument("--experiment", choices=("holdout", "psa"),
+                        help="every line item runs this lift experiment")
     args = parser.parse_args()
+    if args.experiment:
+        os.environ["ADSGEN_BENCH_EXPERIMENT"] = args.experiment
     items, days = args.items, args.days
-    print(f"plan: {items} line items × {days} days × 3 devices × 2 creatives; python "
+    print(f"plan: {items} line items × {days} days × 3 devices × 2 creatives"
+          f"{f', each with a {args.experiment} experiment' if args.experiment else ''}; python "
           f"{sys.version.split()[0]}; {mp.cpu_count()} cores; one process per phase")
-    results: dict[str, tuple[int, float, float]] = {}
+    results: dict[str, tuple[int, float, float, float]] = {}
     results["simulate"] = run(phase_simulate, items, days)
     results["simulate + Parquet (zstd)"] = run(phase_parquet, items, days)
     results[f"simulate + Parquet, {max(1, days // 3)} days"] = run(
@@ -257,12 +284,14 @@ def main() -> None:
         results["simulate ‖ SQLite (simulate in a thread)"] = run(phase_sqlite, items, days, True)
     results["baseline: per-row Faker"] = run(phase_baseline, "faker", args.baseline_rows)
     results["baseline: per-row random"] = run(phase_baseline, "random", args.baseline_rows)
-    print(f"{'phase':42s} {'rows':>12s} {'seconds':>9s} {'rows/s':>12s} {'peak RSS':>10s}")
-    for name, (rows, seconds, peak) in results.items():
-        print(f"{name:42s} {rows:12,d} {seconds:9.2f} {rows / seconds:12,.0f} {peak:8.0f} MiB")
+    print(f"{'phase':42s} {'rows':>12s} {'seconds':>9s} {'rows/s':>12s} {'peak RSS':>10s}"
+          f" {'CPU µs/row':>11s}")
+    for name, (rows, seconds, peak, cpu) in results.items():
+        print(f"{name:42s} {rows:12,d} {seconds:9.2f} {rows / seconds:12,.0f} {peak:8.0f} MiB"
+              f" {cpu / rows * 1e6:11.3f}")
     sim_rate = results["simulate"][0] / results["simulate"][1]
     for kind in ("Faker", "random"):
-        rows, seconds, _ = results[f"baseline: per-row {kind}"]
+        rows, seconds, _, _ = results[f"baseline: per-row {kind}"]
         print(f"simulate / per-row {kind}: {sim_rate / (rows / seconds):.0f}×")
 
 
