@@ -242,3 +242,51 @@ def test_the_manifest_checks_the_arms_and_a_broken_arm_is_caught(lift_run: Path)
     tables["experiment_outcomes"] = outcomes.set_column(
         outcomes.schema.get_field_index("impressions"), "impressions", pa.array(impressions))
     assert reconcile(tables) == (count, 1)
+
+
+def test_a_geo_experiment_from_a_profile_serves_only_its_treated_geos(tmp_path: Path) -> None:
+    (tmp_path / "templates" / "profiles").mkdir(parents=True)
+    (tmp_path / "templates" / "profiles" / "geo_lift.yml").write_text(
+        "type: profile\nweight: 1000\nbudget: 300000\nline_item_count: 1\n"
+        "targeting: {geo: [GB, FR, DE]}\nexperiment: {type: geo, control_geos: [FR]}\n")
+    out = tmp_path / "out"
+    invoke_json("generate", "--line-items", "12", "--days", "3", "--templates-dir",
+                str(tmp_path / "templates"), "--out", str(out))
+    outcomes = _read(out, "experiment_outcomes")
+    assert outcomes.num_rows >= 20
+    arms = dict(zip(outcomes["arm"].to_pylist(), outcomes["geos"].to_pylist(), strict=False))
+    assert arms == {"treatment": "DE,GB", "control": "FR"}
+    line_items = pq.read_table(out / "line_items.parquet")
+    geo = pc.equal(line_items["experiment_type"], "geo")
+    assert set(line_items.filter(geo)["experiment_control_geos"].to_pylist()) == {"FR"}
+    tested = set(outcomes["line_item_id"].to_pylist())
+    targeting = pq.read_table(out / "targeting.parquet")
+    geos = targeting.filter(pc.equal(targeting["key"], "geo"))
+    stored = {(i, v) for i, v in zip(geos["line_item_id"].to_pylist(),
+                                     geos["value"].to_pylist(), strict=True) if i in tested}
+    assert ("FR" in {v for _, v in stored})  # the targeting keeps every geo it names
+    # …while it delivers to the treated geos' households alone: the ground truth's
+    # population is the treatment arm's
+    truth = _read(out, "experiment_truth").sort_by("line_item_id")
+    assert np.all(truth["control_households"].to_numpy() > 0)
+    ground = _read(out, "ground_truth").group_by("line_item_id").aggregate(
+        [("targetable_households", "max")]).sort_by("line_item_id")
+    ground = ground.filter(pc.is_in(ground["line_item_id"], truth["line_item_id"]))
+    assert ground["targetable_households_max"].to_pylist() == \
+        truth["treatment_households"].to_pylist()
+    assert np.all(np.array(outcomes.filter(pc.equal(outcomes["arm"], "control"))
+                           ["impressions"].to_pylist()) == 0)
+
+
+def test_a_holdout_takes_its_control_group_out_of_the_audience(lift_run: Path) -> None:
+    def per_item(name: str) -> dict[int, int]:
+        table = _read(lift_run, name).group_by("line_item_id").aggregate(
+            [("targetable_households", "max")])
+        return dict(zip(table["line_item_id"].to_pylist(),
+                        table["targetable_households_max"].to_pylist(), strict=True))
+
+    everyone, audience = per_item("conversion_truth"), per_item("ground_truth")
+    truth = _read(lift_run, "experiment_truth")
+    for line_item, share in zip(truth["line_item_id"].to_pylist(),
+                                truth["control_share"].to_pylist(), strict=True):
+        assert everyone[line_item] - audience[line_item] == round(share * everyone[line_item])

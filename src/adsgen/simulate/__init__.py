@@ -44,6 +44,9 @@ Model (one module each; the world they share is `adsgen.world`):
   a discretised exponential lag; conversions landing at or after the flight end are dropped
   and the ground truth records the share that lands inside (conversion_share_in_flight).
 - ground_truth: the true parameters per line item × device.
+- experiments: a line item's opt-in lift experiment (holdout, PSA or geo) splits its
+  households into treatment and control; experiment_outcomes (per arm) and experiment_truth
+  (true lift, power) come from conversion_truth's draws and reconcile with them exactly.
 
 Randomness. Counter-based: every value is a hash of (seed, stream, line item id, counter),
 with stream keys from adsgen.seeding.child_seed; see draws.py. So the same seed gives the
