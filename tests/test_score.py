@@ -30,10 +30,16 @@ FIELDS = ("metric", "truth", "key", "estimates", "run", "matched", "missing", *F
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated folder (Parquet)."""
-    out = tmp_path_factory.mktemp("score") / "run"
+    """A small generated folder (Parquet); some line items run a lift experiment (a profile
+    of weight 4 among the bundled ones), so every metric has a truth."""
+    root = tmp_path_factory.mktemp("score")
+    (root / "templates" / "profiles").mkdir(parents=True)
+    (root / "templates" / "profiles" / "lift.yml").write_text(
+        "type: profile\nweight: 4\nbudget: 200000\nline_item_count: 2\n"
+        "experiment: {type: holdout, control_share: 0.2}\n")
+    out = root / "run"
     result = invoke("-q", "--seed", "7", "generate", "--line-items", "8", "--days", "2",
-                    "--out", str(out))
+                    "--templates-dir", str(root / "templates"), "--out", str(out))
     assert result.exit_code == 0, result.output
     return out
 
