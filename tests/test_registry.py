@@ -59,8 +59,9 @@ def _exporting_modules() -> list[str]:
 
 
 def test_every_exporting_module_is_listed() -> None:
-    """A new module with `__all__` is wired by adding its name to GROUPS, nothing else."""
-    unlisted = set(_exporting_modules()) - set(MODULES) - {"cli", "registry"}
+    """A new module with `__all__` is wired by adding its name to GROUPS, nothing else (the
+    doors cli, api and web sit above the registry: it never imports them)."""
+    unlisted = set(_exporting_modules()) - set(MODULES) - {"cli", "api", "web", "registry"}
     assert not unlisted, f"add {sorted(unlisted)} to adsgen.registry.GROUPS"
 
 

@@ -9,18 +9,19 @@
 - `scale`: generate, plan, load (files at scale, see `adsgen.runs.files`);
 - `schema`: the data dictionary and DDL (`adsgen.storage.dictionary`);
 - `score`: a model's estimates against a run's truth (`adsgen.runs.score`);
-- `stream`: the world as live events (`adsgen.stream`).
+- `stream`: the world as live events (`adsgen.stream`);
+- `serve`: the REST API and the dashboard (`adsgen.api`, `adsgen.web`).
 
 Importing this package registers every command; `main` is the console script's entry point.
 """
 
 from __future__ import annotations
 
-from adsgen.cli import browse, commands, create, scale, schema, score, stream
+from adsgen.cli import browse, commands, create, scale, schema, score, serve, stream
 from adsgen.cli.application import State, app, command, main
 from adsgen.cli.output import to_jsonable
 
 __all__ = [
     "State", "app", "browse", "command", "commands", "create", "main", "scale", "schema",
-    "score", "stream", "to_jsonable",
+    "score", "serve", "stream", "to_jsonable",
 ]

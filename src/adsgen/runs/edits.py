@@ -1,0 +1,235 @@
+"""Writes of the API that the `create-*` commands do not cover: a line item or a creative
+exactly as given (the commands draw what is left out), and changes of status, budget and
+flight.
+
+Each runs in one transaction through `adsgen.runs.jobs.job`, like every command: the tree
+the change lands in (the campaign with its line items, the line item with its creatives) is
+validated by the domain's Create schemas first, so a line item still fits its campaign's
+budget, flight and currency after any change; then the rows are written through the ORM
+and the line items whose delivery the change touches are simulated again (one world: the
+facts always follow the plan). A failure leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from adsgen.domain.enums import CampaignStatus, EntityStatus
+from adsgen.domain.fields import to_micros
+from adsgen.domain.schemas import (
+    BudgetSchema,
+    CampaignCreate,
+    CreativeCreate,
+    FlightSchema,
+    LineItemCreate,
+)
+from adsgen.exceptions import SpecError
+from adsgen.runs.grow import validated
+from adsgen.runs.jobs import Progress, RunSummary, job, no_progress
+from adsgen.storage import orm
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.orm import Session
+
+__all__ = ["Change", "change_entity", "create_creative_as_given", "create_line_item_as_given"]
+
+
+def create_line_item_as_given(
+    campaign_id: int,
+    item: LineItemCreate,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    simulate: bool = True,
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """Add `item` (with its creatives) to an existing campaign, exactly as given; a budget
+    naming no currency is in the campaign's. SpecError (key path `line_item…`) when it does
+    not fit the campaign (budget, flight, currency, duplicate name) or targets a geo the
+    platform does not serve; AdsgenError for an unknown campaign."""
+    from adsgen.storage.persist import add_line_item, require
+
+    with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
+             progress=progress) as run:
+        row = require(run.session, orm.Campaign, campaign_id, option="campaign_id")
+        campaign = validated(CampaignCreate, row, where=f"campaign {campaign_id}")
+        if "currency" not in item.budget.model_fields_set:
+            budget = item.budget.model_copy(update={"currency": campaign.budget.currency})
+            item = item.model_copy(update={"budget": budget})
+        run.platform.check_geos(item.targeting.geo, where="line_item: targeting.geo")
+        tree = {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
+        validated(CampaignCreate, tree, where=f"line_item (in campaign {campaign_id})")
+        saved = add_line_item(run.session, campaign_id, item)
+        run.record("line_items", [saved])
+        run.record("creatives", saved.creatives)
+        if simulate:
+            run.simulate([saved.id])
+    return run.summary
+
+
+def create_creative_as_given(
+    line_item_id: int,
+    creative: CreativeCreate,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    simulate: bool = True,
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """Add `creative` to an existing line item, exactly as given, and simulate the line item
+    again. SpecError when the line item already has a creative of that name."""
+    from adsgen.storage.persist import add_creative, require
+
+    with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
+             progress=progress) as run:
+        row = require(run.session, orm.LineItem, line_item_id, option="line_item_id")
+        if creative.name in {c.name for c in row.creatives}:
+            raise SpecError(f"line item {line_item_id} already has a creative "
+                            f"{creative.name!r}; choose another name", where="creative: name")
+        saved = add_creative(run.session, line_item_id, creative)
+        run.record("creatives", [saved])
+        if simulate:
+            run.simulate([line_item_id])
+    return run.summary
+
+
+class Change:
+    """What a PATCH changes: any of status, budget amount / daily cap, flight start / end."""
+
+    def __init__(
+        self,
+        *,
+        status: str | None = None,
+        budget_amount: Decimal | None = None,
+        daily_cap: Decimal | None = None,
+        clear_daily_cap: bool = False,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> None:
+        self.status = status
+        self.budget_amount = budget_amount
+        self.daily_cap = daily_cap
+        self.clear_daily_cap = clear_daily_cap
+        self.start = start
+        self.end = end
+
+    @property
+    def plan_fields(self) -> bool:
+        """Whether it touches the budget or the flight (not only the status)."""
+        return any(v is not None for v in (self.budget_amount, self.daily_cap, self.start,
+                                           self.end)) or self.clear_daily_cap
+
+
+def _status(kind: str, value: str) -> str:
+    allowed = CampaignStatus if kind == "campaigns" else EntityStatus
+    if value not in {s.value for s in allowed}:
+        raise SpecError(f"{value!r} is not allowed; allowed: "
+                        f"{', '.join(s.value for s in allowed)}", where="status")
+    return value
+
+
+def _new_budget(budget: BudgetSchema, change: Change) -> dict[str, Any]:
+    data = budget.model_dump()
+    if change.budget_amount is not None:
+        data["amount"] = change.budget_amount
+    if change.clear_daily_cap:
+        data["daily_cap"] = None
+    elif change.daily_cap is not None:
+        data["daily_cap"] = change.daily_cap
+    return data
+
+
+def _new_flight(flight: FlightSchema, change: Change) -> dict[str, Any]:
+    return {"start": change.start or flight.start, "end": change.end or flight.end}
+
+
+def _write_plan(owner: orm.Campaign | orm.LineItem, budget: BudgetSchema,
+                flight: FlightSchema) -> None:
+    if owner.budget is not None:
+        owner.budget.amount_micros = to_micros(budget.amount)
+        owner.budget.daily_cap_micros = budget.daily_cap_micros
+    if owner.flight is not None:
+        owner.flight.start_at = flight.start
+        owner.flight.end_at = flight.end
+
+
+def _change_campaign(session: Session, row: orm.Campaign, change: Change) -> list[int]:
+    """Apply to a campaign; the line items to simulate again."""
+    if change.status is not None:
+        row.status = _status("campaigns", change.status)
+    if change.plan_fields:
+        campaign = validated(CampaignCreate, row, where=f"campaign {row.id}")
+        tree = {**campaign.model_dump(), "budget": _new_budget(campaign.budget, change),
+                "flight": _new_flight(campaign.flight, change)}
+        checked = validated(CampaignCreate, tree, where="campaign")
+        _write_plan(row, checked.budget, checked.flight)
+    return [item.id for item in row.line_items]
+
+
+def _change_line_item(session: Session, row: orm.LineItem, change: Change) -> list[int]:
+    if change.status is not None:
+        row.status = _status("line_items", change.status)
+    if change.plan_fields:
+        item = validated(LineItemCreate, row, where=f"line item {row.id}")
+        changed = {**item.model_dump(), "budget": _new_budget(item.budget, change),
+                   "flight": _new_flight(item.flight, change)}
+        checked = validated(LineItemCreate, changed, where="line_item")
+        campaign = validated(CampaignCreate, row.campaign, where=f"campaign {row.campaign_id}")
+        others = [i for i, other in zip(campaign.line_items, row.campaign.line_items,
+                                        strict=True) if other.id != row.id]
+        validated(CampaignCreate, {**campaign.model_dump(), "line_items": [*others, checked]},
+                  where=f"line_item (in campaign {row.campaign_id})")
+        _write_plan(row, checked.budget, checked.flight)
+    return [row.id]
+
+
+def change_entity(
+    kind: str,
+    entity_id: int,
+    change: Change,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """Change an advertiser's or creative's status, or a campaign's or line item's status,
+    budget and flight, then simulate the line items it touches again. SpecError naming the
+    field when the result breaks a rule (a line item outside its campaign's flight, budgets
+    over the campaign's), AdsgenError for an unknown id; budget and flight changes of an
+    advertiser or creative are refused (they have none)."""
+    from adsgen.storage.persist import require
+
+    models: dict[str, Any] = {"advertisers": orm.Advertiser, "campaigns": orm.Campaign,
+                              "line_items": orm.LineItem, "creatives": orm.Creative}
+    with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
+             progress=progress) as run:
+        session = run.session
+        row = require(session, models[kind], entity_id, option=kind.removesuffix("s"))
+        if kind in ("advertisers", "creatives"):
+            if change.plan_fields:
+                raise SpecError(f"{kind.removesuffix('s')}s have no budget or flight; change "
+                                "those on a campaign or a line item", where="budget/flight")
+            if change.status is not None:
+                row.status = _status(kind, change.status)
+            if kind == "advertisers":
+                touched = [i.id for c in row.campaigns for i in c.line_items]
+            else:
+                touched = [row.line_item_id]
+        elif kind == "campaigns":
+            touched = _change_campaign(session, row, change)
+        else:
+            touched = _change_line_item(session, row, change)
+        session.flush()
+        run.record(kind, [row])
+        run.simulate(touched)
+    return run.summary

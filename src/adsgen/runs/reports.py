@@ -1,0 +1,472 @@
+"""Delivery reports as SQL aggregations: what `adsgen serve`'s reporting API and dashboard ask.
+
+A report groups the hourly `performance` rows by some dimensions (date, hour, hour of day,
+weekday, advertiser, campaign, line item, creative, device) and sums metrics; ratios (VCR,
+viewability, CTR, eCPM) are divided in the same query. Every query is built with SQLAlchemy
+expressions over the ORM's columns (filters are bound parameters, never text) and runs in
+the database: Python only sees the grouped rows, at most `limit` + 1 of them. Money is summed
+per currency (a report with spend or eCPM is also grouped by the advertiser's currency:
+amounts in two currencies never add up).
+
+The pacing (`pacing` table: goal vs delivered per day, with what took the shortfall), reach
+(`reach` table: flight reach and the frequency distribution per line item) and truth
+(`ground_truth` and `conversion_truth`: the probabilities and causal conversions the
+simulation used, next to what the rows show) views read their fact tables the same way.
+Dates and hours are UTC; the pacing day is the campaign's local day (its table's grain).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Final
+
+from sqlalchemy import (
+    Connection,
+    Date,
+    Double,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from adsgen.exceptions import AdsgenError
+from adsgen.storage import orm
+
+__all__ = [
+    "MAX_REPORT_ROWS",
+    "Dimension",
+    "Filters",
+    "Metric",
+    "Report",
+    "pacing_report",
+    "reach_report",
+    "run_report",
+    "truth_report",
+]
+
+MAX_REPORT_ROWS: Final = 10_000
+"""The most rows a synchronous report returns (more: `truncated` is set)."""
+
+
+class Dimension(StrEnum):
+    """What a report groups by."""
+
+    date = "date"
+    hour = "hour"
+    hour_of_day = "hour_of_day"
+    weekday = "weekday"
+    advertiser = "advertiser"
+    campaign = "campaign"
+    line_item = "line_item"
+    creative = "creative"
+    device = "device"
+
+
+class Metric(StrEnum):
+    """What a report sums (or divides, for the rates)."""
+
+    impressions = "impressions"
+    starts = "starts"
+    first_quartile = "first_quartile"
+    midpoint = "midpoint"
+    third_quartile = "third_quartile"
+    completes = "completes"
+    vcr = "vcr"
+    measurable = "measurable"
+    viewable = "viewable"
+    viewability = "viewability"
+    invalid = "invalid"
+    clicks = "clicks"
+    ctr = "ctr"
+    qr_scans = "qr_scans"
+    conversions = "conversions"
+    spend = "spend"
+    ecpm = "ecpm"
+
+
+MONEY: Final = frozenset({Metric.spend, Metric.ecpm})
+
+
+# --- UTC calendar parts of a timestamp column, per dialect -----------------------------------
+
+
+class _UtcDate(FunctionElement[date]):
+    """The UTC date of a UtcDateTime column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class _UtcHourOfDay(FunctionElement[int]):
+    """The UTC hour of day (0-23) of a UtcDateTime column."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+class _UtcWeekday(FunctionElement[int]):
+    """The ISO weekday (1 Monday … 7 Sunday) of a UtcDateTime column, in UTC."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+def _arg(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    (column,) = element.clauses
+    return str(compiler.process(column, **kw))
+
+
+@compiles(_UtcDate)
+def _date_sqlite(element: _UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({_arg(element, compiler, **kw)}, 1, 10)"  # 'YYYY-MM-DD HH:MM:SS' text
+
+
+@compiles(_UtcDate, "postgresql")
+def _date_postgresql(element: _UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(({_arg(element, compiler, **kw)} AT TIME ZONE 'UTC') AS DATE)"
+
+
+@compiles(_UtcDate, "mysql", "mariadb")
+def _date_mysql(element: _UtcDate, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"DATE({_arg(element, compiler, **kw)})"  # DATETIME holding UTC
+
+
+@compiles(_UtcHourOfDay)
+def _hour_sqlite(element: _UtcHourOfDay, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(strftime('%H', {_arg(element, compiler, **kw)}) AS INTEGER)"
+
+
+@compiles(_UtcHourOfDay, "postgresql")
+def _hour_postgresql(element: _UtcHourOfDay, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(HOUR FROM ({_arg(element, compiler, **kw)} AT TIME ZONE 'UTC')) AS INT)"
+
+
+@compiles(_UtcHourOfDay, "mysql", "mariadb")
+def _hour_mysql(element: _UtcHourOfDay, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"HOUR({_arg(element, compiler, **kw)})"
+
+
+@compiles(_UtcWeekday)
+def _weekday_sqlite(element: _UtcWeekday, compiler: SQLCompiler, **kw: Any) -> str:
+    # %w: 0 Sunday … 6 Saturday → 1 Monday … 7 Sunday
+    return f"((CAST(strftime('%w', {_arg(element, compiler, **kw)}) AS INTEGER) + 6) % 7 + 1)"
+
+
+@compiles(_UtcWeekday, "postgresql")
+def _weekday_postgresql(element: _UtcWeekday, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(ISODOW FROM ({_arg(element, compiler, **kw)} AT TIME ZONE 'UTC')) AS INT)"
+
+
+@compiles(_UtcWeekday, "mysql", "mariadb")
+def _weekday_mysql(element: _UtcWeekday, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"(WEEKDAY({_arg(element, compiler, **kw)}) + 1)"  # WEEKDAY: 0 Monday
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which rows a report reads: ids (None: all), devices, and UTC dates [start, end]."""
+
+    advertiser_id: int | None = None
+    campaign_id: int | None = None
+    line_item_id: int | None = None
+    device: str | None = None
+    start: date | None = None
+    end: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.start is not None and self.end is not None and self.end < self.start:
+            raise AdsgenError(f"end {self.end} is before start {self.start}; "
+                              "a report covers start to end, both included")
+
+
+def _entity_filters(filters: Filters, line_item_id: Any) -> list[ColumnElement[bool]]:
+    """Conditions on the line item, campaign and advertiser of `line_item_id`'s rows."""
+    found: list[ColumnElement[bool]] = []
+    if filters.line_item_id is not None:
+        found.append(line_item_id == filters.line_item_id)
+    if filters.campaign_id is not None:
+        found.append(orm.LineItem.campaign_id == filters.campaign_id)
+    if filters.advertiser_id is not None:
+        found.append(orm.Campaign.advertiser_id == filters.advertiser_id)
+    return found
+
+
+def _with_parents(query: Any, line_item_id: Any) -> Select[Any]:
+    """`query` joined to the line item, campaign and advertiser of `line_item_id`."""
+    joined: Select[Any] = (query.join(orm.LineItem, orm.LineItem.id == line_item_id)
+            .join(orm.Campaign, orm.Campaign.id == orm.LineItem.campaign_id)
+            .join(orm.Advertiser, orm.Advertiser.id == orm.Campaign.advertiser_id))
+    return joined
+
+
+def _hour_bounds(filters: Filters) -> list[ColumnElement[bool]]:
+    """The performance hours of the UTC days start … end (index-friendly ranges)."""
+    hour = orm.Performance.hour
+    bounds: list[ColumnElement[bool]] = []
+    if filters.start is not None:
+        bounds.append(hour >= datetime.combine(filters.start, time()))
+    if filters.end is not None:
+        bounds.append(hour < datetime.combine(filters.end + timedelta(days=1), time()))
+    return bounds
+
+
+# --- the delivery report ----------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    """Grouped rows (plain values: dates as 'YYYY-MM-DD', hours as ISO UTC) and whether more
+    rows than `limit` matched."""
+
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+
+
+def _ratio(num: ColumnElement[Any], den: ColumnElement[Any]) -> ColumnElement[Any]:
+    """num / den as a double, NULL when den is 0."""
+    return cast(num, Double) / func.nullif(cast(den, Double), 0)
+
+
+def _metric_columns() -> dict[Metric, ColumnElement[Any]]:
+    perf = orm.Performance
+    total = {name: func.coalesce(func.sum(getattr(perf, name)), 0)
+             for name in ("impressions", "starts", "first_quartile", "midpoint",
+                          "third_quartile", "completes", "measurable", "viewable", "invalid",
+                          "clicks", "qr_scans", "spend_micros")}
+    conversions = func.coalesce(func.sum(perf.click_conversions + perf.view_conversions), 0)
+    return {
+        **{Metric(name): total[name] for name in total if name != "spend_micros"},
+        Metric.vcr: _ratio(total["completes"], total["impressions"]),
+        Metric.viewability: _ratio(total["viewable"], total["measurable"]),
+        Metric.ctr: _ratio(total["clicks"], total["impressions"]),
+        Metric.conversions: conversions,
+        Metric.spend: cast(total["spend_micros"], Double) / 1_000_000,
+        Metric.ecpm: _ratio(total["spend_micros"], total["impressions"]) / 1000,
+    }
+
+
+def _dimension_columns(dimension: Dimension) -> list[ColumnElement[Any]]:
+    """The grouped columns of a dimension, labelled (an entity: its id, then its name)."""
+    perf = orm.Performance
+    match dimension:
+        case Dimension.date:
+            return [_UtcDate(perf.hour).label("date")]
+        case Dimension.hour:
+            return [perf.hour.label("hour")]
+        case Dimension.hour_of_day:
+            return [_UtcHourOfDay(perf.hour).label("hour_of_day")]
+        case Dimension.weekday:
+            return [_UtcWeekday(perf.hour).label("weekday")]
+        case Dimension.advertiser:
+            return [orm.Advertiser.id.label("advertiser_id"),
+                    orm.Advertiser.name.label("advertiser_name")]
+        case Dimension.campaign:
+            return [orm.Campaign.id.label("campaign_id"),
+                    orm.Campaign.name.label("campaign_name")]
+        case Dimension.line_item:
+            return [perf.line_item_id.label("line_item_id"),
+                    orm.LineItem.name.label("line_item_name")]
+        case Dimension.creative:
+            return [perf.creative_id.label("creative_id"), orm.Creative.name.label("creative_name")]
+        case Dimension.device:
+            return [perf.device.label("device")]
+    raise AssertionError(dimension)  # pragma: no cover
+
+
+def _plain(value: Any) -> Any:
+    """A result value as JSON-ready data: dates as text, hours as ISO UTC, Decimals as numbers."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return str(value)  # an enum member (currency) as its value
+    if isinstance(value, int | float) or value is None:
+        return value
+    return float(value)  # Decimal sums of PostgreSQL and MariaDB
+
+
+def run_report(
+    conn: Connection,
+    *,
+    dimensions: Sequence[Dimension],
+    metrics: Sequence[Metric],
+    filters: Filters = Filters(),
+    sort: Sequence[str] = (),
+    limit: int = 1000,
+    most: int = MAX_REPORT_ROWS,
+) -> Report:
+    """The delivery report: `metrics` of the filtered performance rows grouped by
+    `dimensions` (none: one row of totals), sorted by `sort` (column names of the report,
+    `-name` for descending; default: the dimensions in order) and cut at `limit` rows.
+    Raises AdsgenError for an unknown sort column or a limit out of 1 … `most` (asynchronous
+    report jobs raise `most`)."""
+    if not 1 <= limit <= most:
+        raise AdsgenError(f"limit must be 1 to {most}, got {limit}")
+    if not metrics:
+        raise AdsgenError("name at least one metric")
+    perf = orm.Performance
+    grouped = [column for d in dict.fromkeys(dimensions) for column in _dimension_columns(d)]
+    if MONEY & set(metrics):
+        grouped.append(orm.Advertiser.currency.label("currency"))
+    wanted = _metric_columns()
+    measures = [wanted[m].label(m.value) for m in dict.fromkeys(metrics)]
+    query = _with_parents(select(*grouped, *measures).select_from(perf), perf.line_item_id)
+    if Dimension.creative in dimensions:
+        query = query.join(orm.Creative, orm.Creative.id == perf.creative_id)
+    conditions = [*_entity_filters(filters, perf.line_item_id), *_hour_bounds(filters)]
+    if filters.device is not None:
+        conditions.append(perf.device == filters.device)
+    if conditions:
+        query = query.where(and_(*conditions))
+    if grouped:
+        query = query.group_by(*grouped)
+    by_name: dict[str, ColumnElement[Any]] = {str(c.key): c for c in [*grouped, *measures]}
+    order = []
+    for key in sort:
+        column = by_name.get(key.removeprefix("-"))
+        if column is None:
+            raise AdsgenError(f"cannot sort by {key!r}; the report's columns are "
+                              f"{', '.join(by_name)}")
+        order.append(column.desc() if key.startswith("-") else column.asc())
+    order += [c.asc() for c in grouped if c.key not in {s.removeprefix('-') for s in sort}]
+    rows = conn.execute(query.order_by(*order).limit(limit + 1)).mappings().all()
+    report = Report(columns=list(by_name))
+    report.truncated = len(rows) > limit
+    report.rows = [{key: _plain(value) for key, value in row.items()} for row in rows[:limit]]
+    return report
+
+
+# --- pacing, reach, truth -------------------------------------------------------------------
+
+
+_REASONS: Final = ("supply", "competition", "frequency_cap", "daily_cap", "budget", "pacing",
+                   "none")
+"""The shortfall reasons of the pacing table (`none`: a day within 1 % of its goal)."""
+
+
+def _day_bounds(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if filters.start is not None:
+        found.append(column >= filters.start)
+    if filters.end is not None:
+        found.append(column <= filters.end)
+    return found
+
+
+def pacing_report(conn: Connection, *, filters: Filters = Filters()) -> list[dict[str, Any]]:
+    """Delivery against the pacer's goal per pacing day (summed over the filtered line items):
+    goal, available, delivered and shortfall impressions, what the frequency cap, the daily
+    cap, the budget and competition took, and the shortfall split by its reason."""
+    pacing = orm.Base.metadata.tables["pacing"]
+    c = pacing.c
+    shortfall = [
+        func.coalesce(func.sum(case((c.shortfall_reason == reason, c.shortfall_impressions),
+                                    else_=literal(0))), 0).label(f"shortfall_{reason}")
+        for reason in _REASONS
+    ]
+    sums = [func.coalesce(func.sum(c[name]), 0).label(name) for name in (
+        "goal_impressions", "available_impressions", "delivered_impressions",
+        "shortfall_impressions", "lost_to_competition", "lost_to_frequency_cap",
+        "lost_to_daily_cap", "lost_to_budget")]
+    query = _with_parents(
+        select(c.day, func.count().label("line_items"), *sums, *shortfall).select_from(pacing),
+        c.line_item_id)
+    conditions = [*_entity_filters(filters, c.line_item_id), *_day_bounds(c.day, filters)]
+    if conditions:
+        query = query.where(and_(*conditions))
+    rows = conn.execute(query.group_by(c.day).order_by(c.day).limit(MAX_REPORT_ROWS)).mappings()
+    return [{key: _plain(value) for key, value in row.items()} for row in rows]
+
+
+def reach_report(conn: Connection, *, filters: Filters = Filters(),
+                 limit: int = 1000) -> dict[str, Any]:
+    """Reach and frequency over each filtered line item's whole flight (de-duplicated over its
+    devices): one row per line item, and the frequency distribution 1 … 10+ summed over them
+    (households of different line items may be the same: reach never adds up across them)."""
+    reach = orm.Base.metadata.tables["reach"]
+    c = reach.c
+    buckets = [f"frequency_{j}" for j in range(1, 10)] + ["frequency_10_plus"]
+    conditions = [c.period == "flight", c.device == "all",
+                  *_entity_filters(filters, c.line_item_id)]
+    query = _with_parents(
+        select(c.line_item_id, orm.LineItem.name.label("line_item_name"), c.impressions,
+               c.reach, c.average_frequency, c.targetable_households).select_from(reach),
+        c.line_item_id).where(and_(*conditions))
+    rows = conn.execute(query.order_by(c.line_item_id).limit(limit)).mappings().all()
+    totals = _with_parents(
+        select(*[func.coalesce(func.sum(c[b]), 0).label(b) for b in buckets]).select_from(reach),
+        c.line_item_id).where(and_(*conditions))
+    distribution = conn.execute(totals).mappings().one()
+    return {
+        "line_items": [{k: _plain(v) for k, v in row.items()} for row in rows],
+        "frequency_distribution": [
+            {"frequency": b.removeprefix("frequency_").replace("_plus", "+"),
+             "households": int(distribution[b])} for b in buckets],
+    }
+
+
+def truth_report(conn: Connection, *, filters: Filters = Filters()) -> dict[str, Any]:
+    """What the simulation used next to what its rows show, over the filtered line items.
+
+    `rates`: for completion (VCR), viewability and CTR, the true first-exposure probability
+    of ground_truth weighted by impressions, and the observed rate of the performance rows
+    (below the truth where creatives wear out). `conversions`: per UTC day, the conversions
+    the ads caused (incremental, the causal truth) and those the ad server attributed.
+    """
+    perf, gt = orm.Performance, orm.GroundTruth
+    per_series: Select[Any] = _with_parents(
+        select(perf.line_item_id.label("li"), perf.device.label("device"),
+               func.sum(perf.impressions).label("impressions"),
+               func.sum(perf.impressions - perf.invalid).label("valid"),
+               func.sum(perf.completes).label("completes"),
+               func.sum(perf.viewable).label("viewable"),
+               func.sum(perf.clicks).label("clicks")).select_from(perf),
+        perf.line_item_id)
+    conditions = [*_entity_filters(filters, perf.line_item_id), *_hour_bounds(filters)]
+    if conditions:
+        per_series = per_series.where(and_(*conditions))
+    s = per_series.group_by(perf.line_item_id, perf.device).subquery()
+    weighted = select(
+        func.sum(s.c.impressions).label("impressions"),
+        _ratio(func.sum(s.c.impressions * gt.p_complete), func.sum(s.c.impressions))
+        .label("true_vcr"),
+        _ratio(func.sum(s.c.completes), func.sum(s.c.impressions)).label("observed_vcr"),
+        _ratio(func.sum(s.c.impressions * gt.p_viewable), func.sum(s.c.impressions))
+        .label("true_viewability"),
+        _ratio(func.sum(s.c.viewable), func.sum(s.c.impressions)).label("observed_viewability"),
+        _ratio(func.sum(s.c.valid * gt.p_click), func.sum(s.c.valid)).label("true_ctr"),
+        _ratio(func.sum(s.c.clicks), func.sum(s.c.valid)).label("observed_ctr"),
+    ).select_from(s).join(gt, and_(gt.line_item_id == s.c.li, gt.device == s.c.device))
+    rates = {k: _plain(v) for k, v in conn.execute(weighted).mappings().one().items()}
+    ct = orm.Base.metadata.tables["conversion_truth"].c
+    by_day = _with_parents(
+        select(ct.day, func.sum(ct.baseline_conversions).label("baseline"),
+               func.sum(ct.incremental_conversions).label("incremental"),
+               func.sum(ct.attributed_conversions).label("attributed"))
+        .select_from(orm.Base.metadata.tables["conversion_truth"]), ct.line_item_id)
+    day_conditions = [*_entity_filters(filters, ct.line_item_id), *_day_bounds(ct.day, filters)]
+    if day_conditions:
+        by_day = by_day.where(and_(*day_conditions))
+    days = conn.execute(by_day.group_by(ct.day).order_by(ct.day).limit(MAX_REPORT_ROWS))
+    return {
+        "rates": {k: (0 if v is None and k == "impressions" else v) for k, v in rates.items()},
+        "conversions": [{k: _plain(v) for k, v in row.items()} for row in days.mappings()],
+    }
+

@@ -1,0 +1,266 @@
+"""The REST API of `adsgen serve` through FastAPI's TestClient, on SQLite and PostgreSQL.
+
+Lists page through every row exactly once, reports equal the sums SQL gives, creates go
+through the same code as the CLI (and are simulated), changes re-simulate, errors are RFC
+9457 problem details naming the field, and the security rules hold (token for writes,
+body cap, no database secret in any answer).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+
+from adsgen.storage import orm
+from apiutil import API, campaign_body, client, generated, url_of
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Engine:
+    """A database with the default dataset (run-all), on SQLite and PostgreSQL."""
+    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
+    engine: Engine = request.getfixturevalue(name)
+    generated(engine)
+    return engine
+
+
+def _problem(response: Any, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["instance"]
+    return body
+
+
+def test_lists_page_through_every_row_once_in_sort_order(db: Engine) -> None:
+    api = client(url_of(db))
+    for kind, model in (("advertisers", orm.Advertiser), ("campaigns", orm.Campaign),
+                        ("line-items", orm.LineItem), ("creatives", orm.Creative)):
+        with db.connect() as conn:
+            expected = [row.id for row in conn.execute(
+                select(model.id).order_by(model.name.desc(), model.id))]
+        seen: list[int] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"sort": "-name", "limit": 3}
+            if cursor:
+                params["cursor"] = cursor
+            page = api.get(f"{API}/{kind}", params=params).json()
+            assert len(page["items"]) <= 3
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == expected, kind
+
+
+def test_filters_and_reads(db: Engine) -> None:
+    api = client(url_of(db))
+    campaigns = api.get(f"{API}/campaigns", params={"advertiser_id": 2}).json()["items"]
+    with db.connect() as conn:
+        ids = list(conn.execute(select(orm.Campaign.id).where(orm.Campaign.advertiser_id == 2)
+                                .order_by(orm.Campaign.id)).scalars())
+    assert [c["id"] for c in campaigns] == ids and ids
+    creatives = api.get(f"{API}/creatives", params={"advertiser_id": 2}).json()["items"]
+    with db.connect() as conn:
+        expected = conn.execute(
+            select(func.count()).select_from(orm.Creative)
+            .join(orm.LineItem, orm.LineItem.id == orm.Creative.line_item_id)
+            .join(orm.Campaign, orm.Campaign.id == orm.LineItem.campaign_id)
+            .where(orm.Campaign.advertiser_id == 2)).scalar_one()
+    assert len(creatives) == expected > 0
+    one = api.get(f"{API}/campaigns/{ids[0]}").json()
+    assert one["advertiser_id"] == 2 and one["flight"]["start"].endswith("Z")
+    assert one["created_at"].endswith("Z")
+    _problem(api.get(f"{API}/campaigns/999999"), 404)
+    _problem(api.get(f"{API}/advertisers", params={"limit": 1001}), 422)
+    _problem(api.get(f"{API}/advertisers", params={"cursor": "bm9wZQ"}), 400)
+
+
+def test_delivery_report_is_the_sql_sum(db: Engine) -> None:
+    api = client(url_of(db))
+    with db.connect() as conn:
+        total, spend = conn.execute(select(func.sum(orm.Performance.impressions),
+                                           func.sum(orm.Performance.spend_micros))).one()
+    report = api.get(f"{API}/reports/delivery", params={
+        "dimension": ["campaign", "date"], "metric": ["impressions", "spend", "vcr"],
+        "limit": 10000}).json()
+    assert not report["truncated"]
+    assert sum(row["impressions"] for row in report["rows"]) == int(total)
+    assert sum(row["spend"] for row in report["rows"]) == pytest.approx(int(spend) / 1e6)
+    assert {row["currency"] for row in report["rows"]} == {"USD"}
+    assert all(0 <= row["vcr"] <= 1 for row in report["rows"] if row["vcr"] is not None)
+    heat = api.get(f"{API}/reports/delivery", params={
+        "dimension": ["weekday", "hour_of_day"], "metric": "impressions"}).json()["rows"]
+    assert len(heat) == 7 * 24
+    assert {r["weekday"] for r in heat} == set(range(1, 8))
+    assert sum(r["impressions"] for r in heat) == int(total)
+    one_day = api.get(f"{API}/reports/delivery", params={
+        "dimension": "hour", "metric": "impressions", "start": "2026-09-10",
+        "end": "2026-09-10"}).json()["rows"]
+    assert len(one_day) == 24 and all(r["hour"].startswith("2026-09-10T") for r in one_day)
+    top = api.get(f"{API}/reports/delivery", params={
+        "dimension": "line_item", "metric": "impressions", "sort": "-impressions",
+        "limit": 2}).json()
+    assert top["truncated"] and top["rows"][0]["impressions"] >= top["rows"][1]["impressions"]
+    _problem(api.get(f"{API}/reports/delivery", params={"metric": "impressions",
+                                                        "sort": "nope"}), 400)
+    _problem(api.get(f"{API}/reports/delivery", params={"metric": "reach"}), 422)
+
+
+def test_pacing_reach_and_truth_reports(db: Engine) -> None:
+    api = client(url_of(db))
+    pacing = api.get(f"{API}/reports/pacing", params={"campaign_id": 1}).json()["rows"]
+    with db.connect() as conn:
+        delivered = conn.execute(text(
+            "SELECT SUM(delivered_impressions) FROM pacing p JOIN line_items l"
+            " ON l.id = p.line_item_id WHERE l.campaign_id = 1")).scalar_one()
+    assert sum(r["delivered_impressions"] for r in pacing) == int(delivered)
+    for row in pacing:
+        reasons = sum(row[k] for k in row if k.startswith("shortfall_") and
+                      k != "shortfall_impressions")
+        assert reasons == row["shortfall_impressions"]
+    reach = api.get(f"{API}/reports/reach").json()
+    assert reach["line_items"] and all(r["reach"] <= r["targetable_households"]
+                                       for r in reach["line_items"])
+    assert [b["frequency"] for b in reach["frequency_distribution"]][-1] == "10+"
+    truth = api.get(f"{API}/reports/truth").json()
+    assert 0 < truth["rates"]["true_vcr"] <= 1 and 0 < truth["rates"]["observed_vcr"] <= 1
+    assert truth["conversions"] and all(
+        {"day", "baseline", "incremental", "attributed"} <= set(r) for r in truth["conversions"])
+
+
+def test_create_is_simulated_idempotent_and_validated(db: Engine) -> None:
+    api = client(url_of(db))
+    body = campaign_body(2)
+    created = api.post(f"{API}/campaigns", json=body, headers={"Idempotency-Key": "k-1"})
+    assert created.status_code == 201, created.text
+    campaign = created.json()
+    assert created.headers["location"] == f"{API}/campaigns/{campaign['id']}"
+    assert campaign["name"] == "API Launch" and campaign["budget"]["amount"] == "20000.00"
+    again = api.post(f"{API}/campaigns", json=body, headers={"Idempotency-Key": "k-1"})
+    assert again.status_code == 201 and again.json()["id"] == campaign["id"]
+    assert again.headers["idempotent-replayed"] == "true"
+    with db.connect() as conn:
+        named = conn.execute(select(func.count()).select_from(orm.Campaign)
+                             .where(orm.Campaign.name == "API Launch")).scalar_one()
+    assert named == 1
+    other = api.post(f"{API}/campaigns", json={**body, "name": "Other"},
+                     headers={"Idempotency-Key": "k-1"})
+    _problem(other, 422)
+    delivered = api.get(f"{API}/reports/delivery", params={
+        "campaign_id": campaign["id"], "metric": "impressions"}).json()["rows"][0]
+    assert delivered["impressions"] > 0  # simulated on create
+    too_much = campaign_body(2, name="Too Much", budget="6000", line_items=2)
+    problem = _problem(api.post(f"{API}/campaigns", json=too_much), 422)
+    assert "more than the campaign budget" in problem["detail"]
+    bad = _problem(api.post(f"{API}/campaigns", json={**body, "budget": {"amount": "-5"}}), 422)
+    assert bad["errors"][0]["pointer"] == "#/budget/amount"
+    orphan = _problem(api.post(f"{API}/campaigns", json={**body, "advertiser_id": 999999}), 422)
+    assert orphan["errors"] == [{"pointer": "#/advertiser_id", "detail": "no advertiser 999999"}]
+    item = {**campaign_body(2)["line_items"][0], "name": "Added", "campaign_id": campaign["id"]}
+    added = api.post(f"{API}/line-items", json=item)
+    assert added.status_code == 201, added.text
+    assert added.json()["budget"]["currency"] == "USD"
+    creative = {"name": "Second spot", "duration_s": 15, "line_item_id": added.json()["id"],
+                "asset_url": "https://cdn.brand.example/second.mp4"}
+    assert api.post(f"{API}/creatives", json=creative).status_code == 201
+    _problem(api.post(f"{API}/creatives", json=creative), 422)  # the same name again
+    advertiser = api.post(f"{API}/advertisers", json={
+        "name": "Sandbox Brand", "industry": "retail", "domain": "sandbox.example"})
+    assert advertiser.status_code == 201 and advertiser.json()["currency"] == "USD"
+
+
+def test_changes_are_checked_and_simulated_again(db: Engine) -> None:
+    api = client(url_of(db))
+    campaign = api.post(f"{API}/campaigns", json=campaign_body(3)).json()
+    paused = api.patch(f"{API}/campaigns/{campaign['id']}", json={"status": "paused"})
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    rows = api.get(f"{API}/reports/delivery", params={
+        "campaign_id": campaign["id"], "metric": "impressions"}).json()["rows"]
+    assert rows == [] or rows[0]["impressions"] == 0  # a paused campaign delivers nothing
+    below = api.patch(f"{API}/campaigns/{campaign['id']}", json={"budget": {"amount": "100"}})
+    _problem(below, 422)
+    assert api.get(f"{API}/campaigns/{campaign['id']}").json()["budget"]["amount"] == "20000.00"
+    shorter = api.patch(f"{API}/campaigns/{campaign['id']}",
+                        json={"flight": {"end": "2026-09-05T00:00:00Z"}})
+    assert "outside the campaign flight" in _problem(shorter, 422)["detail"]
+    more = api.patch(f"{API}/campaigns/{campaign['id']}",
+                     json={"status": "active", "budget": {"amount": "30000"}})
+    assert more.status_code == 200 and more.json()["budget"]["amount"] == "30000.00"
+    _problem(api.patch(f"{API}/campaigns/{campaign['id']}", json={"status": "bogus"}), 422)
+    _problem(api.patch(f"{API}/advertisers/1", json={"budget": {"amount": "5"}}), 422)
+    _problem(api.patch(f"{API}/creatives/999999", json={"status": "paused"}), 404)
+
+
+def test_report_jobs_give_json_csv_and_parquet(sqlite_engine: Engine) -> None:
+    import io
+
+    import pyarrow.parquet as pq
+
+    api = client(generated(sqlite_engine))
+    asked = {"dimensions": ["date", "device"], "metrics": ["impressions", "ctr"]}
+    job = api.post(f"{API}/reports", json=asked)
+    assert job.status_code == 202, job.text
+    job_id = job.json()["id"]
+    for _ in range(200):
+        status = api.get(f"{API}/reports/{job_id}").json()
+        if status["status"] in ("done", "failed"):
+            break
+        time.sleep(0.05)
+    assert status["status"] == "done", status
+    assert status["result"] == f"{API}/reports/{job_id}/result"
+    rows = api.get(status["result"]).json()
+    sync = api.get(f"{API}/reports/delivery", params={
+        "dimension": ["date", "device"], "metric": ["impressions", "ctr"],
+        "limit": 10000}).json()["rows"]
+    assert rows == sync and status["rows"] == len(rows)
+    csv = api.get(status["result"], params={"format": "csv"})
+    assert csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0] == '"date","device","impressions","ctr"'
+    assert len(csv.text.splitlines()) == len(rows) + 1
+    parquet = pq.read_table(io.BytesIO(api.get(status["result"],
+                                               params={"format": "parquet"}).content))
+    assert parquet.to_pylist() == rows
+    _problem(api.get(f"{API}/reports/{'0' * 32}"), 404)
+
+
+def test_writes_need_the_token_when_one_is_set(sqlite_engine: Engine) -> None:
+    token = "t0ken-for-the-tests-0123456789"
+    api = client(generated(sqlite_engine), token=token)
+    body = campaign_body(1)
+    _problem(api.post(f"{API}/campaigns", json=body), 401)
+    _problem(api.post(f"{API}/campaigns", json=body,
+                      headers={"Authorization": "Bearer wrong"}), 401)
+    _problem(api.patch(f"{API}/campaigns/1", json={"status": "paused"}), 401)
+    _problem(api.post(f"{API}/reports", json={"metrics": ["impressions"]}), 401)
+    assert api.get(f"{API}/campaigns").status_code == 200  # reads stay open
+    ok = api.post(f"{API}/campaigns", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 201, ok.text
+    schema = api.get("/openapi.json").json()
+    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+
+
+def test_body_cap_and_no_cors(sqlite_engine: Engine) -> None:
+    api = client(generated(sqlite_engine), max_body=2000)
+    big = campaign_body(1, name="x" * 3000)
+    _problem(api.post(f"{API}/campaigns", json=big), 413)
+    answer = api.get(f"{API}/advertisers", headers={"Origin": "https://elsewhere.example"})
+    assert "access-control-allow-origin" not in answer.headers
+
+
+def test_no_database_secret_in_any_answer(pg_engine: Engine) -> None:
+    """The server is given a URL with a password (PostgreSQL's trust auth ignores it)."""
+    secret = "Sup3rSecretPw"
+    url = pg_engine.url.set(password=secret).render_as_string(hide_password=False)
+    api = client(url)
+    answers = [api.get(path) for path in (
+        "/openapi.json", f"{API}/health", f"{API}/advertisers?cursor=x",
+        f"{API}/campaigns/1", "/docs", "/")]
+    answers.append(api.post(f"{API}/campaigns", json=campaign_body(424242)))
+    for answer in answers:
+        assert secret not in answer.text and "postgresql" not in answer.text.replace(
+            '"dialect":"postgresql"', "")
