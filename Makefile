@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.deps-stamp
 
-.PHONY: deps test test-one lint check fuzz init-db run bench docs clean
+.PHONY: deps browser-deps test test-one lint check fuzz init-db run bench docs clean
 
 deps: $(STAMP)
 
@@ -13,6 +13,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# Debian's Chromium and ChromeDriver for the dashboard's browser test (Playwright drives the
+# system Chromium; no test tool downloads a browser). Nothing to do when they are there.
+browser-deps:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
 test: deps
 	$(BIN)/python -m pytest

@@ -214,6 +214,25 @@ def _with_parents(query: Any, line_item_id: Any) -> Select[Any]:
     return joined
 
 
+def _row_filters(filters: Filters) -> list[ColumnElement[bool]]:
+    """Conditions on performance rows alone: the line items of a campaign or an advertiser
+    as an IN over their ids (the key's leading column), the device."""
+    perf = orm.Performance
+    found: list[ColumnElement[bool]] = []
+    if filters.line_item_id is not None:
+        found.append(perf.line_item_id == filters.line_item_id)
+    if filters.campaign_id is not None:
+        found.append(perf.line_item_id.in_(
+            select(orm.LineItem.id).where(orm.LineItem.campaign_id == filters.campaign_id)))
+    if filters.advertiser_id is not None:
+        found.append(perf.line_item_id.in_(
+            select(orm.LineItem.id).join(orm.Campaign, orm.Campaign.id == orm.LineItem.campaign_id)
+            .where(orm.Campaign.advertiser_id == filters.advertiser_id)))
+    if filters.device is not None:
+        found.append(perf.device == filters.device)
+    return found
+
+
 def _hour_bounds(filters: Filters) -> list[ColumnElement[bool]]:
     """The performance hours of the UTC days start … end (index-friendly ranges)."""
     hour = orm.Performance.hour
@@ -243,26 +262,44 @@ def _ratio(num: ColumnElement[Any], den: ColumnElement[Any]) -> ColumnElement[An
     return cast(num, Double) / func.nullif(cast(den, Double), 0)
 
 
-def _metric_columns() -> dict[Metric, ColumnElement[Any]]:
+_BASES: Final[dict[Metric, tuple[str, ...]]] = {
+    Metric.vcr: ("completes", "impressions"),
+    Metric.viewability: ("viewable", "measurable"),
+    Metric.ctr: ("clicks", "impressions"),
+    Metric.spend: ("spend_micros",),
+    Metric.ecpm: ("spend_micros", "impressions"),
+}
+"""The sums a metric is computed from (a plain sum: itself)."""
+
+
+def _base_sum(name: str) -> ColumnElement[Any]:
     perf = orm.Performance
-    total = {name: func.coalesce(func.sum(getattr(perf, name)), 0)
-             for name in ("impressions", "starts", "first_quartile", "midpoint",
-                          "third_quartile", "completes", "measurable", "viewable", "invalid",
-                          "clicks", "qr_scans", "spend_micros")}
-    conversions = func.coalesce(func.sum(perf.click_conversions + perf.view_conversions), 0)
-    return {
-        **{Metric(name): total[name] for name in total if name != "spend_micros"},
-        Metric.vcr: _ratio(total["completes"], total["impressions"]),
-        Metric.viewability: _ratio(total["viewable"], total["measurable"]),
-        Metric.ctr: _ratio(total["clicks"], total["impressions"]),
-        Metric.conversions: conversions,
-        Metric.spend: cast(total["spend_micros"], Double) / 1_000_000,
-        Metric.ecpm: _ratio(total["spend_micros"], total["impressions"]) / 1000,
-    }
+    if name == "conversions":
+        return func.sum(perf.click_conversions + perf.view_conversions)
+    return func.sum(getattr(perf, name))
 
 
-def _dimension_columns(dimension: Dimension) -> list[ColumnElement[Any]]:
-    """The grouped columns of a dimension, labelled (an entity: its id, then its name)."""
+def _metric(metric: Metric, sums: Any) -> ColumnElement[Any]:
+    """A metric from the first stage's sums (`sums.<base>`), re-summed over the second."""
+    total = {name: func.coalesce(func.sum(sums[name]), 0)
+             for name in _BASES.get(metric, (metric.value,))}
+    match metric:
+        case Metric.vcr:
+            return _ratio(total["completes"], total["impressions"])
+        case Metric.viewability:
+            return _ratio(total["viewable"], total["measurable"])
+        case Metric.ctr:
+            return _ratio(total["clicks"], total["impressions"])
+        case Metric.spend:
+            return cast(total["spend_micros"], Double) / 1_000_000
+        case Metric.ecpm:
+            return _ratio(total["spend_micros"], total["impressions"]) / 1000
+    return total[metric.value]
+
+
+def _keys(dimension: Dimension) -> list[ColumnElement[Any]]:
+    """The first stage's grouping keys of a dimension (ids, never names; the line item for
+    its campaign and advertiser, which the second stage looks up on the few grouped rows)."""
     perf = orm.Performance
     match dimension:
         case Dimension.date:
@@ -273,20 +310,18 @@ def _dimension_columns(dimension: Dimension) -> list[ColumnElement[Any]]:
             return [_UtcHourOfDay(perf.hour).label("hour_of_day")]
         case Dimension.weekday:
             return [_UtcWeekday(perf.hour).label("weekday")]
-        case Dimension.advertiser:
-            return [orm.Advertiser.id.label("advertiser_id"),
-                    orm.Advertiser.name.label("advertiser_name")]
-        case Dimension.campaign:
-            return [orm.Campaign.id.label("campaign_id"),
-                    orm.Campaign.name.label("campaign_name")]
-        case Dimension.line_item:
-            return [perf.line_item_id.label("line_item_id"),
-                    orm.LineItem.name.label("line_item_name")]
+        case Dimension.advertiser | Dimension.campaign | Dimension.line_item:
+            return [perf.line_item_id.label("line_item_id")]  # parents join in stage two
         case Dimension.creative:
-            return [perf.creative_id.label("creative_id"), orm.Creative.name.label("creative_name")]
+            return [perf.creative_id.label("creative_id")]
         case Dimension.device:
             return [perf.device.label("device")]
     raise AssertionError(dimension)  # pragma: no cover
+
+
+_NAMED: Final = {Dimension.advertiser: orm.Advertiser, Dimension.campaign: orm.Campaign,
+                 Dimension.line_item: orm.LineItem, Dimension.creative: orm.Creative}
+"""Dimensions whose rows also get the entity's name (`<dimension>_name`)."""
 
 
 def _plain(value: Any) -> Any:
@@ -316,25 +351,62 @@ def run_report(
     `dimensions` (none: one row of totals), sorted by `sort` (column names of the report,
     `-name` for descending; default: the dimensions in order) and cut at `limit` rows.
     Raises AdsgenError for an unknown sort column or a limit out of 1 … `most` (asynchronous
-    report jobs raise `most`)."""
+    report jobs raise `most`).
+
+    Two stages, both in the database: the hourly rows alone are summed by the dimensions'
+    keys (the line item standing for its campaign and advertiser; filters on those are an
+    IN over line item ids), joining nothing; then the few grouped rows get their parents,
+    names and currency, are summed again, and the rates are divided.
+    """
     if not 1 <= limit <= most:
         raise AdsgenError(f"limit must be 1 to {most}, got {limit}")
     if not metrics:
         raise AdsgenError("name at least one metric")
     perf = orm.Performance
-    grouped = [column for d in dict.fromkeys(dimensions) for column in _dimension_columns(d)]
-    if MONEY & set(metrics):
-        grouped.append(orm.Advertiser.currency.label("currency"))
-    wanted = _metric_columns()
-    measures = [wanted[m].label(m.value) for m in dict.fromkeys(metrics)]
-    query = _with_parents(select(*grouped, *measures).select_from(perf), perf.line_item_id)
-    if Dimension.creative in dimensions:
-        query = query.join(orm.Creative, orm.Creative.id == perf.creative_id)
-    conditions = [*_entity_filters(filters, perf.line_item_id), *_hour_bounds(filters)]
-    if filters.device is not None:
-        conditions.append(perf.device == filters.device)
+    chosen = list(dict.fromkeys(dimensions))
+    wanted = list(dict.fromkeys(metrics))
+    money = bool(MONEY & set(wanted))
+    parents = money or bool({Dimension.advertiser, Dimension.campaign} & set(chosen))
+    keys = list({str(k.key): k for d in chosen for k in _keys(d)}.values())
+    if parents and "line_item_id" not in {str(k.key) for k in keys}:
+        keys.append(perf.line_item_id.label("line_item_id"))
+    bases = list(dict.fromkeys(b for m in wanted for b in _BASES.get(m, (m.value,))))
+    inner = select(*keys, *[_base_sum(b).label(b) for b in bases]).select_from(perf)
+    conditions = [*_row_filters(filters), *_hour_bounds(filters)]
     if conditions:
-        query = query.where(and_(*conditions))
+        inner = inner.where(and_(*conditions))
+    if keys:
+        inner = inner.group_by(*keys)
+    first = inner.subquery("first_stage")
+
+    grouped: list[ColumnElement[Any]] = []
+    query = select().select_from(first)
+    if parents:
+        query = query.join(orm.LineItem, orm.LineItem.id == first.c.line_item_id).join(
+            orm.Campaign, orm.Campaign.id == orm.LineItem.campaign_id)
+    if money or Dimension.advertiser in chosen:
+        query = query.join(orm.Advertiser, orm.Advertiser.id == orm.Campaign.advertiser_id)
+    for dimension in chosen:
+        match dimension:
+            case Dimension.advertiser:
+                grouped += [orm.Advertiser.id.label("advertiser_id"),
+                            orm.Advertiser.name.label("advertiser_name")]
+            case Dimension.campaign:
+                grouped += [orm.Campaign.id.label("campaign_id"),
+                            orm.Campaign.name.label("campaign_name")]
+            case Dimension.line_item:
+                if not parents:
+                    query = query.join(orm.LineItem, orm.LineItem.id == first.c.line_item_id)
+                grouped += [first.c.line_item_id, orm.LineItem.name.label("line_item_name")]
+            case Dimension.creative:
+                query = query.join(orm.Creative, orm.Creative.id == first.c.creative_id)
+                grouped += [first.c.creative_id, orm.Creative.name.label("creative_name")]
+            case _:
+                grouped += [first.c[str(k.key)] for k in _keys(dimension)]
+    if money:
+        grouped.append(orm.Advertiser.currency.label("currency"))
+    measures = [_metric(m, first.c).label(m.value) for m in wanted]
+    query = query.add_columns(*grouped, *measures)
     if grouped:
         query = query.group_by(*grouped)
     by_name: dict[str, ColumnElement[Any]] = {str(c.key): c for c in [*grouped, *measures]}
@@ -345,7 +417,8 @@ def run_report(
             raise AdsgenError(f"cannot sort by {key!r}; the report's columns are "
                               f"{', '.join(by_name)}")
         order.append(column.desc() if key.startswith("-") else column.asc())
-    order += [c.asc() for c in grouped if c.key not in {s.removeprefix('-') for s in sort}]
+    sorted_keys = {s.removeprefix("-") for s in sort}
+    order += [c.asc() for c in grouped if c.key not in sorted_keys]
     rows = conn.execute(query.order_by(*order).limit(limit + 1)).mappings().all()
     report = Report(columns=list(by_name))
     report.truncated = len(rows) > limit
