@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -334,7 +335,9 @@ def _plain(value: Any) -> Any:
         return str(value)  # an enum member (currency) as its value
     if isinstance(value, int | float) or value is None:
         return value
-    return float(value)  # Decimal sums of PostgreSQL and MariaDB
+    if isinstance(value, Decimal):  # SUM of integers on PostgreSQL and MariaDB
+        return int(value) if value == value.to_integral_value() else float(value)
+    return float(value)
 
 
 def run_report(
