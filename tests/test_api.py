@@ -263,6 +263,11 @@ def test_body_cap_and_no_cors(sqlite_engine: Engine) -> None:
     _problem(api.post(f"{API}/campaigns", json=big), 413)
     answer = api.get(f"{API}/advertisers", headers={"Origin": "https://elsewhere.example"})
     assert "access-control-allow-origin" not in answer.headers
+    # what a cross-site form can send (text/plain, no preflight) is not a JSON body
+    form = api.post(f"{API}/advertisers", headers={"Content-Type": "text/plain"},
+                    content='{"name": "Forged", "industry": "retail", "domain": "f.example"}')
+    _problem(form, 422)
+    assert api.get(f"{API}/advertisers", params={"name": "forged"}).json()["items"] == []
 
 
 def test_no_database_secret_in_any_answer(pg_engine: Engine) -> None:

@@ -45,6 +45,9 @@ def test_serve_on_sqlite_writes_through_the_running_server(tmp_path: Path) -> No
         assert created.status_code == 201, created.text
         listed = httpx.get(f"{base}/api/v1/advertisers", params={"name": "served"}).json()
         assert [a["id"] for a in listed["items"]] == [created.json()["id"]]
+        rebound = httpx.get(f"{base}/api/v1/advertisers", headers={"Host": "evil.example"})
+        assert rebound.status_code == 400  # DNS rebinding: only loopback names answer
+        assert httpx.get(f"{base.replace('127.0.0.1', 'localhost')}/").status_code == 200
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::"])

@@ -9,8 +9,10 @@ same `adsgen.runs` functions as the CLI (each its own transaction), one at a tim
 Security (the app is a local sandbox first): writes need `Authorization: Bearer <token>`
 whenever a token is configured (`adsgen serve` requires one to bind beyond loopback); request
 bodies over `max_body` bytes are refused with 413 before they are read whole; no CORS
-headers are sent (the dashboard is served from the same origin); error messages are scrubbed
-of the database URL's secrets and the URL itself is never returned.
+headers are sent (the dashboard is served from the same origin), and bodies must be
+`application/json`, so another site's page can neither read answers nor post a form; on
+loopback only loopback Host headers are answered (DNS rebinding); error messages are
+scrubbed of the database URL's secrets and the URL itself is never returned.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class ServeConfig:
     platform: str = "netflix_like"
     max_body: int = MAX_BODY
     dashboard: bool = True
+    allowed_hosts: tuple[str, ...] = ()
+    """Host headers answered (empty: any). `adsgen serve` on loopback allows only loopback
+    names, so a web page that rebinds its own domain to 127.0.0.1 cannot read the API."""
 
 
 @dataclass
@@ -228,4 +233,8 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     app.openapi = patched  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, limit=config.max_body)
+    if config.allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
     return app

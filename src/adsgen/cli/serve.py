@@ -63,8 +63,9 @@ def serve_command(
     from adsgen.storage.database import masked_url
 
     url = state.db or get_settings().database_url
+    loopback = ("127.0.0.1", "localhost", "[::1]", "::1", host) if is_loopback(host) else ()
     app = create_app(ServeConfig(database_url=url, token=token, seed=state.seed_or_default(),
-                                 platform=platform_name(platform)))
+                                 platform=platform_name(platform), allowed_hosts=loopback))
     shown = f"[{host}]" if ":" in host else host
     state.note(f"serving {masked_url(url)} at http://{shown}:{port}/ (API docs at /docs"
                f"{'; writes need the bearer token' if token else ''}); Ctrl-C stops")
