@@ -65,3 +65,17 @@ def test_to_utc_naive_out_of_range_is_a_value_error(moment: datetime) -> None:
     """Parsers catch ValueError: an OverflowError from astimezone would escape as exit 1."""
     with pytest.raises(ValueError, match="out of range in UTC"):
         to_utc_naive(moment)
+
+
+@pytest.mark.parametrize("cpm", [1e26, "1e40", Decimal("123456789012345678901234567.5")])
+def test_a_huge_cpm_is_a_validation_error_not_a_crash(cpm: object) -> None:
+    """Found by schemathesis through the API: 1e26 made Decimal.quantize raise
+    InvalidOperation (more digits than its context holds), an internal error."""
+    from pydantic import TypeAdapter
+
+    from adsgen.domain.fields import Cpm, Money
+
+    with pytest.raises(ValidationError, match="too large"):
+        TypeAdapter(Cpm).validate_python(cpm)
+    with pytest.raises(ValidationError, match="at most"):
+        TypeAdapter(Money).validate_python(cpm)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -172,7 +172,10 @@ def _parse_decimal(value: Any) -> Any:
 
 def _check_cents(value: Decimal) -> Decimal:
     """Exact check (no rounding) that a bounded Decimal has at most 2 decimal places."""
-    cents = value.quantize(_CENT)
+    try:
+        cents = value.quantize(_CENT)
+    except InvalidOperation:  # more digits than the decimal context holds (28)
+        raise rule_error(f"is too large, got {shown(value)}") from None
     if cents != value:
         raise rule_error(f"must have at most 2 decimal places (whole cents), got {shown(value)}")
     return cents
