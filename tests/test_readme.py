@@ -208,3 +208,11 @@ def test_readme_examples_run_in_order(tmp_path: Path) -> None:
     for block in found:
         if not block.skipped:
             run_block(block, tmp_path)
+
+
+def test_readme_counts_adsgen_tables_right() -> None:
+    """The safety section says how many tables adsgen owns; a new table must update it."""
+    from adsgen.storage.orm import Base
+
+    text = README.read_text(encoding="utf-8")
+    assert f"only its own {len(Base.metadata.tables)} tables" in text
