@@ -26,7 +26,7 @@ from adsgen.domain.schemas import (
     LineItemCreate,
 )
 from adsgen.exceptions import SpecError
-from adsgen.runs.grow import validated
+from adsgen.runs.grow import add_to_campaign, validated, with_line_item
 from adsgen.runs.jobs import Progress, RunSummary, job, no_progress
 from adsgen.storage import orm
 
@@ -53,7 +53,7 @@ def create_line_item_as_given(
     naming no currency is in the campaign's. SpecError (key path `line_item…`) when it does
     not fit the campaign (budget, flight, currency, duplicate name) or targets a geo the
     platform does not serve; AdsgenError for an unknown campaign."""
-    from adsgen.storage.persist import add_line_item, require
+    from adsgen.storage.persist import require
 
     with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
              progress=progress) as run:
@@ -63,13 +63,9 @@ def create_line_item_as_given(
             budget = item.budget.model_copy(update={"currency": campaign.budget.currency})
             item = item.model_copy(update={"budget": budget})
         run.platform.check_geos(item.targeting.geo, where="line_item: targeting.geo")
-        tree = {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
-        validated(CampaignCreate, tree, where=f"line_item (in campaign {campaign_id})")
-        saved = add_line_item(run.session, campaign_id, item)
-        run.record("line_items", [saved])
-        run.record("creatives", saved.creatives)
-        if simulate:
-            run.simulate([saved.id])
+        validated(CampaignCreate, with_line_item(campaign, item),
+                  where=f"line_item (in campaign {campaign_id})")
+        add_to_campaign(run, campaign_id, item, simulate=simulate)
     return run.summary
 
 

@@ -32,6 +32,7 @@ from adsgen.domain.schemas import (
 )
 from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.runs.jobs import (
+    Job,
     Progress,
     RunSummary,
     job,
@@ -238,7 +239,7 @@ def create_line_item(
     or targets a geo the platform does not serve.
     """
     from adsgen.build.plans import build_profile, renamed
-    from adsgen.storage.persist import add_line_item, require
+    from adsgen.storage.persist import require
 
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
@@ -271,14 +272,10 @@ def create_line_item(
         item = rehosted(item, f"cdn.{row.advertiser.domain}")
         if settings is None or settings.name is None:  # a drawn name: apart from the others'
             item = renamed(item, {other.name for other in campaign.line_items})
-        tree = {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
-        validated(CampaignCreate, tree, where=f"--campaign-id {campaign_id}")
+        validated(CampaignCreate, with_line_item(campaign, item),
+                  where=f"--campaign-id {campaign_id}")
         _check_viable(item, campaign_id, left=budget is None)
-        saved = add_line_item(session, campaign_id, item)
-        run.record("line_items", [saved])
-        run.record("creatives", saved.creatives)
-        if simulate:
-            run.simulate([saved.id])
+        add_to_campaign(run, campaign_id, item, simulate=simulate)
     return run.summary
 
 
@@ -459,6 +456,23 @@ def rehosted(item: LineItemCreate, host: str) -> LineItemCreate:
         for c in item.creatives
     ]
     return item.model_copy(update={"creatives": creatives})
+
+
+def with_line_item(campaign: CampaignCreate, item: LineItemCreate) -> dict[str, Any]:
+    """The campaign's tree with `item` added, to validate before anything is written."""
+    return {**campaign.model_dump(), "line_items": [*campaign.line_items, item]}
+
+
+def add_to_campaign(run: Job, campaign_id: int, item: LineItemCreate, *, simulate: bool) -> None:
+    """Write a validated line item (and its creatives) into the run's session, record both
+    for the summary and simulate it: the one way the CLI and the API add a line item."""
+    from adsgen.storage.persist import add_line_item
+
+    saved = add_line_item(run.session, campaign_id, item)
+    run.record("line_items", [saved])
+    run.record("creatives", saved.creatives)
+    if simulate:
+        run.simulate([saved.id])
 
 
 def validated(model: type[_M], data: Any, *, where: str) -> _M:
