@@ -52,6 +52,7 @@ bench: deps
 	$(BIN)/python benchmarks/bench_calendar.py
 	$(BIN)/python benchmarks/bench_world.py
 	$(BIN)/python benchmarks/realism.py
+	$(BIN)/python benchmarks/measurement.py
 
 docs: deps
 	$(BIN)/adsgen schema --format markdown > docs/data-dictionary.md

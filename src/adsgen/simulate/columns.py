@@ -368,7 +368,7 @@ CONVERSION_TRUTH_SCHEMA = pa.schema([
            "Seed of the run that drew these values (--seed): same seed, same truth."),
     _field("baseline_rate", pa.float64(),
            "b: conversions per household per day that would happen without ads, drawn per"
-           " advertiser (log-uniform 3e-5 to 3e-4; the same for all its line items).",
+           " advertiser (log-uniform 1.2e-4 to 1.2e-3; the same for all its line items).",
            "conversions per household per day"),
     _field("hill_half_saturation", pa.float64(),
            "K of the Hill response H(f) = f^s / (f^s + K^s) to the average frequency f: the"
@@ -382,7 +382,7 @@ CONVERSION_TRUTH_SCHEMA = pa.schema([
            "share 0-1 per day"),
     _field("incremental_rate_max", pa.float64(),
            "r: incremental conversions per exposed household per day of adstock at saturation"
-           " (log-uniform 0.001-0.012 per line item).", "conversions per household"),
+           " (log-uniform 1e-4 to 1.2e-3 per line item).", "conversions per household"),
     _field("effective_impressions", pa.float64(),
            "E_d: the day's valid impressions weighted by quality, Σ (impressions − invalid) × q"
            " over its performance rows, q = the creative's completion probability on the device"
@@ -478,7 +478,7 @@ DAILY_SCHEMA = pa.schema([
            " attribution over-counts.", "conversions"),
     _field("value_per_conversion_micros", pa.int64(),
            "v: the value of one conversion to the advertiser, drawn per advertiser"
-           " (log-uniform 20-200 units of its currency, whole cents).",
+           " (log-uniform 100-1000 units of its currency, whole cents).",
            "micros per conversion"),
     _field("incremental_value_micros", pa.int64(),
            "Truth: incremental_conversions × value_per_conversion_micros, the contribution;"

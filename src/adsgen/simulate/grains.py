@@ -66,8 +66,12 @@ F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
 U64 = NDArray[np.uint64]
 
-VALUE_PER_CONVERSION = (20.0, 200.0)
-"""Value of one conversion, log-uniform per advertiser, in units of its currency."""
+VALUE_PER_CONVERSION = (100.0, 1000.0)
+"""Value of one conversion, log-uniform per advertiser, in units of its currency (a
+lifetime value: a subscription, a lead, a basket and its repeats). With the incremental
+conversions of `incrementality` it puts the mean true ROI per advertiser × channel near the
+$1.83 of value per $1 that TV returns on average (Keen, "Marketing ROI Insights");
+benchmarks/measurement.py prints it."""
 MARGINAL_STEP = 0.01
 """The spend step of the marginal truth: the response at spend × (1 + MARGINAL_STEP)."""
 DAILY_SUMS: tuple[str, ...] = (
