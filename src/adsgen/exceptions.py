@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 __all__ = [
-    "AdsgenError", "DatabaseError", "Interrupted", "SpecError", "UnknownNameError", "shorten",
-    "shown",
+    "AdsgenError", "ConflictError", "DatabaseError", "Interrupted", "SpecError",
+    "UnknownNameError", "shorten", "shown",
 ]
 
 SHOWN_LENGTH = 80
@@ -70,6 +70,11 @@ class SpecError(AdsgenError):
         self.where = f"{file}: {shorten(path)}" if path else file
         message = shorten(message)
         super().__init__(f"{self.where}: {message}" if where else message)
+
+
+class ConflictError(AdsgenError):
+    """The request contradicts what the data holds (deleting an entity that has delivered);
+    the API answers 409."""
 
 
 class DatabaseError(AdsgenError):

@@ -72,6 +72,9 @@ class State:
     engine: Engine
     write_lock: threading.Lock = field(default_factory=threading.Lock)
     idempotency: OrderedDict[str, tuple[str, int, Any]] = field(default_factory=OrderedDict)
+    busy: str | None = None
+    """The background run holding the write lock (`adsgen.api.runs`): other writes get 409
+    at once rather than waiting for it."""
 
 
 class BodyLimit:
@@ -146,6 +149,28 @@ def writer(request: Request,
     return state
 
 
+WRITE_WAIT = 30.0
+"""Seconds a write waits for another (short) write before it answers 409."""
+
+
+def acquire_write_lock(state: State, wait: float = WRITE_WAIT) -> None:
+    """Take the database's write lock (one write at a time per database): 409 when another
+    write keeps it over `wait` seconds, and at once while a background run holds it."""
+    import time
+
+    from fastapi import HTTPException
+
+    deadline = time.monotonic() + wait
+    while True:
+        if state.busy is not None:
+            raise HTTPException(409, f"run {state.busy} is writing to this database; retry "
+                                f"once it is done (GET /api/v1/runs/{state.busy})")
+        if state.write_lock.acquire(timeout=0.05):
+            return
+        if time.monotonic() > deadline:
+            raise HTTPException(409, "another write is running on this database; retry")
+
+
 ERRORS = {status: {"model": Problem, "description": text} for status, text in (
     (400, "The request cannot be served as asked (problem details)"),
     (413, "The request body is too large"),
@@ -176,16 +201,18 @@ def _without_security(schema: dict[str, Any]) -> None:
 def create_app(config: ServeConfig) -> FastAPI:
     """The app serving `config.database_url`; its tables are created if missing (never
     changed otherwise). Raises DatabaseError when the database cannot be reached."""
-    from adsgen.api import entities, reports
+    from adsgen.api import entities, live, reports, runs
     from adsgen.runs.jobs import open_database
-    from adsgen.storage.database import init_db
+    from adsgen.storage.database import init_db, read_while_writing
 
     engine = open_database(config.database_url)
     init_db(engine)
+    read_while_writing(engine)  # the dashboard reads while a background run writes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
         yield
+        runs.shutdown(app)
         reports.shutdown(app)
         engine.dispose()
 
@@ -216,6 +243,8 @@ def create_app(config: ServeConfig) -> FastAPI:
 
     app.include_router(entities.router, prefix="/api/v1")
     app.include_router(reports.router, prefix="/api/v1")
+    app.include_router(runs.router, prefix="/api/v1")
+    app.include_router(live.router, prefix="/api/v1")
     if config.dashboard:
         from adsgen.web import mount
 

@@ -1,9 +1,10 @@
-"""Campaign management routes: list, get, create and change advertisers, campaigns, line
-items and creatives.
+"""Campaign management routes: list, get, create, change and delete advertisers, campaigns,
+line items and creatives.
 
 Parse, call, render: lists and reads call `adsgen.runs.entities`, creates call the same
 `adsgen.runs.grow` functions as the `create-*` commands (line items and creatives given
-whole: `adsgen.runs.edits`), changes call `adsgen.runs.edits.change_entity`; bodies are the
+whole: `adsgen.runs.edits`), changes call `adsgen.runs.edits.change_entity` and deletes
+`adsgen.runs.edits.delete_entity` (only what has not delivered); bodies are the
 domain's Create schemas and answers its Read schemas. A create with an `Idempotency-Key`
 header is done once: the same key with the same body answers the first result again
 (`Idempotent-Replayed: true`), with another body 422.
@@ -17,11 +18,11 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from adsgen.api.app import IDEMPOTENCY_KEYS, State, session, writer
+from adsgen.api.app import IDEMPOTENCY_KEYS, State, acquire_write_lock, session, writer
 from adsgen.api.models import (
     OUT,
     AdvertiserOut,
@@ -157,9 +158,9 @@ def get_creative(creative_id: Id, db: Session = Depends(session)) -> BaseModel:
 
 
 def _locked(state: State, work: Callable[[], Any]) -> Any:
-    """`work` while holding the write lock; 409 when another write keeps it over 30 s."""
-    if not state.write_lock.acquire(timeout=30):
-        raise HTTPException(409, "another write is running on this database; retry")
+    """`work` while holding the write lock; 409 when another write keeps it over 30 s, or
+    at once while a background run holds it."""
+    acquire_write_lock(state)
     try:
         return work()
     finally:
@@ -307,8 +308,6 @@ def create_creative(
 def _change(state: State, kind: str, entity_id: int, body: Change) -> BaseModel:
     from adsgen.runs import edits
 
-    with Session(state.engine) as db:
-        _one(db, kind, entity_id)
     budget, flight = body.budget, body.flight
     change = edits.Change(
         status=body.status,
@@ -316,10 +315,16 @@ def _change(state: State, kind: str, entity_id: int, body: Change) -> BaseModel:
         daily_cap=budget.daily_cap if budget else None,
         clear_daily_cap=budget.clear_daily_cap if budget else False,
         start=flight.start if flight else None, end=flight.end if flight else None)
-    _locked(state, lambda: edits.change_entity(kind, entity_id, change,
-                                               **_run_options(state)))
-    with Session(state.engine) as db:
-        return _one(db, kind, entity_id)
+
+    def run() -> BaseModel:  # the lock first: a run writing the database answers 409 at once
+        with Session(state.engine) as db:
+            _one(db, kind, entity_id)
+        edits.change_entity(kind, entity_id, change, **_run_options(state))
+        with Session(state.engine) as db:
+            return _one(db, kind, entity_id)
+
+    changed: BaseModel = _locked(state, run)
+    return changed
 
 
 @router.patch("/advertisers/{advertiser_id}", tags=["advertisers"],
@@ -349,3 +354,53 @@ def change_line_item(line_item_id: Id, body: Change,
 def change_creative(creative_id: Id, body: Change, state: State = Depends(writer)) -> BaseModel:
     """Change a creative's status (its line item is simulated again)."""
     return _change(state, "creatives", creative_id, body)
+
+
+def _delete(state: State, kind: str, entity_id: int) -> Response:
+    from adsgen.runs import edits
+
+    def run() -> None:
+        with Session(state.engine) as db:
+            _one(db, kind, entity_id)
+        edits.delete_entity(kind, entity_id, **_run_options(state))
+
+    _locked(state, run)
+    return Response(status_code=204)
+
+
+_DELETE: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Deleted, with everything it held"},
+    409: {"model": Problem, "description": "It has delivered (pause or archive it), or "
+                                           "another write holds the database"}}
+
+
+@router.delete("/advertisers/{advertiser_id}", tags=["advertisers"], status_code=204,
+               response_class=Response, responses=_DELETE)
+def delete_advertiser(advertiser_id: Id, state: State = Depends(writer)) -> Response:
+    """Delete an advertiser with its campaigns, line items and creatives, if none has
+    delivered an impression (409 otherwise)."""
+    return _delete(state, "advertisers", advertiser_id)
+
+
+@router.delete("/campaigns/{campaign_id}", tags=["campaigns"], status_code=204,
+               response_class=Response, responses=_DELETE)
+def delete_campaign(campaign_id: Id, state: State = Depends(writer)) -> Response:
+    """Delete a campaign with its line items and creatives, if none has delivered (409
+    otherwise); the advertiser's other line items are simulated again."""
+    return _delete(state, "campaigns", campaign_id)
+
+
+@router.delete("/line-items/{line_item_id}", tags=["line items"], status_code=204,
+               response_class=Response, responses=_DELETE)
+def delete_line_item(line_item_id: Id, state: State = Depends(writer)) -> Response:
+    """Delete a line item with its creatives, if it has not delivered (409 otherwise); the
+    campaign's other line items are simulated again."""
+    return _delete(state, "line_items", line_item_id)
+
+
+@router.delete("/creatives/{creative_id}", tags=["creatives"], status_code=204,
+               response_class=Response, responses=_DELETE)
+def delete_creative(creative_id: Id, state: State = Depends(writer)) -> Response:
+    """Delete a creative that was never served (409 otherwise); its line item is simulated
+    again with the creatives it keeps."""
+    return _delete(state, "creatives", creative_id)

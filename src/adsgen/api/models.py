@@ -45,6 +45,8 @@ __all__ = [
     "Page",
     "ReachOut",
     "ReportOut",
+    "RunIn",
+    "RunOut",
     "TruthOut",
 ]
 
@@ -173,6 +175,83 @@ class JobOut(BaseModel):
     def _times(self, value: datetime | None) -> str | None:
         return None if value is None else _utc(value)
 
+
+
+
+# --- background runs (POST /runs) -----------------------------------------------------------
+
+MAX_SEED = 2**63 - 1
+Seed = Annotated[StrictInt | None, Field(
+    ge=0, le=MAX_SEED, description="Seed of every draw (default: the server's).")]
+
+
+class RunAllIn(_Strict):
+    """`adsgen run-all`: replace the dataset with the default one (examples, profiles, `scale`
+    more advertisers drawn from the profiles)."""
+
+    command: Literal["run-all"]
+    scale: StrictInt = Field(default=0, ge=0, le=10_000)
+    seed: Seed = None
+    deterministic_timestamps: StrictBool = False
+
+
+class SimulateIn(_Strict):
+    """`adsgen simulate`: (re)generate the hourly facts of these line items (default: all)."""
+
+    command: Literal["simulate"]
+    line_item_ids: list[Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]] | None = Field(
+        default=None, min_length=1, max_length=10_000)
+    seed: Seed = None
+
+
+class GenerateIn(_Strict):
+    """`adsgen generate --db`: plan `advertisers` (or `line_items`) at scale, simulate them to
+    files and load those into the served database (it must not hold them already); the files
+    are written to a temporary folder and removed after."""
+
+    command: Literal["generate"]
+    advertisers: StrictInt | None = Field(default=None, ge=1, le=20_000)
+    line_items: StrictInt | None = Field(default=None, ge=1, le=100_000)
+    days: StrictInt = Field(default=30, ge=1, le=366)
+    start: IsoDate | None = Field(default=None, description="First day of every flight "
+                                  "(default 2026-09-01).")
+    seed: Seed = None
+
+
+RunIn = Annotated[RunAllIn | SimulateIn | GenerateIn, Field(discriminator="command")]
+"""What POST /runs starts: one of the database commands, told apart by `command`."""
+
+
+class RunOut(BaseModel):
+    """A run: queued → running → done, failed or cancelled. `stage` is where it is, `done`
+    of `total` its units (`unit`: rows, or the stage's own: line items, advertisers),
+    `percent` how far that stage is."""
+
+    id: str
+    command: Literal["run-all", "simulate", "generate"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    cancel_requested: bool
+    options: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    stage: str | None = None
+    done: int
+    total: int
+    unit: Literal["rows", "units"]
+    percent: float | None = None
+    per_second: float | None = Field(default=None, description="Units of the current stage "
+                                     "per second.")
+    rows_per_second: float | None = Field(default=None, description="Rows written per second "
+                                          "(while a stage counted in rows runs; once done, "
+                                          "the whole run's).")
+    seconds: float | None = None
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    @field_serializer("created_at", "started_at", "finished_at")
+    def _times(self, value: datetime | None) -> str | None:
+        return None if value is None else _utc(value)
 
 
 

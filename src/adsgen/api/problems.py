@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from adsgen.exceptions import AdsgenError, DatabaseError, SpecError
+from adsgen.exceptions import AdsgenError, ConflictError, DatabaseError, SpecError
 
 __all__ = ["PROBLEM_TYPE", "FieldProblem", "Problem", "problem_response"]
 
@@ -111,7 +111,8 @@ def _methods(request: Request) -> set[str]:
 
 
 async def adsgen_handler(request: Request, exc: Exception) -> JSONResponse:
-    """SpecError → 422 naming the field, DatabaseError → 503, other user errors → 400."""
+    """SpecError → 422 naming the field, ConflictError → 409, DatabaseError → 503, other
+    user errors → 400."""
     if isinstance(exc, SpecError):
         field = exc.where.rpartition(": ")[2] if exc.where else ""
         errors = [FieldProblem(pointer="#/" + field.replace(".", "/"), detail=str(exc))] \
@@ -119,6 +120,8 @@ async def adsgen_handler(request: Request, exc: Exception) -> JSONResponse:
         return problem_response(request, 422, str(exc), errors=errors)
     if isinstance(exc, DatabaseError):
         return problem_response(request, 503, str(exc))
+    if isinstance(exc, ConflictError):
+        return problem_response(request, 409, str(exc))
     return problem_response(request, 400, str(exc))
 
 

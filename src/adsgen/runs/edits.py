@@ -1,6 +1,6 @@
 """Writes of the API that the `create-*` commands do not cover: a line item or a creative
-exactly as given (the commands draw what is left out), and changes of status, budget and
-flight.
+exactly as given (the commands draw what is left out), changes of status, budget and
+flight, and deletes of what has not delivered yet.
 
 Each runs in one transaction through `adsgen.runs.jobs.job`, like every command: the tree
 the change lands in (the campaign with its line items, the line item with its creatives) is
@@ -25,7 +25,7 @@ from adsgen.domain.schemas import (
     FlightSchema,
     LineItemCreate,
 )
-from adsgen.exceptions import SpecError
+from adsgen.exceptions import ConflictError, SpecError
 from adsgen.runs.grow import add_to_campaign, validated, with_line_item
 from adsgen.runs.jobs import Progress, RunSummary, job, no_progress
 from adsgen.storage import orm
@@ -35,7 +35,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.orm import Session
 
-__all__ = ["Change", "change_entity", "create_creative_as_given", "create_line_item_as_given"]
+__all__ = ["Change", "change_entity", "create_creative_as_given", "create_line_item_as_given",
+           "delete_entity"]
 
 
 def create_line_item_as_given(
@@ -95,6 +96,11 @@ def create_creative_as_given(
         if simulate:
             run.simulate([line_item_id])
     return run.summary
+
+
+MODELS: dict[str, Any] = {"advertisers": orm.Advertiser, "campaigns": orm.Campaign,
+                          "line_items": orm.LineItem, "creatives": orm.Creative}
+"""Entity kind → its ORM model."""
 
 
 class Change:
@@ -205,12 +211,10 @@ def change_entity(
     advertiser or creative are refused (they have none)."""
     from adsgen.storage.persist import require
 
-    models: dict[str, Any] = {"advertisers": orm.Advertiser, "campaigns": orm.Campaign,
-                              "line_items": orm.LineItem, "creatives": orm.Creative}
     with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
              progress=progress) as run:
         session = run.session
-        row = require(session, models[kind], entity_id, option=kind.removesuffix("s"))
+        row = require(session, MODELS[kind], entity_id, option=kind.removesuffix("s"))
         if kind in ("advertisers", "creatives"):
             if change.plan_fields:
                 raise SpecError(f"{kind.removesuffix('s')}s have no budget or flight; change "
@@ -227,5 +231,98 @@ def change_entity(
             touched = _change_line_item(session, row, change)
         session.flush()
         run.record(kind, [row])
+        run.simulate(touched)
+    return run.summary
+
+
+def _line_items_under(kind: str, row: Any) -> list[orm.LineItem]:
+    """The line items an entity holds (a creative: its own line item)."""
+    if kind == "advertisers":
+        return [i for c in row.campaigns for i in c.line_items]
+    if kind == "campaigns":
+        return list(row.line_items)
+    if kind == "line_items":
+        return [row]
+    return [row.line_item]
+
+
+def _delivered(session: Session, kind: str, row: Any) -> int:
+    """Impressions the entity has delivered (a creative's own; the others' line items')."""
+    from sqlalchemy import func, select
+
+    perf = orm.Performance
+    query = select(func.coalesce(func.sum(perf.impressions), 0))
+    if kind == "creatives":
+        query = query.where(perf.creative_id == row.id)
+    else:
+        ids = [item.id for item in _line_items_under(kind, row)]
+        if not ids:
+            return 0
+        query = query.where(perf.line_item_id.in_(ids))
+    return int(session.execute(query).scalar_one())
+
+
+def _siblings(session: Session, kind: str, row: Any) -> list[int]:
+    """The line items whose delivery a delete touches: the deleted entity's parent's other
+    line items (a creative's: its own line item) that were simulated already and have a
+    creative left; one never simulated stays so."""
+    from sqlalchemy import select
+
+    if kind == "creatives":
+        others = [row.line_item] if len(row.line_item.creatives) > 1 else []
+    elif kind == "line_items":
+        others = [i for i in row.campaign.line_items if i.id != row.id]
+    elif kind == "campaigns":
+        others = [i for c in row.advertiser.campaigns if c.id != row.id for i in c.line_items]
+    else:
+        others = []
+    ids = [item.id for item in others if item.creatives]
+    if not ids:
+        return []
+    perf = orm.Performance
+    simulated = set(session.execute(select(perf.line_item_id).where(
+        perf.line_item_id.in_(ids)).distinct()).scalars())
+    return [i for i in ids if i in simulated]
+
+
+def delete_entity(
+    kind: str,
+    entity_id: int,
+    *,
+    db: str | None = None,
+    seed: int = 42,
+    platform: str = "netflix_like",
+    templates_dir: Path | None = None,
+    progress: Progress = no_progress,
+) -> RunSummary:
+    """Delete an advertiser, campaign, line item or creative with everything it holds, in one
+    transaction, as long as it has delivered nothing (no impression in `performance`: a
+    plan not simulated yet, a flight not begun, a creative never served): delivered
+    impressions were billed, and the reports must keep adding up, so such an entity is
+    paused or archived instead (ConflictError, saying so). Its fact rows go with it (the
+    tables cascade); the line items under its parent that were simulated are simulated again,
+    so the advertiser's summed tables and the creatives' rotation follow the plan, as after a
+    change. AdsgenError
+    for an unknown id."""
+    from adsgen.storage.database import delete_facts
+    from adsgen.storage.persist import require
+
+    with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
+             progress=progress) as run:
+        session = run.session
+        row = require(session, MODELS[kind], entity_id, option=kind.removesuffix("s"))
+        what = f"{kind.removesuffix('s').replace('_', ' ')} {entity_id}"
+        delivered = _delivered(session, kind, row)
+        if delivered:
+            raise ConflictError(
+                f"{what} has delivered {delivered:,} impressions, so it stays in the "
+                "reports; pause or archive it instead (PATCH status)")
+        touched = _siblings(session, kind, row)
+        if kind == "creatives" and not touched:  # its line item is left with no creative
+            delete_facts(session.connection(), [row.line_item_id])
+        run.record(kind, [row])
+        session.delete(row)
+        session.flush()
+        session.expire_all()  # the parents' loaded collections still hold the deleted row
         run.simulate(touched)
     return run.summary

@@ -758,3 +758,19 @@ def bulk_insert(
         default = SQLITE_BATCH_ROWS if dialect == "sqlite" else MYSQL_BATCH_ROWS
         _executemany(conn, sql, data, batch_rows or default)
     return int(data.num_rows)
+
+
+def read_while_writing(engine: Engine) -> None:
+    """Let readers go on while a long write transaction runs: on a SQLite file, switch to
+    write-ahead logging (WAL). In SQLite's default rollback journal, a transaction larger
+    than the page cache takes the exclusive lock before it commits, and every reader waits
+    for the whole run (`adsgen serve` with a run in the background). The mode stays with the
+    file (its -wal and -shm files come and go beside it); other dialects, and in-memory
+    SQLite, need nothing."""
+    if engine.dialect.name != "sqlite" or _sqlite_file(engine.url) is None:
+        return
+    raw = engine.raw_connection()  # outside a transaction: SQLite refuses the switch in one
+    try:
+        raw.driver_connection.execute("PRAGMA journal_mode=WAL")  # type: ignore[union-attr]
+    finally:
+        raw.close()
