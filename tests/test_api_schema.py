@@ -10,7 +10,9 @@ generated creates and changes simulate what they touch.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,7 +38,7 @@ def _small_database(path: Path) -> str:
 
 
 
-def _app() -> object:
+def _app() -> Any:
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="adsgen-schemathesis-"))
@@ -44,7 +46,18 @@ def _app() -> object:
                                   token=TOKEN))
 
 
-schema = schemathesis.openapi.from_asgi("/openapi.json", _app())
+APP = _app()
+# GET /live is a stream that never ends (tests/test_api_live.py reads it from a server).
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/api/v1/live")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _runs_stopped() -> Iterator[None]:
+    """Runs the examples started (POST /runs) are cancelled at the end, not left running."""
+    yield
+    from adsgen.api.runs import shutdown
+
+    shutdown(APP)
 
 
 @schema.parametrize()

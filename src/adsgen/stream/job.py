@@ -61,13 +61,15 @@ def stream(
     platform: str = "netflix_like",
     templates_dir: Path | None = None,
     quiet: bool = False,
+    progress: Progress | None = None,
 ) -> StreamResult:
     """Stream the plan `adsgen generate` would draw for these options into the sink `to`.
 
     `start` None means now: the flight starts at the current UTC hour and the clock at the
     current time (events of the hour before now go at once). `duration` runs from the
     clock's origin; `until` is an event time; the earlier wins. Raises AdsgenError for bad
-    options, an unreachable sink, or a checkpoint of another stream.
+    options, an unreachable sink, or a checkpoint of another stream. `progress` replaces the
+    line on stderr (`quiet` hides it).
     """
     if rate is not None and not rate > 0:
         raise AdsgenError(f"--rate must be a positive number of events per second, got {rate}")
@@ -101,7 +103,7 @@ def stream(
         until_us=_us(stop) if stop else None,
         faults=Faults(rates, seed=seed, ledger=ledger) if rates else None,
         checkpoint=checkpoint, resume=resume, key=checkpoint_key(options) + "|" +
-        origin.isoformat(), progress=Progress(quiet=quiet),
+        origin.isoformat(), progress=progress or Progress(quiet=quiet),
     )
 
 

@@ -278,8 +278,11 @@ async function fillCampaigns() {
   if (advertiser) params.set("advertiser_id", advertiser);
   const page = await get("/campaigns", params);
   const select = document.getElementById("campaign");
+  const chosen = select.value;
   select.innerHTML = '<option value="">All</option>' + page.items
     .map((c) => `<option value="${c.id}">${escape(c.name)}</option>`).join("");
+  select.value = chosen; // kept when still listed (a live reload), else "All"
+  if (select.value !== chosen) select.value = "";
 }
 
 function escape(text) {
@@ -288,10 +291,66 @@ function escape(text) {
   return div.innerHTML;
 }
 
-async function start() {
+// Live: the server pushes the delivery (Server-Sent Events, /api/v1/live) whenever the
+// database changes (a stream syncing into it, a run, a write); the panels load again, one
+// load at a time, with the filters as they are.
+let reloading = null;
+let reloadAgain = false;
+
+async function reload() {
+  if (reloading) {
+    reloadAgain = true;
+    return;
+  }
+  reloading = (async () => {
+    do {
+      reloadAgain = false;
+      await fillAdvertisers();
+      await fillCampaigns();
+      await load();
+    } while (reloadAgain);
+  })();
+  try {
+    await reloading;
+  } finally {
+    reloading = null;
+  }
+}
+
+function live() {
+  const badge = document.getElementById("live");
+  const source = new EventSource(API + "/live");
+  let seen = null;
+  source.addEventListener("delivery", (event) => {
+    const update = JSON.parse(event.data);
+    window.adsgen.live = update;
+    badge.textContent = update.latest_hour
+      ? `Live · latest hour ${update.latest_hour.slice(0, 13).replace("T", " ")}:00 UTC`
+      : "Live · no delivery yet";
+    badge.className = "live on";
+    const key = `${update.rows}|${update.latest_hour}|` +
+      update.totals.map((t) => `${t.impressions}:${t.spend}`).join(",");
+    if (seen !== null && key !== seen) reload();
+    seen = key;
+  });
+  source.addEventListener("error", () => {
+    badge.textContent = "Live · reconnecting…";
+    badge.className = "live";
+  });
+}
+
+async function fillAdvertisers() {
+  const select = document.getElementById("advertiser");
+  const chosen = select.value;
   const page = await get("/advertisers", new URLSearchParams({ limit: "1000", sort: "name" }));
-  document.getElementById("advertiser").innerHTML = '<option value="">All</option>' + page.items
+  select.innerHTML = '<option value="">All</option>' + page.items
     .map((a) => `<option value="${a.id}">${escape(a.name)}</option>`).join("");
+  select.value = chosen;
+  if (select.value !== chosen) select.value = "";
+}
+
+async function start() {
+  await fillAdvertisers();
   await fillCampaigns();
   document.getElementById("advertiser").addEventListener("change", async () => {
     await fillCampaigns();
@@ -302,6 +361,7 @@ async function start() {
   }
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
   await load();
+  live();
 }
 
 start();
