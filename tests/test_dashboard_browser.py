@@ -121,3 +121,34 @@ def test_dashboard_fits_a_phone(browser: Any, server: str) -> None:
     assert all(0 < w <= 390 for w in boxes)
     page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=False)
     assert errors == []
+
+
+def test_dashboard_follows_a_live_stream(browser: Any, tmp_path: Path) -> None:
+    """An empty database, then `adsgen stream` syncing into it: the live feed pushes, the
+    panels load again and the totals move, without a reload or a console error."""
+    import subprocess
+
+    from cliutil import ADSGEN, subprocess_env
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    url = f"sqlite:///{tmp_path / 'live.db'}"
+    with serving(url) as (base, _):
+        page, errors = _open(browser, base, viewport={"width": 1280, "height": 1600})
+        page.wait_for_function("window.adsgen.live !== undefined")
+        assert page.inner_text("#kpis .kpi b") == "0" and _points(page)["overview"] == 0
+        loads = page.evaluate("window.adsgen.loads")
+        stream = subprocess.run(
+            [ADSGEN, "stream", "--to", url, "--line-items", "2", "--start", "2026-09-01",
+             "--duration", "6h", "--speed", "max", "--quiet"],
+            capture_output=True, text=True, timeout=300, env=subprocess_env(), check=False)
+        assert stream.returncode == 0, stream.stderr
+        page.wait_for_function(
+            "window.adsgen.ready && document.querySelector('#kpis .kpi b').textContent !== '0'"
+            " && window.adsgen.live.rows > 0", timeout=60_000)
+        shown = int(page.inner_text("#kpis .kpi b").replace(",", ""))
+        assert shown == sum(t["impressions"] for t in page.evaluate("window.adsgen.live.totals"))
+        assert page.evaluate("window.adsgen.loads") > loads
+        assert "Live" in page.inner_text("#live")
+        assert _points(page)["overview"] > 0  # the stream's campaigns, now in the panel
+        page.screenshot(path=str(ARTIFACTS / "dashboard-live.png"), full_page=False)
+    assert errors == []
