@@ -39,3 +39,17 @@ def test_figures_read_as_a_user_expects() -> None:
     need = capacity.run_memory(line_items=None, advertisers=1000, workers=2)
     assert need == capacity.run_memory(line_items=2100, advertisers=None, workers=2)
     assert capacity.free_disk(Path("/no/such/folder/below/root")) is not None
+
+
+def test_release_unused_memory_gives_freed_heap_back() -> None:
+    """Freed blocks behind a live one stay resident until malloc_trim (glibc) returns them."""
+    import psutil
+
+    process = psutil.Process()
+    blocks = [bytearray(1000) for _ in range(200_000)]  # ~200 MB of heap
+    keep = blocks[::50]  # pins the heap's pages so it cannot shrink from the top alone
+    del blocks
+    before = process.memory_info().rss
+    capacity.release_unused_memory()
+    assert process.memory_info().rss < before - 100 * 2**20
+    assert len(keep) == 4000

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from adsgen import __version__
 from adsgen.exceptions import AdsgenError
+from adsgen.runs.capacity import release_unused_memory
 from adsgen.runs.engines import resolve_workers, run_tasks
 from adsgen.runs.manifest import (
     MANIFEST_NAME,
@@ -139,7 +140,6 @@ def run_block(task: BlockTask) -> BlockResult:
     process, on any machine that sees `task.out`, and be retried. One sink per table of
     FACT_TABLES, partitioned as the table says.
     """
-    import pyarrow as pa
 
     started = time.perf_counter()
     checks: list[dict[str, CheckCounts]] = []
@@ -174,7 +174,7 @@ def run_block(task: BlockTask) -> BlockResult:
             whole, partials[name] = _split_shared(combine_summed(name, parts), task.shared)
             if whole.num_rows:
                 sinks[name].write(whole)
-    pa.default_memory_pool().release_unused()  # give back what the block held
+    release_unused_memory()  # give back what the block held before the next one
     return BlockResult(
         index=task.index, line_items=len(task.items),
         rows={name: sink.rows for name, sink in sinks.items()},
@@ -354,6 +354,7 @@ def export(
                        shared=shared[i])
              for i, block in enumerate(blocks)]
     del world
+    release_unused_memory()  # the allocation's temporaries, before the workers start
 
     use = add_slot_use([])  # the blocks' slot use, summed as they finish (~0.4 MB a block)
 
