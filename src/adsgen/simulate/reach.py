@@ -30,6 +30,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from adsgen.build.items import SimLineItem
 from adsgen.domain.enums import FrequencyPeriod
 from adsgen.simulate import groups
 from adsgen.simulate.grid import Grid
@@ -39,6 +40,7 @@ from adsgen.world.positions import positions
 __all__ = [
     "CapWindows",
     "cap_supply",
+    "cap_window",
     "cap_windows",
     "capped_mean",
     "cumulative_reach",
@@ -69,20 +71,28 @@ class CapWindows:
         self.capped = capped  # per element: 1.0 where a cap applies
 
 
+def cap_window(item: SimLineItem) -> tuple[int | None, float]:
+    """(hours per cap window, impressions per household per window) of a line item, as the
+    simulation applies its frequency cap; (None, inf) when uncapped (one window: the
+    flight). Also the stream's home for the cap (`adsgen.stream.households`)."""
+    fc = item.frequency_cap
+    if fc is None:
+        return None, math.inf
+    if fc.time_unit is FrequencyPeriod.minutes:
+        length, cap = 1, float(fc.max_impressions * math.ceil(60 / fc.time_unit_count))
+    else:
+        length = max(1, round(fc.time_unit.hours_per_unit * fc.time_unit_count))
+        cap = float(fc.max_impressions)
+    return length, (math.inf if cap > LOOP_CAP else cap)
+
+
 def _window_hours_and_cap(grid: Grid) -> tuple[I64, F64]:
     length = grid.hours.copy()
     cap = np.full(grid.n, np.inf)
     for k, item in enumerate(grid.items):
-        fc = item.frequency_cap
-        if fc is None:
-            continue
-        if fc.time_unit is FrequencyPeriod.minutes:
-            length[k] = 1
-            cap[k] = fc.max_impressions * math.ceil(60 / fc.time_unit_count)
-        else:
-            length[k] = max(1, round(fc.time_unit.hours_per_unit * fc.time_unit_count))
-            cap[k] = fc.max_impressions
-    cap[cap > LOOP_CAP] = np.inf
+        hours, cap[k] = cap_window(item)
+        if hours is not None:
+            length[k] = hours
     return np.maximum(length, 1), cap
 
 

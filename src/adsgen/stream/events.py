@@ -14,13 +14,12 @@ the row back exactly (`adsgen.stream.rollup`):
   (so they do not line up with completion); a click and a qrScan belong to a valid impression;
 - conversion ×(click_conversions + view_conversions), attribution `click` for the first ones.
 
-Households: per line item × device, the impressions of an hour go first to the households
-the batch's `cumulative_reach` says were newly reached in it (local numbers reach_before …
-reach_now − 1), the rest to households reached so far (uniform, keyed). A keyed bijection
-maps local numbers onto the platform's households of the targeted geos, so the distinct
-households of a line item × device over its flight equal its reach exactly, and a household
-lives in one geo (split by the world's geo weights). Frequency caps per window are not
-re-enforced on single households (the batch enforces them in aggregate).
+Households: per line item × device, the impressions of an hour go to households as
+`adsgen.stream.households` hands them out (local numbers 0, 1, … in the order first
+reached), so the distinct households per hour (cumulative), UTC day and flight equal the
+batch's `cumulative_reach` and `reach` exactly and no household goes over its frequency cap.
+A keyed bijection maps local numbers onto the platform's households of the targeted geos,
+and a household lives in one geo (split by the world's geo weights).
 
 Times: an impression's time is spread within its hour by the device's day-part curve in the
 household's geo's local time (a linear density between this hour's and the next hour's
@@ -39,6 +38,7 @@ from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
 from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
+from adsgen.stream.households import Households
 from adsgen.templates.spec import Platform
 from adsgen.world.curves import utc_offsets
 from adsgen.world.households import DEVICE_ORDER, geo_households, served_geos
@@ -162,7 +162,10 @@ def _coprime_step(size: int, key: int) -> int:
 class EventWorld:
     """What turning a plan's rows into events needs, built once per stream."""
 
-    def __init__(self, items: Sequence[SimLineItem], platform: Platform, seed: int) -> None:
+    def __init__(self, items: Sequence[SimLineItem], platform: Platform, seed: int,
+                 reach: pa.Table, shapes: Mapping[int, float] | None = None) -> None:
+        """`reach`: the batch's reach table of the plan; `shapes`: each line item's NBD
+        exposure shape (ground_truth.exposure_shape; 1 where missing)."""
         self.seed = seed
         self.platform_name = platform.name
         ordered = sorted(items, key=lambda i: i.line_item_id)
@@ -200,6 +203,8 @@ class EventWorld:
                 steps[k, d] = _coprime_step(max(size, 1), mixed >> 1)
                 offsets[k, d] = (mixed >> 20) % max(size, 1)
         self.hh_step, self.hh_offset = steps, offsets
+        self.households = Households(ordered, seed, reach, shapes or {})
+        """Which household sees each impression (reach, day reach and caps kept)."""
         self.reach_before = np.zeros((len(ordered), len(DEVICE_ORDER)), dtype=np.int64)
         """Cumulative reach per line item × device at the end of the last hour expanded."""
         self.entities: dict[str, pa.Table] = {}
@@ -286,18 +291,17 @@ class EventWorld:
         reach_now = self._reach_now(li, dev, col["cumulative_reach"])
         before = self.reach_before[c_li, c_dev]
         after = reach_now[c_li, c_dev]
-        fresh = np.minimum(np.maximum(after - before, 0), cell_sizes)
         shift = (uniform(rehash(h[order][first], 9)).astype(np.float64) * cell_sizes
                  ).astype(np.int64) if n_imp else _i64(0)
         rank = (pos - shift[cell_of]) % np.maximum(cell_sizes[cell_of], 1)
-        is_new = rank < fresh[cell_of]
-        pick = (uniform(rehash(h[order], 5)).astype(np.float64)
-                * np.maximum(after[cell_of], 1)).astype(np.int64)
-        local_sorted = np.where(is_new, before[cell_of] + rank, pick)
+        local_sorted = self.households.assign(
+            hour, self.li_ids[c_li], c_dev, cell_sizes, before, after)[first[cell_of] + rank] \
+            if n_imp else _i64(0)
         local = np.empty(n_imp, dtype=np.int64)
         local[order] = local_sorted
         household, geo = self._households(li[row], dev[row], local)
         self.reach_before = np.maximum(self.reach_before, reach_now)
+        self.households.release(hour + 3600)
 
         # --- flags of the impressions -----------------------------------------------------
         n = np.maximum(imps[row], 1)

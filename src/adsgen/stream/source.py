@@ -44,6 +44,10 @@ class StreamSource:
     seed: int
     performance: pa.Table
     """The batch `performance` table of the plan, exactly as the batch writes it."""
+    reach: pa.Table
+    """The batch `reach` table: the households the stream's ids must add up to."""
+    shapes: dict[int, float]
+    """Each line item's NBD exposure shape (ground_truth.exposure_shape)."""
     plan: ScaledPlan | None = None
     """The entity tables (when the source was drawn as `generate` draws it)."""
 
@@ -75,7 +79,7 @@ class StreamSource:
     def world(self) -> EventWorld:
         """A fresh event expansion state for this plan (reach starts at 0), carrying the
         plan's entity tables (for sinks that write them, the database sync)."""
-        world = EventWorld(self.items, self.platform, self.seed)
+        world = EventWorld(self.items, self.platform, self.seed, self.reach, self.shapes)
         world.entities = self.plan.arrow_tables() if self.plan is not None else {}
         return world
 
@@ -100,7 +104,8 @@ def source_of(items: Sequence[SimLineItem], platform: Platform, seed: int) -> St
 
     result = simulate(items, platform=platform, seed=seed)
     return StreamSource(items=items, platform=platform, seed=seed,
-                        performance=result.performance)
+                        performance=result.performance, reach=result["reach"],
+                        shapes=_shapes(result["ground_truth"]))
 
 
 def plan_source(
@@ -130,4 +135,11 @@ def plan_source(
                         profiles=catalog.profiles(dirs))
     result = simulate(plan.items, platform=plat, seed=seed)
     return StreamSource(items=plan.items, platform=plat, seed=seed,
-                        performance=result.performance, plan=plan)
+                        performance=result.performance, reach=result["reach"],
+                        shapes=_shapes(result["ground_truth"]), plan=plan)
+
+
+def _shapes(truth: pa.Table) -> dict[int, float]:
+    """line item id → its exposure shape (the same on each of its device rows)."""
+    return dict(zip(truth["line_item_id"].to_pylist(), truth["exposure_shape"].to_pylist(),
+                    strict=True))
