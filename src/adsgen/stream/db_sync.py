@@ -4,9 +4,12 @@ events upserted into `performance` as the hour closes, so a query sees delivery 
 `--to sqlite:///live.db` (or `postgresql+psycopg://…`, `mysql+pymysql://…`). At start, in
 one transaction that also creates missing tables, the plan's entity tables (advertisers …
 targeting, the ids `adsgen generate` gives them) are inserted into an empty database; a
-database that already holds exactly this plan's line items (a resumed or repeated stream)
-is used as it is; any other dataset is refused (exit 2), nothing changed. Then every time an
-hour of event time closes, the events of that hour are rolled up
+database that already holds exactly this plan's line items (a resumed or repeated stream) is
+used as it is; any other dataset is refused (exit 2), nothing changed. Entities go in as
+they were before their change events (campaigns and line items `draft`, creatives the batch
+holds approved `pending_servable`); each change event then updates its row as it arrives
+(`adsgen.stream.changes`), so when the stream has run its course the entity tables are the
+batch's. Then every time an hour of event time closes, the events of that hour are rolled up
 (`adsgen.stream.rollup`) and upserted by primary key (line item, creative, hour, device) in
 one transaction: writing an hour again writes the same row, so a resumed stream neither
 loses nor doubles anything. `cumulative_reach` counts the distinct households the sync has
@@ -22,7 +25,8 @@ import numpy as np
 import pyarrow as pa
 
 from adsgen.exceptions import AdsgenError
-from adsgen.stream.events import IMPRESSION, EventBatch, EventWorld
+from adsgen.stream.changes import ChangeBook, before_changes, change_statements
+from adsgen.stream.events import FIRST_CHANGE, IMPRESSION, EventBatch, EventWorld
 from adsgen.stream.rollup import rollup
 from adsgen.stream.sinks import EventSink, SinkFailed
 
@@ -52,6 +56,7 @@ class DatabaseSync(EventSink):
         self._reach: dict[int, int] = {}
         self.rows_written = 0
         self.hours_written = 0
+        self.changes_applied = 0
         self._acknowledged = 0
 
     def open(self, world: EventWorld, resume: dict[str, Any] | None) -> int:
@@ -82,9 +87,13 @@ class DatabaseSync(EventSink):
             for table in orm.Base.metadata.sorted_tables:
                 data = entities.get(table.name)
                 if data is not None and data.num_rows:
-                    bulk_insert(conn, table.name, data)
+                    bulk_insert(conn, table.name, before_changes(table.name, data))
 
     def send(self, events: EventBatch) -> None:
+        is_change = events.kind >= FIRST_CHANGE
+        if is_change.any():
+            self._apply(events.take(np.flatnonzero(is_change)))
+            events = events.take(np.flatnonzero(~is_change))
         hour = events.time // _HOUR_US * 3600
         for h in np.unique(hour).tolist():
             part = events.take(np.flatnonzero(hour == h))
@@ -140,6 +149,26 @@ class DatabaseSync(EventSink):
         reach = pa.array([self._reach.get(p, 0) for p in row_pair.tolist()], type=pa.int64())
         return rows.set_column(rows.schema.get_field_index("cumulative_reach"),
                                "cumulative_reach", reach)
+
+    def _apply(self, changes: EventBatch) -> None:
+        """Entity changes, in order, in one transaction (setting a value twice is harmless:
+        a resumed stream may replay them)."""
+        from adsgen.storage.database import write_transaction
+
+        assert self._engine is not None
+        try:
+            with write_transaction(self._engine, "cannot sync into") as conn:
+                book = self.world.book or ChangeBook.of(self.world.entities)
+                for statement in change_statements(changes, book):
+                    conn.execute(statement)
+        except AdsgenError:
+            raise
+        except Exception as exc:
+            from adsgen.storage.database import scrub
+
+            raise SinkFailed(f"cannot sync into {self.label}: "
+                             f"{scrub(' '.join(str(exc).split()), self.url)[:300]}") from None
+        self.changes_applied += len(changes)
 
     def _upsert(self, data: pa.Table) -> None:
         from adsgen.storage import orm

@@ -19,16 +19,20 @@ for a conversion `attribution` (`click` or `view`).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from adsgen.stream.changes import ChangeBook, change_ids, change_lines
 from adsgen.stream.events import (
+    CHANGE_TYPES,
     CONVERSION,
     DEVICE_NAMES,
     EVENT_TYPES,
+    FIRST_CHANGE,
     FLAG_CLICK_CONVERSION,
     FLAG_INVALID,
     FLAG_MEASURABLE,
@@ -40,9 +44,12 @@ from adsgen.stream.events import (
 
 __all__ = ["ID_CODES", "event_ids", "from_arrow", "json_lines", "to_arrow"]
 
-ID_CODES: tuple[str, ...] = ("imp", "st", "q1", "q2", "q3", "cp", "ck", "qr", "cv")
-"""The TYPE part of an event id, per event type code."""
+ID_CODES: tuple[str, ...] = ("imp", "st", "q1", "q2", "q3", "cp", "ck", "qr", "cv",
+                             "cc", "lc", "bc", "ca", "lp", "lr")
+"""The TYPE part of an event id, per event type code (change events have ids of their own:
+`adsgen.stream.changes.change_ids`)."""
 _TYPES = pa.array(EVENT_TYPES, type=pa.string())
+_CHANGE_TYPES = pa.array(CHANGE_TYPES, type=pa.string())
 _CODES = pa.array(ID_CODES, type=pa.string())
 _DEVICES = pa.array(DEVICE_NAMES, type=pa.string())
 _BOOL = pa.array(["false", "true"], type=pa.string())
@@ -66,8 +73,30 @@ def _prefixes(events: EventBatch) -> tuple[pa.Array, pa.Array]:
 
 def event_ids(events: EventBatch) -> pa.Array:
     """The id of every event (see the module docstring)."""
+    return _by_family(events, _delivery_ids, lambda part: pa.array(change_ids(part),
+                                                                   type=pa.string()))
+
+
+def _delivery_ids(events: EventBatch) -> pa.Array:
     head, tail = _prefixes(events)
     return _join(head, _CODES.take(pa.array(events.kind.astype(np.int64))), tail)
+
+
+def _by_family(events: EventBatch, delivery: Callable[[EventBatch], pa.Array],
+               change: Callable[[EventBatch], pa.Array]) -> pa.Array:
+    """One string per event: `delivery` of the delivery events, `change` of the entity
+    changes (a few per hour at most), put back in the events' order."""
+    is_change = events.kind >= FIRST_CHANGE
+    if not is_change.any():
+        return delivery(events)
+    order = np.argsort(is_change, kind="stable")
+    n_delivery = int((~is_change).sum())
+    parts = [change(events.take(order[n_delivery:]))]
+    if n_delivery:
+        parts.insert(0, delivery(events.take(order[:n_delivery])))
+    inverse = np.empty(len(order), dtype=np.int64)
+    inverse[order] = np.arange(len(order))
+    return pa.concat_arrays(parts).take(pa.array(inverse))
 
 
 _MMSS = pa.array([f"{m:02d}:{s:02d}." for m in range(60) for s in range(60)], type=pa.string())
@@ -147,10 +176,17 @@ def json_lines(events: EventBatch, world: EventWorld) -> pa.Array:
     """One JSON object per event (a string each, no newline), in the events' order.
 
     Built per group of like events (impressions, tracking events, conversions: each has its
-    own tail), from per-combination and per-value tables, then put back in order.
+    own tail), from per-combination and per-value tables, then put back in order; entity
+    changes by `adsgen.stream.changes.change_lines`.
     """
     if len(events) == 0:
         return pa.array([], type=pa.string())
+    book = world.book or ChangeBook.of(world.entities)
+    return _by_family(events, lambda part: _delivery_lines(part, world),
+                      lambda part: pa.array(change_lines(part, book), type=pa.string()))
+
+
+def _delivery_lines(events: EventBatch, world: EventWorld) -> pa.Array:
     group = np.where(events.kind == IMPRESSION, 0, np.where(events.kind == CONVERSION, 2, 1))
     order = np.argsort(group, kind="stable")
     sizes = np.bincount(group, minlength=3)
@@ -168,7 +204,9 @@ def json_lines(events: EventBatch, world: EventWorld) -> pa.Array:
 
 
 def to_arrow(events: EventBatch, world: EventWorld) -> pa.Table:
-    """The events as an Arrow table with the JSON lines' columns (nulls where not used)."""
+    """The delivery events as an Arrow table with the JSON lines' columns (nulls where not
+    used); entity changes are left out (their fields are `change_lines`')."""
+    events = events.take(np.flatnonzero(events.kind < FIRST_CHANGE))
     kind = pa.array(events.kind.astype(np.int64))
     head, tail = _prefixes(events)
     has_house = events.household >= 0
@@ -205,7 +243,8 @@ def from_arrow(table: pa.Table) -> EventBatch:
     `pyarrow.json`), e.g. to roll a consumer's copy up with `adsgen.stream.rollup`.
 
     Times may come as timestamps or as the JSON lines' text; `hour` and `ordinal` are read
-    from the event id."""
+    from the event id. Entity change events are left out (they do not roll up)."""
+    table = table.filter(pc.invert(pc.is_in(table["type"], value_set=_CHANGE_TYPES)))
     kinds = pc.index_in(table["type"], value_set=_TYPES)
     if kinds.null_count:
         raise ValueError("the table holds an event type adsgen does not make")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -44,9 +45,15 @@ from adsgen.world.curves import utc_offsets
 from adsgen.world.households import DEVICE_ORDER, geo_households, served_geos
 from adsgen.world.lineitems import geo_codes
 
+if TYPE_CHECKING:
+    from adsgen.stream.changes import ChangeBook
+
 __all__ = [
+    "CHANGE_TYPES",
+    "DELIVERY_TYPES",
     "DEVICE_NAMES",
     "EVENT_TYPES",
+    "FIRST_CHANGE",
     "FUNNEL_EVENTS",
     "EventBatch",
     "EventWorld",
@@ -55,11 +62,19 @@ __all__ = [
 
 I64 = NDArray[np.int64]
 
-EVENT_TYPES: tuple[str, ...] = (
+DELIVERY_TYPES: tuple[str, ...] = (
     "impression", "start", "firstQuartile", "midpoint", "thirdQuartile", "complete",
     "click", "qrScan", "conversion",
 )
-"""Event type codes 0..8 (the index), VAST 4.x tracking names where VAST has one."""
+"""Delivery event type codes 0..8 (the index), VAST 4.x tracking names where VAST has one."""
+CHANGE_TYPES: tuple[str, ...] = (
+    "campaignCreated", "lineItemCreated", "budgetChanged", "creativeApproved",
+    "lineItemPaused", "lineItemResumed",
+)
+"""Entity change event types (`adsgen.stream.changes`), codes FIRST_CHANGE + index."""
+FIRST_CHANGE = len(DELIVERY_TYPES)
+EVENT_TYPES: tuple[str, ...] = DELIVERY_TYPES + CHANGE_TYPES
+"""Every event type by code: delivery events, then entity changes."""
 IMPRESSION, START, CLICK, QR_SCAN, CONVERSION = 0, 1, 6, 7, 8
 FUNNEL_EVENTS: tuple[tuple[int, str, float], ...] = (
     (1, "starts", 0.0), (2, "first_quartile", 0.25), (3, "midpoint", 0.5),
@@ -209,6 +224,10 @@ class EventWorld:
         """Cumulative reach per line item × device at the end of the last hour expanded."""
         self.entities: dict[str, pa.Table] = {}
         """The plan's entity tables when known (`StreamSource.world`), else empty."""
+        self.changes = EventBatch.empty()
+        """The plan's entity change events, by time (`adsgen.stream.changes`)."""
+        self.book: ChangeBook | None = None
+        """What encoding a change event needs of the entity tables."""
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -252,7 +271,8 @@ class EventWorld:
     # --- the expansion -----------------------------------------------------------------------
 
     def expand(self, rows: HourRows) -> EventBatch:
-        """The events of one hour's rows, sorted by time (ties: type, row, ordinal).
+        """The events of one hour's rows and the hour's entity changes, sorted by time (ties:
+        changes first, then type, row, ordinal).
 
         Rows must be given hour after hour in time order (the reach before an hour is what
         the previous call left); within an hour in any order.
@@ -370,7 +390,12 @@ class EventWorld:
             ordinal=ordinal, flags=np.concatenate([p[6] for p in parts]).astype(np.uint8),
             cost=np.concatenate([p[7] for p in parts]),
         )
-        return events.take(np.lexsort((ordinal, r, kind, time)))
+        events = events.take(np.lexsort((ordinal, r, kind, time)))
+        lo, hi = np.searchsorted(self.changes.hour, [hour, hour + 1])
+        if hi > lo:  # the hour's entity changes go first at equal times
+            merged = EventBatch.concat([self.changes.take(np.arange(lo, hi)), events])
+            events = merged.take(np.argsort(merged.time, kind="stable"))
+        return events
 
     def _reach_now(self, li: I64, dev: I64, reach: I64) -> I64:
         """Cumulative reach per line item × device after this hour (max of what the rows say

@@ -29,7 +29,7 @@ import numpy as np
 from adsgen.exceptions import AdsgenError
 from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
 from adsgen.stream.encode import event_ids
-from adsgen.stream.events import EVENT_TYPES, EventBatch
+from adsgen.stream.events import EVENT_TYPES, FIRST_CHANGE, EventBatch
 
 __all__ = ["FAULTS", "Faults", "parse_faults"]
 
@@ -135,6 +135,7 @@ class Faults:
             rate = self.rates[name]
             which[(u >= edge) & (u < edge + rate)] = code
             edge += rate
+        which[events.kind >= FIRST_CHANGE] = -1  # entity changes: no beacon to lose
         delay = np.zeros(n, dtype=np.int64)
         for code, name in enumerate(names):
             low, high = FAULTS[name]

@@ -24,7 +24,8 @@ among those the cap still allows. Per hour, in this order:
 Where the batch's numbers leave no way to do all of this (a cap that the day's households
 cannot carry), the household ids keep the reach exact and the overflow is counted in
 `Households.over_cap` (tests assert it stays 0 on random plans). The state is one small
-array per pair whose flight is running, freed when the flight ends.
+array per pair whose flight is running (5 bytes per household it will reach when capped,
+2 when not), freed when the flight ends.
 """
 
 from __future__ import annotations
@@ -64,10 +65,14 @@ class _Pair:
     """Hours per cap window (None: no cap)."""
     cap: int
     key: int
-    use: NDArray[np.uint16]
-    """Impressions of each household in the window `win` says."""
-    win: NDArray[np.int32]
-    weight: NDArray[np.float32]
+    use: NDArray[np.uint8]
+    """Impressions of each household in the window `win` says (capped pairs only: a cap
+    binds at most LOOP_CAP = 240, so a byte holds it)."""
+    win: NDArray[np.int16]
+    """The cap window (hours from the flight start ÷ its length: a flight has at most
+    8,784 hours) `use` counts in; -1: none yet."""
+    weight: NDArray[np.float16]
+    """Exposure intensity (mean 1); half precision is plenty for a share."""
     day: int = -1
     old: I64 = field(default_factory=lambda: np.zeros(0, np.int64))
     """Households of earlier days picked for today, in keyed random order."""
@@ -125,12 +130,14 @@ class Households:
                                          np.array([li], np.int64)), dev)[0])
             shape = max(float(self._shapes.get(li, 1.0)), 1e-3)
             draw = rng(self.seed, "stream.intensity", li * 4 + dev)
+            capped = length is not None and not math.isinf(cap)
+            tracked = size if capped else 0  # an uncapped pair needs no counts
             pair = self._pairs[(li, dev)] = _Pair(
                 start=epoch_seconds(item.start) // 3600 * 3600, length=length,
-                cap=_NO_CAP if math.isinf(cap) else int(cap), key=key,
-                use=np.zeros(size, np.uint16), win=np.full(size, -1, np.int32),
-                weight=np.maximum(draw.gamma(shape, 1.0 / shape, size), 1e-6).astype(
-                    np.float32))
+                cap=int(cap) if capped else _NO_CAP, key=key,
+                use=np.zeros(tracked, np.uint8), win=np.full(tracked, -1, np.int16),
+                weight=np.clip(draw.gamma(shape, 1.0 / shape, size), 1e-3, 6e4).astype(
+                    np.float16))
         return pair
 
     def release(self, hour: int) -> None:
@@ -197,14 +204,18 @@ class Households:
 
     @staticmethod
     def _room(p: _Pair, ids: I64, win: int) -> I64:
+        if p.cap == _NO_CAP:
+            return np.full(len(ids), _NO_CAP, np.int64)
         used = np.where(p.win[ids] == win, p.use[ids], 0).astype(np.int64)
         room: I64 = p.cap - used
         return room
 
     @staticmethod
     def _bump(p: _Pair, ids: I64, counts: I64, win: int) -> None:
+        if p.cap == _NO_CAP:
+            return
         used = np.where(p.win[ids] == win, p.use[ids], 0).astype(np.int64)
-        p.use[ids] = np.minimum(used + counts, np.iinfo(np.uint16).max)
+        p.use[ids] = np.minimum(used + counts, np.iinfo(np.uint8).max)
         p.win[ids] = win
 
     def _spread(self, p: _Pair, pool: I64, count: int, hour: int, win: int) -> I64:

@@ -23,6 +23,7 @@ from adsgen.stream.events import (
     CLICK,
     CONVERSION,
     DEVICE_NAMES,
+    FIRST_CHANGE,
     FLAG_CLICK_CONVERSION,
     FLAG_INVALID,
     FLAG_MEASURABLE,
@@ -49,7 +50,10 @@ def active_rows(performance: pa.Table) -> pa.Table:
 
 def rollup(events: EventBatch) -> pa.Table:
     """The hourly rows of these events (PERFORMANCE_SCHEMA, sorted by line item, creative,
-    hour, device). Duplicated event ids count twice: de-duplicate first to score a consumer."""
+    hour, device). Duplicated event ids count twice: de-duplicate first to score a consumer.
+    Entity change events are left out."""
+    if (events.kind >= FIRST_CHANGE).any():
+        events = events.take(np.flatnonzero(events.kind < FIRST_CHANGE))
     if len(events) == 0:
         return PERFORMANCE_SCHEMA.empty_table()
     hour = events.time // _HOUR_US

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from adsgen.stream.changes import ChangeBook, change_events
 from adsgen.stream.events import DEVICE_NAMES, EventWorld, HourRows
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ class StreamSource:
         plan's entity tables (for sinks that write them, the database sync)."""
         world = EventWorld(self.items, self.platform, self.seed, self.reach, self.shapes)
         world.entities = self.plan.arrow_tables() if self.plan is not None else {}
+        world.changes = change_events(world.entities, self.performance, self.seed,
+                                      self.first_hour, self.end_hour)
+        world.book = ChangeBook.of(world.entities)
         return world
 
     def hours(self, start: int | None = None, stop: int | None = None) -> Iterator[HourRows]:
