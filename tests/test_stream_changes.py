@@ -31,15 +31,15 @@ from adsgen.stream.source import StreamSource, plan_source
 from cliutil import invoke
 
 START = datetime(2026, 9, 1)
-PLAN = ["--line-items", "8", "--days", "3", "--start", "2026-09-01"]
-SEED = 42  # the CLI's default seed
+PLAN = ["--seed", "1", "--line-items", "2", "--days", "1", "--start", "2026-09-01"]
+SEED = 1  # a small plan with a pause (a dayparted line item)
 KEYS = ["event_id", "type", "time", "advertiser_id", "campaign_id", "line_item_id",
         "creative_id", "status", "budget_micros", "daily_cap_micros"]
 
 
 @cache
 def _source() -> StreamSource:
-    return plan_source(seed=SEED, line_items=8, advertisers=None, days=3, start=START,
+    return plan_source(seed=SEED, line_items=2, advertisers=None, days=1, start=START,
                        platform="netflix_like")
 
 
