@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -382,20 +382,30 @@ class EventWorld:
         time = np.concatenate([p[1] for p in parts])
         r = np.concatenate([p[2] for p in parts])
         ordinal = np.concatenate([p[3] for p in parts])
-        events = EventBatch(
-            kind=kind, time=time, emit=time.copy(), line_item=col["line_item_id"][r],
-            creative=cre[r], device=dev[r].astype(np.int8),
-            geo=np.concatenate([p[5] for p in parts]).astype(np.int16),
-            household=np.concatenate([p[4] for p in parts]), hour=np.full(len(r), hour, np.int64),
-            ordinal=ordinal, flags=np.concatenate([p[6] for p in parts]).astype(np.uint8),
-            cost=np.concatenate([p[7] for p in parts]),
-        )
-        events = events.take(np.lexsort((ordinal, r, kind, time)))
+        order = np.lexsort((ordinal, r, kind, time))
+        # the hour's entity changes (at the hour's start) go first: one gather for all
         lo, hi = np.searchsorted(self.changes.hour, [hour, hour + 1])
-        if hi > lo:  # the hour's entity changes go first at equal times
-            merged = EventBatch.concat([self.changes.take(np.arange(lo, hi)), events])
-            events = merged.take(np.argsort(merged.time, kind="stable"))
-        return events
+        changed = self.changes.take(np.arange(lo, hi))
+        if len(changed):
+            order = np.concatenate([np.arange(len(changed)), order + len(changed)])
+
+        def join(head: NDArray[np.generic], tail: NDArray[np.generic]) -> NDArray[Any]:
+            return np.concatenate([head, tail]) if len(changed) else tail
+
+        when = join(changed.time, time)
+        events = EventBatch(
+            kind=join(changed.kind, kind), time=when, emit=when,
+            line_item=join(changed.line_item, col["line_item_id"][r]),
+            creative=join(changed.creative, cre[r]),
+            device=join(changed.device, dev[r].astype(np.int8)),
+            geo=join(changed.geo, np.concatenate([p[5] for p in parts]).astype(np.int16)),
+            household=join(changed.household, np.concatenate([p[4] for p in parts])),
+            hour=np.full(len(when), hour, np.int64),
+            ordinal=join(changed.ordinal, ordinal),
+            flags=join(changed.flags, np.concatenate([p[6] for p in parts]).astype(np.uint8)),
+            cost=join(changed.cost, np.concatenate([p[7] for p in parts])),
+        )
+        return events.take(order)
 
     def _reach_now(self, li: I64, dev: I64, reach: I64) -> I64:
         """Cumulative reach per line item × device after this hour (max of what the rows say
