@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from adsgen.exceptions import AdsgenError
+from adsgen.exceptions import AdsgenError, Interrupted
 from adsgen.stream.clock import Clock, Progress
 from adsgen.stream.encode import event_ids
 from adsgen.stream.events import EVENT_TYPES, EventBatch
@@ -160,6 +160,10 @@ def run_stream(
     except SinkFailed as exc:
         raise SinkFailed(f"{exc}; the last event delivered was {loop.last_id or 'none'}"
                          ) from None
+    except KeyboardInterrupt:  # the sink keeps what it got: say so, not "nothing written"
+        raise Interrupted(f"interrupted; {max(loop.emitted - loop.skip, 0):,} events "
+                          f"delivered to {sink.label}, the last {loop.last_id or 'none'}"
+                          ) from None
     finally:
         sink.close()
         faults.close()
@@ -218,10 +222,12 @@ class _Loop:
                 time.sleep(wait)
                 continue
             part = events.take(np.arange(start, start + count))
+            last_id = str(event_ids(part.take(np.array([count - 1])))[0])
             self.sink.send(part)
-            self.clock.sent += count
             start += count
-            self.emitted = base + start
+            # together, no call between them: a Ctrl-C names the last event it counts
+            self.emitted, self.last_id = base + start, last_id
+            self.clock.sent += count
             kinds, many = np.unique(part.kind, return_counts=True)
             for k, m in zip(kinds.tolist(), many.tolist(), strict=True):
                 self.counts[k] += m
@@ -229,7 +235,6 @@ class _Loop:
             if self.result.first_event_time is None:
                 self.result.first_event_time = _iso(int(part.time[0]))
             self.result.last_event_time = _iso(last_us)
-            self.last_id = str(event_ids(part.take(np.array([count - 1])))[0])
             lag = self.clock.lag(last_us)
             if lag is not None:
                 self.result.max_lag_seconds = max(self.result.max_lag_seconds or 0.0, lag)
