@@ -8,6 +8,17 @@ the database: Python only sees the grouped rows, at most `limit` + 1 of them. Mo
 per currency (a report with spend or eCPM is also grouped by the advertiser's currency:
 amounts in two currencies never add up).
 
+Where the rows come from: a report whose dimensions are all a UTC day or coarser (date,
+weekday, advertiser, campaign, line item, device) reads the `daily` table (line item ×
+device × UTC day, written with `performance` in the same transaction and summing it
+exactly: every count, both conversion kinds and the spend), 24 × the creatives fewer rows,
+so a campaign × day report costs what the days cost, not the hours; hour, hour of day and
+creative read `performance`. `daily` is read only when every line item of the filter that
+has performance rows also has daily rows (two index probes per line item): a live stream
+syncing into a database writes `performance` alone, so its line items fall back to the
+hourly rows and the report shows what the stream wrote. `report_source` says which table a
+report reads; `run_report(source=…)` forces one (the tests hold both to the same numbers).
+
 The pacing (`pacing` table: goal vs delivered per day, with what took the shortfall), reach
 (`reach` table: flight reach and the frequency distribution per line item) and truth
 (`ground_truth` and `conversion_truth`: the probabilities and causal conversions the
@@ -43,6 +54,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from adsgen.exceptions import AdsgenError
+from adsgen.simulate.grains import DAILY_SUMS
 from adsgen.storage import orm
 
 __all__ = [
@@ -51,8 +63,10 @@ __all__ = [
     "Filters",
     "Metric",
     "Report",
+    "Source",
     "pacing_report",
     "reach_report",
+    "report_source",
     "run_report",
     "truth_report",
 ]
@@ -100,6 +114,18 @@ class Metric(StrEnum):
 MONEY: Final = frozenset({Metric.spend, Metric.ecpm})
 
 
+class Source(StrEnum):
+    """The table a delivery report sums: the hourly rows or their UTC-day sums."""
+
+    performance = "performance"
+    daily = "daily"
+
+
+DAY_GRAIN: Final = frozenset({Dimension.date, Dimension.weekday, Dimension.advertiser,
+                              Dimension.campaign, Dimension.line_item, Dimension.device})
+"""Dimensions a UTC day of one line item × device determines: the `daily` table has them."""
+
+
 # --- UTC calendar parts of a timestamp column, per dialect -----------------------------------
 
 
@@ -121,6 +147,13 @@ class _UtcWeekday(FunctionElement[int]):
     """The ISO weekday (1 Monday … 7 Sunday) of a UtcDateTime column, in UTC."""
 
     type = Integer()
+    inherit_cache = True
+
+
+class _DayWeekday(_UtcWeekday):
+    """The ISO weekday of a DATE column holding a UTC day (SQLite and MariaDB: as for a
+    timestamp; PostgreSQL: no time zone to convert)."""
+
     inherit_cache = True
 
 
@@ -170,6 +203,11 @@ def _weekday_postgresql(element: _UtcWeekday, compiler: SQLCompiler, **kw: Any) 
     return f"CAST(EXTRACT(ISODOW FROM ({_arg(element, compiler, **kw)} AT TIME ZONE 'UTC')) AS INT)"
 
 
+@compiles(_DayWeekday, "postgresql")
+def _day_weekday_postgresql(element: _DayWeekday, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(ISODOW FROM {_arg(element, compiler, **kw)}) AS INT)"
+
+
 @compiles(_UtcWeekday, "mysql", "mariadb")
 def _weekday_mysql(element: _UtcWeekday, compiler: SQLCompiler, **kw: Any) -> str:
     return f"(WEEKDAY({_arg(element, compiler, **kw)}) + 1)"  # WEEKDAY: 0 Monday
@@ -215,22 +253,32 @@ def _with_parents(query: Any, line_item_id: Any) -> Select[Any]:
     return joined
 
 
-def _row_filters(filters: Filters) -> list[ColumnElement[bool]]:
-    """Conditions on performance rows alone: the line items of a campaign or an advertiser
+def _rows_of(source: Source) -> Any:
+    """The columns (`.line_item_id`, `.device`, the sums …) of the table a report sums."""
+    return orm.Performance if source is Source.performance else _daily().c
+
+
+def _daily() -> Any:
+    return orm.Base.metadata.tables["daily"]
+
+
+def _row_filters(filters: Filters, source: Source = Source.performance
+                 ) -> list[ColumnElement[bool]]:
+    """Conditions on the summed rows alone: the line items of a campaign or an advertiser
     as an IN over their ids (the key's leading column), the device."""
-    perf = orm.Performance
+    rows = _rows_of(source)
     found: list[ColumnElement[bool]] = []
     if filters.line_item_id is not None:
-        found.append(perf.line_item_id == filters.line_item_id)
+        found.append(rows.line_item_id == filters.line_item_id)
     if filters.campaign_id is not None:
-        found.append(perf.line_item_id.in_(
+        found.append(rows.line_item_id.in_(
             select(orm.LineItem.id).where(orm.LineItem.campaign_id == filters.campaign_id)))
     if filters.advertiser_id is not None:
-        found.append(perf.line_item_id.in_(
+        found.append(rows.line_item_id.in_(
             select(orm.LineItem.id).join(orm.Campaign, orm.Campaign.id == orm.LineItem.campaign_id)
             .where(orm.Campaign.advertiser_id == filters.advertiser_id)))
     if filters.device is not None:
-        found.append(perf.device == filters.device)
+        found.append(rows.device == filters.device)
     return found
 
 
@@ -245,17 +293,34 @@ def _hour_bounds(filters: Filters) -> list[ColumnElement[bool]]:
     return bounds
 
 
+def _time_bounds(filters: Filters, source: Source) -> list[ColumnElement[bool]]:
+    """The rows of the UTC days start … end: hours on performance, days on daily."""
+    if source is Source.performance:
+        return _hour_bounds(filters)
+    return _day_bounds(_daily().c.day, filters)
+
+
+def _day_bounds(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
+    found: list[ColumnElement[bool]] = []
+    if filters.start is not None:
+        found.append(column >= filters.start)
+    if filters.end is not None:
+        found.append(column <= filters.end)
+    return found
+
+
 # --- the delivery report ----------------------------------------------------------------------
 
 
 @dataclass
 class Report:
-    """Grouped rows (plain values: dates as 'YYYY-MM-DD', hours as ISO UTC) and whether more
-    rows than `limit` matched."""
+    """Grouped rows (plain values: dates as 'YYYY-MM-DD', hours as ISO UTC), whether more
+    rows than `limit` matched, and the table they were summed from."""
 
     columns: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     truncated: bool = False
+    source: Source = Source.performance
 
 
 def _ratio(num: ColumnElement[Any], den: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -273,11 +338,22 @@ _BASES: Final[dict[Metric, tuple[str, ...]]] = {
 """The sums a metric is computed from (a plain sum: itself)."""
 
 
-def _base_sum(name: str) -> ColumnElement[Any]:
-    perf = orm.Performance
+_CONVERSIONS: Final = ("click_conversions", "view_conversions")
+"""What the `conversions` metric adds up (attributed: click- and view-through)."""
+
+
+def _base_sum(name: str, source: Source = Source.performance) -> ColumnElement[Any]:
+    rows = _rows_of(source)
     if name == "conversions":
-        return func.sum(perf.click_conversions + perf.view_conversions)
-    return func.sum(getattr(perf, name))
+        return func.sum(getattr(rows, _CONVERSIONS[0]) + getattr(rows, _CONVERSIONS[1]))
+    return func.sum(getattr(rows, name))
+
+
+def _in_daily(metric: Metric) -> bool:
+    """Whether the daily table holds every sum `metric` is computed from."""
+    bases = _BASES.get(metric, (metric.value,))
+    return all(name in DAILY_SUMS for b in bases
+               for name in (_CONVERSIONS if b == "conversions" else (b,)))
 
 
 def _metric(metric: Metric, sums: Any) -> ColumnElement[Any]:
@@ -298,26 +374,66 @@ def _metric(metric: Metric, sums: Any) -> ColumnElement[Any]:
     return total[metric.value]
 
 
-def _keys(dimension: Dimension) -> list[ColumnElement[Any]]:
+def _keys(dimension: Dimension, source: Source = Source.performance) -> list[ColumnElement[Any]]:
     """The first stage's grouping keys of a dimension (ids, never names; the line item for
     its campaign and advertiser, which the second stage looks up on the few grouped rows)."""
-    perf = orm.Performance
+    rows = _rows_of(source)
+    if source is Source.daily:
+        match dimension:
+            case Dimension.date:
+                return [rows.day.label("date")]
+            case Dimension.weekday:
+                return [_DayWeekday(rows.day).label("weekday")]
+            case Dimension.hour | Dimension.hour_of_day | Dimension.creative:
+                raise AssertionError(f"{dimension} is finer than the daily table")
     match dimension:
         case Dimension.date:
-            return [_UtcDate(perf.hour).label("date")]
+            return [_UtcDate(rows.hour).label("date")]
         case Dimension.hour:
-            return [perf.hour.label("hour")]
+            return [rows.hour.label("hour")]
         case Dimension.hour_of_day:
-            return [_UtcHourOfDay(perf.hour).label("hour_of_day")]
+            return [_UtcHourOfDay(rows.hour).label("hour_of_day")]
         case Dimension.weekday:
-            return [_UtcWeekday(perf.hour).label("weekday")]
+            return [_UtcWeekday(rows.hour).label("weekday")]
         case Dimension.advertiser | Dimension.campaign | Dimension.line_item:
-            return [perf.line_item_id.label("line_item_id")]  # parents join in stage two
+            return [rows.line_item_id.label("line_item_id")]  # parents join in stage two
         case Dimension.creative:
-            return [perf.creative_id.label("creative_id")]
+            return [rows.creative_id.label("creative_id")]
         case Dimension.device:
-            return [perf.device.label("device")]
+            return [rows.device.label("device")]
     raise AssertionError(dimension)  # pragma: no cover
+
+
+def _daily_covers(conn: Connection, filters: Filters) -> bool:
+    """Whether every line item of `filters` that has performance rows has daily rows too.
+
+    A batch run writes both tables in one transaction; a live stream syncing into the
+    database writes `performance` only. Two index probes (the tables' keys lead with the
+    line item) per line item of the filter, never a scan of the rows.
+    """
+    daily, perf, li = _daily(), orm.Performance, orm.LineItem
+    query = select(li.id).where(
+        select(literal(1)).where(perf.line_item_id == li.id).exists(),
+        ~select(literal(1)).where(daily.c.line_item_id == li.id).exists())
+    if filters.line_item_id is not None:
+        query = query.where(li.id == filters.line_item_id)
+    if filters.campaign_id is not None:
+        query = query.where(li.campaign_id == filters.campaign_id)
+    if filters.advertiser_id is not None:
+        query = query.join(orm.Campaign, orm.Campaign.id == li.campaign_id).where(
+            orm.Campaign.advertiser_id == filters.advertiser_id)
+    return conn.execute(query.limit(1)).first() is None
+
+
+def report_source(conn: Connection, *, dimensions: Sequence[Dimension],
+                  metrics: Sequence[Metric], filters: Filters = Filters()) -> Source:
+    """The table `run_report` reads for this report: `daily` when every dimension is a UTC
+    day or coarser, every metric is a sum of daily columns, and the filter's line items all
+    have daily rows; else `performance`."""
+    if (set(dimensions) <= DAY_GRAIN and all(_in_daily(m) for m in metrics)
+            and _daily_covers(conn, filters)):
+        return Source.daily
+    return Source.performance
 
 
 _NAMED: Final = {Dimension.advertiser: orm.Advertiser, Dimension.campaign: orm.Campaign,
@@ -349,33 +465,38 @@ def run_report(
     sort: Sequence[str] = (),
     limit: int = 1000,
     most: int = MAX_REPORT_ROWS,
+    source: Source | None = None,
 ) -> Report:
     """The delivery report: `metrics` of the filtered performance rows grouped by
     `dimensions` (none: one row of totals), sorted by `sort` (column names of the report,
     `-name` for descending; default: the dimensions in order) and cut at `limit` rows.
     Raises AdsgenError for an unknown sort column or a limit out of 1 … `most` (asynchronous
-    report jobs raise `most`).
+    report jobs raise `most`). `source` (None: `report_source`'s choice) is the table summed;
+    `daily` with an hourly or creative dimension is an AssertionError.
 
-    Two stages, both in the database: the hourly rows alone are summed by the dimensions'
-    keys (the line item standing for its campaign and advertiser; filters on those are an
-    IN over line item ids), joining nothing; then the few grouped rows get their parents,
-    names and currency, are summed again, and the rates are divided.
+    Two stages, both in the database: the hourly (or daily) rows alone are summed by the
+    dimensions' keys (the line item standing for its campaign and advertiser; filters on
+    those are an IN over line item ids), joining nothing; then the few grouped rows get their
+    parents, names and currency, are summed again, and the rates are divided.
     """
     if not 1 <= limit <= most:
         raise AdsgenError(f"limit must be 1 to {most}, got {limit}")
     if not metrics:
         raise AdsgenError("name at least one metric")
-    perf = orm.Performance
     chosen = list(dict.fromkeys(dimensions))
     wanted = list(dict.fromkeys(metrics))
+    if source is None:
+        source = report_source(conn, dimensions=chosen, metrics=wanted, filters=filters)
+    rows_of = _rows_of(source)
     money = bool(MONEY & set(wanted))
     parents = money or bool({Dimension.advertiser, Dimension.campaign} & set(chosen))
-    keys = list({str(k.key): k for d in chosen for k in _keys(d)}.values())
+    keys = list({str(k.key): k for d in chosen for k in _keys(d, source)}.values())
     if parents and "line_item_id" not in {str(k.key) for k in keys}:
-        keys.append(perf.line_item_id.label("line_item_id"))
+        keys.append(rows_of.line_item_id.label("line_item_id"))
     bases = list(dict.fromkeys(b for m in wanted for b in _BASES.get(m, (m.value,))))
-    inner = select(*keys, *[_base_sum(b).label(b) for b in bases]).select_from(perf)
-    conditions = [*_row_filters(filters), *_hour_bounds(filters)]
+    inner = select(*keys, *[_base_sum(b, source).label(b) for b in bases]).select_from(
+        orm.Performance if source is Source.performance else _daily())
+    conditions = [*_row_filters(filters, source), *_time_bounds(filters, source)]
     if conditions:
         inner = inner.where(and_(*conditions))
     if keys:
@@ -405,7 +526,7 @@ def run_report(
                 query = query.join(orm.Creative, orm.Creative.id == first.c.creative_id)
                 grouped += [first.c.creative_id, orm.Creative.name.label("creative_name")]
             case _:
-                grouped += [first.c[str(k.key)] for k in _keys(dimension)]
+                grouped += [first.c[str(k.key)] for k in _keys(dimension, source)]
     if money:
         grouped.append(orm.Advertiser.currency.label("currency"))
     measures = [_metric(m, first.c).label(m.value) for m in wanted]
@@ -423,7 +544,7 @@ def run_report(
     sorted_keys = {s.removeprefix("-") for s in sort}
     order += [c.asc() for c in grouped if c.key not in sorted_keys]
     rows = conn.execute(query.order_by(*order).limit(limit + 1)).mappings().all()
-    report = Report(columns=list(by_name))
+    report = Report(columns=list(by_name), source=source)
     report.truncated = len(rows) > limit
     report.rows = [{key: _plain(value) for key, value in row.items()} for row in rows[:limit]]
     return report
@@ -435,15 +556,6 @@ def run_report(
 _REASONS: Final = ("supply", "competition", "frequency_cap", "daily_cap", "budget", "pacing",
                    "none")
 """The shortfall reasons of the pacing table (`none`: a day within 1 % of its goal)."""
-
-
-def _day_bounds(column: Any, filters: Filters) -> list[ColumnElement[bool]]:
-    found: list[ColumnElement[bool]] = []
-    if filters.start is not None:
-        found.append(column >= filters.start)
-    if filters.end is not None:
-        found.append(column <= filters.end)
-    return found
 
 
 def pacing_report(conn: Connection, *, filters: Filters = Filters()) -> list[dict[str, Any]]:
