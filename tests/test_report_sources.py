@@ -6,6 +6,7 @@ identical row for row (every metric, filters included); the automatic choice pic
 for those and `performance` for hour and creative reports. A line item without daily rows
 (what a live stream syncing into the database leaves) sends its reports back to the hourly
 rows, and a changed daily row shows in a daily report, so the daily path is really read.
+The truth report's observed rates come from `daily` the same way.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from adsgen.runs.reports import (
     Source,
     report_source,
     run_report,
+    truth_report,
 )
 from adsgen.storage import orm
 from apiutil import generated
@@ -102,3 +104,21 @@ def test_a_line_item_without_daily_rows_reads_the_hourly_rows(any_db: Engine) ->
         assert (fallen.source, fallen.rows) == (Source.performance, hourly.rows)
         # other line items still have both tables
         assert report_source(conn, filters=Filters(line_item_id=2), **by_day) is Source.daily
+
+
+def test_truth_report_observes_the_same_from_daily(any_db: Engine) -> None:
+    with any_db.begin() as conn:
+        first = conn.execute(select(func.min(DAILY.c.day))
+                             .where(DAILY.c.line_item_id == 1)).scalar_one()
+        asked = [Filters(), Filters(line_item_id=1, start=first, end=first)]
+        from_daily = [truth_report(conn, filters=f) for f in asked]
+        assert all(t["rates"]["impressions"] > 0 for t in from_daily)
+        conn.execute(update(DAILY).where(DAILY.c.line_item_id == 1)
+                     .values(completes=DAILY.c.completes // 2))
+        halved = truth_report(conn)["rates"]
+        assert halved["observed_vcr"] < from_daily[0]["rates"]["observed_vcr"]
+        conn.execute(delete(DAILY))  # every line item as a live stream leaves it
+        from_hours = [truth_report(conn, filters=f) for f in asked]
+    for daily, hourly in zip(from_daily, from_hours, strict=True):
+        assert daily["conversions"] == hourly["conversions"]
+        assert daily["rates"] == pytest.approx(hourly["rates"], rel=1e-12)
