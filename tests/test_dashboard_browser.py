@@ -3,7 +3,8 @@ running `adsgen serve` on a generated database.
 
 It loads with every panel drawn from data, a filter redraws the panels, no console error,
 a phone-sized screen shows it without sideways scrolling; screenshots go to
-ADSGEN_TEST_ARTIFACTS (default build/test-artifacts/) and the first paint is printed.
+ADSGEN_TEST_ARTIFACTS (default build/test-artifacts/); the first contentful paint and the
+time to every panel drawn are printed and bounded.
 Chromium comes from Debian (`make browser-deps`); Playwright never downloads a browser.
 Without /usr/bin/chromium the test is skipped, except under CI, where it fails.
 """
@@ -26,6 +27,10 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backgroun
          "--disable-dev-shm-usage"]
 CHARTS = ("overview", "daily", "pacing", "heatmap", "funnel", "frequency", "reach", "devices",
           "truth-rates", "truth-conversions")
+PAINT_BOUND_MS = 4000
+"""Most a first contentful paint may take: twice the issue's 2 s, for a loaded machine."""
+DRAWN_BOUND_MS = 15_000
+"""Most the dashboard may take from navigation to every panel drawn with data."""
 ARTIFACTS = Path(os.environ.get("ADSGEN_TEST_ARTIFACTS", "build/test-artifacts"))
 
 
@@ -81,9 +86,14 @@ def test_dashboard_draws_every_panel_and_filters(browser: Any, server: str) -> N
     page, errors = _open(browser, server, viewport={"width": 1280, "height": 2400})
     paint = page.evaluate(
         "performance.getEntriesByName('first-contentful-paint').map(e => e.startTime)[0]")
-    ready = page.evaluate("performance.now()")
+    ready = page.evaluate("performance.now()")  # polled each frame: drawn a frame before
     print(f"\ndashboard: first contentful paint {paint:.0f} ms, every panel drawn by "
-          f"{ready:.0f} ms (headless Chromium, 8 advertisers, 16,104 hourly rows)")
+          f"{ready:.0f} ms after navigation (headless Chromium, 8 advertisers, 16,104 hourly "
+          "rows)")
+    # the issue asks a first paint under 2 s on this machine; the bounds leave room for a
+    # machine busy with other suites (measured: 1.1 s and 2.6 s at a load average of 6)
+    assert 0 < paint < PAINT_BOUND_MS, f"first contentful paint {paint:.0f} ms"
+    assert paint <= ready < DRAWN_BOUND_MS, f"every panel drawn by {ready:.0f} ms"
     everything = _points(page)
     assert set(everything) == set(CHARTS)
     assert all(everything[name] > 0 for name in CHARTS), everything

@@ -68,6 +68,8 @@ def delivery(
 ) -> dict[str, Any]:
     """A delivery report: metrics of the hourly rows grouped by dimensions, in the database.
 
+    Reports grouped by nothing finer than a UTC day sum the daily table (the hourly rows'
+    exact sums), hour and creative reports the hourly rows: same numbers, 24 × fewer rows.
     Spend and eCPM add a `currency` column (money is summed per currency). More rows than
     `limit`: `truncated` is true (use a report job for big reports)."""
     chosen = replace(filters, device=device)
