@@ -447,8 +447,13 @@ _NAMED: Final = {Dimension.advertiser: orm.Advertiser, Dimension.campaign: orm.C
 """Dimensions whose rows also get the entity's name (`<dimension>_name`)."""
 
 
+_AS_IS: Final = frozenset({int, float, str})
+
+
 def _plain(value: Any) -> Any:
     """A result value as JSON-ready data: dates as text, hours as ISO UTC, Decimals as numbers."""
+    if value is None or type(value) in _AS_IS:  # most values: one test each
+        return value
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, date):
@@ -553,10 +558,11 @@ def run_report(
         order.append(column.desc() if key.startswith("-") else column.asc())
     sorted_keys = {s.removeprefix("-") for s in sort}
     order += [c.asc() for c in grouped if c.key not in sorted_keys]
-    rows = conn.execute(query.order_by(*order).limit(limit + 1)).mappings().all()
+    rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
     report = Report(columns=list(by_name), source=source)
     report.truncated = len(rows) > limit
-    report.rows = [{key: _plain(value) for key, value in row.items()} for row in rows[:limit]]
+    report.rows = [dict(zip(report.columns, map(_plain, row), strict=True))
+                   for row in rows[:limit]]
     return report
 
 
