@@ -1,14 +1,15 @@
 """A bounded load test of `adsgen serve`'s reports: N concurrent clients for T seconds.
 
     .venv/bin/python benchmarks/bench_load.py [--clients 50] [--seconds 30]
-        [--line-items 300] [--days 30] [--db URL]
+        [--line-items 300] [--days 30] [--db URL] [--report NAME ...]
 
 Generates a SQLite database (`adsgen generate --line-items 300 --days 30 --db …`, unless
 `--db URL` names one that holds data, kept as it is), starts `adsgen serve` on a free port
 of 127.0.0.1 as a subprocess, and lets `--clients` asyncio clients (httpx, one connection
-each) ask the reports the dashboard asks, each client going round them in turn from its own
-starting point, as fast as answers come, for `--seconds` seconds; requests still in flight
-then finish (none is started after the deadline), and the server stops. Prints, per report
+each) ask the reports the dashboard asks (or those `--report NAME` names: totals,
+campaign_day, campaigns_by_spend, day, device, hour_weekday, pacing, reach, truth), each
+client going round them in turn from its own starting point, as fast as answers come, for
+`--seconds` seconds; requests still in flight then finish (none is started after the deadline), and the server stops. Prints, per report
 and overall: requests, errors (any status but 200, or no answer within 60 s), requests/s
 and the p50, p95 and p99 latency. Every request goes to 127.0.0.1 only.
 """
@@ -29,13 +30,13 @@ BIN = Path(sys.executable).parent
 DASHBOARD = {
     "totals": {"metric": ["impressions", "completes", "vcr", "viewability", "clicks", "ctr",
                           "conversions", "spend"]},
-    "campaign × day": {"dimension": ["campaign", "date"],
-                       "metric": ["impressions", "spend", "vcr"], "limit": "10000"},
-    "campaigns by spend": {"dimension": ["campaign"], "metric": ["spend", "impressions", "vcr"],
+    "campaign_day": {"dimension": ["campaign", "date"],
+                     "metric": ["impressions", "spend", "vcr"], "limit": "10000"},
+    "campaigns_by_spend": {"dimension": ["campaign"], "metric": ["spend", "impressions", "vcr"],
                            "sort": "-spend", "limit": "30"},
     "day": {"dimension": ["date"], "metric": ["impressions", "spend"]},
     "device": {"dimension": ["device"], "metric": ["impressions"]},
-    "hour × weekday": {"dimension": ["weekday", "hour_of_day"], "metric": ["impressions"]},
+    "hour_weekday": {"dimension": ["weekday", "hour_of_day"], "metric": ["impressions"]},
     "pacing": None,
     "reach": None,
     "truth": None,
@@ -69,10 +70,9 @@ def _cuts(latencies: list[float]) -> str:
             f"p99 {cut[98] * 1000:,.0f} ms")
 
 
-async def _load(base: str, clients: int, seconds: float) -> None:
+async def _load(base: str, clients: int, seconds: float, names: list[str]) -> None:
     import httpx
 
-    names = list(DASHBOARD)
     latencies: dict[str, list[float]] = defaultdict(list)
     errors: dict[str, int] = defaultdict(int)
     kinds: dict[str, int] = defaultdict(int)
@@ -102,7 +102,7 @@ async def _load(base: str, clients: int, seconds: float) -> None:
     elapsed = time.perf_counter() - began
     every = [s for name in names for s in latencies[name]]
     print(f"load: {clients} clients for {seconds:.0f} s ({elapsed:.1f} s with the last answers) "
-          "on the dashboard's reports")
+          f"on {', '.join(names)}")
     for name in names:
         print(f"  {name}: {len(latencies[name]):,} requests, {errors[name]} errors, "
               f"{_cuts(latencies[name])}")
@@ -119,6 +119,8 @@ def main() -> None:
     parser.add_argument("--line-items", type=int, default=300)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--db", help="a database that holds data, used instead of building one")
+    parser.add_argument("--report", action="append", choices=list(DASHBOARD),
+                        help="ask only this report (repeatable; default: all the dashboard's)")
     args = parser.parse_args()
     if args.clients < 1 or not 0 < args.seconds <= 600:
         parser.error("--clients must be 1 or more and --seconds 0 to 600 (a bounded test)")
@@ -137,7 +139,7 @@ def main() -> None:
         print(f"adsgen serve --db {masked_url(engine.url)} ({rows:,} hourly rows)")
         engine.dispose()
         with serving(url, "--quiet") as (base, _):
-            asyncio.run(_load(base, args.clients, args.seconds))
+            asyncio.run(_load(base, args.clients, args.seconds, args.report or list(DASHBOARD)))
 
 
 if __name__ == "__main__":
