@@ -9,9 +9,10 @@ of 127.0.0.1 as a subprocess, and lets `--clients` asyncio clients (httpx, one c
 each) ask the reports the dashboard asks (or those `--report NAME` names: totals,
 campaign_day, campaigns_by_spend, day, device, hour_weekday, pacing, reach, truth), each
 client going round them in turn from its own starting point, as fast as answers come, for
-`--seconds` seconds; requests still in flight then finish (none is started after the deadline), and the server stops. Prints, per report
-and overall: requests, errors (any status but 200, or no answer within 60 s), requests/s
-and the p50, p95 and p99 latency. Every request goes to 127.0.0.1 only.
+`--seconds` seconds; requests still in flight then finish (none is started after the
+deadline), and the server stops. Prints, per report and overall: requests, errors (any
+status but 200, or no answer within 60 s), requests/s and the p50, p95 and p99 latency.
+Every request goes to 127.0.0.1 only.
 """
 
 from __future__ import annotations

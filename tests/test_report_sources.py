@@ -122,3 +122,35 @@ def test_truth_report_observes_the_same_from_daily(any_db: Engine) -> None:
     for daily, hourly in zip(from_daily, from_hours, strict=True):
         assert daily["conversions"] == hourly["conversions"]
         assert daily["rates"] == pytest.approx(hourly["rates"], rel=1e-12)
+
+
+def test_hourly_reports_are_the_rows_summed(any_db: Engine) -> None:
+    """Calendar parts of the hour (summed per hour first when no line item is grouped)
+    against the rows summed in Python."""
+    perf = orm.Performance
+    with any_db.connect() as conn:
+        rows = conn.execute(select(perf.hour, perf.device, perf.impressions, perf.completes,
+                                   perf.line_item_id)).all()
+        parts = {
+            Dimension.weekday: lambda r: r.hour.isoweekday(),
+            Dimension.hour_of_day: lambda r: r.hour.hour,
+            Dimension.date: lambda r: r.hour.date().isoformat(),
+            Dimension.device: lambda r: r.device,
+            Dimension.line_item: lambda r: r.line_item_id,
+        }
+        for dims in ([Dimension.weekday, Dimension.hour_of_day],
+                     [Dimension.date, Dimension.device], [Dimension.hour_of_day],
+                     [Dimension.line_item, Dimension.weekday]):
+            expected: dict[tuple[object, ...], list[int]] = {}
+            for row in rows:
+                key = tuple(parts[d](row) for d in dims)
+                sums = expected.setdefault(key, [0, 0])
+                sums[0] += row.impressions
+                sums[1] += row.completes
+            report = run_report(conn, dimensions=dims, source=Source.performance,
+                                metrics=[Metric.impressions, Metric.completes], limit=10_000)
+            columns = ["line_item_id" if d is Dimension.line_item else d.value for d in dims]
+            got = {tuple(r[c] for c in columns): [r["impressions"], r["completes"]]
+                   for r in report.rows}
+            assert got == expected, dims
+            assert [tuple(r[c] for c in columns) for r in report.rows] == sorted(expected)
