@@ -23,7 +23,7 @@ from adsgen.storage.dictionary import (
     ddl,
     to_markdown,
 )
-from adsgen.storage.orm import VIEWS, Base, Campaign, LineItem
+from adsgen.storage.orm import NOT_IN_FILES, VIEWS, Base, Campaign, LineItem
 from adsgen.storage.persist import save_plan
 from cliutil import invoke, invoke_json, user_error
 from planfactory import sample_advertiser
@@ -120,6 +120,8 @@ def test_what_the_dictionary_says_of_cumulative_reach_holds(generated: Path) -> 
 
 def test_generated_files_have_the_dictionarys_columns_and_types(generated: Path) -> None:
     for table in Base.metadata.tables.values():
+        if table.info.get("files") == NOT_IN_FILES:  # change_events: the API's only
+            continue
         paths = sorted((generated / table.name).rglob("*.parquet")) or [
             generated / f"{table.name}.parquet"]
         written = pq.read_schema(paths[0])

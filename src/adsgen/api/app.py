@@ -201,7 +201,7 @@ def _without_security(schema: dict[str, Any]) -> None:
 def create_app(config: ServeConfig) -> FastAPI:
     """The app serving `config.database_url`; its tables are created if missing (never
     changed otherwise). Raises DatabaseError when the database cannot be reached."""
-    from adsgen.api import entities, live, reports, runs
+    from adsgen.api import changes, entities, live, reports, runs
     from adsgen.runs.jobs import open_database
     from adsgen.storage.database import init_db, read_while_writing
 
@@ -242,6 +242,7 @@ def create_app(config: ServeConfig) -> FastAPI:
         return Health(status="ok", dialect=engine.dialect.name, version=__version__)
 
     app.include_router(entities.router, prefix="/api/v1")
+    app.include_router(changes.router, prefix="/api/v1")
     app.include_router(reports.router, prefix="/api/v1")
     app.include_router(runs.router, prefix="/api/v1")
     app.include_router(live.router, prefix="/api/v1")

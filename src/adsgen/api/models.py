@@ -33,6 +33,7 @@ __all__ = [
     "BudgetChange",
     "CampaignOut",
     "Change",
+    "ChangeEventOut",
     "CreativeOut",
     "FlightChange",
     "FlightOut",
@@ -303,3 +304,32 @@ class CreativeOut(CreativeRead, _Stamped):
 OUT: dict[str, type[BaseModel]] = {"advertisers": AdvertiserOut, "campaigns": CampaignOut,
                                     "line_items": LineItemOut, "creatives": CreativeOut}
 """Entity kind → the model it is answered as."""
+
+
+# --- change events ------------------------------------------------------------------------
+
+
+class FieldChange(BaseModel):
+    """One field's value before and after (null: none, e.g. after a delete)."""
+
+    old: str | int | None
+    new: str | int | None
+
+
+class ChangeEventOut(BaseModel):
+    """A change the API made to an entity (`change_events`), in `adsgen stream`'s names."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    occurred_at: datetime
+    entity_type: Literal["advertiser", "campaign", "line_item", "creative"]
+    entity_id: int
+    event_type: str = Field(examples=["budgetChanged", "lineItemPaused"])
+    changes: dict[str, FieldChange] = Field(
+        examples=[{"budget_micros": {"old": 5000000000, "new": 6000000000}}])
+    source: Literal["api"]
+
+    @field_serializer("occurred_at")
+    def _time(self, value: datetime) -> str:
+        return _utc(value)

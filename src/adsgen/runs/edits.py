@@ -7,7 +7,8 @@ the change lands in (the campaign with its line items, the line item with its cr
 validated by the domain's Create schemas first, so a line item still fits its campaign's
 budget, flight and currency after any change; then the rows are written through the ORM
 and the line items whose delivery the change touches are simulated again (one world: the
-facts always follow the plan). A failure leaves the database as it was.
+facts always follow the plan). Changes and deletes are recorded as change events
+(`adsgen.runs.changelog`) in the same transaction. A failure leaves the database as it was.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from adsgen.domain.schemas import (
     LineItemCreate,
 )
 from adsgen.exceptions import ConflictError, SpecError
+from adsgen.runs import changelog
 from adsgen.runs.grow import add_to_campaign, validated, with_line_item
 from adsgen.runs.jobs import Progress, RunSummary, job, no_progress
 from adsgen.storage import orm
@@ -215,6 +217,7 @@ def change_entity(
              progress=progress) as run:
         session = run.session
         row = require(session, MODELS[kind], entity_id, option=kind.removesuffix("s"))
+        before = changelog.state(kind, row)
         if kind in ("advertisers", "creatives"):
             if change.plan_fields:
                 raise SpecError(f"{kind.removesuffix('s')}s have no budget or flight; change "
@@ -230,6 +233,7 @@ def change_entity(
         else:
             touched = _change_line_item(session, row, change)
         session.flush()
+        changelog.record(session, kind, entity_id, before, changelog.state(kind, row))
         run.record(kind, [row])
         run.simulate(touched)
     return run.summary
@@ -320,6 +324,7 @@ def delete_entity(
         touched = _siblings(session, kind, row)
         if kind == "creatives" and not touched:  # its line item is left with no creative
             delete_facts(session.connection(), [row.line_item_id])
+        changelog.record(session, kind, entity_id, changelog.state(kind, row), None)
         run.record(kind, [row])
         session.delete(row)
         session.flush()

@@ -39,6 +39,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -92,11 +93,13 @@ from adsgen.domain.fields import DEFAULT_TIME_ZONE
 from adsgen.simulate.columns import FACT_TABLES, FactTable, describe
 
 __all__ = [
+    "NOT_IN_FILES",
     "VIEWS",
     "Advertiser",
     "Base",
     "Budget",
     "Campaign",
+    "ChangeEvent",
     "CreateView",
     "Creative",
     "EntityBase",
@@ -113,6 +116,8 @@ __all__ = [
 ]
 
 MICROS = 1_000_000
+NOT_IN_FILES = "none (written by adsgen serve's API, not generated)"
+"""`files` of a table generated files do not hold."""
 
 # Constraint names are deterministic (and < 64 characters for MySQL), so errors name them.
 NAMING_CONVENTION = {
@@ -740,6 +745,47 @@ _NON_NEGATIVE = (
     "completes", "viewable", "invalid", "clicks", "qr_scans",
     "click_conversions", "view_conversions", "cumulative_reach", "spend_micros",
 )
+
+
+class ChangeEvent(Base):
+    """One change the API made to an entity, written in the edit's own transaction.
+
+    No foreign key to the entity: a delete's event outlives the row it names. The event
+    types are `adsgen stream`'s change vocabulary (`adsgen.stream.events.CHANGE_TYPES`)
+    plus the changes only the API makes (`adsgen.runs.edits.EVENT_TYPES`)."""
+
+    __tablename__ = "change_events"
+    __table_args__ = (
+        Index("ix_change_events_entity", "entity_type", "entity_id", "id"),
+        _about(
+            "Changes of status, budget and flight and deletes made through `adsgen serve`'s"
+            " API, one row per event, in the order they were made; read them at"
+            " GET /api/v1/changes. Entity tables hold the state; this says how it got there.",
+            grain="one row per entity change event",
+            joins=["advertisers, campaigns, line_items or creatives ON their id = entity_id"
+                   " (by entity_type; a deleted entity's row is gone)"],
+            files=NOT_IN_FILES,
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True,
+                                    **_doc("Event id, increasing in the order of the changes."))
+    occurred_at: Mapped[datetime] = mapped_column(
+        UtcDateTime(), server_default=utcnow(),
+        **_doc("When the change was written, set by the database.", "UTC"))
+    entity_type: Mapped[str] = mapped_column(
+        String(32), **_doc("The kind of entity changed.",
+                           values=["advertiser", "campaign", "line_item", "creative"]))
+    entity_id: Mapped[int] = mapped_column(Integer, **_doc("Id of the entity changed."))
+    event_type: Mapped[str] = mapped_column(
+        String(32), **_doc("What happened, in the names of `adsgen stream`'s change events"
+                           " (budgetChanged, lineItemPaused, …)."))
+    changes: Mapped[dict[str, Any]] = mapped_column(
+        JSON, **_doc('Changed fields, each {"old": …, "new": …} (status, budget_micros,'
+                     ' daily_cap_micros, start_at, end_at; a delete: the status it had).'))
+    source: Mapped[str] = mapped_column(
+        String(16), default="api", server_default="api",
+        **_doc("Who made the change.", values=["api"]))
 
 
 class Performance(Base):

@@ -1,0 +1,113 @@
+"""Change events of the API: a PATCH or DELETE records what it changed (old → new) in
+`change_events`, in the edit's own transaction (a refused edit records nothing), in the
+names of `adsgen stream`'s change events; GET /changes pages through them. SQLite and
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from adsgen.runs.changelog import event_type_of_status
+from adsgen.storage import orm
+from adsgen.stream.events import CHANGE_TYPES
+from apiutil import API, campaign_body, client, generated, url_of
+
+MICROS = 1_000_000
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Engine:
+    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
+    engine: Engine = request.getfixturevalue(name)
+    generated(engine)
+    return engine
+
+
+def _events(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(orm.ChangeEvent)).scalar_one())
+
+
+def _changes(api: Any, **params: Any) -> list[dict[str, Any]]:
+    """Every change event the API answers for these filters, page by page (2 a page)."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = api.get(f"{API}/changes", params={**params, "limit": 2,
+                                                 **({"cursor": cursor} if cursor else {})})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def test_patch_and_delete_record_their_events_and_refused_ones_nothing(db: Engine) -> None:
+    api = client(url_of(db))
+    assert _events(db) == 0  # run-all records nothing: the API's changes only
+    campaign = api.post(f"{API}/campaigns", params={"simulate": "false"},
+                        json=campaign_body(2, line_items=2)).json()
+    first, second = (i["id"] for i in api.get(f"{API}/line-items", params={
+        "campaign_id": campaign["id"]}).json()["items"])
+    status = api.get(f"{API}/line-items/{first}").json()["status"]
+    assert status == "active"
+
+    patched = api.patch(f"{API}/line-items/{first}",
+                        json={"status": "paused", "budget": {"amount": "6000"}})
+    assert patched.status_code == 200, patched.text
+    events = _changes(api, entity_type="line_item", entity_id=first)
+    assert [(e["event_type"], e["changes"]) for e in events] == [
+        ("lineItemPaused", {"status": {"old": "active", "new": "paused"}}),
+        ("budgetChanged", {"budget_micros": {"old": 5000 * MICROS, "new": 6000 * MICROS}}),
+    ]
+    assert {(e["entity_type"], e["entity_id"], e["source"]) for e in events} == {
+        ("line_item", first, "api")}
+    assert all(e["occurred_at"].endswith("Z") for e in events)
+
+    # refused: over the campaign's budget (422), an unknown status (422), a line item that
+    # delivered deleted (409), the same values again (200, nothing changed): no event
+    before = _events(db)
+    assert api.patch(f"{API}/line-items/{first}",
+                     json={"budget": {"amount": "999999"}}).status_code == 422
+    assert api.patch(f"{API}/line-items/{first}", json={"status": "bogus"}).status_code == 422
+    assert api.patch(f"{API}/line-items/{first}", json={
+        "status": "paused", "flight": {"end": "2026-09-30T00:00:00Z"}}).status_code == 422
+    assert api.delete(f"{API}/line-items/1").status_code == 409
+    assert api.patch(f"{API}/line-items/{first}", json={"status": "paused"}).status_code == 200
+    assert _events(db) == before
+
+    resumed = api.patch(f"{API}/line-items/{first}", json={
+        "status": "active", "flight": {"end": "2026-09-05T00:00:00Z"}})
+    assert resumed.status_code == 200, resumed.text
+    assert [(e["event_type"], e["changes"]) for e in _changes(api, entity_id=first)[2:]] == [
+        ("lineItemResumed", {"status": {"old": "paused", "new": "active"}}),
+        ("flightChanged", {"end_at": {"old": "2026-09-08T00:00:00Z",
+                                      "new": "2026-09-05T00:00:00Z"}}),
+    ]
+    paused = api.patch(f"{API}/campaigns/{campaign['id']}", json={"status": "paused"})
+    assert paused.status_code == 200, paused.text
+
+    assert api.delete(f"{API}/line-items/{second}").status_code == 204
+    assert [(e["event_type"], e["changes"]) for e in _changes(api, entity_id=second)] == [
+        ("lineItemDeleted", {"status": {"old": "active", "new": None}})]
+    every = _changes(api)
+    assert [e["event_type"] for e in every] == [
+        "lineItemPaused", "budgetChanged", "lineItemResumed", "flightChanged",
+        "campaignPaused", "lineItemDeleted"]
+    assert [e["id"] for e in every] == sorted(e["id"] for e in every)
+    assert [e["entity_id"] for e in _changes(api, entity_type="campaign")] == [campaign["id"]]
+    bad = api.get(f"{API}/changes", params={"cursor": "bm90LW91cnM"})
+    assert bad.status_code == 400, bad.text  # as the entity lists answer it
+
+
+def test_the_names_are_the_streams() -> None:
+    """The events the stream also makes carry its names, not a second vocabulary."""
+    assert event_type_of_status("line_items", "active", "paused") == "lineItemPaused"
+    assert event_type_of_status("line_items", "paused", "active") == "lineItemResumed"
+    assert {"budgetChanged", "lineItemPaused", "lineItemResumed"} <= set(CHANGE_TYPES)
+    assert event_type_of_status("campaigns", "draft", "active") == "campaignActivated"
