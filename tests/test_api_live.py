@@ -121,19 +121,27 @@ def test_serve_live_on_another_dataset_says_why_it_stopped(sqlite_engine: Engine
         assert httpx.get(f"{base}/api/v1/health").status_code == 200  # it serves on
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Engine:
+    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
+    engine: Engine = request.getfixturevalue(name)
+    return engine
+
+
 @pytest.mark.parametrize("clients", [1, 20])
-def test_the_feed_polls_once_however_many_clients(sqlite_engine: Engine, clients: int) -> None:
-    """Every client's look within a second shares one fingerprint query."""
+def test_the_feed_polls_once_however_many_clients(db: Engine, clients: int) -> None:
+    """Every client's look within a second shares one fingerprint query; the snapshot is
+    what SQL sums; a change is seen at the next look once the interval has passed."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from sqlalchemy import event
+    from sqlalchemy import event, update
 
     from adsgen.api.live import LiveFeed
 
-    generated(sqlite_engine)
-    feed = LiveFeed(engine=sqlite_engine)
+    generated(db)
+    feed = LiveFeed(engine=db)
     queries: list[str] = []
-    event.listen(sqlite_engine, "before_cursor_execute",
+    event.listen(db, "before_cursor_execute",
                  lambda conn, cursor, statement, *a: queries.append(statement))
     with ThreadPoolExecutor(clients) as pool:
         looks = list(pool.map(lambda _: feed.current(), range(clients * 5)))
@@ -141,3 +149,12 @@ def test_the_feed_polls_once_however_many_clients(sqlite_engine: Engine, clients
     fingerprints = [q for q in queries if "max(performance.hour)" in q]
     assert len(fingerprints) == 2  # one look's fingerprint, and the snapshot's own
     assert feed.interval >= 1.0
+    snapshot = looks[0][1]
+    assert (snapshot["rows"], snapshot["totals"][0]["impressions"]) == _sums(db)
+    with db.begin() as conn:  # another writer (a stream's sync, a CLI command)
+        conn.execute(update(orm.Performance).where(orm.Performance.line_item_id == 1)
+                     .values(impressions=orm.Performance.impressions + 1))
+    assert feed.current()[0] == 1  # not polled again within the interval
+    time.sleep(feed.interval)
+    version, changed = feed.current()
+    assert version == 2 and changed["totals"][0]["impressions"] == _sums(db)[1]
