@@ -48,21 +48,6 @@ def test_resolve_workers() -> None:
         resolve_workers("processes", 0)
 
 
-def test_the_forkserver_preloads_nothing() -> None:
-    """Workers import the task's module themselves: a forkserver that preloaded it (the
-    simulation: ~120 MiB) would hold it for the whole run, one more copy in the tree's RSS."""
-    import multiprocessing.forkserver
-
-    import psutil
-
-    from adsgen.runs.blocks import _sum_checks  # cheap, in the heaviest module a task uses
-
-    assert run_tasks(_sum_checks, [[], [{"x": (2, 1)}]], engine="processes",
-                     workers=2) == [{}, {"x": (2, 1)}]
-    pid = multiprocessing.forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
-    assert psutil.Process(pid).memory_info().rss < 50 * 2**20
-
-
 @pytest.mark.parametrize(("engine", "workers"), [("local", None), ("processes", 2),
                                                  ("processes", 1)])
 def test_results_in_task_order_and_every_task_reported(engine: str, workers: int | None) -> None:

@@ -136,26 +136,26 @@ def _run_local(fn: Callable[[T], R], tasks: Sequence[T], on_done: OnDone[R] | No
 
 
 def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
-    """forkserver (no fork of a threaded parent) preloading nothing, else spawn.
+    """forkserver (fast, no fork of a threaded parent) preloading `fn`'s module, else spawn.
 
-    The forkserver lives as long as the run and every worker is forked from it. Preloading
-    `fn`'s module there (NumPy, PyArrow, the simulation: ~120 MiB resident) would keep a
-    copy of it in one more process for the whole run, counted again in every worker's RSS;
-    with nothing preloaded the forkserver stays at a bare interpreter's ~12 MiB and each
-    worker imports what `fn` needs once, when it unpickles its first task (about half a
-    second per worker per run). `generate --engine processes` stays under 1 GiB for the
-    whole tree by this (benchmarks/peak_rss.py).
+    Preloading costs no memory and saves each worker the imports: measured with
+    benchmarks/peak_rss.py on `generate --line-items 2000 --days 90 --engine processes`,
+    the tree peaked at 928 MiB RSS either way (PSS 708 MiB preloaded, 700 MiB not). The
+    forkserver holds the modules (~75 MiB more RSS than a bare interpreter), and the workers
+    it forks share those pages instead of holding their own copies.
 
     Ctrl-C reaches the whole process group, and only this process should answer it (it
     stops the pool; the CLI prints one line). So the forkserver starts here with SIGINT
-    ignored, which it keeps and passes to the workers it forks (which also ignore it in
-    their initializer).
+    ignored, which it keeps while it preloads and passes to the workers it forks (which
+    also ignore it in their initializer).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([])
+        module = getattr(fn, "__module__", None)
+        if module and module != "__main__":
+            context.set_forkserver_preload([module])
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
