@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-from realism import ADSGEN, Tables, Target
+from realism import ADSGEN, Tables, Target, print_targets
 
 LIFT_PROFILE = """\
 type: profile
@@ -109,18 +109,6 @@ def _tables(out: Path, *names: str) -> Tables:
             for name in names}
 
 
-def _report(label: str, targets: tuple[Target, ...], tables: Tables) -> int:
-    print(f"\n{label}")
-    misses = 0
-    for target in targets:
-        value = target.measure(tables)
-        ok = target.low <= value <= target.high
-        misses += not ok
-        print(f"  {'PASS' if ok else 'MISS'}  {target.name:<45} {value:9.5f}"
-              f"   target {target.low:g}-{target.high:g}  ({target.source})")
-    return misses
-
-
 def _lift_spread(tables: Tables) -> None:
     truth = tables["experiment_truth"]
     lift = truth["true_lift"].to_numpy()
@@ -144,14 +132,15 @@ def main() -> None:
                             str(templates), "--out", str(out)], check=True)
             tables = _tables(out, "daily", "conversion_truth", "experiment_truth",
                              "experiment_outcomes")
-            misses += _report(f"lift holdouts: generate --line-items 240 --days 14 --seed {seed}",
-                              LIFT_TARGETS, tables)
+            label = f"lift holdouts: generate --line-items 240 --days 14 --seed {seed}"
+            misses += print_targets(label, LIFT_TARGETS, tables, digits=5)
             _lift_spread(tables)
         out = Path(tmp) / "bundled"
         subprocess.run([str(ADSGEN), "--quiet", "generate", "--line-items", "2000", "--days",
                         "30", "--out", str(out)], check=True)
-        misses += _report("bundled profiles: generate --line-items 2000 --days 30",
-                          BUNDLED_TARGETS, _tables(out, "daily", "conversion_truth", "mmm"))
+        misses += print_targets("bundled profiles: generate --line-items 2000 --days 30",
+                                BUNDLED_TARGETS, _tables(out, "daily", "conversion_truth", "mmm"),
+                                digits=5)
     print(f"\n{misses} target(s) missed")
 
 

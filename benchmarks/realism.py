@@ -280,15 +280,23 @@ def _sqlite(path: Path) -> Tables:
     return out
 
 
-def _report(label: str, tables: Tables) -> int:
+def print_targets(label: str, targets: tuple[Target, ...], tables: Tables,
+                  digits: int = 4) -> int:
+    """Measure each target on `tables` and print it with its range, PASS or MISS; the
+    number missed (benchmarks/measurement.py prints its targets the same way)."""
     print(f"\n{label}")
     misses = 0
-    for target in TARGETS:
+    for target in targets:
         value = target.measure(tables)
         ok = target.low <= value <= target.high
         misses += not ok
-        print(f"  {'PASS' if ok else 'MISS'}  {target.name:<50} {value:9.4f}"
+        print(f"  {'PASS' if ok else 'MISS'}  {target.name:<50} {value:9.{digits}f}"
               f"   target {target.low:g}-{target.high:g}  ({target.source})")
+    return misses
+
+
+def _report(label: str, tables: Tables) -> int:
+    misses = print_targets(label, TARGETS, tables)
     medians = _industry_frequencies(tables)
     print("        median frequency by industry: " + ", ".join(
         f"{name} {value:.2f}" for name, value in medians.items()))

@@ -7,6 +7,8 @@
 - `mysql_engine`: MariaDB/MySQL at ADSGEN_TEST_MYSQL_URL, in a database of its own for this
   test session, dropped at the end; tables are emptied after each test.
 - `engine`: parametrized over the three, for tests that must hold on every dialect.
+- `db` (SQLite, PostgreSQL) and `any_db` (all three): such an engine holding the default
+  dataset (run-all, seed 42), for the API's and the reports' tests.
 
 A server variable that is unset skips its tests; set but unreachable fails them. To hand
 one of these databases to a subprocess (the CLI), pass
@@ -122,9 +124,32 @@ def mysql_engine(_mysql_session_engine: Engine) -> Iterator[Engine]:
     _empty_tables(_mysql_session_engine)
 
 
+_DIALECT_FIXTURES = {"sqlite": "sqlite_engine", "postgresql": "pg_engine",
+                     "mysql": "mysql_engine"}
+
+
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])
 def engine(request: pytest.FixtureRequest) -> Engine:
     """The same test on SQLite, PostgreSQL and MariaDB (the servers when configured)."""
-    fixture = {"sqlite": "sqlite_engine", "postgresql": "pg_engine", "mysql": "mysql_engine"}
-    result: Engine = request.getfixturevalue(fixture[request.param])
+    result: Engine = request.getfixturevalue(_DIALECT_FIXTURES[request.param])
     return result
+
+
+def _generated(request: pytest.FixtureRequest) -> Engine:
+    from apiutil import generated
+
+    result: Engine = request.getfixturevalue(_DIALECT_FIXTURES[request.param])
+    generated(result)
+    return result
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest) -> Engine:
+    """A database with the default dataset (run-all, seed 42), on SQLite and PostgreSQL."""
+    return _generated(request)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
+def any_db(request: pytest.FixtureRequest) -> Engine:
+    """The default dataset on every dialect, MariaDB too (for the reports' SQL)."""
+    return _generated(request)

@@ -18,25 +18,6 @@ from adsgen.storage import orm
 from apiutil import API, campaign_body, client, generated, url_of
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Engine:
-    """A database with the default dataset (run-all), on SQLite and PostgreSQL."""
-    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
-    engine: Engine = request.getfixturevalue(name)
-    generated(engine)
-    return engine
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def any_db(request: pytest.FixtureRequest) -> Engine:
-    """The default dataset on every dialect, MariaDB too (for the reports' SQL)."""
-    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine",
-            "mysql": "mysql_engine"}[request.param]
-    engine: Engine = request.getfixturevalue(name)
-    generated(engine)
-    return engine
-
-
 def _problem(response: Any, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -8,23 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from adsgen.runs.changelog import event_type_of_status
 from adsgen.storage import orm
 from adsgen.stream.events import CHANGE_TYPES
-from apiutil import API, campaign_body, client, generated, url_of
+from apiutil import API, campaign_body, client, url_of
 
 MICROS = 1_000_000
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Engine:
-    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
-    engine: Engine = request.getfixturevalue(name)
-    generated(engine)
-    return engine
 
 
 def _events(engine: Engine) -> int:

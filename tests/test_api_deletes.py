@@ -8,19 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from adsgen.storage import orm
-from apiutil import API, campaign_body, client, generated, url_of
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request: pytest.FixtureRequest) -> Engine:
-    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine"}[request.param]
-    engine: Engine = request.getfixturevalue(name)
-    generated(engine)
-    return engine
+from apiutil import API, campaign_body, client, url_of
 
 
 def _facts(engine: Engine, *, events: bool = True) -> dict[str, Any]:

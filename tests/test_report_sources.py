@@ -27,19 +27,9 @@ from adsgen.runs.reports import (
     truth_report,
 )
 from adsgen.storage import orm
-from apiutil import generated
 
 DAILY = orm.Base.metadata.tables["daily"]
 
-
-@pytest.fixture(params=["sqlite", "postgresql", "mysql"])
-def any_db(request: pytest.FixtureRequest) -> Engine:
-    """The default dataset (run-all, seed 42) on every dialect."""
-    name = {"sqlite": "sqlite_engine", "postgresql": "pg_engine",
-            "mysql": "mysql_engine"}[request.param]
-    engine: Engine = request.getfixturevalue(name)
-    generated(engine)
-    return engine
 
 
 def _both(conn: object, dimensions: list[Dimension], filters: Filters) -> None:
