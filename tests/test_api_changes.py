@@ -1,4 +1,4 @@
-"""Change events of the API: a PATCH or DELETE records what it changed (old → new) in
+"""Change events of the API: a POST, PATCH or DELETE records what it changed (old → new) in
 `change_events`, in the edit's own transaction (a refused edit records nothing), in the
 names of `adsgen stream`'s change events; GET /changes pages through them. SQLite and
 PostgreSQL.
@@ -46,6 +46,19 @@ def test_patch_and_delete_record_their_events_and_refused_ones_nothing(db: Engin
                         json=campaign_body(2, line_items=2)).json()
     first, second = (i["id"] for i in api.get(f"{API}/line-items", params={
         "campaign_id": campaign["id"]}).json()["items"])
+    created = _changes(api)
+    assert [(e["event_type"], e["entity_id"]) for e in created][:3] == [
+        ("campaignCreated", campaign["id"]), ("lineItemCreated", first),
+        ("lineItemCreated", second)]
+    assert [e["event_type"] for e in created[3:]] == ["creativeCreated"] * 2
+    assert created[0]["changes"] == {
+        "status": {"old": None, "new": campaign["status"]},
+        "budget_micros": {"old": None, "new": 20000 * MICROS},
+        "daily_cap_micros": {"old": None, "new": None},
+        "start_at": {"old": None, "new": "2026-09-01T00:00:00Z"},
+        "end_at": {"old": None, "new": "2026-09-08T00:00:00Z"}}
+    assert created[3]["changes"] == {"status": {"old": None, "new": "active"}}
+    _delete_changes(db)
     status = api.get(f"{API}/line-items/{first}").json()["status"]
     assert status == "active"
 
@@ -95,6 +108,49 @@ def test_patch_and_delete_record_their_events_and_refused_ones_nothing(db: Engin
     assert [e["entity_id"] for e in _changes(api, entity_type="campaign")] == [campaign["id"]]
     bad = api.get(f"{API}/changes", params={"cursor": "bm90LW91cnM"})
     assert bad.status_code == 400, bad.text  # as the entity lists answer it
+
+
+def _delete_changes(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(orm.ChangeEvent.__table__.delete())
+
+
+def test_creates_record_one_event_per_entity_and_refused_or_replayed_ones_nothing(
+        db: Engine) -> None:
+    """POSTs of each kind log a `…Created` event per row they wrote, in their transaction."""
+    api = client(url_of(db))
+    body = {"name": "Changelog Brand", "industry": "retail", "domain": "log.example",
+            "campaigns": [campaign_body(0, line_items=1) | {"advertiser_id": None}]}
+    key = {"Idempotency-Key": "create-events-1"}
+    made = api.post(f"{API}/advertisers", params={"simulate": "false"}, json=body,
+                    headers=key)
+    assert made.status_code == 201, made.text
+    kinds = [(e["entity_type"], e["event_type"]) for e in _changes(api)]
+    assert kinds == [("advertiser", "advertiserCreated"), ("campaign", "campaignCreated"),
+                     ("line_item", "lineItemCreated"), ("creative", "creativeCreated")]
+    assert _changes(api)[0]["entity_id"] == made.json()["id"]
+    replayed = api.post(f"{API}/advertisers", params={"simulate": "false"}, json=body,
+                        headers=key)
+    assert replayed.headers.get("Idempotent-Replayed") == "true"
+    before = _events(db)
+    assert api.post(f"{API}/advertisers", json=body).status_code == 400  # name taken
+    assert api.post(f"{API}/campaigns", json=campaign_body(made.json()["id"], budget="1")
+                    ).status_code == 422
+    assert _events(db) == before
+
+    campaign = api.get(f"{API}/campaigns", params={
+        "advertiser_id": made.json()["id"]}).json()["items"][0]
+    item = campaign_body(0)["line_items"][0] | {"name": "Added", "campaign_id": campaign["id"]}
+    line_item = api.post(f"{API}/line-items", params={"simulate": "false"}, json=item)
+    assert line_item.status_code == 201, line_item.text
+    creative = api.post(f"{API}/creatives", params={"simulate": "false"}, json={
+        "line_item_id": line_item.json()["id"], "name": "Extra", "duration_s": 15,
+        "asset_url": "https://cdn.brand.example/extra.mp4"})
+    assert creative.status_code == 201, creative.text
+    assert [(e["event_type"], e["entity_id"]) for e in _changes(api)[before:]] == [
+        ("lineItemCreated", line_item.json()["id"]),
+        ("creativeCreated", creative.json()["id"] - 1),  # the line item's own
+        ("creativeCreated", creative.json()["id"])]
 
 
 def test_the_names_are_the_streams() -> None:

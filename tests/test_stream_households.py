@@ -2,8 +2,9 @@
 
 On random plans (simfactory, caps of every period): the distinct households of a line item
 × device in the stream's impressions equal the batch `reach` table per UTC day and over the
-flight; no household sees more impressions in a cap window than the cap; the hourly rollup
-still reconciles; the day frequency distribution is close to the batch's (exactly equal is
+flight, and those of a line item over all its devices its de-duplicated flight reach; no
+household sees more impressions in a cap window than the cap; the hourly rollup still
+reconciles; the day frequency distribution is close to the batch's (exactly equal is
 impossible in most cells: see `_frequency_gap`).
 """
 
@@ -69,7 +70,20 @@ def _check_reach(events: EventBatch, reach: pa.Table) -> list[float]:
         assert len(seen) == row["reach"], row
         if row["period"] == "day" and row["reach"]:
             gaps.append(_frequency_gap(counts, row))
+    _check_union(events, reach)
     return gaps
+
+
+def _check_union(events: EventBatch, reach: pa.Table) -> None:
+    """Distinct households of a line item over all its devices and the flight == the
+    batch's de-duplicated (`device = 'all'`) flight reach, which lies strictly between the
+    largest device's and their sum in plans where devices overlap."""
+    li, _, household, _ = _impressions(events)
+    rows = reach.filter(pc.and_(pc.equal(reach["device"], "all"),
+                                pc.equal(reach["period"], "flight"))).to_pylist()
+    assert rows or not len(li)
+    for row in rows:
+        assert len(np.unique(household[li == row["line_item_id"]])) == row["reach"], row
 
 
 def _frequency_gap(counts: np.ndarray, row: dict) -> float:

@@ -4,7 +4,8 @@ line items and creatives.
 Parse, call, render: lists and reads call `adsgen.runs.entities`, creates call the same
 `adsgen.runs.grow` functions as the `create-*` commands (line items and creatives given
 whole: `adsgen.runs.edits`), changes call `adsgen.runs.edits.change_entity` and deletes
-`adsgen.runs.edits.delete_entity` (only what has not delivered); bodies are the
+`adsgen.runs.edits.delete_entity` (only what has not delivered), each recorded as change
+events in its own transaction (creates: one `…Created` per entity written); bodies are the
 domain's Create schemas and answers its Read schemas. A create with an `Idempotency-Key`
 header is done once: the same key with the same body answers the first result again
 (`Idempotent-Replayed: true`), with another body 422.
@@ -231,7 +232,8 @@ def create_advertiser(
     from adsgen.runs import grow
 
     def make() -> int:
-        summary = grow.create_advertiser(body, simulate=simulate, **_run_options(state))
+        summary = grow.create_advertiser(body, simulate=simulate, changes=True,
+                                         **_run_options(state))
         return summary.ids["advertisers"][0]
 
     return _created(request, state, "advertisers", idempotency_key, body, make)
@@ -254,7 +256,7 @@ def create_campaign(
     def make() -> int:
         assert body.advertiser_id is not None
         summary = grow.create_campaign(body.advertiser_id, body, simulate=simulate,
-                                       **_run_options(state))
+                                       changes=True, **_run_options(state))
         return summary.ids["campaigns"][0]
 
     return _created(request, state, "campaigns", idempotency_key, body, make)
@@ -277,7 +279,7 @@ def create_line_item(
     def make() -> int:
         assert body.campaign_id is not None
         summary = edits.create_line_item_as_given(body.campaign_id, body, simulate=simulate,
-                                                  **_run_options(state))
+                                                  changes=True, **_run_options(state))
         return summary.ids["line_items"][0]
 
     return _created(request, state, "line_items", idempotency_key, body, make)
@@ -299,7 +301,7 @@ def create_creative(
     def make() -> int:
         assert body.line_item_id is not None
         summary = edits.create_creative_as_given(body.line_item_id, body, simulate=simulate,
-                                                 **_run_options(state))
+                                                 changes=True, **_run_options(state))
         return summary.ids["creatives"][0]
 
     return _created(request, state, "creatives", idempotency_key, body, make)

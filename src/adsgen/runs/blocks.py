@@ -636,7 +636,8 @@ def load_dir(
     lists, table by table in foreign-key order, with `bulk_insert` (COPY on PostgreSQL …),
     streaming `batch_rows` at a time so memory stays bounded; `on_rows(n)` after each batch.
     A file that cannot be read, a value that does not convert, or a file holding other
-    rows than listed rolls everything back. Raises AdsgenError for those and for a folder
+    rows than listed rolls everything back. On PostgreSQL the loaded tables are ANALYZEd
+    once committed (`storage.database.analyze`). Raises AdsgenError for those and for a folder
     that does not match its manifest, DatabaseError when the database refuses the rows
     (for instance, they were loaded already).
     """
@@ -644,7 +645,13 @@ def load_dir(
     from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
     from adsgen.exceptions import DatabaseError
-    from adsgen.storage.database import bulk_insert, masked_url, scrub, write_transaction
+    from adsgen.storage.database import (
+        analyze,
+        bulk_insert,
+        masked_url,
+        scrub,
+        write_transaction,
+    )
 
     directory = Path(directory)
     manifest = verify_dir(directory)
@@ -689,4 +696,5 @@ def load_dir(
             f"cannot load {str(directory)!r} into {masked_url(engine.url)}: {reason}"
             f" (nothing was loaded{hint})"
         ) from exc
+    analyze(engine, counts)
     return counts

@@ -1,17 +1,22 @@
-"""The API's change events: what a PATCH or DELETE did to an entity, as rows of
+"""The API's change events: what a POST, PATCH or DELETE did to an entity, as rows of
 `change_events`, and the pages of them `GET /changes` answers.
 
 An edit takes the entity's `state` before and after and `record`s the difference in the
-edit's own session, so the events commit with the change or roll back with it. The event
+edit's own session, so the events commit with the change or roll back with it; a create
+`record_created`s one event per entity it wrote (an advertiser posted with its campaigns:
+one for each of them, their line items and creatives), every field going from null to its
+value, in the create's transaction (`adsgen.runs.jobs.job(changes=True)`). The event
 names are `adsgen stream`'s (`adsgen.stream.events.CHANGE_TYPES`: `budgetChanged`,
 `lineItemPaused`, `lineItemResumed`, with its field names `status`, `budget_micros`,
 `daily_cap_micros`); the API adds what the stream never does: a flight changed
 (`flightChanged`, fields `start_at`, `end_at`), another entity's status (`campaignPaused`,
-`creativeArchived`, …) and deletes (`lineItemDeleted`, …).
+`creativeArchived`, …), creates of the entities the stream has no `…Created` for
+(`advertiserCreated`, `creativeCreated`) and deletes (`lineItemDeleted`, …).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +30,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 __all__ = ["ENTITY_TYPES", "ChangePage", "event_type_of_status", "list_changes", "record",
-           "state"]
+           "record_created", "state"]
 
 ENTITY_TYPES: dict[str, str] = {"advertisers": "advertiser", "campaigns": "campaign",
                                 "line_items": "line_item", "creatives": "creative"}
@@ -93,6 +98,19 @@ def record(session: Session, kind: str, entity_id: int, before: dict[str, Any],
             for name, changes in events]
     session.add_all(rows)
     return rows
+
+
+def record_created(session: Session, kind: str, rows: Sequence[Any]) -> list[orm.ChangeEvent]:
+    """Add a `campaignCreated`, `lineItemCreated` … event per new row (flushed: ids known)
+    to the session; its changes: each field of `state` from null to the row's value."""
+    events = [orm.ChangeEvent(entity_type=ENTITY_TYPES[kind], entity_id=row.id,
+                              event_type=f"{_CAMEL[kind]}Created",
+                              changes={name: {"old": None, "new": value}
+                                       for name, value in state(kind, row).items()},
+                              source="api")
+              for row in rows]
+    session.add_all(events)
+    return events
 
 
 @dataclass(frozen=True)

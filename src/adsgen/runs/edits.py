@@ -51,6 +51,7 @@ def create_line_item_as_given(
     templates_dir: Path | None = None,
     simulate: bool = True,
     progress: Progress = no_progress,
+    changes: bool = False,
 ) -> RunSummary:
     """Add `item` (with its creatives) to an existing campaign, exactly as given; a budget
     naming no currency is in the campaign's. SpecError (key path `line_item…`) when it does
@@ -59,7 +60,7 @@ def create_line_item_as_given(
     from adsgen.storage.persist import require
 
     with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
-             progress=progress) as run:
+             progress=progress, changes=changes) as run:
         row = require(run.session, orm.Campaign, campaign_id, option="campaign_id")
         campaign = validated(CampaignCreate, row, where=f"campaign {campaign_id}")
         if "currency" not in item.budget.model_fields_set:
@@ -82,13 +83,14 @@ def create_creative_as_given(
     templates_dir: Path | None = None,
     simulate: bool = True,
     progress: Progress = no_progress,
+    changes: bool = False,
 ) -> RunSummary:
     """Add `creative` to an existing line item, exactly as given, and simulate the line item
     again. SpecError when the line item already has a creative of that name."""
     from adsgen.storage.persist import add_creative, require
 
     with job(db=db, seed=seed, platform=platform, templates_dir=templates_dir,
-             progress=progress) as run:
+             progress=progress, changes=changes) as run:
         row = require(run.session, orm.LineItem, line_item_id, option="line_item_id")
         if creative.name in {c.name for c in row.creatives}:
             raise SpecError(f"line item {line_item_id} already has a creative "

@@ -149,9 +149,11 @@ def create_advertiser(
     templates_dir: Path | None = None,
     simulate: bool = True,
     progress: Progress = no_progress,
+    changes: bool = False,
 ) -> RunSummary:
     """Create an advertiser as given, or (None) one drawn by the providers, with its plan
-    and `campaigns` more drawn campaigns (a drawn advertiser has none otherwise)."""
+    and `campaigns` more drawn campaigns (a drawn advertiser has none otherwise).
+    `changes`: log every created row as a change event (the API's creates do)."""
     from adsgen.build.plans import build_random
     from adsgen.runs import capacity
 
@@ -160,7 +162,8 @@ def create_advertiser(
     capacity.check_memory(capacity.BASE_BYTES + campaigns * capacity.CAMPAIGN_BYTES,
                           f"create-advertiser --campaigns {campaigns:,}")
     with job(
-        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress,
+        changes=changes,
     ) as run:
         if advertiser is None:
             taken = taken_names(run.session)
@@ -188,13 +191,16 @@ def create_campaign(
     templates_dir: Path | None = None,
     simulate: bool = True,
     progress: Progress = no_progress,
+    changes: bool = False,
 ) -> RunSummary:
     """Add a campaign to an existing advertiser: as given, else built from `profile` (None:
-    a random bundled profile), renamed to `name`, without line items unless `line_items`."""
+    a random bundled profile), renamed to `name`, without line items unless `line_items`.
+    `changes`: log every created row as a change event (the API's creates do)."""
     from adsgen.storage.persist import add_campaign
 
     with job(
-        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
+        db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress,
+        changes=changes,
     ) as run:
         campaign = campaign_for(
             run.session,

@@ -275,9 +275,16 @@ class Job:
     seed: int
     progress: Progress
     summary: RunSummary
+    changes: bool = False
+    """Log each created row as a change event (the API's creates)."""
 
     def record(self, table: str, rows: Sequence[Named]) -> None:
-        """Count rows this command created, and keep their ids and names for the summary."""
+        """Count rows this command created, and keep their ids and names for the summary;
+        with `changes`, also log a created event for each (`changelog.record_created`)."""
+        if self.changes:
+            from adsgen.runs.changelog import record_created
+
+            record_created(self.session, table, rows)
         self.summary.created[table] = self.summary.created.get(table, 0) + len(rows)
         self.summary.ids.setdefault(table, []).extend(row.id for row in rows)
         self.summary.names.setdefault(table, []).extend(row.name for row in rows)
@@ -328,14 +335,17 @@ def job(
     platform: str,
     templates_dir: Path | None,
     progress: Progress,
+    changes: bool = False,
 ) -> Iterator[Job]:
-    """Open the database and one transaction for a command; time it into the summary."""
+    """Open the database and one transaction for a command; time it into the summary.
+    `changes`: the rows the command creates are logged as change events too."""
     began = time.perf_counter()
     plat = resolve_platform(platform, templates_dir)
     engine = open_database(db)
     summary = RunSummary(seed=seed)
     with transaction(engine) as session:
-        yield Job(session=session, platform=plat, seed=seed, progress=progress, summary=summary)
+        yield Job(session=session, platform=plat, seed=seed, progress=progress, summary=summary,
+                  changes=changes)
     summary.seconds = time.perf_counter() - began
 
 

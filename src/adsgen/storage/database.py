@@ -583,6 +583,26 @@ def database_size(engine: Engine) -> int | None:
         return int(conn.exec_driver_sql(query).scalar_one())
 
 
+def analyze(engine: Engine, tables: Iterable[str]) -> None:
+    """PostgreSQL: ANALYZE these adsgen tables, so report queries are planned on statistics
+    of the rows just loaded rather than on none (autovacuum analyzes a fresh table only
+    after its naptime, and a big COPY-loaded table is then planned blind meanwhile).
+    Other dialects: nothing (SQLite's planner does well on its indexes; MariaDB keeps
+    persistent statistics itself). DatabaseError when the database refuses."""
+    if engine.dialect.name != "postgresql":
+        return
+    known = Base.metadata.tables
+    quote = engine.dialect.identifier_preparer.quote
+    try:
+        with engine.begin() as conn:
+            for name in tables:
+                if name in known:  # only our own table names reach the statement
+                    conn.exec_driver_sql(f"ANALYZE {quote(name)}")
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"the rows are in {masked_url(engine.url)}, but ANALYZE failed: "
+                            f"{_one_line(exc, engine.url)}") from exc
+
+
 def fact_totals(conn: Connection) -> dict[str, Any]:
     """Delivery date range and totals of the performance table (None dates when empty).
 

@@ -758,8 +758,8 @@ class ChangeEvent(Base):
     __table_args__ = (
         Index("ix_change_events_entity", "entity_type", "entity_id", "id"),
         _about(
-            "Changes of status, budget and flight and deletes made through `adsgen serve`'s"
-            " API, one row per event, in the order they were made; read them at"
+            "Creates, changes of status, budget and flight and deletes made through `adsgen"
+            " serve`'s API, one row per event, in the order they were made; read them at"
             " GET /api/v1/changes. Entity tables hold the state; this says how it got there.",
             grain="one row per entity change event",
             joins=["advertisers, campaigns, line_items or creatives ON their id = entity_id"
@@ -782,7 +782,8 @@ class ChangeEvent(Base):
                            " (budgetChanged, lineItemPaused, …)."))
     changes: Mapped[dict[str, Any]] = mapped_column(
         JSON, **_doc('Changed fields, each {"old": …, "new": …} (status, budget_micros,'
-                     ' daily_cap_micros, start_at, end_at; a delete: the status it had).'))
+                     ' daily_cap_micros, start_at, end_at; a create: each from null; a'
+                     ' delete: the status it had).'))
     source: Mapped[str] = mapped_column(
         String(16), default="api", server_default="api",
         **_doc("Who made the change.", values=["api"]))

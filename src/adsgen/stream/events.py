@@ -18,8 +18,11 @@ Households: per line item × device, the impressions of an hour go to households
 `adsgen.stream.households` hands them out (local numbers 0, 1, … in the order first
 reached), so the distinct households per hour (cumulative), UTC day and flight equal the
 batch's `cumulative_reach` and `reach` exactly and no household goes over its frequency cap.
-A keyed bijection maps local numbers onto the platform's households of the targeted geos,
-and a household lives in one geo (split by the world's geo weights).
+`DeviceUnion` lays each device's local numbers onto one numbering of the line item's
+households, so the distinct households over all its devices and the flight equal the
+batch's de-duplicated `device = 'all'` flight reach; a keyed bijection per line item maps
+that numbering onto the platform's households of the targeted geos, and a household lives
+in one geo (split by the world's geo weights).
 
 Times: an impression's time is spread within its hour by the device's day-part curve in the
 household's geo's local time (a linear density between this hour's and the next hour's
@@ -39,7 +42,7 @@ from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
 from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
-from adsgen.stream.households import Households
+from adsgen.stream.households import DeviceUnion, Households
 from adsgen.templates.spec import Platform
 from adsgen.world.curves import utc_offsets
 from adsgen.world.households import DEVICE_ORDER, geo_households, served_geos
@@ -207,16 +210,17 @@ class EventWorld:
         curves = np.array([platform.daypart_curves.get(d, (1.0,) * 24) for d in DEVICE_ORDER],
                           dtype=np.float64)
         self.curves = curves / curves.sum(axis=1, keepdims=True)
-        # per line item × device: the keyed bijection of local household numbers
+        # per line item: its devices' households laid onto one numbering (the batch's
+        # de-duplicated reach), and the keyed bijection of that numbering
+        self.union = DeviceUnion.of(self.li_ids, reach, self.li_geo_total)
         keys = entity_keys(seed, "stream.households", self.li_ids)
-        steps = np.ones((len(ordered), len(DEVICE_ORDER)), dtype=np.int64)
+        steps = np.ones(len(ordered), dtype=np.int64)
         offsets = np.zeros_like(steps)
         for k, key in enumerate(keys.tolist()):
-            size = int(self.li_geo_total[k])
-            for d in range(len(DEVICE_ORDER)):
-                mixed = int(rehash(np.array([key], dtype=np.uint64), d)[0])
-                steps[k, d] = _coprime_step(max(size, 1), mixed >> 1)
-                offsets[k, d] = (mixed >> 20) % max(size, 1)
+            size = max(int(self.li_geo_total[k]), 1)
+            mixed = int(rehash(np.array([key], dtype=np.uint64), 0)[0])
+            steps[k] = _coprime_step(size, mixed >> 1)
+            offsets[k] = (mixed >> 20) % size
         self.hh_step, self.hh_offset = steps, offsets
         self.households = Households(ordered, seed, reach, shapes or {})
         """Which household sees each impression (reach, day reach and caps kept)."""
@@ -240,8 +244,8 @@ class EventWorld:
         size = np.maximum(self.li_geo_total[li], 1)
         # (step·k + offset) mod size without int64 overflow: Python ints per distinct step
         # would be slow, so work in float-safe halves
-        step = self.hh_step[li, dev]
-        inside = (_mulmod(step, local, size) + self.hh_offset[li, dev]) % size
+        position = self.union.position(li, dev, local)
+        inside = (_mulmod(self.hh_step[li], position, size) + self.hh_offset[li]) % size
         cum = self.li_geo_cum[li]
         geo = (cum <= inside[:, None]).sum(axis=1).astype(np.int64)
         geo = np.minimum(geo, len(self.geos) - 1)

@@ -26,6 +26,17 @@ cannot carry), the household ids keep the reach exact and the overflow is counte
 `Households.over_cap` (tests assert it stays 0 on random plans). The state is one small
 array per pair whose flight is running (5 bytes per household it will reach when capped,
 2 when not), freed when the flight ends.
+
+Across devices (`DeviceUnion`): a household may watch a line item on its TV and its phone,
+and the batch's `device = 'all'` flight row says how many distinct households the line item
+reached over all of them (U, between the largest device's reach and their sum). The pairs'
+local numbers are laid onto one numbering of the line item's households 0 … U − 1, device by
+device: the first device's households are 0 … R₁ − 1; each later device brings `own` new
+households (the next numbers) and shares the rest with the devices before it, its own and
+shared ones interleaved evenly in the order first reached (so households are shared all
+flight long, not only at its end). How many each device shares follows independent
+ownership over the line item's households, kept where the totals allow, so the union of
+the devices is exactly U at the flight's end, and each device's own count stays exact.
 """
 
 from __future__ import annotations
@@ -44,7 +55,7 @@ from adsgen.seeding import entity_keys, hash_counters, rehash, rng, uniform
 from adsgen.simulate.reach import cap_window
 from adsgen.world.lineitems import epoch_seconds
 
-__all__ = ["Households"]
+__all__ = ["DeviceUnion", "Households"]
 
 I64 = NDArray[np.int64]
 _NO_CAP = 1 << 30
@@ -254,4 +265,65 @@ class Households:
         if left > 0:  # the cap cannot carry the hour: keep the reach, count the overflow
             self.over_cap += left
             out[np.argmax(weight)] += left
+        return out
+
+
+@dataclass(frozen=True)
+class DeviceUnion:
+    """Per line item × device: where its local household numbers go in the line item's
+    numbering (module docstring, "Across devices"); arrays (line items, 3)."""
+
+    reach: I64
+    """The pair's flight reach (its local numbers are 0 … reach − 1)."""
+    before: I64
+    """Households of the devices before this one (numbers 0 … before − 1)."""
+    own: I64
+    """Households this device adds (numbers before … before + own − 1); the rest of its
+    reach are households of the devices before it."""
+
+    @classmethod
+    def of(cls, li_ids: I64, reach: pa.Table, population: I64) -> DeviceUnion:
+        """The layout for line items `li_ids` (sorted) from the batch's flight rows of
+        `reach`; `population`: each line item's targetable households."""
+        flight = reach.filter(pc.equal(reach["period"], "flight"))
+        at = np.searchsorted(li_ids, flight["line_item_id"].to_numpy())
+        known = (at < len(li_ids)) & (li_ids[np.minimum(at, len(li_ids) - 1)]
+                                      == flight["line_item_id"].to_numpy())
+        device = pc.index_in(flight["device"], value_set=pa.array([*_DEVICES, "all"])
+                             ).to_numpy(zero_copy_only=False)
+        value = flight["cumulative_reach"].to_numpy().astype(np.int64)
+        table = np.zeros((len(li_ids), len(_DEVICES) + 1), np.int64)
+        table[at[known], device[known]] = value[known]
+        per_device = table[:, :len(_DEVICES)]
+        largest, total = per_device.max(axis=1, initial=0), per_device.sum(axis=1)
+        union = np.clip(table[:, len(_DEVICES)], largest, total)
+        size = np.maximum(population.astype(np.float64), np.maximum(union, 1))
+        before = np.zeros_like(per_device)
+        own = np.zeros_like(per_device)
+        so_far = np.zeros(len(li_ids), np.int64)
+        for d in range(len(_DEVICES)):
+            r = per_device[:, d]
+            later = per_device[:, d + 1:].sum(axis=1)
+            independent = so_far + r - np.rint(so_far * r / size).astype(np.int64)
+            low = np.maximum(np.maximum(so_far, r), union - later)
+            now = np.clip(independent, low, np.minimum(so_far + r, union))
+            before[:, d], own[:, d] = so_far, now - so_far
+            so_far = now
+        return cls(reach=per_device, before=before, own=own)
+
+    def position(self, li: I64, dev: I64, local: I64) -> I64:
+        """The line item's household numbers of these local numbers of (li, dev) pairs:
+        distinct per pair; over the flight, every device's numbers together are 0 … U − 1.
+        Local numbers past the pair's flight reach (none when the batch is whole) get
+        numbers past every device's, so they stay distinct."""
+        reach, own = self.reach[li, dev], self.own[li, dev]
+        first = self.before[li, dev]
+        span = np.maximum(reach, 1)
+        new_before = local * own // span  # own households among local numbers below
+        is_own = (local + 1) * own // span > new_before
+        shared = local - new_before
+        pos = np.where(is_own, first + new_before,
+                       shared * first // np.maximum(reach - own, 1))
+        beyond = self.reach[li].sum(axis=1) + local * len(_DEVICES) + dev
+        out: I64 = np.where(local < reach, pos, beyond).astype(np.int64)
         return out
