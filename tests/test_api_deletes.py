@@ -60,9 +60,12 @@ def test_what_has_not_delivered_is_deleted_as_if_never_created(db: Engine) -> No
     assert advertiser.status_code == 201, advertiser.text
     assert api.delete(f"{API}/advertisers/{advertiser.json()['id']}").status_code == 204
     assert _facts(db, events=False) == before
-    deleted = [e["event_type"] for e in api.get(f"{API}/changes").json()["items"]]
-    assert deleted == ["lineItemDeleted", "campaignDeleted", "creativeDeleted",
-                       "advertiserDeleted"]
+    events = [e["event_type"] for e in api.get(f"{API}/changes").json()["items"]]
+    assert [e for e in events if e.endswith("Deleted")] == [
+        "lineItemDeleted", "campaignDeleted", "creativeDeleted", "advertiserDeleted"]
+    assert [e for e in events if not e.endswith("Deleted")] == [  # the POSTs'
+        "campaignCreated", *["lineItemCreated"] * 2, *["creativeCreated"] * 3,
+        "advertiserCreated", "campaignCreated", "lineItemCreated", "creativeCreated"]
 
 
 def test_what_has_delivered_is_refused_with_409(db: Engine) -> None:
