@@ -152,9 +152,13 @@ def test_dashboard_follows_a_live_stream(browser: Any, tmp_path: Path) -> None:
              "--duration", "6h", "--speed", "max", "--quiet"],
             capture_output=True, text=True, timeout=300, env=subprocess_env(), check=False)
         assert stream.returncode == 0, stream.stderr
+        # the panels reload on each push while the stream syncs: wait until they show what
+        # the latest push says (a push can land between a reload's request and its answer)
         page.wait_for_function(
             "window.adsgen.ready && document.querySelector('#kpis .kpi b').textContent !== '0'"
-            " && window.adsgen.live.rows > 0", timeout=60_000)
+            " && window.adsgen.live.rows > 0 && Number(document.querySelector('#kpis .kpi b')"
+            ".textContent.replace(/,/g, '')) === window.adsgen.live.totals.reduce("
+            "(sum, t) => sum + t.impressions, 0)", timeout=60_000)
         shown = int(page.inner_text("#kpis .kpi b").replace(",", ""))
         assert shown == sum(t["impressions"] for t in page.evaluate("window.adsgen.live.totals"))
         assert page.evaluate("window.adsgen.loads") > loads
