@@ -20,8 +20,12 @@ browser-deps:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; }
 
+# The suite runs on every core (pytest-xdist): each worker has its own temp folders, database
+# schemas, Redis keys and NATS subjects (tests/conftest.py names them by process id).
+TEST_JOBS ?= auto
+
 test: deps
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_JOBS)
 
 test-one: deps
 	$(BIN)/python -m pytest $(FILE)

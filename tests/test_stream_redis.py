@@ -102,10 +102,17 @@ def test_killed_redis_stream_resumes_without_loss_or_duplicates(
     proc = subprocess.Popen([ADSGEN, *args, "--speed", "max", "--rate", "60000"],
                             env=subprocess_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+    import redis
+
+    client = redis.Redis.from_url(url)
     deadline = time.monotonic() + 120
-    while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    time.sleep(0.5)
+    # Kill once a checkpoint is written and entries have reached Redis (a fixed sleep after
+    # the checkpoint alone found the stream still empty on a loaded machine).
+    while (not checkpoint.exists() or client.xlen(key) == 0) and \
+            time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    client.close()
+    time.sleep(0.2)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert 0 < len(_entries(url, key)) < sum(1 for _ in whole.open())
