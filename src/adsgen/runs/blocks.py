@@ -50,6 +50,7 @@ from adsgen.runs.manifest import (
     slot_use,
     spec_hash,
 )
+from adsgen.runs.pods import industry_use, separation_check
 from adsgen.runs.sizing import (  # block sizes: see there
     DEFAULT_BLOCK_ROWS,
     MIN_BLOCKS,
@@ -126,6 +127,9 @@ class BlockResult:
     """Slots used per device × hour by the block (`manifest.slot_use` summed over its batches
     with `add_slot_use`): the shared-slot law. `export` adds it to the run's sum as the block
     finishes and empties it, so the parent holds one sum, not one per block."""
+    industry_use: list[tuple[Any, Any]] = field(default_factory=list)
+    """Impressions per industry × device × hour (`runs.pods.industry_use`), summed like
+    `slot_use`: competitive separation."""
 
     @property
     def performance_rows(self) -> int:
@@ -144,6 +148,7 @@ def run_block(task: BlockTask) -> BlockResult:
     started = time.perf_counter()
     checks: list[dict[str, CheckCounts]] = []
     use = add_slot_use([])  # summed batch by batch: a year-long batch has ~26,000 cells
+    by_industry = add_slot_use([])
     sink_class = get_sink(task.fmt)
     out = Path(task.out)
     with ExitStack() as stack:  # a failure aborts every sink: nothing is published
@@ -163,6 +168,8 @@ def run_block(task: BlockTask) -> BlockResult:
             if task.check:
                 checks.append(check_block(batch, task.items))
                 use = add_slot_use([use, slot_use(batch.performance, task.items)])
+                by_industry = add_slot_use(
+                    [by_industry, industry_use(batch.performance, task.items)])
             for name, table in FACT_TABLES.items():
                 if table.summed:  # added over batches (a few rows per advertiser × week)
                     summed[name].append(batch[name])
@@ -182,6 +189,7 @@ def run_block(task: BlockTask) -> BlockResult:
         files={name: len(sink.files) for name, sink in sinks.items()},
         checks=_sum_checks(checks), seconds=time.perf_counter() - started,
         written=_written(out, *sinks.values()), slot_use=[use], partials=partials,
+        industry_use=[by_industry],
     )
 
 
@@ -358,10 +366,14 @@ def export(
 
     use = add_slot_use([])  # the blocks' slot use, summed as they finish (~0.4 MB a block)
 
+    by_industry = add_slot_use([])
+
     def done(index: int, result: BlockResult) -> None:
-        nonlocal use
+        nonlocal use, by_industry
         use = add_slot_use([use, *result.slot_use])
         result.slot_use.clear()
+        by_industry = add_slot_use([by_industry, *result.industry_use])
+        result.industry_use.clear()
         if on_progress is not None:
             on_progress(result)
 
@@ -392,6 +404,7 @@ def export(
     checks = merge_checks(r.checks for r in results)
     if check:
         checks["shared_slots"] = shared_slot_check([use], platform, seed)
+        checks["competitive_separation"] = separation_check([by_industry], platform, seed)
     elapsed = time.perf_counter() - started
     manifest = Manifest(
         adsgen_version=__version__,

@@ -167,6 +167,11 @@ CHECKS: dict[str, str] = {
                                  " baseline conversions are shares of conversion_truth's",
     "shared_slots": "impressions x slots per impression of all line items <= the ad slots of"
                     " each device x UTC hour (every geo): the shared-slot law",
+    "pods_reconcile": "pod_delivery rows keep the funnel order and, per line item x creative x"
+                      " device x UTC day, add up to the performance rows of video creatives",
+    "competitive_separation": "one industry's impressions <= the pods (ad breaks) of each"
+                              " device x UTC hour (every geo): two ads of one industry are"
+                              " never in one pod",
 }
 """Check name → what it asserts (realism.md section C)."""
 
@@ -268,6 +273,9 @@ def check_block(
                         int(np.count_nonzero(capped & (day_spent > daily[day_li]))))
     _series_checks(performance, ground_truth, ids, li, hour, imp, out)
     out["grains_reconcile"] = grain_violations(tables)
+    from adsgen.runs.pods import pod_violations
+
+    out["pods_reconcile"] = pod_violations(tables, items)
     from adsgen.simulate.experiments import reconcile
 
     out["experiment_arms_reconcile"] = reconcile(tables)

@@ -35,6 +35,7 @@ __all__ = [
     "MMM_SCHEMA",
     "PACING_SCHEMA",
     "PERFORMANCE_SCHEMA",
+    "POD_DELIVERY_SCHEMA",
     "REACH_SCHEMA",
     "TIMESTAMP",
     "FactTable",
@@ -654,6 +655,30 @@ EXPERIMENT_TRUTH_SCHEMA = pa.schema([
 ])
 
 
+def _pod_count(name: str) -> pa.Field:
+    """A pod_delivery count: its part of the performance column of the same name."""
+    _, unit = describe(PERFORMANCE_SCHEMA.field(name))
+    return _field(name, pa.int64(),
+                  f"The slot position's part of SUM(performance.{name}) over the line item ×"
+                  " creative × device × UTC day; the positions' rows add up to it exactly.",
+                  unit)
+
+
+POD_DELIVERY_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
+    _field("creative_id", pa.int64(), "Creative (creatives.id): a video creative."),
+    _field("device", pa.string(), "Device class: ctv, mobile or desktop."),
+    _field("day", pa.date32(), "UTC date of the day (first and last may be partial).", "UTC"),
+    _field("break_position", pa.string(),
+           "Where the break runs: pre_roll, mid_roll or post_roll (the line item's bought"
+           " position, line_items.position)."),
+    _field("slot_position", pa.string(),
+           "The ad's place in its pod: first, middle or last (a pod of one ad has only a first"
+           " ad); shares follow the platform's ads_per_break."),
+    *(_pod_count(name) for name in FUNNEL),
+])
+
+
 # --- the registry of fact tables -----------------------------------------------------------
 
 
@@ -900,6 +925,28 @@ FACT_TABLES: dict[str, FactTable] = {
             ),
             grain="one row per line_item_id × day of its flight in its campaign's time zone",
             joins=("line_items ON line_items.id = pacing.line_item_id",),
+        ),
+        FactTable(
+            name="pod_delivery",
+            schema=POD_DELIVERY_SCHEMA,
+            key=("line_item_id", "creative_id", "device", "day", "break_position",
+                 "slot_position"),
+            partition="day",
+            description=(
+                "Ad-pod positions: each video creative's daily delivery split by break"
+                " position (pre-, mid-, post-roll) and slot position in the pod (first,"
+                " middle, last), with the video funnel — completion falls as a pod goes on"
+                " and on post-roll. The positions add up to the performance rows exactly."
+            ),
+            grain="one row per line_item_id × video creative × device × UTC day × slot"
+                  " position with impressions (static formats are not in pods)",
+            joins=(
+                "line_items ON line_items.id = pod_delivery.line_item_id",
+                "creatives ON creatives.line_item_id = pod_delivery.line_item_id AND"
+                " creatives.id = pod_delivery.creative_id",
+                "daily ON daily.line_item_id = pod_delivery.line_item_id AND"
+                " daily.device = pod_delivery.device AND daily.day = pod_delivery.day",
+            ),
         ),
     )
 }

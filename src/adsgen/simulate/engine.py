@@ -53,6 +53,7 @@ from adsgen.simulate.incrementality import (
 from adsgen.simulate.mmm import combine, geo_weights, mmm_partial
 from adsgen.simulate.pacing import pace
 from adsgen.simulate.pacing_table import pacing_table
+from adsgen.simulate.pods import pod_delivery_table
 from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
 from adsgen.simulate.reach_table import reach_rows, reach_table
 from adsgen.simulate.supply import FILL, slot_bound, won_supply
@@ -304,4 +305,6 @@ def _simulate_batch(
         "experiment_truth": experiment_truth,
         "reach": reach_by_day,
         "pacing": diagnostics,
+        "pod_delivery": pod_delivery_table(grid, causal, {"impressions": impressions, **counts},
+                                           platform=platform, seed=seed),
     }

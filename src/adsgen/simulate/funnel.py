@@ -2,11 +2,12 @@
 
 Probabilities are set per series (line item × creative × device) from the line item's true
 parameters: completion moves −0.2 points per second beyond 15 s (a 30 s spot ≈ 3 points
-lower), +1 point on pre-roll, × the line item's post-roll factor (0.62–0.78) on post-roll;
-the start→complete drop-off is lost 45 % before the first quartile, 70 % before the midpoint
-and 88 % before the third quartile. Static formats (pause ads, overlays) fire no video
-events. Clicks happen on mobile and desktop, and on CTV only for interactive creatives; QR
-scans only on QR creatives and never on mobile (a phone cannot scan its own screen).
+lower), −1 point on pre-roll (not above mid-roll, realism.md B), × the line item's post-roll
+factor (0.62–0.78) on post-roll; the start→complete drop-off is lost 45 % before the first
+quartile, 70 % before the midpoint and 88 % before the third quartile. Static formats
+(pause ads, overlays) fire no video events. Clicks happen on mobile and desktop, and on CTV
+only for interactive creatives; QR scans only on QR creatives and never on mobile (a phone
+cannot scan its own screen).
 
 Wear-out (`wearout`): a row scales its series' CTR and completion by its creative's wear-out
 factors (`worn_probabilities`); the quartiles keep their share of the start→complete drop-off
@@ -45,7 +46,7 @@ from adsgen.simulate.draws import (
 from adsgen.simulate.grid import DEVICES, Grid
 from adsgen.simulate.ground_truth import (
     DURATION_SLOPE,
-    PRE_ROLL_BONUS,
+    PRE_ROLL_SHIFT,
     QUARTILE_DROP,
     Params,
 )
@@ -96,7 +97,7 @@ def series_probabilities(grid: Grid, params: Params) -> SeriesProbabilities:
     video = grid.cre_video[cre]
     start = params.start[li, dev]
     completion = params.completion[li, dev] - DURATION_SLOPE * (grid.cre_duration[cre] - 15)
-    completion = completion + np.where(position == AdPosition.pre_roll.value, PRE_ROLL_BONUS, 0.0)
+    completion = completion + np.where(position == AdPosition.pre_roll.value, PRE_ROLL_SHIFT, 0.0)
     completion = np.where(
         position == AdPosition.post_roll.value, completion * params.post_roll_factor[li], completion
     )

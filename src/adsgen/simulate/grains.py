@@ -58,6 +58,7 @@ __all__ = [
     "device_adstock",
     "geo_split",
     "marginal_incremental",
+    "systematic_split",
     "value_per_conversion",
     "week_of",
 ]
@@ -155,7 +156,7 @@ def marginal_incremental(
     return out
 
 
-def _systematic(n: I64, weights: F64, keys: U64, counters: U64) -> I64:
+def systematic_split(n: I64, weights: F64, keys: U64, counters: U64) -> I64:
     """(m, G) integers summing to `n` per row, each ⌊n·p⌋ or ⌈n·p⌉ with mean n·p (p = the
     row's weights ÷ their sum): systematic sampling from one keyed uniform start u per row,
     count_g = ⌊n·P_g + u⌋ − ⌊n·P_(g−1) + u⌋ over the cumulative shares P. One pass for all
@@ -219,7 +220,7 @@ def daily_grain(
     li = inc.days.gid[inc_day]
     keys = line_item_keys(seed, "grains", grid.li_id)[inc.days.gid]
     counters = (inc.day.astype(np.uint64) << np.uint64(8)) | np.uint64(1)
-    split = _systematic(incremental, adstock, keys, counters)
+    split = systematic_split(incremental, adstock, keys, counters)
     total = adstock.sum(axis=1)
     share = np.divide(adstock, total[:, None], out=np.zeros_like(adstock),
                       where=total[:, None] > 0)
@@ -303,14 +304,14 @@ def geo_split(
         device.astype(np.uint64) << np.uint64(4))
     households = geo_weights[li]
     weights = households.astype(np.float64)
-    valid_g = _systematic(valid, weights, row_keys, counter | np.uint64(2))
+    valid_g = systematic_split(valid, weights, row_keys, counter | np.uint64(2))
     by_valid = np.where((valid > 0)[:, None], valid_g.astype(np.float64), weights)
     return GeoSplit(
         li=li, device=device, week=week_start, valid=valid_g,
         invalid=_largest_remainder(invalid, valid_g, households),
         spend=_largest_remainder(spend, valid_g, households),
-        attributed=_systematic(attributed, by_valid, row_keys, counter | np.uint64(4)),
-        incremental=_systematic(incremental, by_valid, row_keys, counter | np.uint64(5)),
+        attributed=systematic_split(attributed, by_valid, row_keys, counter | np.uint64(4)),
+        incremental=systematic_split(incremental, by_valid, row_keys, counter | np.uint64(5)),
         marginal_value=np.sign(marginal)[:, None] * _largest_remainder(
             np.abs(marginal), valid_g, households),
     )

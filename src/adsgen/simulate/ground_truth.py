@@ -98,7 +98,9 @@ OVERRIDES: tuple[str, ...] = ("win_rate", "frequency_target", "conversion_rate",
 QUARTILE_DROP: tuple[float, float, float] = (0.45, 0.70, 0.88)
 """Share of the start→complete drop-off lost before the 1st quartile, midpoint, 3rd quartile."""
 DURATION_SLOPE = 0.002  # completion points lost per second beyond 15 s
-PRE_ROLL_BONUS = 0.01
+PRE_ROLL_SHIFT = -0.01
+"""Completion points a pre-roll adds: realism.md B has pre-roll not above mid-roll (viewers
+not yet settled into the programme leave a pre-roll more often than a mid-roll)."""
 MIN_IVT, MAX_IVT = 0.005, 0.04
 
 

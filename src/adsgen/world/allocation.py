@@ -11,7 +11,12 @@ log-uniform 4–30 %, scaled by √(CPM ÷ the platform's mid CPM), divided by t
 of the day — Q4 and holidays: `world.calendar`), the genre share limits it to
 the viewing of its genres, and HEADROOM leaves pacing room for peaks and catch-up (more for
 AHEAD, and for ASAP, which spends a day's budget in its first hours — or, over the flight,
-the whole budget in about a day). Line items are then
+the whole budget in about a day). Competitive separation — two ads of one industry never in
+one pod — then caps each industry's asks: in every segment-day, Σ need ÷ slots per impression
+over the industry's line items may not pass the segment's pods per slot
+(`world.pods.pods_per_slot`), so where an industry's peak day asks for more, each of its line
+items in that segment has its need (and even rate) scaled by the same factor, pods ÷ peak
+(the smallest over its segments), and its `granted` share counts the cut. Line items are then
 served in priority order — higher CPM (in USD) first, then lower id — each getting
 min(need, what is left), in two rounds: everyone's even rate first, then the headroom above
 it: a greedy market clearing whose total never exceeds the segment's
@@ -40,15 +45,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
-from adsgen.domain.enums import PacingPeriod, PacingType
+from adsgen.domain.enums import Industry, PacingPeriod, PacingType
 from adsgen.seeding import entity_keys, hash_counters, uniform
 from adsgen.templates.spec import Platform
 from adsgen.world.households import served_geos
 from adsgen.world.inventory import Inventory, hourly_slots
 from adsgen.world.lineitems import Targets, deliverable, targets
+from adsgen.world.pods import pods_per_slot
 from adsgen.world.positions import positions
 
-__all__ = ["HEADROOM", "NONE", "WIN_RANGE", "Allocation", "allocate", "flight_days", "win_rates"]
+__all__ = ["HEADROOM", "NONE", "SEPARATION_MARGIN", "WIN_RANGE", "Allocation", "allocate", "flight_days", "win_rates"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -220,6 +226,10 @@ def allocate(items: Sequence[SimLineItem], platform: Platform, seed: int) -> All
         base = np.minimum(np.where(average > 0, BASE * rate / average, 0.0), need)
 
     n_segments = len(served_geos(platform)) * 3
+    separated = _separation(ordered, tg, pair_li, pair_geo * 3 + pair_dev, first, last,
+                            need, n_segments=n_segments, n_days=inv.days.size,
+                            pods=pods_per_slot(platform))
+    need, base = need * separated, base * separated
     rank = np.empty(tg.n, dtype=np.int64)
     rank[np.lexsort((tg.ids, -tg.cpm_usd))] = np.arange(tg.n)
     cleared = _clear(n_segments, inv.days.size, pair_li, pair_geo * 3 + pair_dev,
@@ -228,9 +238,45 @@ def allocate(items: Sequence[SimLineItem], platform: Platform, seed: int) -> All
     granted = np.where((need > 0) & (entries > 0),
                        cleared.granted_sum / np.maximum(need * entries, 1e-300), 1.0)
     return Allocation(ids=tg.ids, rank=rank, need=need, base=base, win=win,
-                      granted=np.where(cleared.squeezed, np.minimum(granted, 1.0), 1.0),
+                      granted=separated * np.where(cleared.squeezed, np.minimum(granted, 1.0),
+                                                   1.0),
                       squeezed=cleared.squeezed,
                       days=inv.days, cut=cleared.cut, part=cleared.part)
+
+
+def _separation(
+    items: Sequence[SimLineItem], tg: Targets, pair_li: I64, segment_of: I64, first: I64,
+    last: I64, need: F64, *, n_segments: int, n_days: int, pods: float,
+) -> F64:
+    """Per line item: the factor (≤ 1) competitive separation leaves of its need (module).
+
+    An industry's impressions in a segment-day are at most Σ need ÷ units × its slots; the
+    pods of the segment-day are `pods` × its slots, so Σ need ÷ units ≤ `pods` keeps one ad
+    of the industry per pod. Difference arrays give each industry × segment its peak day;
+    a line item without an industry is not separated."""
+    industries = list(Industry)
+    code = np.array([industries.index(i.industry) if i.industry is not None else -1
+                     for i in items], dtype=np.int64)
+    scale = np.ones(need.size)
+    at = np.flatnonzero(code[pair_li] >= 0)
+    if at.size == 0:
+        return scale
+    li = pair_li[at]
+    cell = code[li] * n_segments + segment_of[at]
+    cells, index = np.unique(cell, return_inverse=True)
+    asked = need[li] / np.maximum(tg.units[li], 1)
+    total = np.zeros((cells.size, n_days + 1))
+    np.add.at(total, (index, first[li]), asked)
+    np.add.at(total, (index, last[li]), -asked)
+    peak = np.cumsum(total, axis=1)[:, :-1].max(axis=1)
+    limit = pods * SEPARATION_MARGIN
+    ratio = np.where(peak > limit, limit / np.maximum(peak, 1e-300), 1.0)
+    np.minimum.at(scale, li, ratio[index])
+    return scale
+
+
+SEPARATION_MARGIN = 1.0 - 1e-6
+"""An industry's asks sum to at most this share of the pods (a hair under, against rounding)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,134 @@
+"""The manifest's ad-pod checks: pod positions reconcile with the performance rows (per
+block), and competitive separation holds (across blocks).
+
+- `pod_violations`: every pod_delivery row keeps the funnel order, and per line item ×
+  creative × device × UTC day the slot positions add up to the performance rows exactly —
+  every video creative's day with impressions has its positions, nothing else has any.
+- `industry_use` / `separation_check`: two ads of one industry never share a pod, so in
+  every device × UTC hour an industry's impressions (every line item of every block) are at
+  most the pods of that hour — the inventory's slots × `world.pods.pods_per_slot`, summed
+  over the served geos like the shared-slot law (performance rows carry no geo; the
+  allocation keeps it per geo, `world.allocation`). Line items without an industry are not
+  separated and not counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from adsgen.build.items import SimLineItem
+from adsgen.domain.enums import Industry
+from adsgen.runs.manifest import CheckResult, add_slot_use
+from adsgen.templates.spec import Platform
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import pyarrow as pa
+
+__all__ = ["industry_use", "pod_violations", "separation_check"]
+
+_FUNNEL = ("impressions", "starts", "first_quartile", "midpoint", "third_quartile",
+           "completes")
+_N_INDUSTRIES = len(Industry)
+
+
+def _day_keys(table: pa.Table, creative_ids: np.ndarray, column: str) -> np.ndarray:
+    """Per row: creative index × 2**20 + UTC day × 4 + device code, one int64 key."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from adsgen.world.households import DEVICE_ORDER
+
+    creative = np.searchsorted(creative_ids, table.column("creative_id").to_numpy())
+    if column == "hour":
+        day = table.column("hour").cast(pa.int64()).to_numpy() // 86_400_000_000
+    else:
+        day = table.column("day").cast(pa.int32()).to_numpy().astype(np.int64)
+    device = pc.fill_null(pc.index_in(table.column("device"), value_set=pa.array(
+        [d.value for d in DEVICE_ORDER])), len(DEVICE_ORDER)).to_numpy()
+    return np.asarray((creative * (1 << 20) + day) * 4 + device, dtype=np.int64)
+
+
+def pod_violations(tables: Mapping[str, pa.Table], items: Sequence[SimLineItem]) -> tuple[
+        int, int]:
+    """(line item × creative × device × days checked, those whose pod rows break the funnel
+    order or do not add up to the performance rows) for one batch or block."""
+    performance, pods = tables["performance"], tables["pod_delivery"]
+    creatives = sorted((c.creative_id, c.ad_format.is_video and bool(c.duration_s))
+                       for item in items for c in item.creatives)
+    ids = np.array([c[0] for c in creatives], dtype=np.int64)
+    video = np.array([c[1] for c in creatives], dtype=np.bool_)
+    perf_key = _day_keys(performance, ids, "hour")
+    pod_key = _day_keys(pods, ids, "day")
+    in_pod = video[np.minimum(perf_key >> 22, ids.size - 1)] if ids.size else perf_key < 0
+    keys = np.concatenate([perf_key[in_pod], pod_key])
+    if keys.size == 0:
+        return 0, 0
+    cells, at = np.unique(keys, return_inverse=True)
+    side = np.r_[np.ones(int(in_pod.sum())), -np.ones(pod_key.size)]
+    bad = np.zeros(cells.size, dtype=np.bool_)
+    previous = None
+    for name in _FUNNEL:
+        perf_values = performance.column(name).to_numpy()[in_pod]
+        pod_values = pods.column(name).to_numpy()
+        gap = np.bincount(at, weights=side * np.r_[perf_values, pod_values],
+                          minlength=cells.size)
+        bad |= gap != 0
+        if previous is not None:
+            over = np.bincount(at[perf_values.size:], weights=pod_values > previous,
+                               minlength=cells.size)
+            bad |= over > 0
+        previous = pod_values
+    return int(cells.size), int(np.count_nonzero(bad))
+
+
+def industry_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[
+        np.ndarray, np.ndarray]:
+    """(industry × device × UTC hour keys, impressions) of a block, summed by key: keys are
+    (hour × 3 + device code) × len(Industry) + industry code; the blocks' uses add up with
+    `manifest.add_slot_use`."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from adsgen.world.households import DEVICE_ORDER
+
+    industries = list(Industry)
+    by_id = sorted((i.line_item_id, industries.index(i.industry) if i.industry else -1)
+                   for i in items)
+    ids = np.array([b[0] for b in by_id], dtype=np.int64)
+    code = np.array([b[1] for b in by_id], dtype=np.int64)
+    line = performance.column("line_item_id").to_numpy()
+    industry = code[np.minimum(np.searchsorted(ids, line), max(ids.size - 1, 0))] \
+        if ids.size else np.full(line.size, -1)
+    hours = performance.column("hour").cast(pa.int64()).to_numpy() // 3_600_000_000
+    codes = pc.index_in(performance.column("device"),
+                        value_set=pa.array([d.value for d in DEVICE_ORDER]))
+    if codes.null_count:
+        raise ValueError("performance rows of a device outside DEVICE_ORDER")
+    device = np.asarray(codes.to_numpy(), dtype=np.int64)
+    known = industry >= 0
+    keys = (hours[known] * 3 + device[known]) * _N_INDUSTRIES + industry[known]
+    return add_slot_use([(keys, performance.column("impressions").to_numpy()[known])])
+
+
+def separation_check(
+    uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform, seed: int
+) -> CheckResult:
+    """Competitive separation over every block's `industry_use`: industry × device × hours
+    checked, and those whose impressions pass the hour's pods."""
+    from adsgen.world.inventory import hourly_slots
+    from adsgen.world.pods import pods_per_slot
+
+    cells, total = add_slot_use(uses)
+    if not cells.size:
+        return CheckResult()
+    hour_device = cells // _N_INDUSTRIES
+    hours = hour_device // 3
+    inventory = hourly_slots(platform, seed, np.unique(hours // 24))
+    slots = inventory.slots.sum(axis=0)[hour_device % 3, inventory.hour_index(hours * 3600)]
+    bad = int(np.count_nonzero(total > slots * pods_per_slot(platform)))
+    return CheckResult(checked=int(cells.size), violations=bad, failed_blocks=int(bad > 0))
