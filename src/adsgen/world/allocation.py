@@ -54,7 +54,8 @@ from adsgen.world.lineitems import Targets, deliverable, targets
 from adsgen.world.pods import pods_per_slot
 from adsgen.world.positions import positions
 
-__all__ = ["HEADROOM", "NONE", "SEPARATION_MARGIN", "WIN_RANGE", "Allocation", "allocate", "flight_days", "win_rates"]
+__all__ = ["HEADROOM", "NONE", "SEPARATION_MARGIN", "WIN_RANGE", "Allocation", "allocate",
+           "flight_days", "win_rates"]
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
