@@ -76,7 +76,8 @@ def pod_delivery_table(
     `counts` holds the performance rows' FUNNEL columns (row order of `grid`)."""
     shares = slot_shares(platform_pods(platform))
     abandon = slot_abandonment(shares)
-    video = np.flatnonzero(grid.cre_video[grid.row_cre])
+    in_pod = grid.cre_video[grid.row_cre]
+    video: slice | I64 = slice(None) if in_pod.all() else np.flatnonzero(in_pod)  # no copies
     # group: (series, day of its line item), dense over the series' flight days
     series_li = np.repeat(np.arange(grid.n), grid.n_cre * grid.n_dev)
     days_per_series = inc.days.lengths[series_li]

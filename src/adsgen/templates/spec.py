@@ -167,7 +167,9 @@ class Platform(StrictModel):
         description="share of this platform's households that also watch the named platform "
         "(stated for now; cross-platform reach is a later round)",
     )
-    pods: Pods | None = Field(default=None, description="break structure (stated for now)")
+    pods: Pods | None = Field(
+        default=None, description="break structure: slot positions and competitive separation"
+    )
     creative_rules: CreativeRules = Field(
         default_factory=CreativeRules,
         description="spot-length windows, mezzanine, interactive: checked on every creative",
