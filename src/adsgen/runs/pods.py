@@ -36,8 +36,9 @@ _FUNNEL = ("impressions", "starts", "first_quartile", "midpoint", "third_quartil
 _N_INDUSTRIES = len(Industry)
 
 
-def _day_keys(table: pa.Table, creative_ids: np.ndarray, column: str) -> np.ndarray:
-    """Per row: creative index × 2**20 + UTC day × 4 + device code, one int64 key."""
+def _day_parts(table: pa.Table, creative_ids: np.ndarray, column: str) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: (index of its creative in `creative_ids`, UTC day number, device code)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -50,7 +51,7 @@ def _day_keys(table: pa.Table, creative_ids: np.ndarray, column: str) -> np.ndar
         day = table.column("day").cast(pa.int32()).to_numpy().astype(np.int64)
     device = pc.fill_null(pc.index_in(table.column("device"), value_set=pa.array(
         [d.value for d in DEVICE_ORDER])), len(DEVICE_ORDER)).to_numpy()
-    return np.asarray((creative * (1 << 20) + day) * 4 + device, dtype=np.int64)
+    return creative, day, np.asarray(device, dtype=np.int64)
 
 
 def pod_violations(tables: Mapping[str, pa.Table], items: Sequence[SimLineItem]) -> tuple[
@@ -61,29 +62,37 @@ def pod_violations(tables: Mapping[str, pa.Table], items: Sequence[SimLineItem])
     creatives = sorted((c.creative_id, c.ad_format.is_video and bool(c.duration_s))
                        for item in items for c in item.creatives)
     ids = np.array([c[0] for c in creatives], dtype=np.int64)
-    video = np.array([c[1] for c in creatives], dtype=np.bool_)
-    perf_key = _day_keys(performance, ids, "hour")
-    pod_key = _day_keys(pods, ids, "day")
-    in_pod = video[np.minimum(perf_key >> 22, ids.size - 1)] if ids.size else perf_key < 0
-    keys = np.concatenate([perf_key[in_pod], pod_key])
-    if keys.size == 0:
+    video = np.array([*(c[1] for c in creatives), False], dtype=np.bool_)  # unknown: no pods
+    perf_cre, perf_day, perf_dev = _day_parts(performance, ids, "hour")
+    in_pod = video[perf_cre]
+    pod_cre, pod_day, pod_dev = _day_parts(pods, ids, "day")
+    creative = np.concatenate([perf_cre[in_pod], pod_cre])
+    if creative.size == 0:
         return 0, 0
-    cells, at = np.unique(keys, return_inverse=True)
-    side = np.r_[np.ones(int(in_pod.sum())), -np.ones(pod_key.size)]
-    bad = np.zeros(cells.size, dtype=np.bool_)
+    day = np.concatenate([perf_day[in_pod], pod_day])
+    first, days = int(day.min()), int(day.max() - day.min()) + 1
+    keys = (creative * days + day - first) * 4 + np.concatenate([perf_dev[in_pod], pod_dev])
+    span = int(keys.max()) + 1
+    if span <= 4 * keys.size + (1 << 16):  # dense: no sort (as manifest._sum_by_key)
+        at, size = keys, span
+    else:
+        _, at = np.unique(keys, return_inverse=True)
+        at, size = at.ravel(), int(at.max()) + 1
+    side = np.r_[np.ones(int(in_pod.sum())), -np.ones(pod_cre.size)]
+    bad = np.zeros(size, dtype=np.bool_)
     previous = None
     for name in _FUNNEL:
         perf_values = performance.column(name).to_numpy()[in_pod]
         pod_values = pods.column(name).to_numpy()
-        gap = np.bincount(at, weights=side * np.r_[perf_values, pod_values],
-                          minlength=cells.size)
+        gap = np.bincount(at, weights=side * np.r_[perf_values, pod_values], minlength=size)
         bad |= gap != 0
         if previous is not None:
             over = np.bincount(at[perf_values.size:], weights=pod_values > previous,
-                               minlength=cells.size)
+                               minlength=size)
             bad |= over > 0
         previous = pod_values
-    return int(cells.size), int(np.count_nonzero(bad))
+    checked = int(np.count_nonzero(np.bincount(at, minlength=size)))
+    return checked, int(np.count_nonzero(bad))
 
 
 def industry_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[
