@@ -47,6 +47,9 @@ class Clock:
     origin_event: int
     """The event time (µs) due at the moment the clock started."""
     origin_wall: float = field(default_factory=time.monotonic)
+    origin_unix: float = field(default_factory=time.time)
+    """`origin_wall` on the system clock (Unix s): when `origin_event` was due, for a
+    consumer in another process that times events against the stream's schedule."""
     sent: int = 0
 
     def due(self, event_us: int) -> float:

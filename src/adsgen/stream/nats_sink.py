@@ -58,6 +58,8 @@ class NatsSink(EventSink):
         self._nc: Client | None = None
         self._js: JetStreamContext | None = None
         self._last: tuple[str, bytes, str] | None = None
+        self._queued = False
+        """Messages published since the last `idle` flush."""
 
     def _run(self, coro: Any) -> Any:
         return self._loop.run_until_complete(coro)
@@ -112,6 +114,19 @@ class NatsSink(EventSink):
         for event_id, line, subject in zip(ids, lines, subjects, strict=True):
             await publish(subject, line.encode(), headers={"Nats-Msg-Id": event_id})
         self._last = (subjects[-1], lines[-1].encode(), ids[-1])
+        self._queued = True
+
+    def idle(self) -> None:
+        """Let the client write what it queued (its flusher runs only while the event loop
+        does, and the loop runs only inside `send`) and wait for the server's PONG."""
+        if self._nc is not None and self._queued:
+            try:
+                self._run(self._nc.flush(timeout=int(_ACK_TIMEOUT_S)))
+            except Exception as exc:
+                raise SinkFailed(f"NATS at {self.label} failed: "
+                                 f"{_scrub(str(exc) or type(exc).__name__, self._server)}"
+                                 ) from None
+            self._queued = False
 
     def commit(self) -> dict[str, Any]:
         if self._last is not None and self._js is not None:

@@ -52,6 +52,12 @@ class StreamResult:
     max_lag_seconds: float | None = None
     """The most an event went after its due time (None at --speed max): how far the sink
     and the machine kept up with the clock."""
+    clock_origin_us: int | None = None
+    """The event time (µs) the clock started at (None: no event)."""
+    clock_origin_unix: float | None = None
+    """When that event time was due (Unix s): an event of time t is due at this +
+    (t − clock_origin_us) / speed, which is what a sink's latency is measured against
+    (`benchmarks/bench_stream.py`)."""
 
     @property
     def events_per_second(self) -> float:
@@ -144,16 +150,22 @@ def run_stream(
     loop.interrupts = _Interrupts()
     try:
         if first is not None:
-            loop.clock = Clock(speed=speed, rate=rate,
-                               origin_event=origin_us if origin_us is not None else first * _US)
             stop_us = until_us if until_us is not None else (source.end_hour or first) * _US
             for rows in source.hours(stop=-(-stop_us // (3600 * _US)) * 3600):
                 events = world.expand(rows)
                 if until_us is not None:
                     events = events.take(np.flatnonzero(events.time < until_us))
+                if loop.clock is None:  # the clock starts once the first hour is ready
+                    loop.clock = Clock(speed=speed, rate=rate, origin_event=(
+                        origin_us if origin_us is not None else first * _US))
+                    loop.result.clock_origin_us = loop.clock.origin_event
+                    loop.result.clock_origin_unix = loop.clock.origin_unix
                 loop.deliver(faults.apply(events, now_us=(rows.hour + 3600) * _US))
                 sink.hour_closed(rows.hour, loop.emitted)
-            loop.deliver(faults.flush())
+                if speed is not None:
+                    sink.idle()  # the hour's last events go out before the next is made
+            if loop.clock is not None:
+                loop.deliver(faults.flush())
             sink.hour_closed(-(-stop_us // (3600 * _US)) * 3600 - 3600, loop.emitted)
         loop.commit()
     except ConsumerGone:
@@ -282,6 +294,7 @@ class _Loop:
                 self.interrupts.check()
             count, wait = self.clock.take(events.emit, start)
             if count == 0:
+                self.sink.idle()  # what is buffered goes out before the wait, not after
                 if self.interrupts is not None:
                     self.interrupts.sleep(wait)
                 else:

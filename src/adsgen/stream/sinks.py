@@ -68,6 +68,11 @@ class EventSink(ABC):
         """Every event of the hour starting at `hour` (epoch s) has been sent; `emitted`
         events of the run have been handed to the sink so far."""
 
+    def idle(self) -> None:  # noqa: B027 - a sink that writes at once has nothing to push
+        """Push out what `send` left in a buffer: the stream is about to wait for its clock,
+        so a consumer reading live (`--speed 1`) gets the events now, not when a buffer
+        fills or the next commit comes. Never called at `--speed max` (no waiting)."""
+
     @abstractmethod
     def commit(self) -> dict[str, Any]:
         """Make everything sent durable; what a checkpoint keeps to resume here. A sink that
@@ -107,6 +112,7 @@ class JsonLinesSink(EventSink):
         self.label = "-" if path is None else f"file:{path}"
         self._out: BinaryIO | None = None
         self._size = 0
+        self._buffered = False
 
     def open(self, world: EventWorld, resume: dict[str, Any] | None) -> int:
         super().open(world, resume)
@@ -134,7 +140,21 @@ class JsonLinesSink(EventSink):
         assert self._out is not None
         try:
             self._size += write_lines(self._out, json_lines(events, self.world))
-        except BrokenPipeError:
+            self._buffered = True
+        except OSError as exc:
+            self._failed(exc)
+
+    def idle(self) -> None:
+        if self._out is not None and self._buffered:
+            try:
+                self._out.flush()  # to the reader (a pipe, a tail -f); fsync waits for commit
+                self._buffered = False
+            except OSError as exc:
+                self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        """ConsumerGone when stdout's reader left, else SinkFailed."""
+        if isinstance(exc, BrokenPipeError):
             if self.path is None:  # nothing more reaches the reader; no noise at exit
                 devnull = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(devnull, sys.stdout.fileno())
@@ -142,8 +162,7 @@ class JsonLinesSink(EventSink):
                 self._out = None
                 raise ConsumerGone from None
             raise SinkFailed(f"cannot write {self.label}: broken pipe") from None
-        except OSError as exc:
-            raise SinkFailed(f"cannot write {self.label}: {exc.strerror or exc}") from None
+        raise SinkFailed(f"cannot write {self.label}: {exc.strerror or exc}") from None
 
     def commit(self) -> dict[str, Any]:
         if self._out is not None:
