@@ -104,6 +104,64 @@ def test_delivery_report_is_the_sql_sum(any_db: Engine) -> None:
     _problem(api.get(f"{API}/reports/delivery", params={"metric": "reach"}), 422)
 
 
+def _sums(rows: list[dict[str, Any]], by: str | None, *names: str) -> dict[Any, tuple[Any, ...]]:
+    """Rows summed per value of `by` (None: all): integers exact, spend to the micro."""
+    out: dict[Any, list[Any]] = {}
+    for row in rows:
+        acc = out.setdefault(None if by is None else row[by], [0] * len(names))
+        for k, name in enumerate(names):
+            acc[k] += row[name]
+    return {key: tuple(round(v, 6) if isinstance(v, float) else v for v in acc)
+            for key, acc in out.items()}
+
+
+def test_geo_and_platform_reports_add_up_to_the_delivery_report(any_db: Engine) -> None:
+    """By geo: summed in the database from the weekly geo split, the same totals per
+    advertiser, device and whole weeks as the delivery report; platform: the server's."""
+    api = client(url_of(any_db))
+
+    def report(**params: Any) -> list[dict[str, Any]]:
+        answer = api.get(f"{API}/reports/delivery", params={"limit": 10000, **params})
+        assert answer.status_code == 200, answer.text
+        assert not answer.json()["truncated"]
+        rows: list[dict[str, Any]] = answer.json()["rows"]
+        return rows
+
+    metrics = ["impressions", "conversions", "spend"]
+    geo = report(dimension=["geo", "advertiser"], metric=[*metrics, "ecpm"])
+    assert len({r["geo"] for r in geo}) > 1 and {r["currency"] for r in geo} == {"USD"}
+    flat = report(dimension="advertiser", metric=metrics)
+    assert _sums(geo, "advertiser_id", *metrics) == _sums(flat, "advertiser_id", *metrics)
+    row = max(geo, key=lambda r: r["impressions"])
+    assert row["ecpm"] == pytest.approx(row["spend"] / row["impressions"] * 1000)
+    by_device = report(dimension=["device", "geo"], metric=metrics)
+    assert _sums(by_device, "device", *metrics) == _sums(
+        report(dimension="device", metric=metrics), "device", *metrics)
+    one = report(dimension="geo", metric=metrics, advertiser_id=2, device="ctv")
+    assert one and all(r["impressions"] > 0 for r in one)
+    assert _sums(one, None, *metrics) == _sums(
+        report(metric=metrics, advertiser_id=2, device="ctv"), None, *metrics)
+    week = {"start": "2026-09-07", "end": "2026-09-13"}  # Monday to Sunday
+    assert report(dimension="geo", metric="impressions", **week)[0]["impressions"] > 0
+    assert _sums(report(dimension="geo", metric=metrics, **week), None, *metrics) == _sums(
+        report(metric=metrics, **week), None, *metrics)
+    for refused in ({"dimension": ["geo", "campaign"]}, {"dimension": "geo", "metric": "vcr"},
+                    {"dimension": "geo", "start": "2026-09-08"},
+                    {"dimension": "geo", "line_item_id": 1}):
+        problem = _problem(api.get(f"{API}/reports/delivery", params={
+            "metric": "impressions", **refused}), 400)
+        assert "geo" in problem["detail"]
+
+    platform = report(dimension=["platform", "device"], metric="impressions",
+                      sort=["-platform", "-impressions"])
+    assert {r["platform"] for r in platform} == {"netflix_like"}
+    assert sum(r["impressions"] for r in platform) == sum(r["impressions"] for r in flat)
+    assert [r["impressions"] for r in platform] == sorted(
+        (r["impressions"] for r in platform), reverse=True)
+    assert report(dimension=["platform", "geo"], metric="impressions")[0]["platform"] == (
+        "netflix_like")
+
+
 def test_pacing_reach_and_truth_reports(any_db: Engine) -> None:
     db = any_db
     api = client(url_of(db))

@@ -1,7 +1,7 @@
 """Delivery reports as SQL aggregations: what `adsgen serve`'s reporting API and dashboard ask.
 
 A report groups the hourly `performance` rows by some dimensions (date, hour, hour of day,
-weekday, advertiser, campaign, line item, creative, device) and sums metrics; ratios (VCR,
+weekday, advertiser, campaign, line item, creative, device, platform) and sums metrics; ratios (VCR,
 viewability, CTR, eCPM) are divided in the same query. Every query is built with SQLAlchemy
 expressions over the ORM's columns (filters are bound parameters, never text) and runs in
 the database: Python only sees the grouped rows, at most `limit` + 1 of them. Money is summed
@@ -18,6 +18,11 @@ has performance rows also has daily rows (two index probes per line item): a liv
 syncing into a database writes `performance` alone, so its line items fall back to the
 hourly rows and the report shows what the stream wrote. `report_source` says which table a
 report reads; `run_report(source=…)` forces one (the tests hold both to the same numbers).
+A report by geo sums the weekly geo split (`mmm`) instead (`adsgen.runs.report_geo`).
+
+The platform: a dataset is drawn on one platform, which no table names (it is the run's
+option: `adsgen serve --platform`), so `platform` reports the name the caller gives; once
+line items carry a `platform` column, the dimension groups by it instead, per line item.
 
 The pacing (`pacing` table: goal vs delivered per day, with what took the shortfall), reach
 (`reach` table: flight reach and the frequency distribution per line item) and truth
@@ -50,7 +55,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from adsgen.exceptions import AdsgenError
@@ -64,7 +69,11 @@ __all__ = [
     "Metric",
     "Report",
     "Source",
+    "bases_of",
+    "finish",
+    "metric_of",
     "pacing_report",
+    "platform_label",
     "reach_report",
     "report_source",
     "run_report",
@@ -87,6 +96,8 @@ class Dimension(StrEnum):
     line_item = "line_item"
     creative = "creative"
     device = "device"
+    platform = "platform"
+    geo = "geo"
 
 
 class Metric(StrEnum):
@@ -119,10 +130,13 @@ class Source(StrEnum):
 
     performance = "performance"
     daily = "daily"
+    mmm = "mmm"
+    """The weekly geo split: geo reports only (`adsgen.runs.report_geo`)."""
 
 
 DAY_GRAIN: Final = frozenset({Dimension.date, Dimension.weekday, Dimension.advertiser,
-                              Dimension.campaign, Dimension.line_item, Dimension.device})
+                              Dimension.campaign, Dimension.line_item, Dimension.device,
+                              Dimension.platform})
 """Dimensions a UTC day of one line item × device determines: the `daily` table has them."""
 
 
@@ -362,6 +376,27 @@ def _in_daily(metric: Metric) -> bool:
                for name in (_CONVERSIONS if b == "conversions" else (b,)))
 
 
+def bases_of(metric: Metric) -> tuple[str, ...]:
+    """The sums a metric is computed from (`spend_micros` for spend, …)."""
+    return _BASES.get(metric, (metric.value,))
+
+
+def platform_label(platform: str | None) -> ColumnElement[Any]:
+    """The `platform` column of a dataset whose line items name none: the run's platform, a
+    constant (never grouped or sorted by: PostgreSQL refuses a constant there)."""
+    return literal(platform or "unknown").label("platform")
+
+
+def _line_item_platform() -> Any:
+    """Line items' own platform column, once they carry one; None today."""
+    return getattr(orm.LineItem, "platform", None)
+
+
+def metric_of(metric: Metric, sums: Any) -> ColumnElement[Any]:
+    """A metric from the first stage's sums (`sums.<base>`), re-summed over the second."""
+    return _metric(metric, sums)
+
+
 def _metric(metric: Metric, sums: Any) -> ColumnElement[Any]:
     """A metric from the first stage's sums (`sums.<base>`), re-summed over the second."""
     total = {name: func.coalesce(func.sum(sums[name]), 0)
@@ -392,6 +427,8 @@ def _keys(dimension: Dimension, source: Source = Source.performance) -> list[Col
                 return [_DayWeekday(rows.day).label("weekday")]
             case Dimension.hour | Dimension.hour_of_day | Dimension.creative:
                 raise AssertionError(f"{dimension} is finer than the daily table")
+            case Dimension.geo:
+                raise AssertionError("geo reports sum the mmm table")
     match dimension:
         case Dimension.date:
             return [_UtcDate(rows.hour).label("date")]
@@ -407,6 +444,9 @@ def _keys(dimension: Dimension, source: Source = Source.performance) -> list[Col
             return [rows.creative_id.label("creative_id")]
         case Dimension.device:
             return [rows.device.label("device")]
+        case Dimension.platform:  # a constant, or the line item's column in stage two
+            return [] if _line_item_platform() is None else [
+                rows.line_item_id.label("line_item_id")]
     raise AssertionError(dimension)  # pragma: no cover
 
 
@@ -483,13 +523,17 @@ def run_report(
     limit: int = 1000,
     most: int = MAX_REPORT_ROWS,
     source: Source | None = None,
+    platform: str | None = None,
 ) -> Report:
     """The delivery report: `metrics` of the filtered performance rows grouped by
     `dimensions` (none: one row of totals), sorted by `sort` (column names of the report,
     `-name` for descending; default: the dimensions in order) and cut at `limit` rows.
     Raises AdsgenError for an unknown sort column or a limit out of 1 … `most` (asynchronous
     report jobs raise `most`). `source` (None: `report_source`'s choice) is the table summed;
-    `daily` with an hourly or creative dimension is an AssertionError.
+    `daily` with an hourly or creative dimension is an AssertionError. `platform`: the
+    name the `platform` dimension reports (the dataset's platform). With `geo`, the report
+    sums the geo split instead (`adsgen.runs.report_geo.geo_report`, which says what it
+    refuses).
 
     Two stages, both in the database: the hourly rows alone are summed by the dimensions'
     keys (the line item standing for its campaign and advertiser; filters on those are an IN
@@ -503,11 +547,19 @@ def run_report(
         raise AdsgenError("name at least one metric")
     chosen = list(dict.fromkeys(dimensions))
     wanted = list(dict.fromkeys(metrics))
+    if Dimension.geo in chosen:
+        from adsgen.runs.report_geo import geo_report
+
+        return geo_report(conn, dimensions=chosen, metrics=wanted, filters=filters, sort=sort,
+                          limit=limit, platform=platform)
     if source is None:
         source = report_source(conn, dimensions=chosen, metrics=wanted, filters=filters)
+    assert source is not Source.mmm, "the geo split serves geo reports only"
     rows_of = _rows_of(source)
     money = bool(MONEY & set(wanted))
-    parents = money or bool({Dimension.advertiser, Dimension.campaign} & set(chosen))
+    own_platform = Dimension.platform in chosen and _line_item_platform() is not None
+    parents = money or own_platform or bool(
+        {Dimension.advertiser, Dimension.campaign} & set(chosen))
     # without line items or creatives an hourly report groups few keys: summed per hour
     # first, the calendar parts (date, hour of day, weekday) come from the few hours in
     # stage two, not from every row (SQLite: 40 % less time for the hour × weekday map)
@@ -522,7 +574,7 @@ def run_report(
     keys = list({str(k.key): k for d in chosen for k in stage_one(d)}.values())
     if parents and "line_item_id" not in {str(k.key) for k in keys}:
         keys.append(rows_of.line_item_id.label("line_item_id"))
-    bases = list(dict.fromkeys(b for m in wanted for b in _BASES.get(m, (m.value,))))
+    bases = list(dict.fromkeys(b for m in wanted for b in bases_of(m)))
     # daily rows by day barely shrink when summed first (devices only): stage two sums them
     # as they are, sparing PostgreSQL a hash of ~all rows that spills (twice the time)
     summed = source is Source.performance or not {"date", "weekday"} & {k.key for k in keys}
@@ -557,6 +609,10 @@ def run_report(
             case Dimension.creative:
                 query = query.join(orm.Creative, orm.Creative.id == first.c.creative_id)
                 grouped += [first.c.creative_id, orm.Creative.name.label("creative_name")]
+            case Dimension.platform if own_platform:
+                grouped.append(_line_item_platform().label("platform"))
+            case Dimension.platform:
+                grouped.append(platform_label(platform))
             case _ if by_hour and dimension in _CALENDAR:
                 grouped.append(_CALENDAR[dimension](first.c.hour).label(dimension.value))
             case _:
@@ -564,9 +620,21 @@ def run_report(
     if money:
         grouped.append(orm.Advertiser.currency.label("currency"))
     measures = [_metric(m, first.c).label(m.value) for m in wanted]
+    return finish(conn, query, grouped=grouped, measures=measures, sort=sort, limit=limit,
+                  source=source)
+
+
+def finish(conn: Connection, query: Select[Any], *, grouped: Sequence[ColumnElement[Any]],
+           measures: Sequence[ColumnElement[Any]], sort: Sequence[str], limit: int,
+           source: Source) -> Report:
+    """Run a report's last stage: `query` (its FROM and joins) selecting the dimension
+    columns `grouped` (a literal among them, the platform, is selected but neither grouped
+    nor sorted by) and the measures, grouped, sorted by `sort` then the dimensions, cut at
+    `limit` rows. AdsgenError for a sort column the report does not have."""
+    keys = [c for c in grouped if not isinstance(getattr(c, "element", None), BindParameter)]
     query = query.add_columns(*grouped, *measures)
-    if grouped:
-        query = query.group_by(*grouped)
+    if keys:
+        query = query.group_by(*keys)
     by_name: dict[str, ColumnElement[Any]] = {str(c.key): c for c in [*grouped, *measures]}
     order = []
     for key in sort:
@@ -574,9 +642,10 @@ def run_report(
         if column is None:
             raise AdsgenError(f"cannot sort by {key!r}; the report's columns are "
                               f"{', '.join(by_name)}")
-        order.append(column.desc() if key.startswith("-") else column.asc())
+        if any(column is k for k in keys) or any(column is m for m in measures):
+            order.append(column.desc() if key.startswith("-") else column.asc())
     sorted_keys = {s.removeprefix("-") for s in sort}
-    order += [c.asc() for c in grouped if c.key not in sorted_keys]
+    order += [c.asc() for c in keys if c.key not in sorted_keys]
     rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
     report = Report(columns=list(by_name), source=source)
     report.truncated = len(rows) > limit
