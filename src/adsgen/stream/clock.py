@@ -52,6 +52,10 @@ class Clock:
     consumer in another process that times events against the stream's schedule."""
     sent: int = 0
 
+    def restart(self) -> None:
+        """Put the origin event due now (the stream's first hour is made only now)."""
+        self.origin_wall, self.origin_unix = time.monotonic(), time.time()
+
     def due(self, event_us: int) -> float:
         """Wall time (monotonic s) at which an event of this time is due."""
         if self.speed is None:

@@ -150,22 +150,23 @@ def run_stream(
     loop.interrupts = _Interrupts()
     try:
         if first is not None:
+            loop.clock = Clock(speed=speed, rate=rate,
+                               origin_event=origin_us if origin_us is not None else first * _US)
             stop_us = until_us if until_us is not None else (source.end_hour or first) * _US
             for rows in source.hours(stop=-(-stop_us // (3600 * _US)) * 3600):
                 events = world.expand(rows)
                 if until_us is not None:
                     events = events.take(np.flatnonzero(events.time < until_us))
-                if loop.clock is None:  # the clock starts once the first hour is ready
-                    loop.clock = Clock(speed=speed, rate=rate, origin_event=(
-                        origin_us if origin_us is not None else first * _US))
+                if loop.result.clock_origin_unix is None:
+                    if speed is not None:  # on schedule from the first hour made, not before
+                        loop.clock.restart()
                     loop.result.clock_origin_us = loop.clock.origin_event
                     loop.result.clock_origin_unix = loop.clock.origin_unix
                 loop.deliver(faults.apply(events, now_us=(rows.hour + 3600) * _US))
                 sink.hour_closed(rows.hour, loop.emitted)
                 if speed is not None:
                     sink.idle()  # the hour's last events go out before the next is made
-            if loop.clock is not None:
-                loop.deliver(faults.flush())
+            loop.deliver(faults.flush())
             sink.hour_closed(-(-stop_us // (3600 * _US)) * 3600 - 3600, loop.emitted)
         loop.commit()
     except ConsumerGone:
