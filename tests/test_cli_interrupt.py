@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import create_engine, func, inspect, select
 from tests.cliutil import ADSGEN, console_script, dump, sqlite_url, subprocess_env
 
@@ -144,3 +145,38 @@ def _stream_and_interrupt_once(out: Path, cwd: Path) -> None:
     # the file holds those events (and, if Ctrl-C came mid-write, part of the next chunk)
     assert 0 < delivered <= len(lines)
     assert json.loads(lines[delivered - 1])["event_id"] == said.group(2)
+
+
+def test_a_ctrl_c_inside_a_callback_is_not_printed_but_other_unraisables_are(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SIGINT landing in an import lock's weakref callback was printed as "Exception
+    ignored in …" with a traceback before the stream's one line (seen in CI); while a stream
+    watches for Ctrl-C such a KeyboardInterrupt is dropped, anything else still shown."""
+    import sys
+
+    from adsgen.stream.run import _Interrupts
+
+    shown: list[type[BaseException]] = []
+
+    def show(unraisable: sys.UnraisableHookArgs) -> None:
+        shown.append(type(unraisable.exc_value))
+
+    monkeypatch.setattr(sys, "unraisablehook", show)
+
+    def raise_in_del(error: BaseException) -> None:
+        class Callback:
+            def __del__(self) -> None:
+                raise error
+
+        Callback()  # collected at once: its __del__ raises, unraisable
+
+    watching = _Interrupts()
+    try:
+        raise_in_del(KeyboardInterrupt())
+        raise_in_del(ValueError("shown"))
+    finally:
+        watching.close()
+    assert shown == [ValueError]
+    raise_in_del(KeyboardInterrupt())  # the stream's hook is gone once it stops
+    assert shown == [ValueError, KeyboardInterrupt]
+    assert sys.unraisablehook is show

@@ -16,9 +16,10 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from adsgen.stream.events import EVENT_TYPES, EventBatch
 from adsgen.stream.faults import Faults
 from adsgen.stream.sinks import ConsumerGone, EventSink, SinkFailed
 from adsgen.stream.source import StreamSource
+
+if TYPE_CHECKING:
+    from sys import UnraisableHookArgs
 
 __all__ = ["CHECKPOINT_SECONDS", "StreamResult", "run_stream"]
 
@@ -203,7 +207,14 @@ class _Interrupts:
 
     def __init__(self) -> None:
         import signal
+        import sys
 
+        # A SIGINT that lands while the interpreter runs a callback (an import lock's weakref
+        # callback, a __del__) is printed as "Exception ignored in …" with a traceback and
+        # then dropped. The wakeup pipe has the signal all the same and the stream stops on
+        # it with its one line, so such a KeyboardInterrupt is not shown (`_quiet_interrupts`).
+        self._unraisablehook = sys.unraisablehook
+        sys.unraisablehook = _quiet_interrupts(self._unraisablehook)
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
@@ -241,13 +252,27 @@ class _Interrupts:
 
     def close(self) -> None:
         import signal
+        import sys
 
+        sys.unraisablehook = self._unraisablehook
         if self._read < 0:
             return
         signal.set_wakeup_fd(self._previous if self._previous is not None else -1)
         os.close(self._read)
         os.close(self._write)
         self._read = self._write = -1
+
+
+def _quiet_interrupts(
+    previous: Callable[[UnraisableHookArgs], object],
+) -> Callable[[UnraisableHookArgs], None]:
+    """An unraisable-exception hook that drops KeyboardInterrupt and passes on the rest."""
+
+    def hook(unraisable: UnraisableHookArgs) -> None:
+        if not isinstance(unraisable.exc_value, KeyboardInterrupt):
+            previous(unraisable)
+
+    return hook
 
 
 @dataclass
