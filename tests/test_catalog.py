@@ -35,7 +35,8 @@ def test_every_bundled_yaml_validates(relative: str) -> None:
 
 def test_bundled_names() -> None:
     assert catalog.names("examples") == [
-        "crunchy_snacks_consideration", "luxury_auto_awareness", "nexbank_conversion"]
+        "crunchy_snacks_consideration", "luxury_auto_awareness", "nexbank_conversion",
+        "wanderlust_cross_platform"]
     assert catalog.names("profiles") == [
         "conversion_interactive", "cross_screen", "high_cpm_tv_awareness",
         "mobile_consideration", "multi_device_advanced"]

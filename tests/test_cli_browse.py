@@ -150,7 +150,7 @@ def test_list_filters_by_advertiser_and_campaign(url: str) -> None:
     assert {row["campaign"]["id"] for row in items} == {last}
     assert len(items) == campaigns[-1]["line_items"]
     message = user_error(invoke("--db", url, "list", "campaigns", "--advertiser-id", "99"))
-    assert message == "error: --advertiser-id 99: no such advertiser; known ids: 1-8"
+    assert message == "error: --advertiser-id 99: no such advertiser; known ids: 1-9"
 
 
 def test_show_line_item_has_everything_under_it(url: str) -> None:

@@ -57,12 +57,11 @@ def test_list_platforms_shows_the_key_facts() -> None:
     assert "13-17, 28-31 s" in table.stdout and "$15-21" in table.stdout
 
 
-def test_several_platforms_are_refused_not_narrowed_to_one(tmp_path: Path) -> None:
+def test_an_at_scale_plan_on_several_platforms_is_refused_not_narrowed(tmp_path: Path) -> None:
     out = tmp_path / "out"
     message = user_error(invoke("generate", "--line-items", "5", "--days", "1",
                                 "--platform", "netflix_like,roku_like", "--out", str(out)))
-    assert "--platform: 2 platforms given (netflix_like, roku_like)" in message
-    assert "not supported yet" in message
+    assert "--platform netflix_like,roku_like: generate --out draws its plan on one" in message
     assert not out.exists()
 
 
@@ -85,8 +84,8 @@ def test_an_example_for_another_platform_is_refused(tmp_path: Path) -> None:
         (_example(targeting="{segment: [retail_beauty_buyers]}"), "youtube_tv_like",
          "platform youtube_tv_like does not sell retailer segments"),
         (_example(platforms="platforms: [roku_lik]"), "roku_like", "did you mean 'roku_like'"),
-        (_example(platforms="platforms: [roku_like, fast_like]"), "roku_like",
-         "buys on 2 platforms (roku_like, fast_like)"),
+        (_example(platforms="platforms: [roku_like, hulu_like]", targeting="{dma: [501]}"),
+         "roku_like", "platform hulu_like does not sell targeting key dma"),
     ],
 )
 def test_a_plan_breaking_a_platform_rule_writes_nothing(
@@ -121,7 +120,7 @@ def test_run_all_leaves_out_templates_of_other_platforms(tmp_path: Path) -> None
     done = invoke_json("run-all", "--scale", "0", "--platform", "fast_like", "--db", url)
     assert done["created"]["advertisers"] == 5  # the five bundled profiles, no example
     again = invoke_json("run-all", "--scale", "0", "--db", url)
-    assert again["created"]["advertisers"] == 8  # netflix_like: three examples too
+    assert again["created"]["advertisers"] == 9  # netflix_like: four examples too
 
 
 def test_dma_state_and_segment_options_where_the_platform_sells_them(tmp_path: Path) -> None:

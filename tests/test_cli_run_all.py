@@ -256,7 +256,7 @@ def test_console_script_reads_the_database_url_from_the_environment(tmp_path: Pa
                           ADSGEN_SEED="11")
     assert done.returncode == 0 and done.stdout == "", done.stderr
     status = console_script("status", "--json", cwd=tmp_path, ADSGEN_DATABASE_URL=url)
-    assert json.loads(status.stdout)["tables"]["advertisers"] == 3 + 5 + 1  # examples, profiles
+    assert json.loads(status.stdout)["tables"]["advertisers"] == 4 + 5 + 1  # examples, profiles
     assert not (tmp_path / "ads.db").exists()
 
 

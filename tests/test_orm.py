@@ -137,7 +137,7 @@ def test_table_names_and_exports() -> None:
         "advertisers", "campaigns", "line_items", "creatives", "flights", "budgets",
         "frequency_caps", "targeting", "performance", "ground_truth", "creative_truth",
         "conversion_truth", "daily", "mmm", "experiment_outcomes", "experiment_truth", "reach",
-        "pacing", "pod_delivery", "change_events",
+        "pacing", "pod_delivery", "campaign_reach", "change_events",
     }
     for name in orm.__all__:
         assert hasattr(orm, name), name
@@ -315,6 +315,7 @@ def _perf_row(ids: dict[str, int], **changes: Any) -> dict[str, Any]:
         "third_quartile": 85, "completes": 80, "measurable": 90, "viewable": 85,
         "invalid": 1, "clicks": 2, "qr_scans": 1, "click_conversions": 1,
         "view_conversions": 1, "cumulative_reach": 70, "spend_micros": 3_250_000,
+        "platform": "netflix_like",
     }
     return row | changes
 
@@ -328,6 +329,7 @@ def _truth_row(ids: dict[str, int], **changes: Any) -> dict[str, Any]:
         "p_qr_scan": 0.001, "p_conversion": 0.0005, "conversion_lag_mean_hours": 36.0,
         "conversion_share_in_flight": 0.75, "targetable_households": 5000,
         "exposure_shape": 0.2, "planned_frequency": 5.0, "win_rate": 0.1, "allocated_share": 1.0,
+        "platform": "netflix_like",
     }
     return row | changes
 

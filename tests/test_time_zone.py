@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from adsgen.build.at_scale import build_scaled
 from adsgen.build.numbering import number_plan
 from adsgen.build.plans import build_example, build_profile, build_run_all
+from adsgen.build.platform_set import platform_set
 from adsgen.domain.schemas import CampaignCreate
 from adsgen.exceptions import SpecError
 from adsgen.storage.database import session_scope
@@ -71,7 +72,9 @@ def test_every_built_campaign_has_a_zone_and_its_line_items_carry_it() -> None:
     assert all(zones.values()) and set(zones.values()) <= set(PLATFORM.geo_timezones.values())
     assert all(item.time_zone == zones[item.campaign_id] for item in numbered.items)
     for example in (catalog.get_example(n) for n in catalog.names("examples")):
-        campaign = build_example(example, seed=3, platform=PLATFORM).campaigns[0]
+        on = platform_set([catalog.get_platform(n) for n in example.platforms or (PLATFORM.name,)])
+        assert on.primary.name == PLATFORM.name  # a multi-platform example's first platform
+        campaign = build_example(example, seed=3, platform=on).campaigns[0]
         geos = [g for item in campaign.line_items for g in item.targeting.geo]
         assert campaign.time_zone == (example.campaign.time_zone or PLATFORM.time_zone(geos))
 

@@ -99,3 +99,5 @@ class SimLineItem:
     time_zone: str = "UTC"
     industry: Industry | None = None
     experiment: SimExperiment | None = None
+    platform: str = ""
+    """The platform it buys on (`adsgen.world.platforms`); "": the run's first platform."""

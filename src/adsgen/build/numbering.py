@@ -133,6 +133,7 @@ def sim_item(
         ),
         devices=tuple(targeting.device),
         genres=tuple(targeting.genre),
+        platform=item.platform or "",
         geos=geos,
         dayparts=tuple(targeting.daypart),
         time_zone=time_zone or DEFAULT_TIME_ZONE,
@@ -212,7 +213,7 @@ def line_item_columns(item: LineItemBase) -> dict[str, Any]:
     """A line item's own columns (no id, no campaign_id)."""
     return {
         "status": item.status.value, "name": item.name, "ad_format": item.ad_format,
-        "position": item.position, "cpm_micros": item.cpm_micros,
+        "position": item.position, "cpm_micros": item.cpm_micros, "platform": item.platform,
         **experiment_columns(item.experiment),
     }
 

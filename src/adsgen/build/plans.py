@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
+from adsgen.build.platform_set import PlatformSet, platform_set
 from adsgen.build.pools import DEFAULT_START, budget_shares
 from adsgen.build.providers import Fakes
 from adsgen.build.providers.budget import CENT, BudgetProvider
@@ -68,38 +69,64 @@ RANDOM_START_SPREAD_DAYS = 60
 
 
 def build_example(
-    example: Example, *, seed: int, platform: Platform | None = None
+    example: Example, *, seed: int, platform: Platform | PlatformSet | None = None
 ) -> AdvertiserCreate:
     """The example's advertiser with its campaign attached.
 
     Every field is the example's; only a line item listed without creatives gets
     provider-made ones (seeded by `seed`, the example name and the line item's position),
-    so it can deliver. With `platform`, SpecError for a line item targeting a geo the
-    platform does not serve.
+    so it can deliver. With `platform` (the run's platforms), each line item buys on the
+    platform it names, else on each platform the example names (else the run's): a line
+    item for several platforms becomes one per platform, named '<name> - <platform>', its
+    budget split equally. SpecError naming the platform for a line item or creative that
+    platform does not take (a geo it does not serve, a key it does not sell, a spot length
+    outside its windows …); AdsgenError for a platform the run did not load.
     """
     campaign = example.campaign
+    plats = None if platform is None else platform_set(platform)
     line_items = []
-    for position, item in enumerate(campaign.line_items):
+    for position, listed in enumerate(campaign.line_items):
         where = f"example {example.name}: campaign.line_items.{position}"
-        if platform is not None:
-            platform.check_geos(item.targeting.geo, where=f"{where}.targeting.geo")
-            check_line_item(item, item.creatives, sales=platform.sells,
-                            rules=platform.creative_rules, platform=platform.name, where=where)
-        if not item.creatives:
-            fakes = Fakes.seeded(seed, f"example:{example.name}", position)
-            creative = fakes.creative.make_profile_creative(
-                host=f"cdn.{example.advertiser.domain}",
-                devices=item.targeting.device,
-                ad_format=item.ad_format,
-                rules=platform.creative_rules if platform is not None else CreativeRules(),
-            )
-            item = item.model_copy(update={"creatives": [creative]})
-        line_items.append(item)
+        for on, item in _per_platform(example, listed, plats, seed=seed, position=position):
+            at = where
+            if on is not None:
+                on.check_geos(item.targeting.geo, where=f"{at}.targeting.geo")
+                check_line_item(item, item.creatives, sales=on.sells,
+                                rules=on.creative_rules, platform=on.name, where=at)
+            if not item.creatives:
+                fakes = Fakes.seeded(seed, f"example:{example.name}", position)
+                creative = fakes.creative.make_profile_creative(
+                    host=f"cdn.{example.advertiser.domain}",
+                    devices=item.targeting.device,
+                    ad_format=item.ad_format,
+                    rules=on.creative_rules if on is not None else CreativeRules(),
+                )
+                item = item.model_copy(update={"creatives": [creative]})
+            line_items.append(item)
     update: dict[str, object] = {"line_items": line_items}
-    if platform is not None and campaign.time_zone is None:
-        update["time_zone"] = campaign_time_zone(line_items, platform)
+    if plats is not None and campaign.time_zone is None:
+        first = plats.by_name(line_items[0].platform or "") if line_items else plats.primary
+        update["time_zone"] = campaign_time_zone(line_items, first)
     campaign = campaign.model_copy(update=update)
     return _revalidated(example.advertiser.model_copy(update={"campaigns": [campaign]}))
+
+
+def _per_platform(
+    example: Example, item: LineItemCreate, plats: PlatformSet | None, *, seed: int,
+    position: int,
+) -> list[tuple[Platform | None, LineItemCreate]]:
+    """The line item on each platform it buys on (see `build_example`), with its platform."""
+    if plats is None:
+        return [(None, item)]
+    names = [item.platform] if item.platform else (
+        list(example.platforms) or list(plats.default_names))
+    if len(names) == 1:
+        return [(plats.by_name(names[0]), item.model_copy(update={"platform": names[0]}))]
+    fakes = Fakes.seeded(seed, f"example:{example.name}", position)
+    budgets = fakes.budget.split(item.budget, [1.0 / len(names)] * len(names))
+    return [(plats.by_name(name), item.model_copy(update={
+        "platform": name, "name": f"{item.name} - {name}", "budget": budget}))
+        for name, budget in zip(names, budgets, strict=True)]
 
 
 def build_profile(
@@ -107,7 +134,7 @@ def build_profile(
     *,
     seed: int,
     index: int = 0,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     start: datetime | None = None,
     avoid: Collection[str] = frozenset(),
     currency: Currency | None = None,
@@ -129,7 +156,7 @@ def build_random(
     *,
     seed: int,
     index: int,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     profiles: Sequence[Profile] | None = None,
     start: datetime | None = None,
     avoid: Collection[str] = frozenset(),
@@ -161,7 +188,7 @@ def build_random(
 def build_run_all(
     *,
     seed: int,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     scale: int = 0,
     examples: Sequence[Example] | None = None,
     profiles: Sequence[Profile] | None = None,
@@ -169,15 +196,18 @@ def build_run_all(
 ) -> list[AdvertiserCreate]:
     """The default dataset: every example, one advertiser per profile, then `scale` random ones.
 
-    Examples and profiles default to the bundled ones (sorted by name). Profiles take
+    Examples and profiles default to the bundled ones (sorted by name; examples only those
+    buying on platforms `platform` holds). Profiles take
     indices 0..P-1 and random builds P..P+scale-1, so all names differ from each other,
     from the examples' and from `avoid`.
     """
     if examples is None or profiles is None:
         from adsgen.templates import catalog
 
-        if examples is None:
-            examples = [catalog.get_example(name) for name in catalog.names("examples")]
+        if examples is None:  # the bundled ones whose platforms the run loads
+            loaded = set(platform_set(platform).names)
+            examples = [example for example in map(catalog.get_example, catalog.names("examples"))
+                        if set(example.platforms) <= loaded]
         if profiles is None:
             profiles = catalog.profiles()
     plan = [build_example(example, seed=seed, platform=platform) for example in examples]
@@ -210,13 +240,20 @@ def _build(
     *,
     seed: int,
     index: int,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     start: datetime | None,
     stream: str,
     avoid: Collection[str],
     currency: Currency | None,
 ) -> AdvertiserCreate:
-    platform.check_profile(profile)
+    """The profile's advertiser; its campaign buys on the platforms the profile names, else
+    on the run's: one platform's line items exactly as drawn, several platforms' as each
+    drawn line item on each platform ('<name> - <platform>', the budget split equally)."""
+    plats = platform_set(platform)
+    buying = [plats.by_name(name) for name in (profile.platforms or plats.default_names)]
+    for on in buying:
+        on.check_profile(profile)
+    first = buying[0]
     fakes = Fakes.seeded(seed, stream, index)
     currency = currency or profile.currency
     industry = profile.industry or fakes.advertiser.industry()
@@ -227,19 +264,24 @@ def _build(
     days = profile.flight_days or fakes.budget.flight_days()
     flight = FlightSchema(start=first_hour, end=first_hour + timedelta(days=days))
     budget = _campaign_budget(
-        profile, fakes, flight, objective=objective, platform=platform, currency=currency
+        profile, fakes, flight, objective=objective, platform=first, currency=currency
     )
     settings = profile.line_item_settings() or [profile.defaults()] * (
         profile.line_item_count or fakes.budget.line_item_count()
     )
-    budgets = fakes.budget.split(budget, budget_shares(settings))
+    shares = [share / len(buying) for _ in buying for share in budget_shares(settings)]
+    budgets = fakes.budget.split(budget, shares)
     line_items: list[LineItemCreate] = []
-    for item_settings, item_budget in zip(settings, budgets, strict=True):
+    for (on, item_settings), item_budget in zip(
+            [(on, s) for on in buying for s in settings], budgets, strict=True):
         line_item = _line_item(
             item_settings, fakes, budget=item_budget, flight=flight, objective=objective,
-            platform=platform, host=f"cdn.{domain}", source=profile.currency,
+            platform=on, host=f"cdn.{domain}", source=profile.currency,
             profile=profile.name,
         )
+        if len(buying) > 1:
+            line_item = line_item.model_copy(
+                update={"name": f"{line_item.name} - {on.name}"})
         line_items.append(renamed(line_item, {li.name for li in line_items}))
     campaign = CampaignCreate(
         name=fakes.advertiser.campaign_name(objective),
@@ -248,7 +290,7 @@ def _build(
         budget=budget,
         flight=flight,
         frequency_cap=profile.campaign_frequency_cap,
-        time_zone=profile.time_zone or campaign_time_zone(line_items, platform),
+        time_zone=profile.time_zone or campaign_time_zone(line_items, first),
         line_items=line_items,
     )
     return AdvertiserCreate(
@@ -337,6 +379,7 @@ def _line_item(
         frequency_cap=frequency_cap,
         targeting=targeting,
         creatives=creatives,
+        platform=platform.name,
     )
 
 

@@ -308,6 +308,7 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
         "ad_format": _strings(FORMATS, cols.li_format),
         "position": _strings(POSITIONS, cols.li_position),
         "cpm_micros": pa.array(cols.li_cpm * MICROS_PER_CENT),
+        "platform": pa.repeat(pa.scalar(cols.platform.name), n_li),
         **_experiment_columns(cols),
     })
     out["creatives"] = pa.table({
@@ -430,7 +431,7 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             budget_micros=amount, daily_cap_micros=cap, pacing_type=pacing_type,
             pacing_period=pacing_period, frequency_cap=fcap, creatives=made_for,
             devices=devices, genres=genres, geos=geos, dayparts=dayparts, time_zone=zone,
-            industry=industry, experiment=experiment,
+            industry=industry, experiment=experiment, platform=cols.platform.name,
         )
         for i, a, objective, fmt, position, cpm, amount, cap, pacing_type, pacing_period, fcap,
         made_for, devices, genres, geos, dayparts, zone, industry, experiment in zip(

@@ -38,7 +38,8 @@ PlatformOption = Annotated[
     typer.Option("--platform", metavar="NAME", envvar="ADSGEN_PLATFORM",
                  help="The platform whose audience the simulation draws from "
                       "(`adsgen list platforms`; default netflix_like). Several, comma-"
-                      "separated, are refused for now: one plan runs on one platform."),
+                      "separated (netflix_like,hulu_like,roku_like): each line item buys on "
+                      "one of them, a campaign on several."),
 ]
 SimulateOption = Annotated[
     bool,
@@ -67,24 +68,16 @@ def date_option(name: str, help: str) -> Any:
 
 
 def platform_name(platform: str | None) -> str:
-    """--platform, else ADSGEN_PLATFORM / the settings' default.
-
-    Several names (`--platform a,b`) are understood and refused: one plan is simulated on one
-    platform for now, so a list is an error (exit 2) rather than one of its names used."""
+    """--platform, else ADSGEN_PLATFORM / the settings' default: one name or several,
+    comma-separated ('netflix_like,hulu_like'), blanks dropped. The first is the platform of
+    line items naming none; each is resolved (and templates checked against it) by the run.
+    """
     if not platform:
         from adsgen.settings import get_settings
 
         platform = get_settings().platform
     names = [name.strip() for name in platform.split(",") if name.strip()]
-    if len(names) > 1:
-        from adsgen.exceptions import SpecError
-
-        raise SpecError(
-            f"{len(names)} platforms given ({', '.join(names)}); simulating one plan across "
-            "several platforms is not supported yet, so give one platform",
-            where="--platform",
-        )
-    return names[0] if names else platform
+    return ",".join(names) if names else platform
 
 
 def show_summary(state: State, summary: RunSummary, *, title: str) -> None:

@@ -358,6 +358,11 @@ class LineItemBase(_Schema):
     targeting: Targeting = Field(default_factory=Targeting)
     experiment: ExperimentSchema | None = Field(
         default=None, description="opt-in lift experiment (adsgen.domain.experiment)")
+    platform: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=64,
+        description="the platform the line item buys on (`adsgen list platforms`): a line "
+        "item buys on exactly one, as a DSP buys one line item per supply source; unset: the "
+        "run's platform")
 
     @model_validator(mode="before")
     @classmethod

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adsgen import __version__
+from adsgen.build.platform_set import PlatformSet, platform_set
 from adsgen.exceptions import AdsgenError
 from adsgen.runs.capacity import release_unused_memory
 from adsgen.runs.engines import resolve_workers, run_tasks
@@ -60,7 +61,8 @@ from adsgen.simulate import simulate_batches  # imported here: process pools pre
 from adsgen.simulate.columns import FACT_TABLES
 from adsgen.simulate.engine import combine_summed
 from adsgen.storage.sinks import SINKS, FileSink, get_sink
-from adsgen.world.allocation import Allocation, allocate
+from adsgen.world.allocation import Allocation
+from adsgen.world.platforms import allocate_each, allocations_for
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -97,12 +99,13 @@ class BlockTask:
 
     index: int
     items: tuple[SimLineItem, ...]
-    platform: Platform
+    platform: Platform | PlatformSet
     seed: int
     out: str
     fmt: str
     check: bool = True
-    allocation: Allocation | None = None  # the whole plan's, cut to this block's items
+    allocation: Allocation | Mapping[str, Allocation] | None = None
+    """The whole plan's (one per platform by name), cut to this block's items."""
     shared: frozenset[int] = frozenset()
     """Advertisers of this block whose line items other blocks hold too: their rows of a
     summed table (FactTable.summed) go back to `export` to be added, not into a file."""
@@ -167,7 +170,8 @@ def run_block(task: BlockTask) -> BlockResult:
                                       allocation=task.allocation):
             if task.check:
                 checks.append(check_block(batch, task.items))
-                use = add_slot_use([use, slot_use(batch.performance, task.items)])
+                use = add_slot_use([use, slot_use(batch.performance, task.items,
+                                                  platforms=platform_set(task.platform).names)])
                 by_industry = add_slot_use(
                     [by_industry, industry_use(batch.performance, task.items)])
             for name, table in FACT_TABLES.items():
@@ -178,7 +182,8 @@ def run_block(task: BlockTask) -> BlockResult:
             del batch
         partials = {}
         for name, parts in summed.items():
-            whole, partials[name] = _split_shared(combine_summed(name, parts), task.shared)
+            whole, partials[name] = _split_shared(
+                combine_summed(name, parts, platforms=task.platform), task.shared)
             if whole.num_rows:
                 sinks[name].write(whole)
     release_unused_memory()  # give back what the block held before the next one
@@ -236,7 +241,8 @@ def _sum_checks(batches: list[dict[str, CheckCounts]]) -> dict[str, CheckCounts]
 
 
 def auto_block_size(
-    items: Sequence[SimLineItem], *, platform: Platform, target_rows: int = DEFAULT_BLOCK_ROWS,
+    items: Sequence[SimLineItem], *, platform: Platform | PlatformSet,
+    target_rows: int = DEFAULT_BLOCK_ROWS,
     rows_per_date_file: int = ROWS_PER_DATE_FILE,
 ) -> int:
     """Line items per block: about `target_rows` rows, or more when that many line items are
@@ -249,7 +255,8 @@ def auto_block_size(
 
     if not items:
         return 1
-    mean = sum(row_count(item, platform) for item in items) / len(items)
+    plats = platform_set(platform)
+    mean = sum(row_count(item, plats.of(item)) for item in items) / len(items)
     days = sum((item.end - item.start).total_seconds() for item in items) / 86_400 / len(items)
     by_rows = max(1, int(target_rows // max(mean, 1.0)))
     by_files = int(-(-rows_per_date_file * max(days, 1.0) // max(mean, 1.0)))
@@ -311,7 +318,7 @@ def export(
     items: Sequence[SimLineItem],
     *,
     entities: dict[str, pa.Table],
-    platform: Platform,
+    platform: Platform | PlatformSet,
     seed: int,
     out: Path,
     fmt: str = "parquet",
@@ -354,11 +361,12 @@ def export(
         written.update(_written(out, sink))
 
     settling = time.perf_counter()
-    world = allocate(items, platform, seed)  # the shared world, settled once for all blocks
+    plats = platform_set(platform)
+    world = allocate_each(items, plats, seed)  # the shared worlds, settled once for all blocks
     settled = time.perf_counter() - settling
     shared = _shared_advertisers(blocks)
-    tasks = [BlockTask(index=i, items=block, platform=platform, seed=seed, out=str(out),
-                       fmt=fmt, check=check, allocation=world.for_items(block),
+    tasks = [BlockTask(index=i, items=block, platform=plats, seed=seed, out=str(out),
+                       fmt=fmt, check=check, allocation=allocations_for(world, block, plats),
                        shared=shared[i])
              for i, block in enumerate(blocks)]
     del world
@@ -392,7 +400,7 @@ def export(
             continue
         parts = [r.partials[name] for r in sorted(results, key=lambda r: r.index)
                  if name in r.partials]
-        rows = combine_summed(name, parts)
+        rows = combine_summed(name, parts, platforms=plats)
         if rows.num_rows:
             with sink_class(out, name, part=len(blocks)) as sink:
                 sink.write(rows)
@@ -403,15 +411,15 @@ def export(
             written.update(_written(out, sink))
     checks = merge_checks(r.checks for r in results)
     if check:
-        checks["shared_slots"] = shared_slot_check([use], platform, seed)
-        checks["competitive_separation"] = separation_check([by_industry], platform, seed)
+        checks["shared_slots"] = shared_slot_check([use], plats, seed)
+        checks["competitive_separation"] = separation_check([by_industry], plats, seed)
     elapsed = time.perf_counter() - started
     manifest = Manifest(
         adsgen_version=__version__,
         created_at=now_utc(),
         seed=seed,
-        spec_hash=spec_hash(items, platform=platform, seed=seed, spec=spec),
-        platform=platform.name,
+        spec_hash=spec_hash(items, platform=plats, seed=seed, spec=spec),
+        platform=",".join(plats.names),
         format=fmt,
         engine=engine,
         workers=n_workers,
@@ -457,7 +465,7 @@ class Estimate:
 def estimate(
     items: Sequence[SimLineItem],
     *,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     seed: int,
     fmt: str = "parquet",
     engine: str = "local",
@@ -476,7 +484,9 @@ def estimate(
     n_workers = resolve_workers(engine, workers)
     size = block_size or auto_block_size(items, platform=platform)
     blocks = _blocks(items, size)
-    counts = {item.line_item_id: row_count(item, platform) for block in blocks for item in block}
+    plats = platform_set(platform)
+    counts = {item.line_item_id: row_count(item, plats.of(item))
+              for block in blocks for item in block}
     total = sum(counts.values())
     live = sum(1 for count in counts.values() if count > 0)
     delivering = [[item for item in block if counts[item.line_item_id]] for block in blocks]

@@ -20,7 +20,7 @@ from adsgen.runs.jobs import (
     no_progress,
     open_database,
     platform_names,
-    resolve_platform,
+    resolve_platforms,
     simulate_into,
     template_dirs,
     transaction,
@@ -75,7 +75,7 @@ def run_all(
         progress("planning", 0, 1)
         advertisers = build_run_all(
             seed=seed,
-            platform=run.platform,
+            platform=run.include([*examples, *profiles]),
             scale=scale,
             examples=examples,
             profiles=profiles,
@@ -113,12 +113,13 @@ def simulate_database(
     from adsgen.storage import orm
     from adsgen.storage.persist import require
 
-    plat = resolve_platform(platform, templates_dir)
+    plats = resolve_platforms(platform, templates_dir)
     engine = open_database(db)
     with transaction(engine) as session:
         for line_item_id in sorted(set(line_item_ids or ())):
             require(session, orm.LineItem, line_item_id, option="--line-item-id")
-        return simulate_into(session, line_item_ids, seed=seed, platform=plat, progress=progress)
+        return simulate_into(session, line_item_ids, seed=seed, platform=plats,
+                             progress=progress, templates_dir=templates_dir)
 
 
 def status(*, db: str | None = None) -> dict[str, Any]:

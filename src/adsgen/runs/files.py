@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from adsgen.build.at_scale import DEFAULT_SCALE_DAYS, DEFAULT_SCALE_START
 from adsgen.exceptions import AdsgenError, Interrupted
-from adsgen.runs.jobs import Progress, open_database
+from adsgen.runs.jobs import Progress, one_platform, open_database
 
 if TYPE_CHECKING:
     from adsgen.build.at_scale import ScaledPlan
@@ -119,6 +119,7 @@ def _plan(
     flight = scaled_flight(start, days)  # the option errors before any slow work
     stage = "planning advertisers" if advertisers is not None else "planning line items"
     dirs = () if templates_dir is None else (templates_dir,)
+    one_platform(platform, "generate --out")
     plat = registry.platform(platform, extra_dirs=dirs)  # plugins' platforms too
     profiles = catalog.for_platform(catalog.profiles(dirs), platform,
                                     known=registry.names("platform", extra_dirs=dirs))

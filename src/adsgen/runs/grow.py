@@ -100,7 +100,7 @@ def create_example(
     with job(
         db=db, seed=seed, platform=platform, templates_dir=templates_dir, progress=progress
     ) as run:
-        advertiser = build_example(example, seed=seed, platform=run.platform)
+        advertiser = build_example(example, seed=seed, platform=run.include([example]))
         run.persist([advertiser], simulate=simulate)
     return run.summary
 
@@ -131,7 +131,8 @@ def create_profile(
         advertisers: list[AdvertiserCreate] = []
         for i in range(count):
             made = build_profile(
-                profile, seed=seed, index=len(taken) + i, platform=run.platform, avoid=taken
+                profile, seed=seed, index=len(taken) + i, platform=run.include([profile]),
+                avoid=taken,
             )
             advertisers.append(made)
             taken.add(made.name)

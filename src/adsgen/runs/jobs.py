@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from adsgen.build.items import SimLineItem
+    from adsgen.build.platform_set import PlatformSet
     from adsgen.domain.schemas import AdvertiserCreate
-    from adsgen.templates.spec import Platform
+    from adsgen.templates.spec import Example, Platform, Profile
 
 __all__ = ["FactTotals", "Job", "Progress", "RunSummary", "job", "no_progress", "open_database"]
 
@@ -163,6 +164,55 @@ def resolve_platform(name: str, templates_dir: Path | None) -> Platform:
     return registry.platform(name, extra_dirs=template_dirs(templates_dir))
 
 
+def resolve_platforms(
+    names: str | Sequence[str], templates_dir: Path | None
+) -> PlatformSet:
+    """The run's platforms from `--platform` (one name or several, comma-separated; the
+    first is the platform of line items naming none). UnknownNameError for a name no
+    template defines, AdsgenError for a name given twice."""
+    from adsgen.build.platform_set import PlatformSet
+
+    listed = split_platforms(names)
+    twice = sorted({n for n in listed if listed.count(n) > 1})
+    if twice:
+        raise AdsgenError(f"--platform names {', '.join(twice)} twice; give each platform once")
+    return PlatformSet(tuple(resolve_platform(name, templates_dir) for name in listed))
+
+
+def one_platform(names: str, what: str) -> None:
+    """AdsgenError (exit 2) when `--platform` names several platforms for a command whose
+    at-scale plan is drawn on one platform (its vectorized builder has one platform's pools):
+    several platforms run through the database commands (run-all, create-*, simulate)."""
+    listed = split_platforms(names)
+    if len(listed) > 1:
+        raise AdsgenError(
+            f"--platform {','.join(listed)}: {what} draws its plan on one platform; give one "
+            "(several platforms: adsgen run-all / create-example / create-profile)")
+
+
+def split_platforms(names: str | Sequence[str]) -> list[str]:
+    """Platform names from 'a,b,c' (or a sequence), blanks dropped; AdsgenError if none."""
+    parts = names.split(",") if isinstance(names, str) else list(names)
+    listed = [name.strip() for name in parts if name.strip()]
+    if not listed:
+        raise AdsgenError("--platform names no platform (`adsgen list platforms`)")
+    return listed
+
+
+def with_named_platforms(
+    platforms: PlatformSet, items: Sequence[SimLineItem], templates_dir: Path | None
+) -> PlatformSet:
+    """`platforms` and, after them, any platform a stored line item names that they lack
+    (a dataset made with `--platform a,b` simulated again with the default platform)."""
+    from adsgen.build.platform_set import PlatformSet
+
+    missing = sorted({i.platform for i in items if i.platform} - set(platforms.names))
+    if not missing:
+        return platforms
+    return PlatformSet((*platforms.platforms,
+                        *(resolve_platform(name, templates_dir) for name in missing)))
+
+
 def platform_names(templates_dir: Path | None) -> list[str]:
     """Every known platform name: bundled, the user's templates and plugins'."""
     from adsgen.registry import registry
@@ -195,18 +245,23 @@ def simulate_into(
     line_item_ids: Sequence[int] | None,
     *,
     seed: int,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     progress: Progress,
+    templates_dir: Path | None = None,
 ) -> FactTotals:
-    """Replace the facts of these line items (None: all) inside the session's transaction."""
+    """Replace the facts of these line items (None: all) inside the session's transaction.
+
+    Each line item is simulated on the platform it names (`world.platforms`); a platform a
+    stored line item names that `platform` lacks is loaded by name."""
     import pyarrow.compute as pc
 
+    from adsgen.build.platform_set import platform_set
     from adsgen.simulate import simulate
     from adsgen.simulate.columns import FACT_TABLES
     from adsgen.simulate.engine import combine_summed
     from adsgen.storage.database import bulk_insert, delete_advertiser_facts, delete_facts
     from adsgen.storage.persist import load_sim_items
-    from adsgen.world.allocation import allocate
+    from adsgen.world.platforms import allocate_each
 
     items = load_sim_items(session, line_item_ids)
     # the shared world is settled over every line item of the database, not only these
@@ -217,7 +272,8 @@ def simulate_into(
     else:
         with session.no_autoflush:
             plan = load_sim_items(session, None)
-    allocation = allocate(plan, platform, seed)
+    plats = with_named_platforms(platform_set(platform), plan, templates_dir)
+    allocation = allocate_each(plan, plats, seed)
     conn: Connection = session.connection()
     delete_facts(conn, [item.line_item_id for item in items])
     advertisers = {item.advertiser_id for item in items}
@@ -228,7 +284,7 @@ def simulate_into(
     progress("simulating performance", 0, len(items))
     for start in range(0, len(items), SIMULATION_BLOCK):
         block = items[start : start + SIMULATION_BLOCK]
-        result = simulate(block, platform=platform, seed=seed, allocation=allocation)
+        result = simulate(block, platform=plats, seed=seed, allocation=allocation)
         totals.add_rows({name: bulk_insert(conn, name, table) for name, table in result.items()
                          if name not in summed})
         for name, parts in summed.items():
@@ -244,12 +300,13 @@ def simulate_into(
     others = [item for item in plan
               if item.advertiser_id in advertisers and item.line_item_id not in chosen]
     for start in range(0, len(others), SIMULATION_BLOCK):
-        result = simulate(others[start : start + SIMULATION_BLOCK], platform=platform,
+        result = simulate(others[start : start + SIMULATION_BLOCK], platform=plats,
                           seed=seed, allocation=allocation)
         for name, parts in summed.items():
             parts.append(result[name])
     for name, parts in summed.items():
-        totals.add_rows({name: bulk_insert(conn, name, combine_summed(name, parts))})
+        totals.add_rows({name: bulk_insert(conn, name, combine_summed(name, parts,
+                                                                       platforms=plats))})
     return totals
 
 
@@ -268,7 +325,10 @@ def _spend_by_currency(items: Sequence[SimLineItem], perf: pa.Table) -> dict[str
 
 @dataclass
 class Job:
-    """One command's transaction: its session, platform, seed and the summary it fills."""
+    """One command's transaction: its session, platforms, seed and the summary it fills.
+
+    `platform` is the run's first platform (of line items naming none), `platforms` all of
+    them (`--platform a,b,c`)."""
 
     session: Session
     platform: Platform
@@ -277,6 +337,29 @@ class Job:
     summary: RunSummary
     changes: bool = False
     """Log each created row as a change event (the API's creates)."""
+    platforms: PlatformSet | None = None
+    templates_dir: Path | None = None
+
+    @property
+    def all_platforms(self) -> PlatformSet:
+        """The run's platforms (the one `platform` when no set was given)."""
+        from adsgen.build.platform_set import platform_set
+
+        return self.platforms if self.platforms is not None else platform_set(self.platform)
+
+    def include(self, templates: Sequence[Example | Profile]) -> PlatformSet:
+        """The run's platforms and, after them, those the templates name (a template buys on
+        the platforms it names: `templates.catalog.buying_platforms`); kept as the job's."""
+        from adsgen.build.platform_set import PlatformSet
+
+        have = self.all_platforms
+        named = [n for t in templates for n in t.platforms]
+        missing = [n for i, n in enumerate(named)
+                   if n not in have.names and n not in named[:i]]
+        self.platforms = PlatformSet(
+            (*have.platforms, *(resolve_platform(n, self.templates_dir) for n in missing)),
+            buying=have.default_names)
+        return self.platforms
 
     def record(self, table: str, rows: Sequence[Named]) -> None:
         """Count rows this command created, and keep their ids and names for the summary;
@@ -297,8 +380,9 @@ class Job:
                     self.session,
                     line_item_ids,
                     seed=self.seed,
-                    platform=self.platform,
+                    platform=self.all_platforms,
                     progress=self.progress,
+                    templates_dir=self.templates_dir,
                 )
             )
 
@@ -340,12 +424,13 @@ def job(
     """Open the database and one transaction for a command; time it into the summary.
     `changes`: the rows the command creates are logged as change events too."""
     began = time.perf_counter()
-    plat = resolve_platform(platform, templates_dir)
+    plats = resolve_platforms(platform, templates_dir)
     engine = open_database(db)
     summary = RunSummary(seed=seed)
     with transaction(engine) as session:
-        yield Job(session=session, platform=plat, seed=seed, progress=progress, summary=summary,
-                  changes=changes)
+        yield Job(session=session, platform=plats.primary, seed=seed, progress=progress,
+                  summary=summary, changes=changes, platforms=plats,
+                  templates_dir=templates_dir)
     summary.seconds = time.perf_counter() - began
 
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from adsgen.build.items import SimLineItem
+    from adsgen.build.platform_set import PlatformSet
     from adsgen.templates.spec import Platform
 
 __all__ = [
@@ -85,16 +86,21 @@ def canonical_json(value: Any) -> str:
 
 
 def spec_hash(
-    items: Sequence[SimLineItem], *, platform: Platform, seed: int, spec: Any = None
+    items: Sequence[SimLineItem], *, platform: Platform | PlatformSet, seed: int,
+    spec: Any = None,
 ) -> str:
     """sha256 (hex) of the canonical JSON of everything the output depends on.
 
     That is the line items, the platform, the seed and, when given, the user's spec
     (a template, CLI options …). Equal hashes mean equal generated rows.
     """
+    from adsgen.build.platform_set import platform_set
+
+    plats = platform_set(platform)
     payload = {
         "seed": seed,
-        "platform": platform.model_dump(mode="json"),
+        "platform": plats.primary.model_dump(mode="json") if len(plats.platforms) == 1
+        else [p.model_dump(mode="json") for p in plats.platforms],
         "line_items": [_values(item) for item in items],
         "spec": spec,
     }
@@ -374,11 +380,19 @@ def _local_day(items: Sequence[SimLineItem], li: np.ndarray, hour: np.ndarray) -
 # --- the shared-slot law: across blocks --------------------------------------------------
 
 
-def slot_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[np.ndarray, np.ndarray]:
-    """(device × UTC hour keys, slots used) of a block: Σ impressions × slots per impression.
+PLATFORM_STRIDE = 1 << 40
+"""Slot-use keys: platform code × PLATFORM_STRIDE + hour × 3 + device (hours < 2^38)."""
 
-    Keys are hour (hours since the epoch) × 3 + device code (DEVICE_ORDER); the blocks'
-    uses add up in `shared_slot_check`.
+
+def slot_use(
+    performance: pa.Table, items: Sequence[SimLineItem], *, platforms: Sequence[str] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """(platform × device × UTC hour keys, slots used) of a block: Σ impressions × slots per
+    impression.
+
+    Keys are the platform's index in `platforms` (the run's, in order; 0 when not given)
+    × PLATFORM_STRIDE + hour (hours since the epoch) × 3 + device code (DEVICE_ORDER); the
+    blocks' uses add up in `shared_slot_check`, each platform against its own slots.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -398,7 +412,13 @@ def slot_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[np.nd
                          value_set=pa.array([d.value for d in DEVICE_ORDER]))
     if device.null_count:
         raise ValueError("performance rows of a device outside DEVICE_ORDER")
-    return _sum_by_key(hours * 3 + np.asarray(device.to_numpy(), dtype=np.int64), used)
+    keys = hours * 3 + np.asarray(device.to_numpy(), dtype=np.int64)
+    if len(platforms) > 1:
+        code = pc.index_in(performance.column("platform"), value_set=pa.array(list(platforms)))
+        if code.null_count:
+            raise ValueError("performance rows of a platform outside the run's")
+        keys += np.asarray(code.to_numpy(), dtype=np.int64) * PLATFORM_STRIDE
+    return _sum_by_key(keys, used)
 
 
 def _sum_by_key(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -434,19 +454,29 @@ def add_slot_use(uses: Iterable[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndar
 
 
 def shared_slot_check(
-    uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform, seed: int
+    uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform | PlatformSet, seed: int
 ) -> CheckResult:
-    """The shared-slot law over every block's `slot_use`: device × hours checked, violated."""
+    """The shared-slot law over every block's `slot_use`: platform × device × hours
+    checked, violated (each platform's use against its own slots)."""
+    from adsgen.build.platform_set import platform_set
     from adsgen.world.inventory import hourly_slots
 
-    cells, total = add_slot_use(uses)
-    if not cells.size:
+    plats = platform_set(platform)
+    keys, used = add_slot_use(uses)
+    if not keys.size:
         return CheckResult()
-    hours = cells // 3
-    inventory = hourly_slots(platform, seed, np.unique(hours // 24))
-    slots = inventory.slots.sum(axis=0)[cells % 3, inventory.hour_index(hours * 3600)]
-    bad = int(np.count_nonzero(total > slots))
-    return CheckResult(checked=int(cells.size), violations=bad, failed_blocks=int(bad > 0))
+    bad = 0
+    code = keys // PLATFORM_STRIDE
+    for index, on in enumerate(plats.platforms):
+        mine = code == index
+        if not mine.any():
+            continue
+        cells, total = keys[mine] % PLATFORM_STRIDE, used[mine]
+        hours = cells // 3
+        inventory = hourly_slots(on, seed, np.unique(hours // 24))
+        slots = inventory.slots.sum(axis=0)[cells % 3, inventory.hour_index(hours * 3600)]
+        bad += int(np.count_nonzero(total > slots))
+    return CheckResult(checked=int(keys.size), violations=bad, failed_blocks=int(bad > 0))
 
 
 # --- the manifest ------------------------------------------------------------------------

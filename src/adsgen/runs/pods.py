@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 
     import pyarrow as pa
 
+    from adsgen.build.platform_set import PlatformSet
+
 __all__ = ["industry_use", "pod_violations", "separation_check"]
 
 _FUNNEL = ("impressions", "starts", "first_quartile", "midpoint", "third_quartile",
@@ -125,10 +127,12 @@ def industry_use(performance: pa.Table, items: Sequence[SimLineItem]) -> tuple[
 
 
 def separation_check(
-    uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform, seed: int
+    uses: Iterable[tuple[np.ndarray, np.ndarray]], platform: Platform | PlatformSet, seed: int
 ) -> CheckResult:
     """Competitive separation over every block's `industry_use`: industry × device × hours
-    checked, and those whose impressions pass the hour's pods."""
+    checked, and those whose impressions pass the hour's pods (several platforms: the pods
+    of all of them, as the uses do not tell platforms apart)."""
+    from adsgen.build.platform_set import platform_set
     from adsgen.world.inventory import hourly_slots
     from adsgen.world.pods import pods_per_slot
 
@@ -137,7 +141,10 @@ def separation_check(
         return CheckResult()
     hour_device = cells // _N_INDUSTRIES
     hours = hour_device // 3
-    inventory = hourly_slots(platform, seed, np.unique(hours // 24))
-    slots = inventory.slots.sum(axis=0)[hour_device % 3, inventory.hour_index(hours * 3600)]
-    bad = int(np.count_nonzero(total > slots * pods_per_slot(platform)))
+    pods = np.zeros(cells.size)
+    for on in platform_set(platform).platforms:
+        inventory = hourly_slots(on, seed, np.unique(hours // 24))
+        slots = inventory.slots.sum(axis=0)[hour_device % 3, inventory.hour_index(hours * 3600)]
+        pods += slots * pods_per_slot(on)
+    bad = int(np.count_nonzero(total > pods))
     return CheckResult(checked=int(cells.size), violations=bad, failed_blocks=int(bad > 0))

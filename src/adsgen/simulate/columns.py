@@ -22,6 +22,7 @@ import pyarrow as pa
 from adsgen.domain.fields import TIMESTAMP_TZ, TIMESTAMP_UNIT
 
 __all__ = [
+    "CAMPAIGN_REACH_SCHEMA",
     "CONVERSION_TRUTH_SCHEMA",
     "CREATIVE_TRUTH_SCHEMA",
     "DAILY_SCHEMA",
@@ -35,11 +36,14 @@ __all__ = [
     "MMM_SCHEMA",
     "PACING_SCHEMA",
     "PERFORMANCE_SCHEMA",
+    "PLATFORM_FIELD",
+    "PLATFORM_TABLES",
     "POD_DELIVERY_SCHEMA",
     "REACH_SCHEMA",
     "TIMESTAMP",
     "FactTable",
     "describe",
+    "without_platform",
 ]
 
 # The one timestamp type of every table and file: µs since the epoch, UTC-aware.
@@ -85,7 +89,30 @@ def _worn(event: str, note: str, *, valid: bool = False) -> str:
               valid=valid)
 
 
-PERFORMANCE_SCHEMA = pa.schema([
+PLATFORM_FIELD = _field(
+    "platform", pa.string(),
+    "Platform the row's line item buys on (line_items.platform; `adsgen list platforms`):"
+    " every line item buys on exactly one platform, so GROUP BY platform gives delivery,"
+    " completion or CPM by platform with no join. The same value on every row of a line"
+    " item; Parquet stores it dictionary-encoded.")
+"""The `platform` column the engine appends to every table of PLATFORM_TABLES."""
+
+PLATFORM_TABLES: tuple[str, ...] = ("performance", "ground_truth", "reach", "pacing", "daily")
+"""The line-item fact tables that carry `platform` (their last column)."""
+
+
+def _with_platform(fields: list[pa.Field]) -> pa.Schema:
+    """A line-item fact table's schema: its own columns, then `platform`."""
+    return pa.schema([*fields, PLATFORM_FIELD])
+
+
+def without_platform(schema: pa.Schema) -> pa.Schema:
+    """The columns a table of PLATFORM_TABLES is computed with: all but `platform`, which
+    the engine adds per batch (a batch is one platform's line items)."""
+    return schema.remove(schema.get_field_index("platform"))
+
+
+PERFORMANCE_SCHEMA = _with_platform([
     _field("line_item_id", pa.int64(), "Line item that delivered (line_items.id)."),
     _field("creative_id", pa.int64(),
            "Creative shown (creatives.id), always one of this row's line item's creatives."),
@@ -148,7 +175,7 @@ PERFORMANCE_SCHEMA = pa.schema([
            "micros"),
 ])
 
-GROUND_TRUTH_SCHEMA = pa.schema([
+GROUND_TRUTH_SCHEMA = _with_platform([
     _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
     _field("device", pa.string(), "Device class: ctv, mobile or desktop."),
     _field("seed", pa.int64(),
@@ -290,7 +317,7 @@ CREATIVE_TRUTH_SCHEMA = pa.schema([
     *(_unmixed(f) for f in GROUND_TRUTH_SCHEMA if f.name.startswith("p_")),
 ])
 
-REACH_SCHEMA = pa.schema([
+REACH_SCHEMA = _with_platform([
     _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
     _field("device", pa.string(),
            "ctv, mobile or desktop; `all` = the line item's households de-duplicated over its"
@@ -325,7 +352,7 @@ REACH_SCHEMA = pa.schema([
 ])
 
 
-PACING_SCHEMA = pa.schema([
+PACING_SCHEMA = _with_platform([
     _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
     _field("day", pa.date32(),
            "The pacing day: a date in the campaign's time zone (campaigns.time_zone), whose"
@@ -451,7 +478,7 @@ def _summed(name: str) -> pa.Field:
                   " day, exactly.", unit)
 
 
-DAILY_SCHEMA = pa.schema([
+DAILY_SCHEMA = _with_platform([
     _field("line_item_id", pa.int64(), "Line item (line_items.id)."),
     _field("device", pa.string(), "Device class: ctv, mobile or desktop."),
     _field("day", pa.date32(), "UTC date of the day (first and last may be partial).", "UTC"),
@@ -680,6 +707,52 @@ POD_DELIVERY_SCHEMA = pa.schema([
 
 
 # --- the registry of fact tables -----------------------------------------------------------
+
+
+CAMPAIGN_REACH_SCHEMA = pa.schema([
+    _field("advertiser_id", pa.int64(), "Advertiser of the campaign (advertisers.id)."),
+    _field("campaign_id", pa.int64(), "Campaign (campaigns.id)."),
+    _field("platform", pa.string(),
+           "Platform of the row's line items (line_items.platform), or `all`: the campaign"
+           " over every platform it buys on, households de-duplicated across platforms."),
+    _field("period", pa.string(),
+           "`day`: the UTC day in `day`; `flight`: the campaign's whole flight (day = the last"
+           " flight day of its line items)."),
+    _field("day", pa.date32(), "UTC date of the day (flight rows: the campaign's last day).",
+           "UTC"),
+    _field("line_items", pa.int64(),
+           "The campaign's line items on the platform (`all`: on every platform) with reach"
+           " rows in the period.", "line items"),
+    _field("impressions", pa.int64(),
+           "Impressions of those line items in the period (SUM of reach.impressions over"
+           " their `all`-device rows).", "impressions"),
+    _field("households", pa.int64(),
+           "The platform's households (`all`: the households subscribing to at least one of"
+           " the campaign's platforms, by the overlap model of adsgen.world.platforms).",
+           "households"),
+    _field("targetable_households", pa.int64(),
+           "Households the campaign's line items on the platform can reach: the largest"
+           " reach.targetable_households among them (`all`: de-duplicated across its"
+           " platforms). Their share of `households` is the targeted universe the overlap"
+           " model draws the platforms' reach from (adsgen.world.platforms).", "households"),
+    _field("reach_hazard", pa.int64(),
+           "Truth: Σ over the line items of −ln(1 − reach ÷ households), in 10^-12 units —"
+           " the additive form of random duplication within the platform (0 on `all` rows):"
+           " reach = households × (1 − exp(−reach_hazard × 10^-12)).", "10^-12"),
+    _field("reach", pa.int64(),
+           "Distinct households the campaign reached on the platform in the period (its line"
+           " items de-duplicated at random within the platform); on `all` rows de-duplicated"
+           " across platforms too: a household reached on two platforms counts once. Never"
+           " SUM it over platforms: that is reach_sum.", "households"),
+    _field("reach_sum", pa.int64(),
+           "`all` rows: Σ of the platform rows' reach (what adding the platforms' reports"
+           " gives); platform rows: their reach.", "households"),
+    _field("overlap", pa.int64(),
+           "Truth of the overlap. `all` rows: reach_sum − reach, households counted on more"
+           " than one platform (each extra platform counts again); platform rows: households"
+           " reached on this platform that the campaign also reached on another of its"
+           " platforms.", "households"),
+])
 
 
 @dataclass(frozen=True, slots=True)
@@ -946,6 +1019,27 @@ FACT_TABLES: dict[str, FactTable] = {
                 " creatives.id = pod_delivery.creative_id",
                 "daily ON daily.line_item_id = pod_delivery.line_item_id AND"
                 " daily.device = pod_delivery.device AND daily.day = pod_delivery.day",
+            ),
+        ),
+        FactTable(
+            name="campaign_reach",
+            schema=CAMPAIGN_REACH_SCHEMA,
+            key=("campaign_id", "platform", "period", "day"),
+            summed=True,
+            description=(
+                "Cross-platform reach per campaign: per platform it buys on and de-duplicated"
+                " over all of them (`all`), per UTC day and over the flight — households"
+                " reached, their sum over platforms and the truth of the overlap (households"
+                " on several platforms: adsgen.world.platforms)."
+            ),
+            grain=(
+                "one row per campaign × platform (each it buys on, and `all`) × period: each"
+                " UTC day of its line items' flights (`day`) and the whole flight (`flight`)"
+            ),
+            joins=(
+                "campaigns ON campaigns.id = campaign_reach.campaign_id",
+                "line_items ON line_items.campaign_id = campaign_reach.campaign_id AND"
+                " line_items.platform = campaign_reach.platform",
             ),
         ),
     )

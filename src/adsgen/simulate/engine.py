@@ -16,7 +16,17 @@ import numpy as np
 import pyarrow as pa
 
 from adsgen.build.items import SimLineItem
-from adsgen.simulate.columns import FACT_TABLES, PERFORMANCE_SCHEMA, TIMESTAMP
+from adsgen.build.platform_set import PlatformSet, platform_set
+from adsgen.simulate.campaign_reach import combine as combine_campaign_reach
+from adsgen.simulate.campaign_reach import partial_rows
+from adsgen.simulate.columns import (
+    FACT_TABLES,
+    PERFORMANCE_SCHEMA,
+    PLATFORM_FIELD,
+    PLATFORM_TABLES,
+    TIMESTAMP,
+    without_platform,
+)
 from adsgen.simulate.conversions import (
     conversion_means,
     draw_conversions,
@@ -59,7 +69,7 @@ from adsgen.simulate.reach_table import reach_rows, reach_table
 from adsgen.simulate.supply import FILL, slot_bound, won_supply
 from adsgen.simulate.wearout import wear_out
 from adsgen.templates.spec import Platform
-from adsgen.world.allocation import Allocation, allocate
+from adsgen.world.allocation import Allocation
 from adsgen.world.households import (
     nbd_shape_for_frequency,
     ownership,
@@ -67,6 +77,7 @@ from adsgen.world.households import (
     targetable,
 )
 from adsgen.world.inventory import Inventory, hourly_slots
+from adsgen.world.platforms import allocate_each, allocations
 
 __all__ = [
     "DEFAULT_BATCH_ROWS", "SimResult", "combine_summed", "simulate", "simulate_batches",
@@ -74,6 +85,7 @@ __all__ = [
 
 DEFAULT_BATCH_ROWS = 1 << 17
 _DEVICE_NAMES = pa.array([d.value for d in DEVICES], type=pa.string())
+_PERFORMANCE = without_platform(PERFORMANCE_SCHEMA)  # `platform` comes per batch
 
 
 @dataclass(frozen=True)  # no slots: with them, frozen's __setattr__ fails on properties
@@ -117,80 +129,122 @@ class SimResult(Mapping[str, pa.Table]):
         return cls({name: table.empty() for name, table in FACT_TABLES.items()})
 
     @classmethod
-    def concat(cls, parts: Sequence[SimResult]) -> SimResult:
-        """The tables of `parts`, each concatenated in order (no parts: empty tables)."""
+    def concat(cls, parts: Sequence[SimResult], *,
+               platforms: Platform | PlatformSet | None = None) -> SimResult:
+        """The tables of `parts`, each concatenated in order (no parts: empty tables); the
+        summed tables combined (`campaign_reach` needs the run's `platforms`)."""
         if not parts:
             return cls.empty()
-        return cls({name: combine_summed(name, [p[name] for p in parts])
+        return cls({name: combine_summed(name, [p[name] for p in parts], platforms=platforms)
                     if table.summed else pa.concat_tables([p[name] for p in parts])
                     for name, table in FACT_TABLES.items()})
 
 
-def combine_summed(name: str, parts: Sequence[pa.Table]) -> pa.Table:
+def combine_summed(
+    name: str, parts: Sequence[pa.Table], *, platforms: Platform | PlatformSet | None = None,
+) -> pa.Table:
     """One table of a summed fact table (`FactTable.summed`) from partial tables of batches
-    or blocks: their rows added by key, sorted by key — the same whatever the partition."""
-    if name != "mmm":
-        raise ValueError(f"{name!r} is not a summed fact table")
-    return combine(parts)
+    or blocks: their rows added by key, sorted by key — the same whatever the partition.
+    `campaign_reach` derives its reach from the sums with the overlap of `platforms` (the
+    run's: ValueError without them)."""
+    if name == "mmm":
+        return combine(parts)
+    if name == "campaign_reach":
+        if platforms is None:
+            raise ValueError("combining campaign_reach needs the run's platforms")
+        return combine_campaign_reach(parts, platform_set(platforms))
+    raise ValueError(f"{name!r} is not a summed fact table")
 
 
 def simulate(
     items: Sequence[SimLineItem],
     *,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     seed: int,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    allocation: Allocation | None = None,
+    allocation: Allocation | Mapping[str, Allocation] | None = None,
 ) -> SimResult:
     """Simulate every line item: every table of FACT_TABLES, rows in line item order
     (performance sorted by line_item_id, creative_id, hour, device).
 
-    `allocation` is the shared world's settlement of the whole plan (`world.allocate`);
-    by default `items` are the whole plan. Raises ValueError when two line items share an id.
+    `platform` is the run's platform or platforms (`world.platforms`: each line item on
+    the one it names). `allocation` is the shared world's settlement of the whole plan
+    (`world.allocate`; one per platform by name, `world.platforms.allocate_each`); by
+    default `items` are the whole plan. Raises ValueError when two line items share an id.
     """
     return SimResult.concat(
         list(simulate_batches(items, platform=platform, seed=seed, batch_rows=batch_rows,
-                              allocation=allocation))
+                              allocation=allocation)), platforms=platform,
     )
 
 
 def simulate_batches(
     items: Sequence[SimLineItem],
     *,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     seed: int,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    allocation: Allocation | None = None,
+    allocation: Allocation | Mapping[str, Allocation] | None = None,
 ) -> Iterator[SimResult]:
     """Yield results batch by batch, in line item id order: for streaming into a sink.
 
     Memory stays that of one batch whatever the number of line items or days. Given the
-    allocation of a larger plan, the rows of `items` are exactly theirs in that plan.
+    allocation of a larger plan, the rows of `items` are exactly theirs in that plan. A
+    batch holds the line items of one platform (a new batch starts where the platform
+    changes), simulated in that platform's world; every draw is keyed by line item, so
+    where batches are cut changes no value.
     """
     ordered = sorted(items, key=lambda item: item.line_item_id)
     ids = [item.line_item_id for item in ordered]
     if len(set(ids)) != len(ids):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         raise ValueError(f"line_item_id values must be unique; repeated: {duplicates[:10]}")
-    world = allocation if allocation is not None else allocate(ordered, platform, seed)
-    # the slots of the plan's days, once for every batch: a slot's value depends only on
+    plats = platform_set(platform)
+    worlds = allocations(allocation, plats)
+    if worlds is None:
+        worlds = allocate_each(ordered, plats, seed)
+    # the slots of the plan's days, once per platform: a slot's value depends only on
     # (platform, seed, hour), so a wider set of days changes nothing
-    inventory = hourly_slots(platform, seed, world.days)
+    inventories: dict[str, Inventory] = {}
     batch: list[SimLineItem] = []
+    batch_platform = ""
     rows = 0
     for item in ordered:
-        count = row_count(item, platform)
+        name = plats.name_of(item)
+        on = plats.by_name(name)
+        count = row_count(item, on)
         if count == 0:
             continue
-        if batch and rows + count > batch_rows:
-            yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world,
-                                            inventory=inventory))
+        if batch and (rows + count > batch_rows or name != batch_platform):
+            yield _batch_result(batch, plats.by_name(batch_platform), seed, worlds, inventories)
             batch, rows = [], 0
         batch.append(item)
+        batch_platform = name
         rows += count
     if batch:
-        yield SimResult(_simulate_batch(batch, platform=platform, seed=seed, world=world,
-                                        inventory=inventory))
+        yield _batch_result(batch, plats.by_name(batch_platform), seed, worlds, inventories)
+
+
+def _batch_result(
+    batch: list[SimLineItem], platform: Platform, seed: int,
+    worlds: Mapping[str, Allocation], inventories: dict[str, Inventory],
+) -> SimResult:
+    """One batch of one platform's line items, the `platform` column appended to the line
+    item tables (PLATFORM_TABLES); the platform's inventory computed once per run."""
+    world = worlds.get(platform.name)
+    if world is None:
+        raise KeyError(f"no allocation for platform {platform.name}")
+    if platform.name not in inventories:
+        inventories[platform.name] = hourly_slots(platform, seed, world.days)
+    tables = _simulate_batch(batch, platform=platform, seed=seed, world=world,
+                             inventory=inventories[platform.name])
+    for name in PLATFORM_TABLES:
+        table = tables[name]
+        tables[name] = table.append_column(
+            PLATFORM_FIELD, pa.repeat(pa.scalar(platform.name, pa.string()), table.num_rows))
+    tables["campaign_reach"] = partial_rows(batch, tables["reach"], platform=platform.name,
+                                            households=platform.households)
+    return SimResult({name: tables[name] for name in FACT_TABLES})
 
 
 def _simulate_batch(
@@ -260,7 +314,7 @@ def _simulate_batch(
     columns.append(pa.array(view_conv.astype(np.int64)))
     columns.append(pa.array(reach[grid.row_cell]))
     columns.append(pa.array(valid * cpm[row_li] // 1000))
-    performance = pa.Table.from_arrays(columns, schema=PERFORMANCE_SCHEMA)
+    performance = pa.Table.from_arrays(columns, schema=_PERFORMANCE)
     incremental, _ = drawn_counts(grid, causal, seed=seed)
     grain = daily_grain(
         grid, causal, {name: performance[name].to_numpy() for name in DAILY_SUMS},

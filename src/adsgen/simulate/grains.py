@@ -40,7 +40,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from adsgen.seeding import entity_keys
-from adsgen.simulate.columns import DAILY_SCHEMA
+from adsgen.simulate.columns import DAILY_SCHEMA, without_platform
 from adsgen.simulate.draws import hash_counters, line_item_keys, uniform
 from adsgen.simulate.funnel import RowProbabilities, SeriesProbabilities
 from adsgen.simulate.grid import DEVICES, Grid
@@ -84,6 +84,8 @@ DAILY_SUMS: tuple[str, ...] = (
 
 _SECONDS_PER_DAY = 86400
 _N_DEV = len(DEVICES)
+
+_DAILY = without_platform(DAILY_SCHEMA)  # the engine adds `platform`
 
 
 def value_per_conversion(seed: int, advertiser_ids: I64) -> I64:
@@ -249,7 +251,7 @@ def daily_table(grid: Grid, inc: Incrementality, grain: DailyGrain, *, seed: int
     }
     return pa.Table.from_arrays(
         [c if isinstance(c := columns[f.name], pa.Array) else pa.array(c, type=f.type)
-         for f in DAILY_SCHEMA], schema=DAILY_SCHEMA)
+         for f in _DAILY], schema=_DAILY)
 
 
 @dataclass(frozen=True, slots=True)

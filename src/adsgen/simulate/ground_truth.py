@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
 from adsgen.domain.enums import Industry
-from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA
+from adsgen.simulate.columns import GROUND_TRUTH_SCHEMA, without_platform
 from adsgen.simulate.draws import hash_counters, line_item_keys, uniform
 from adsgen.simulate.grid import DEVICES, Grid
 from adsgen.simulate.wearout import draw_wear_out_rates
@@ -278,4 +278,4 @@ def ground_truth_table(
     share = np.ones(pairs)  # nothing caused, nothing lost
     np.divide(inside, caused, out=share, where=caused > 0)
     columns["conversion_share_in_flight"] = np.clip(share, 0.0, 1.0)
-    return pa.table(columns, schema=GROUND_TRUTH_SCHEMA)
+    return pa.table(columns, schema=without_platform(GROUND_TRUTH_SCHEMA))

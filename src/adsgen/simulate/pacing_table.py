@@ -22,7 +22,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from adsgen.simulate import groups
-from adsgen.simulate.columns import PACING_SCHEMA
+from adsgen.simulate.columns import PACING_SCHEMA, without_platform
 from adsgen.simulate.grid import Grid
 from adsgen.simulate.pacing import Pacing
 
@@ -73,4 +73,4 @@ def pacing_table(grid: Grid, pacing: Pacing, *, available: I64, lost_competition
         pa.array(shortfall),
         pa.array(np.array(REASONS)[reason]),
     ]
-    return pa.Table.from_arrays(columns, schema=PACING_SCHEMA)
+    return pa.Table.from_arrays(columns, schema=without_platform(PACING_SCHEMA))

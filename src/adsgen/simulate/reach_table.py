@@ -26,7 +26,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from adsgen.simulate import groups
-from adsgen.simulate.columns import REACH_SCHEMA
+from adsgen.simulate.columns import REACH_SCHEMA, without_platform
 from adsgen.simulate.grid import DEVICES, Grid
 from adsgen.simulate.groups import Groups
 from adsgen.simulate.reach import CapWindows
@@ -270,4 +270,4 @@ def reach_table(columns: dict[str, NDArray[np.generic]]) -> pa.Table:
                  .astype(np.int64)),
         *[pa.array(freq[:, j]) for j in range(FREQUENCY_BUCKETS)],
     ]
-    return pa.Table.from_arrays(arrays, schema=REACH_SCHEMA)
+    return pa.Table.from_arrays(arrays, schema=without_platform(REACH_SCHEMA))

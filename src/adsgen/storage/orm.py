@@ -397,6 +397,13 @@ class LineItem(EntityBase, Base):
                " (25.00 = 25000000); spend_micros = (impressions − invalid) × cpm_micros / 1000.",
                "micros per 1,000 impressions"),
     )
+    platform: Mapped[str | None] = mapped_column(
+        String(64), nullable=True,
+        **_doc("Platform the line item buys on (`adsgen list platforms`): every line item"
+               " buys on one platform, a campaign on several through several line items;"
+               " the fact tables repeat it in their `platform` column. Null: the run's"
+               " platform (line items created through the API without one)."),
+    )
     experiment_type: Mapped[ExperimentType | None] = mapped_column(
         _enum(ExperimentType), nullable=True,
         **_doc("The line item's lift experiment (null: none): holdout (ghost-ad control"
@@ -832,6 +839,7 @@ class Performance(Base):
     view_conversions: Mapped[int] = mapped_column(BigInteger)
     cumulative_reach: Mapped[int] = mapped_column(BigInteger)
     spend_micros: Mapped[int] = mapped_column(BigInteger)
+    platform: Mapped[str] = mapped_column(String(64))
 
 
 _PROBABILITIES = (
@@ -883,6 +891,7 @@ class GroundTruth(Base):
     p_conversion: Mapped[float] = mapped_column(Double)
     conversion_lag_mean_hours: Mapped[float] = mapped_column(Double)
     conversion_share_in_flight: Mapped[float] = mapped_column(Double)
+    platform: Mapped[str] = mapped_column(String(64))
 
 
 def _sql_type(name: str, kind: Any) -> TypeEngine[Any]:

@@ -27,7 +27,7 @@ import pyarrow as pa
 from adsgen.exceptions import AdsgenError
 from adsgen.stream.changes import ChangeBook, before_changes, change_statements
 from adsgen.stream.events import FIRST_CHANGE, IMPRESSION, EventBatch, EventWorld
-from adsgen.stream.rollup import rollup
+from adsgen.stream.rollup import rollup, with_platforms
 from adsgen.stream.sinks import EventSink, SinkFailed
 
 if TYPE_CHECKING:
@@ -147,8 +147,9 @@ class DatabaseSync(EventSink):
         row_pair = (np.asarray(rows["line_item_id"].to_numpy()) * 4
                     + np.array([dev[d] for d in rows["device"].to_pylist()], dtype=np.int64))
         reach = pa.array([self._reach.get(p, 0) for p in row_pair.tolist()], type=pa.int64())
-        return rows.set_column(rows.schema.get_field_index("cumulative_reach"),
+        rows = rows.set_column(rows.schema.get_field_index("cumulative_reach"),
                                "cumulative_reach", reach)
+        return with_platforms(rows, self.world.entities["line_items"])
 
     def _apply(self, changes: EventBatch) -> None:
         """Entity changes, in order, in one transaction (setting a value twice is harmless:

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from adsgen.simulate.columns import PERFORMANCE_SCHEMA, TIMESTAMP
+from adsgen.simulate.columns import PERFORMANCE_SCHEMA, TIMESTAMP, without_platform
 from adsgen.stream.events import (
     CLICK,
     CONVERSION,
@@ -34,28 +34,35 @@ from adsgen.stream.events import (
     EventBatch,
 )
 
-__all__ = ["active_rows", "rollup"]
+__all__ = ["ROLLUP_SCHEMA", "active_rows", "rollup", "with_platforms"]
 
 _DEVICES = pa.array(DEVICE_NAMES, type=pa.string())
 _HOUR_US = 3_600_000_000
 
+ROLLUP_SCHEMA = without_platform(PERFORMANCE_SCHEMA)
+"""performance without `platform`: events name their line item, not its platform (a
+consumer joins line_items, or `with_platforms` adds it from the plan's line_items)."""
+
 
 def active_rows(performance: pa.Table) -> pa.Table:
-    """The batch rows a stream has events for: an impression or a conversion in the hour."""
+    """The batch rows a stream has events for: an impression or a conversion in the hour,
+    without the `platform` column (events do not carry it: ROLLUP_SCHEMA)."""
     busy = pc.or_(pc.greater(performance["impressions"], 0),
                   pc.greater(pc.add(performance["click_conversions"],
                                     performance["view_conversions"]), 0))
+    if "platform" in performance.column_names:
+        performance = performance.drop_columns(["platform"])
     return performance.filter(busy)
 
 
 def rollup(events: EventBatch) -> pa.Table:
-    """The hourly rows of these events (PERFORMANCE_SCHEMA, sorted by line item, creative,
+    """The hourly rows of these events (ROLLUP_SCHEMA, sorted by line item, creative,
     hour, device). Duplicated event ids count twice: de-duplicate first to score a consumer.
     Entity change events are left out."""
     if (events.kind >= FIRST_CHANGE).any():
         events = events.take(np.flatnonzero(events.kind < FIRST_CHANGE))
     if len(events) == 0:
-        return PERFORMANCE_SCHEMA.empty_table()
+        return ROLLUP_SCHEMA.empty_table()
     hour = events.time // _HOUR_US
     dev = events.device.astype(np.int64)
     order = np.lexsort((dev, hour, events.creative, events.line_item))
@@ -89,8 +96,8 @@ def rollup(events: EventBatch) -> pa.Table:
         pa.array(li[starts]), pa.array(cre[starts]),
         pa.array(hr[starts] * _HOUR_US, type=TIMESTAMP), _DEVICES.take(pa.array(dv[starts])),
     ]
-    arrays += [pa.array(columns[name]) for name in PERFORMANCE_SCHEMA.names[4:]]
-    return pa.Table.from_arrays(arrays, schema=PERFORMANCE_SCHEMA)
+    arrays += [pa.array(columns[name]) for name in ROLLUP_SCHEMA.names[4:]]
+    return pa.Table.from_arrays(arrays, schema=ROLLUP_SCHEMA)
 
 
 def _cumulative_reach(events: EventBatch, li: np.ndarray, dev: np.ndarray,
@@ -119,3 +126,18 @@ def _cumulative_reach(events: EventBatch, li: np.ndarray, dev: np.ndarray,
     at = np.searchsorted(keys, row_pair * (1 << 32) + hour, side="right") - 1
     ok = (at >= 0) & (key_pair[np.maximum(at, 0)] == row_pair)
     return np.where(ok, cumulative[np.maximum(at, 0)], 0).astype(np.int64)
+
+
+def with_platforms(rows: pa.Table, line_items: pa.Table) -> pa.Table:
+    """`rollup` rows with each line item's `platform` appended (from the plan's line_items
+    table: `id`, `platform`): the performance table's schema, as a database sync writes it.
+    KeyError when a row's line item is not in `line_items`."""
+    ids = np.asarray(line_items["id"].to_numpy(), dtype=np.int64)
+    order = np.argsort(ids)
+    rows_li = np.asarray(rows["line_item_id"].to_numpy(), dtype=np.int64)
+    at = np.searchsorted(ids[order], rows_li)
+    if rows_li.size and (at.max() >= ids.size or (ids[order][at] != rows_li).any()):
+        raise KeyError("rollup rows of a line item missing from line_items")
+    names = line_items["platform"].take(pa.array(order[at]))
+    return rows.append_column(PERFORMANCE_SCHEMA.field("platform"), names.combine_chunks()
+                              if isinstance(names, pa.ChunkedArray) else names)

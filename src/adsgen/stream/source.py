@@ -128,11 +128,13 @@ def plan_source(
     """
     from adsgen.build.at_scale import build_scaled, scaled_flight
     from adsgen.registry import registry
+    from adsgen.runs.jobs import one_platform
     from adsgen.simulate import simulate
     from adsgen.templates import catalog
 
     flight = scaled_flight(start, days)
     dirs = () if templates_dir is None else (templates_dir,)
+    one_platform(platform, "the live stream")
     plat = registry.platform(platform, extra_dirs=dirs)
     plan = build_scaled(seed=seed, platform=plat, advertisers=advertisers,
                         line_items=line_items, days=days, start=flight.start,

@@ -43,6 +43,7 @@ __all__ = [
     "MAX_TEMPLATE_BYTES",
     "FileSummary",
     "Kind",
+    "buying_platforms",
     "check_buys_on",
     "for_platform",
     "get_example",
@@ -302,40 +303,51 @@ def _kind_of(template: Example | Profile) -> str:
     return "example" if isinstance(template, Example) else "profile"
 
 
-def check_buys_on(template: Example | Profile, platform: str, *, known: Iterable[str]) -> None:
-    """SpecError unless the template may run on `platform`: it names no platforms, or names
-    exactly that one. Every name must be a known platform; several names (a campaign across
-    platforms) cannot be simulated yet, so they are an error rather than one of them used."""
+def _run_platforms(platform: str | Sequence[str]) -> list[str]:
+    """The run's platform names from 'a' / 'a,b,c' / a sequence."""
+    parts = platform.split(",") if isinstance(platform, str) else list(platform)
+    return [name.strip() for name in parts if name.strip()]
+
+
+def check_buys_on(
+    template: Example | Profile, platform: str | Sequence[str], *, known: Iterable[str]
+) -> None:
+    """SpecError unless the template may run with the run's platforms (`platform`: one name,
+    'a,b,c' or a sequence): it names no platforms (it buys on the run's), or at least one of
+    them (it buys on all it names: `buying_platforms`). Every name must be a known platform
+    (UnknownNameError)."""
     where = f"{_kind_of(template)} {template.name}: platforms"
     known = set(known)
     unknown = [name for name in template.platforms if name not in known]
     if unknown:
         raise UnknownNameError("platform", unknown[0], known)
-    if len(template.platforms) > 1:
+    run = _run_platforms(platform)
+    if template.platforms and not set(template.platforms) & set(run):
         raise SpecError(
-            f"buys on {len(template.platforms)} platforms ({', '.join(template.platforms)}); "
-            "simulating one campaign across several platforms is not supported yet, so "
-            "give it one platform (or none: the run's)",
-            where=where,
-        )
-    if template.platforms and template.platforms[0] != platform:
-        raise SpecError(
-            f"buys on {template.platforms[0]}, not on {platform}; run it with --platform "
-            f"{template.platforms[0]}",
+            f"buys on {', '.join(template.platforms)}, not on {', '.join(run)}; run it with "
+            f"--platform {','.join(template.platforms)}",
             where=where,
         )
 
 
-def for_platform(templates: Sequence[_T], platform: str, *, known: Iterable[str]) -> list[_T]:
-    """The templates a run on `platform` uses (in order): those naming no platform or naming
-    `platform`. Those made for other platforms are left out; a template naming `platform`
-    among several, or an unknown platform, is a SpecError / UnknownNameError
-    (`check_buys_on`)."""
+def buying_platforms(template: Example | Profile, platform: str | Sequence[str]) -> list[str]:
+    """The platforms a template's campaign buys on in a run on `platform`: those it names,
+    else the run's (each gets its own line items: `build.plans`)."""
+    return list(template.platforms) or _run_platforms(platform)
+
+
+def for_platform(
+    templates: Sequence[_T], platform: str | Sequence[str], *, known: Iterable[str]
+) -> list[_T]:
+    """The templates a run on `platform` (one name, 'a,b,c' or a sequence) uses, in order:
+    those naming no platform or at least one of the run's. Those made only for other
+    platforms are left out; an unknown platform is an UnknownNameError (`check_buys_on`)."""
     known = set(known)
+    run = set(_run_platforms(platform))
     used = []
     for template in templates:
         unknown = [name for name in template.platforms if name not in known]
-        if platform in template.platforms or unknown or not template.platforms:
+        if run & set(template.platforms) or unknown or not template.platforms:
             check_buys_on(template, platform, known=known)
             used.append(template)
     return used

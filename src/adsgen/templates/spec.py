@@ -165,7 +165,7 @@ class Platform(StrictModel):
     subscriber_overlap: dict[TemplateName, float] = Field(
         default_factory=dict,
         description="share of this platform's households that also watch the named platform "
-        "(stated for now; cross-platform reach is a later round)",
+        "(the pairwise overlap of `adsgen.world.platforms.Overlap`: de-duplicated reach)",
     )
     pods: Pods | None = Field(
         default=None, description="break structure: slot positions and competitive separation"
