@@ -117,7 +117,7 @@ def _sums(rows: list[dict[str, Any]], by: str | None, *names: str) -> dict[Any, 
 
 def test_geo_and_platform_reports_add_up_to_the_delivery_report(any_db: Engine) -> None:
     """By geo: summed in the database from the weekly geo split, the same totals per
-    advertiser, device and whole weeks as the delivery report; platform: the server's."""
+    advertiser, device and whole weeks as the delivery report; platform: the line items'."""
     api = client(url_of(any_db))
 
     def report(**params: Any) -> list[dict[str, Any]]:
@@ -154,12 +154,21 @@ def test_geo_and_platform_reports_add_up_to_the_delivery_report(any_db: Engine) 
 
     platform = report(dimension=["platform", "device"], metric="impressions",
                       sort=["-platform", "-impressions"])
-    assert {r["platform"] for r in platform} == {"netflix_like"}
+    with any_db.connect() as conn:  # each line item's own platform, summed in SQL
+        truth = dict(conn.execute(
+            select(orm.LineItem.platform, func.sum(orm.Performance.impressions))
+            .join(orm.LineItem, orm.LineItem.id == orm.Performance.line_item_id)
+            .group_by(orm.LineItem.platform)).all())
+    assert len(truth) > 1  # the default dataset buys on several platforms
+    assert _sums(platform, "platform", "impressions") == {
+        name: (int(total),) for name, total in truth.items()}
     assert sum(r["impressions"] for r in platform) == sum(r["impressions"] for r in flat)
-    assert [r["impressions"] for r in platform] == sorted(
-        (r["impressions"] for r in platform), reverse=True)
-    assert report(dimension=["platform", "geo"], metric="impressions")[0]["platform"] == (
-        "netflix_like")
+    for name in truth:  # sorted by platform (descending), then impressions within it
+        own = [r["impressions"] for r in platform if r["platform"] == name]
+        assert own == sorted(own, reverse=True)
+    problem = _problem(api.get(f"{API}/reports/delivery", params={
+        "metric": "impressions", "dimension": ["platform", "geo"]}), 400)
+    assert "platform" in problem["detail"] and "geo" in problem["detail"]
 
 
 def test_pacing_reach_and_truth_reports(any_db: Engine) -> None:

@@ -11,7 +11,8 @@ view-through) summed over the geos equal the delivery report's for the same adve
 devices and weeks.
 
 What that grain cannot say is refused with one line naming what it can: dimensions geo,
-advertiser, device and platform; metrics impressions, spend, eCPM and conversions; filters
+advertiser and device (not platform: the split sums an advertiser's line items over every
+platform they buy on); metrics impressions, spend, eCPM and conversions; filters
 advertiser and device, and dates only on whole ISO weeks (start a Monday, end a Sunday).
 A live stream syncing into the database writes `performance` alone, never `mmm`: its hours
 show in the other reports, not by geo.
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["GEO_DIMENSIONS", "GEO_METRICS", "geo_report"]
 
-GEO_DIMENSIONS: Final = ("geo", "advertiser", "device", "platform")
-"""What a geo report may group by (the `mmm` table's grain, and the run's platform)."""
+GEO_DIMENSIONS: Final = ("geo", "advertiser", "device")
+"""What a geo report may group by (the `mmm` table's grain)."""
 GEO_METRICS: Final = ("impressions", "spend", "ecpm", "conversions")
 """What a geo report may sum: the channels' columns of the `mmm` table."""
 _PARTS: Final = {"impressions": "impressions", "spend_micros": "spend",
@@ -96,7 +97,7 @@ def _channels(filters: Filters, bases: Sequence[str]) -> Any:
 def geo_report(conn: Connection, *, dimensions: Sequence[Dimension],
                metrics: Sequence[Metric], filters: Filters, sort: Sequence[str], limit: int,
                platform: str | None) -> Report:
-    """The delivery report grouped by geo (and advertiser, device, platform), summed from
+    """The delivery report grouped by geo (and advertiser, device), summed from
     the `mmm` table in the database; see the module docstring. AdsgenError for a dimension,
     metric or filter the geo grain does not have."""
     from adsgen.runs import reports
@@ -121,8 +122,6 @@ def geo_report(conn: Connection, *, dimensions: Sequence[Dimension],
                             orm.Advertiser.name.label("advertiser_name")]
             case Dimension.device:
                 grouped.append(rows.c.device)
-            case Dimension.platform:
-                grouped.append(reports.platform_label(platform))
     if money:
         grouped.append(rows.c.currency)
     measures = [reports.metric_of(m, rows.c).label(m.value) for m in wanted]
