@@ -66,6 +66,7 @@ def performance_table(parents: list[list[int]], hours: int = 5) -> pa.Table:
                     rows.append({
                         "line_item_id": li_id, "creative_id": creative_id,
                         "hour": HOUR0 + timedelta(hours=h), "device": device,
+                        "platform": "netflix_like",
                         **dict(zip(FUNNEL, funnel, strict=True)),
                         "measurable": impressions - 5, "viewable": impressions - 9,
                         "invalid": h, "clicks": d, "qr_scans": 0, "click_conversions": d,
@@ -77,7 +78,8 @@ def performance_table(parents: list[list[int]], hours: int = 5) -> pa.Table:
 
 def ground_truth_table(parents: list[list[int]]) -> pa.Table:
     rows = [
-        {"line_item_id": li_id, "device": device, "seed": 2**62 + li_id, "audience": 10**9,
+        {"line_item_id": li_id, "device": device, "platform": "netflix_like",
+         "seed": 2**62 + li_id, "audience": 10**9,
          "cpm_micros": 25_000_000, "p_start": 1 / 3, "p_first_quartile": 0.1 + 0.2,
          "p_midpoint": 2.0**-30, "p_third_quartile": 5e-324, "p_complete": 0.0,
          "p_measurable": 1.0, "p_viewable": 0.8765432109876543, "p_invalid": 1e-300,
@@ -401,6 +403,7 @@ def performance_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
         rows.append({
             "line_item_id": 0, "creative_id": 0,
             "hour": HOUR0 + timedelta(hours=h), "device": draw(st.sampled_from(DEVICES)),
+            "platform": draw(st.sampled_from(["netflix_like", "roku_like"])),
             **dict(zip(FUNNEL, funnel, strict=True)),
             "measurable": measurable, "viewable": draw(st.integers(0, measurable)),
             "invalid": invalid,  # invalid traffic never clicks or scans
