@@ -116,7 +116,7 @@ def _estimates() -> dict[str, tuple[F64, F64, F64]]:
         sums = _pairs(result.performance)
         joined = sums.join(result.ground_truth, ["line_item_id", "device"])
         col = {n: joined.column(n).to_numpy().astype(np.float64) for n in joined.column_names
-               if n != "device"}
+               if n not in ("device", "platform")}
         imp, invalid = col["impressions"], col["invalid"]
         valid = imp - invalid
         conversions = col["click_conversions"] + col["view_conversions"]
