@@ -72,15 +72,13 @@ def delivery(
     exact sums), hour and creative reports the hourly rows: same numbers, 24 × fewer rows.
     A `geo` report sums the weekly geo split (per advertiser and device: impressions, spend,
     eCPM, conversions; dates on whole ISO weeks; anything else is a 400 saying so), with
-    the same totals. `platform` is the server's platform (`--platform`): one per dataset.
+    the same totals. `platform` groups by each line item's own platform.
     Spend and eCPM add a `currency` column (money is summed per currency). More rows than
     `limit`: `truncated` is true (use a report job for big reports)."""
     chosen = replace(filters, device=device)
-    state = state_of(request)
-    with state.engine.connect() as conn:
+    with _engine(request).connect() as conn:
         report = reports.run_report(conn, dimensions=dimension, metrics=metric,
-                                    filters=chosen, sort=sort, limit=limit,
-                                    platform=state.config.platform)
+                                    filters=chosen, sort=sort, limit=limit)
     return {"columns": report.columns, "rows": report.rows, "truncated": report.truncated}
 
 
@@ -166,7 +164,7 @@ def _run(job: _Job, state: State) -> None:
             report = reports.run_report(conn, dimensions=asked.dimensions,
                                         metrics=asked.metrics, filters=filters,
                                         sort=asked.sort, limit=asked.max_rows,
-                                        most=asked.max_rows, platform=state.config.platform)
+                                        most=asked.max_rows)
         job.table = pa.Table.from_pylist(report.rows) if report.rows else pa.table(
             {name: pa.array([], pa.null()) for name in report.columns})
         job.truncated = report.truncated

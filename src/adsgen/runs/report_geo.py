@@ -95,8 +95,8 @@ def _channels(filters: Filters, bases: Sequence[str]) -> Any:
 
 
 def geo_report(conn: Connection, *, dimensions: Sequence[Dimension],
-               metrics: Sequence[Metric], filters: Filters, sort: Sequence[str], limit: int,
-               platform: str | None) -> Report:
+               metrics: Sequence[Metric], filters: Filters, sort: Sequence[str],
+               limit: int) -> Report:
     """The delivery report grouped by geo (and advertiser, device), summed from
     the `mmm` table in the database; see the module docstring. AdsgenError for a dimension,
     metric or filter the geo grain does not have."""

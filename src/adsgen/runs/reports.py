@@ -20,9 +20,8 @@ hourly rows and the report shows what the stream wrote. `report_source` says whi
 report reads; `run_report(source=…)` forces one (the tests hold both to the same numbers).
 A report by geo sums the weekly geo split (`mmm`) instead (`adsgen.runs.report_geo`).
 
-The platform: a dataset is drawn on one platform, which no table names (it is the run's
-option: `adsgen serve --platform`), so `platform` reports the name the caller gives; once
-line items carry a `platform` column, the dimension groups by it instead, per line item.
+The platform: each line item buys on one platform (`line_items.platform`), so a report by
+platform groups by its line items' column, looked up in stage two like their campaign.
 
 The pacing (`pacing` table: goal vs delivered per day, with what took the shortfall), reach
 (`reach` table: flight reach and the frequency distribution per line item) and truth
@@ -55,7 +54,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from adsgen.exceptions import AdsgenError
@@ -73,7 +72,6 @@ __all__ = [
     "finish",
     "metric_of",
     "pacing_report",
-    "platform_label",
     "reach_report",
     "report_source",
     "run_report",
@@ -381,17 +379,6 @@ def bases_of(metric: Metric) -> tuple[str, ...]:
     return _BASES.get(metric, (metric.value,))
 
 
-def platform_label(platform: str | None) -> ColumnElement[Any]:
-    """The `platform` column of a dataset whose line items name none: the run's platform, a
-    constant (never grouped or sorted by: PostgreSQL refuses a constant there)."""
-    return literal(platform or "unknown").label("platform")
-
-
-def _line_item_platform() -> Any:
-    """Line items' own platform column, once they carry one; None today."""
-    return getattr(orm.LineItem, "platform", None)
-
-
 def metric_of(metric: Metric, sums: Any) -> ColumnElement[Any]:
     """A metric from the first stage's sums (`sums.<base>`), re-summed over the second."""
     return _metric(metric, sums)
@@ -438,15 +425,13 @@ def _keys(dimension: Dimension, source: Source = Source.performance) -> list[Col
             return [_UtcHourOfDay(rows.hour).label("hour_of_day")]
         case Dimension.weekday:
             return [_UtcWeekday(rows.hour).label("weekday")]
-        case Dimension.advertiser | Dimension.campaign | Dimension.line_item:
+        case (Dimension.advertiser | Dimension.campaign | Dimension.line_item
+              | Dimension.platform):
             return [rows.line_item_id.label("line_item_id")]  # parents join in stage two
         case Dimension.creative:
             return [rows.creative_id.label("creative_id")]
         case Dimension.device:
             return [rows.device.label("device")]
-        case Dimension.platform:  # a constant, or the line item's column in stage two
-            return [] if _line_item_platform() is None else [
-                rows.line_item_id.label("line_item_id")]
     raise AssertionError(dimension)  # pragma: no cover
 
 
@@ -523,15 +508,13 @@ def run_report(
     limit: int = 1000,
     most: int = MAX_REPORT_ROWS,
     source: Source | None = None,
-    platform: str | None = None,
 ) -> Report:
     """The delivery report: `metrics` of the filtered performance rows grouped by
     `dimensions` (none: one row of totals), sorted by `sort` (column names of the report,
     `-name` for descending; default: the dimensions in order) and cut at `limit` rows.
     Raises AdsgenError for an unknown sort column or a limit out of 1 … `most` (asynchronous
     report jobs raise `most`). `source` (None: `report_source`'s choice) is the table summed;
-    `daily` with an hourly or creative dimension is an AssertionError. `platform`: the
-    name the `platform` dimension reports (the dataset's platform). With `geo`, the report
+    `daily` with an hourly or creative dimension is an AssertionError. With `geo`, the report
     sums the geo split instead (`adsgen.runs.report_geo.geo_report`, which says what it
     refuses).
 
@@ -551,15 +534,14 @@ def run_report(
         from adsgen.runs.report_geo import geo_report
 
         return geo_report(conn, dimensions=chosen, metrics=wanted, filters=filters, sort=sort,
-                          limit=limit, platform=platform)
+                          limit=limit)
     if source is None:
         source = report_source(conn, dimensions=chosen, metrics=wanted, filters=filters)
     assert source is not Source.mmm, "the geo split serves geo reports only"
     rows_of = _rows_of(source)
     money = bool(MONEY & set(wanted))
-    own_platform = Dimension.platform in chosen and _line_item_platform() is not None
-    parents = money or own_platform or bool(
-        {Dimension.advertiser, Dimension.campaign} & set(chosen))
+    parents = money or bool(
+        {Dimension.advertiser, Dimension.campaign, Dimension.platform} & set(chosen))
     # without line items or creatives an hourly report groups few keys: summed per hour
     # first, the calendar parts (date, hour of day, weekday) come from the few hours in
     # stage two, not from every row (SQLite: 40 % less time for the hour × weekday map)
@@ -609,10 +591,8 @@ def run_report(
             case Dimension.creative:
                 query = query.join(orm.Creative, orm.Creative.id == first.c.creative_id)
                 grouped += [first.c.creative_id, orm.Creative.name.label("creative_name")]
-            case Dimension.platform if own_platform:
-                grouped.append(_line_item_platform().label("platform"))
             case Dimension.platform:
-                grouped.append(platform_label(platform))
+                grouped.append(orm.LineItem.platform.label("platform"))
             case _ if by_hour and dimension in _CALENDAR:
                 grouped.append(_CALENDAR[dimension](first.c.hour).label(dimension.value))
             case _:
@@ -628,10 +608,10 @@ def finish(conn: Connection, query: Select[Any], *, grouped: Sequence[ColumnElem
            measures: Sequence[ColumnElement[Any]], sort: Sequence[str], limit: int,
            source: Source) -> Report:
     """Run a report's last stage: `query` (its FROM and joins) selecting the dimension
-    columns `grouped` (a literal among them, the platform, is selected but neither grouped
-    nor sorted by) and the measures, grouped, sorted by `sort` then the dimensions, cut at
-    `limit` rows. AdsgenError for a sort column the report does not have."""
-    keys = [c for c in grouped if not isinstance(getattr(c, "element", None), BindParameter)]
+    columns `grouped` and the measures, grouped by the dimensions, sorted by `sort` then the
+    dimensions, cut at `limit` rows. AdsgenError for a sort column the report does not
+    have."""
+    keys = list(grouped)
     query = query.add_columns(*grouped, *measures)
     if keys:
         query = query.group_by(*keys)
@@ -642,8 +622,7 @@ def finish(conn: Connection, query: Select[Any], *, grouped: Sequence[ColumnElem
         if column is None:
             raise AdsgenError(f"cannot sort by {key!r}; the report's columns are "
                               f"{', '.join(by_name)}")
-        if any(column is k for k in keys) or any(column is m for m in measures):
-            order.append(column.desc() if key.startswith("-") else column.asc())
+        order.append(column.desc() if key.startswith("-") else column.asc())
     sorted_keys = {s.removeprefix("-") for s in sort}
     order += [c.asc() for c in keys if c.key not in sorted_keys]
     rows = conn.execute(query.order_by(*order).limit(limit + 1)).all()
