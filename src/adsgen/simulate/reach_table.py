@@ -12,6 +12,12 @@ performance rows (`simulate.reach`):
 - `all`: a household owning several targeted devices counts once. Households own devices
   independently (`world.households.OWNERSHIP`) and keep one exposure intensity on all of
   them, so the share never reached is Σ_bundles P(bundle)·(1 + Σ_{d in bundle} O_d/(N_d·k))^(−k);
+  kept to what some set of households can have (the stream's household ids meet every `all`
+  row exactly, `adsgen.stream.households`): the cumulative union never falls and grows in a
+  day by at most the devices' new households of the day (a household new to the union is
+  new to one of its devices); a day's union is at least the day's new households of the
+  union plus any one device's households seen that day but reached before, and at most the
+  cumulative union;
 - the frequency distribution (households that saw 1, 2, … 9, 10 or more impressions) is the
   negative binomial with the period's mean impressions per household and never-reached
   share, cut at what the frequency cap allows, in whole households that sum to the reach.
@@ -164,6 +170,7 @@ def reach_rows(
     f_most = f_cap * np.maximum(windows_of_pair, 1)
 
     # de-duplicated over devices ("all"), per line item × day and over the flight
+    new_cum = pd_cum - groups.previous(pd_cum, Groups(np.bincount(pd_pair, minlength=pop.size)))
     n_days = np.bincount(pd_pair, minlength=pop.size)
     pair_li = grid.pair_li
     li_days = n_days[grid.pair_first]
@@ -177,6 +184,7 @@ def reach_rows(
     cum_max = np.zeros(ld_li.size, dtype=np.int64)
     day_sum = np.zeros(ld_li.size, dtype=np.int64)
     day_max = np.zeros(ld_li.size, dtype=np.int64)
+    old_max = np.zeros(ld_li.size, dtype=np.int64)
     imps_all = np.zeros(ld_li.size, dtype=np.int64)
     most_all = np.zeros(ld_li.size)
     for r in range(int(grid.n_dev.max()) if grid.n else 0):
@@ -193,17 +201,24 @@ def reach_rows(
         cum_max[has] = np.maximum(cum_max[has], pd_cum[g])
         day_sum[has] += day_reach[g]
         day_max[has] = np.maximum(day_max[has], day_reach[g])
+        old_max[has] = np.maximum(old_max[has], day_reach[g] - new_cum[g])
         imps_all[has] += pd_imps[g]
         most_all[has] += most[g]
     k_ld = np.maximum(shape[ld_li], 1e-12)
     own_any = 1.0 - np.prod(1.0 - ownership[None, :] * targeted, axis=1)
     base = union / np.maximum(own_any, 1e-12)
     devices = targeted[ld_li]
-    all_day = np.rint(base[ld_li] * (1.0 - _union_unreached(x_day, devices, ownership, k_ld)))
-    all_day = np.clip(all_day.astype(np.int64), day_max, np.minimum(day_sum, imps_all))
     all_cum = np.rint(base[ld_li] * (1.0 - _union_unreached(x_cum, devices, ownership, k_ld)))
     all_cum = np.clip(all_cum.astype(np.int64), cum_max, np.maximum(cum_sum, cum_max))
-    all_cum = groups.cummax(all_cum, Groups(li_days))
+    li_groups = Groups(li_days)
+    all_cum = groups.cummax(all_cum, li_groups)
+    # a household new to the union on a day is new to one of its devices that day
+    all_cum = cum_sum + groups.cummin(all_cum - cum_sum, li_groups)
+    all_new = all_cum - groups.previous(all_cum, li_groups)
+    all_day = np.rint(base[ld_li] * (1.0 - _union_unreached(x_day, devices, ownership, k_ld)))
+    all_day = np.clip(all_day.astype(np.int64),
+                      np.maximum(day_max, all_new + old_max),
+                      np.minimum(np.minimum(day_sum, imps_all), all_cum))
     li_last = np.cumsum(li_days) - 1
     li_imps = np.bincount(ld_li, weights=imps_all, minlength=grid.n).astype(np.int64)
 
