@@ -19,8 +19,9 @@ Households: per line item × device, the impressions of an hour go to households
 reached), so the distinct households per hour (cumulative), UTC day and flight equal the
 batch's `cumulative_reach` and `reach` exactly and no household goes over its frequency cap.
 `DeviceUnion` lays each device's local numbers onto one numbering of the line item's
-households, so the distinct households over all its devices and the flight equal the
-batch's de-duplicated `device = 'all'` flight reach; a keyed bijection per line item maps
+households, so the distinct households over all its devices equal the batch's de-duplicated
+`device = 'all'` rows per UTC day, to each day's end and over the flight; a keyed bijection
+per line item maps
 that numbering onto the platform's households of the targeted geos, and a household lives
 in one geo (split by the world's geo weights).
 
@@ -212,7 +213,7 @@ class EventWorld:
         self.curves = curves / curves.sum(axis=1, keepdims=True)
         # per line item: its devices' households laid onto one numbering (the batch's
         # de-duplicated reach), and the keyed bijection of that numbering
-        self.union = DeviceUnion.of(self.li_ids, reach, self.li_geo_total)
+        self.union = DeviceUnion.of(self.li_ids, reach)
         keys = entity_keys(seed, "stream.households", self.li_ids)
         steps = np.ones(len(ordered), dtype=np.int64)
         offsets = np.zeros_like(steps)
@@ -222,7 +223,7 @@ class EventWorld:
             steps[k] = _coprime_step(size, mixed >> 1)
             offsets[k] = (mixed >> 20) % size
         self.hh_step, self.hh_offset = steps, offsets
-        self.households = Households(ordered, seed, reach, shapes or {})
+        self.households = Households(ordered, seed, reach, shapes or {}, self.union)
         """Which household sees each impression (reach, day reach and caps kept)."""
         self.reach_before = np.zeros((len(ordered), len(DEVICE_ORDER)), dtype=np.int64)
         """Cumulative reach per line item × device at the end of the last hour expanded."""
