@@ -497,22 +497,30 @@ def _minus(lo: int, hi: int, taken: list[tuple[int, int]]) -> list[tuple[int, in
 
 def _fill(holes: list[tuple[int, int]], count: int, avoid: list[tuple[int, int]]
           ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Take `count` numbers from `holes` (sorted intervals), lowest first, outside `avoid`
-    where they can; returns (the intervals taken, in order; the holes left)."""
+    """Take `count` numbers from `holes` (sorted disjoint intervals), lowest first, outside
+    `avoid` where they can; returns (the intervals taken, in order; the holes left). Only
+    the holes up to the last number taken are looked at (a long flight has many)."""
+    if count <= 0:
+        return [], holes
     taken: list[tuple[int, int]] = []
     for skip in (avoid, []):
-        left = []
         for lo, hi in holes:
-            for a, b in _minus(lo, hi, skip) if count else []:
+            for a, b in _minus(lo, hi, sorted(skip + taken)):
                 step = min(count, b - a)
-                if step:
-                    taken.append((a, a + step))
-                    count -= step
-            left.append((lo, hi))
-        holes = [part for lo, hi in left for part in _minus(lo, hi, sorted(taken))]
+                taken.append((a, a + step))
+                count -= step
+                if not count:
+                    break
+            if not count:
+                break
         if not count:
             break
-    return taken, holes
+    top = max((b for _, b in taken), default=0)
+    cut = 0
+    while cut < len(holes) and holes[cut][0] < top:
+        cut += 1
+    done = sorted(taken)
+    return taken, [part for lo, hi in holes[:cut] for part in _minus(lo, hi, done)] + holes[cut:]
 
 
 @dataclass(frozen=True)
