@@ -1,7 +1,9 @@
 """The dashboard in a real browser: headless Debian Chromium driven by Playwright, against a
 running `adsgen serve` on a generated database.
 
-It loads with every panel drawn from data, a filter redraws the panels, no console error,
+It loads with every panel drawn from data (the platform mix on the default dataset's several
+platforms, the geo table from its weekly geo split, both adding up to the totals), a filter
+redraws the panels, no console error,
 a phone-sized screen shows it without sideways scrolling; screenshots go to
 ADSGEN_TEST_ARTIFACTS (default build/test-artifacts/); the first contentful paint and the
 time to every panel drawn are printed and bounded.
@@ -26,7 +28,7 @@ FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-backgroun
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
          "--disable-dev-shm-usage"]
 CHARTS = ("overview", "daily", "pacing", "heatmap", "funnel", "frequency", "reach", "devices",
-          "truth-rates", "truth-conversions")
+          "platforms", "truth-rates", "truth-conversions")
 PAINT_BOUND_MS = 4000
 """Most a first contentful paint may take: twice the issue's 2 s, for a loaded machine."""
 DRAWN_BOUND_MS = 15_000
@@ -49,12 +51,17 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The default dataset (run-all, seed 42: line items on several platforms)."""
     from adsgen.storage.database import make_engine
 
     folder = tmp_path_factory.mktemp("dashboard")
-    url = generated(make_engine(f"sqlite:///{folder / 'ads.db'}"))
-    with serving(url) as (base, _):
+    return generated(make_engine(f"sqlite:///{folder / 'ads.db'}"))
+
+
+@pytest.fixture(scope="module")
+def server(database: str) -> Iterator[str]:
+    with serving(database) as (base, _):
         yield base
 
 
@@ -81,7 +88,51 @@ def _points(page: Any) -> dict[str, int]:
     return counted
 
 
-def test_dashboard_draws_every_panel_and_filters(browser: Any, server: str) -> None:
+def _kpi_impressions(page: Any) -> int:
+    return int(page.inner_text("#kpis .kpi b").replace(",", ""))
+
+
+def _platforms(page: Any) -> dict[str, int]:
+    """The platform mix as drawn: platform → impressions."""
+    option = page.evaluate("(() => { const o = echarts.getInstanceByDom(document.getElementById("
+                           "'chart-platforms')).getOption(); return [o.yAxis[0].data, "
+                           "o.series[0].data]; })()")
+    return dict(zip(option[0], option[1], strict=True))
+
+
+def _geos(page: Any) -> dict[str, int]:
+    """The geo table as shown: geo → impressions."""
+    cells = page.eval_on_selector_all(
+        "#geo-table tbody tr", "rows => rows.map(r => [r.cells[0].textContent, "
+                               "r.cells[1].textContent])")
+    return {geo: int(shown.replace(",", "")) for geo, shown in cells}
+
+
+def _delivered(database: str, sql: str, **bound: Any) -> dict[str, int]:
+    """name → impressions, straight from the database (the panels' numbers, checked)."""
+    from sqlalchemy import text
+
+    from adsgen.storage.database import make_engine
+
+    engine = make_engine(database)
+    try:
+        with engine.connect() as conn:
+            return {str(k): int(v) for k, v in conn.execute(text(sql), bound).all()}
+    finally:
+        engine.dispose()
+
+
+_BY_PLATFORM = ("SELECT li.platform, SUM(p.impressions) FROM performance p JOIN line_items li "
+                "ON li.id = p.line_item_id JOIN campaigns c ON c.id = li.campaign_id "
+                "WHERE (:advertiser IS NULL OR c.advertiser_id = :advertiser) "
+                "GROUP BY li.platform")
+_BY_GEO = ("SELECT geo, SUM(ctv_impressions + desktop_impressions + mobile_impressions) FROM mmm "
+           "WHERE (:advertiser IS NULL OR advertiser_id = :advertiser) AND week >= :start "
+           "AND week <= :last_week GROUP BY geo")
+
+
+def test_dashboard_draws_every_panel_and_filters(browser: Any, server: str,
+                                                 database: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page, errors = _open(browser, server, viewport={"width": 1280, "height": 2400})
     paint = page.evaluate(
@@ -99,6 +150,16 @@ def test_dashboard_draws_every_panel_and_filters(browser: Any, server: str) -> N
     assert all(everything[name] > 0 for name in CHARTS), everything
     assert everything["heatmap"] == 7 * 24
     impressions = page.inner_text("#kpis .kpi b")
+    # the platform mix: each line item's platform, several on the default dataset, adding up
+    whole = _delivered(database, _BY_PLATFORM, advertiser=None)
+    assert len(whole) > 1 and _platforms(page) == whole
+    assert sum(whole.values()) == _kpi_impressions(page)
+    # the geo table: the weekly geo split, whose geos add up to the totals
+    every_week = {"start": "2000-01-03", "last_week": "2100-01-04"}
+    geos = _delivered(database, _BY_GEO, advertiser=None, **every_week)
+    assert len(geos) > 1 and _geos(page) == geos
+    assert sum(geos.values()) == _kpi_impressions(page)
+    assert "geo split" in page.inner_text("#geo-note")
     page.screenshot(path=str(ARTIFACTS / "dashboard-desktop.png"), full_page=True)
 
     campaigns = page.eval_on_selector_all("#campaign option", "o => o.length")
@@ -110,11 +171,27 @@ def test_dashboard_draws_every_panel_and_filters(browser: Any, server: str) -> N
     assert page.inner_text("#kpis .kpi b") != impressions
     assert filtered["overview"] < everything["overview"]
     assert filtered["devices"] <= everything["devices"]
+    assert _platforms(page) == _delivered(database, _BY_PLATFORM, advertiser=2)
+    one = _delivered(database, _BY_GEO, advertiser=2, **every_week)
+    assert one and _geos(page) == one and sum(one.values()) == _kpi_impressions(page)
     page.fill("#start", "2026-09-05")  # fires `change`, as a person picking the date does
     page.wait_for_function("window.adsgen.ready && window.adsgen.loads === 3")
     days = page.evaluate("echarts.getInstanceByDom(document.getElementById('chart-daily'))"
                          ".getOption().xAxis[0].data")
     assert days and min(days) == "2026-09-05"
+    # the geo split is weekly: the dates widen to whole ISO weeks, and the panel says so
+    assert "whole ISO weeks, 2026-08-31 to last" in page.inner_text("#geo-note")
+    page.fill("#end", "2026-09-13")  # a Sunday: two of the flight's three weeks
+    page.wait_for_function("window.adsgen.ready && window.adsgen.loads === 4")
+    weeks = _delivered(database, _BY_GEO, advertiser=2, start="2026-08-31",
+                       last_week="2026-09-07")
+    assert _geos(page) == weeks and sum(weeks.values()) < sum(one.values())
+    campaign = page.eval_on_selector_all("#campaign option", "o => o[1].value")
+    page.select_option("#campaign", campaign)  # the split is per advertiser: said, not refused
+    page.wait_for_function("window.adsgen.ready && window.adsgen.loads === 5")
+    assert _geos(page) == weeks
+    assert "chosen campaign's advertiser" in page.inner_text("#geo-note")
+    assert sum(_platforms(page).values()) == _kpi_impressions(page)
     page.screenshot(path=str(ARTIFACTS / "dashboard-filtered.png"), full_page=True)
     assert errors == []
 
@@ -129,6 +206,9 @@ def test_dashboard_fits_a_phone(browser: Any, server: str) -> None:
     boxes = page.eval_on_selector_all(
         ".chart", "els => els.map(e => e.getBoundingClientRect().width)")
     assert all(0 < w <= 390 for w in boxes)
+    assert len(_geos(page)) > 1
+    table = page.eval_on_selector(".scroll", "e => e.getBoundingClientRect().width")
+    assert 0 < table <= 390
     page.screenshot(path=str(ARTIFACTS / "dashboard-phone.png"), full_page=False)
     assert errors == []
 
@@ -146,6 +226,7 @@ def test_dashboard_follows_a_live_stream(browser: Any, tmp_path: Path) -> None:
         page, errors = _open(browser, base, viewport={"width": 1280, "height": 1600})
         page.wait_for_function("window.adsgen.live !== undefined")
         assert page.inner_text("#kpis .kpi b") == "0" and _points(page)["overview"] == 0
+        assert _geos(page) == {} and "No delivery" in page.inner_text("#geo-note")
         loads = page.evaluate("window.adsgen.loads")
         stream = subprocess.run(
             [ADSGEN, "stream", "--to", url, "--line-items", "2", "--start", "2026-09-01",
@@ -164,5 +245,8 @@ def test_dashboard_follows_a_live_stream(browser: Any, tmp_path: Path) -> None:
         assert page.evaluate("window.adsgen.loads") > loads
         assert "Live" in page.inner_text("#live")
         assert _points(page)["overview"] > 0  # the stream's campaigns, now in the panel
+        assert sum(_platforms(page).values()) == shown  # the stream's platform, live
+        # a live sync writes hourly rows, never the weekly geo split: the panel says so
+        assert _geos(page) == {} and "No geo rows" in page.inner_text("#geo-note")
         page.screenshot(path=str(ARTIFACTS / "dashboard-live.png"), full_page=False)
     assert errors == []

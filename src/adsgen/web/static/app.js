@@ -8,6 +8,7 @@ const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
 const REASONS = ["supply", "competition", "frequency_cap", "daily_cap", "budget", "pacing", "none"];
 const charts = {};
+const campaignAdvertiser = new Map(); // campaign id → its advertiser id, for the geo panel
 window.adsgen = { ready: false, renders: 0, loads: 0 };
 
 function chart(id) {
@@ -49,6 +50,8 @@ const percent = (x) => (x == null ? "–" : (100 * x).toFixed(x < 0.01 ? 2 : 1) 
 const money = (amount, currency) =>
   new Intl.NumberFormat("en-US", { style: "currency", currency, maximumFractionDigits: 0 })
     .format(amount);
+const cents = (amount, currency) =>
+  amount == null ? "–" : new Intl.NumberFormat("en-US", { style: "currency", currency }).format(amount);
 
 function show(id, option, points) {
   const c = chart(id);
@@ -186,6 +189,100 @@ function devices(rows) {
   }, rows.length);
 }
 
+function platforms(rows) {
+  // rows: platform × currency (spend is summed per currency); impressions add up across them
+  const names = [...new Set(rows.map((r) => r.platform))];
+  const currencies = [...new Set(rows.map((r) => r.currency))];
+  const impressions = names.map((name) => rows.filter((r) => r.platform === name)
+    .reduce((sum, r) => sum + r.impressions, 0));
+  show("chart-platforms", {
+    tooltip: { trigger: "axis" },
+    legend: { top: 0 },
+    grid: { left: 8, right: 72, top: 30, bottom: 8, containLabel: true },
+    xAxis: [{ type: "value", name: "impressions", axisLabel: { formatter: compact.format } },
+            { type: "value", name: "spend", axisLabel: { formatter: compact.format } }],
+    yAxis: { type: "category", data: names, inverse: true,
+             axisLabel: { width: 110, overflow: "truncate" } },
+    series: [
+      { name: "impressions", type: "bar", data: impressions },
+      ...currencies.map((currency) => ({
+        name: `spend (${currency})`, type: "bar", xAxisIndex: 1,
+        data: names.map((name) => rows.find((r) => r.platform === name &&
+                                                   r.currency === currency)?.spend ?? 0),
+      })),
+    ],
+  }, names.length);
+}
+
+function weekEdge(day, sunday) {
+  // the Monday on or before a UTC date ('YYYY-MM-DD'), or the Sunday on or after it
+  const d = new Date(`${day}T00:00:00Z`);
+  const weekday = (d.getUTCDay() + 6) % 7; // 0 Monday … 6 Sunday
+  d.setUTCDate(d.getUTCDate() + (sunday ? 6 - weekday : -weekday));
+  return d.toISOString().slice(0, 10);
+}
+
+function geoQuery() {
+  // Performance rows have no geo: the geo report sums the weekly geo split (table mmm),
+  // per advertiser and ISO week. The dashboard's filters are widened to that grain (a
+  // campaign to its advertiser, dates to whole weeks) and the panel says so.
+  const params = new URLSearchParams();
+  const widened = [];
+  const campaign = document.getElementById("campaign").value;
+  const advertiser = (campaign && campaignAdvertiser.get(campaign)) ||
+    document.getElementById("advertiser").value;
+  if (advertiser) params.set("advertiser_id", advertiser);
+  if (campaign) widened.push("every campaign of the chosen campaign's advertiser (the split is " +
+                             "per advertiser)");
+  const start = document.getElementById("start").value;
+  const end = document.getElementById("end").value;
+  if (start) params.set("start", weekEdge(start, false));
+  if (end) params.set("end", weekEdge(end, true));
+  if ((start && params.get("start") !== start) || (end && params.get("end") !== end)) {
+    widened.push(`whole ISO weeks, ${params.get("start") || "first"} to ` +
+                 `${params.get("end") || "last"} (the split is weekly)`);
+  }
+  params.append("dimension", "geo");
+  for (const m of ["impressions", "spend", "ecpm", "conversions"]) params.append("metric", m);
+  params.set("sort", "-impressions");
+  params.set("limit", "10000");
+  return { params, widened };
+}
+
+function geos(rows, widened, delivered) {
+  // rows: geo × currency; one table row per geo, money per currency
+  const byGeo = new Map();
+  for (const r of rows) {
+    const g = byGeo.get(r.geo) || { geo: r.geo, impressions: 0, conversions: 0, money: [] };
+    g.impressions += r.impressions;
+    g.conversions += r.conversions;
+    g.money.push(r);
+    byGeo.set(r.geo, g);
+  }
+  const shown = [...byGeo.values()].sort((a, b) => b.impressions - a.impressions);
+  const total = shown.reduce((sum, g) => sum + g.impressions, 0);
+  const table = document.getElementById("geo-table");
+  table.tBodies[0].innerHTML = shown.map((g) => `<tr><td>${escape(g.geo)}</td>` +
+    `<td>${number.format(g.impressions)}</td><td>${percent(total ? g.impressions / total : null)}</td>` +
+    `<td>${g.money.map((r) => money(r.spend, r.currency)).join(" + ")}</td>` +
+    `<td>${g.money.map((r) => cents(r.ecpm, r.currency)).join(" + ")}</td>` +
+    `<td>${number.format(g.conversions)}</td></tr>`).join("");
+  table.dataset.points = String(shown.length);
+  const note = document.getElementById("geo-note");
+  if (!shown.length) {
+    note.textContent = delivered
+      ? "No geo rows in this database for these filters: geo comes from the weekly geo " +
+        "split (table mmm) that batch runs write (run-all, simulate, generate); a live " +
+        "stream's hours are not split by geo."
+      : "No delivery for these filters.";
+  } else {
+    note.textContent = "From the weekly geo split (table mmm)" +
+      (widened.length ? `: ${widened.join("; ")}` : "") +
+      ". VCR is not split by geo (the split holds impressions, spend and conversions).";
+  }
+  note.dataset.empty = String(!shown.length);
+}
+
 function truthRates(result) {
   // One small panel per rate, each on its own linear scale (CTR is a hundredth of VCR).
   const t = result.rates;
@@ -235,8 +332,9 @@ async function load() {
   status.textContent = "Loading…";
   const params = filters();
   try {
-    const [totals, campaigns, days, pace, heat, funnelRows, reachResult, deviceRows, truth] =
-      await Promise.all([
+    const geoAsk = geoQuery();
+    const [totals, campaigns, days, pace, heat, funnelRows, reachResult, deviceRows, truth,
+           platformRows, geoRows] = await Promise.all([
         report([], ["impressions", "completes", "vcr", "viewability", "clicks", "ctr",
                     "conversions", "spend"]),
         report(["campaign"], ["spend", "impressions", "vcr"], { sort: "-spend", limit: "30" }),
@@ -248,6 +346,8 @@ async function load() {
         get("/reports/reach", params),
         report(["device"], ["impressions"]),
         get("/reports/truth", params),
+        report(["platform"], ["impressions", "spend"], { sort: "-impressions" }),
+        get("/reports/delivery", geoAsk.params),
       ]);
     kpis(totals.rows);
     overview(campaigns.rows);
@@ -260,7 +360,9 @@ async function load() {
     devices(deviceRows.rows);
     truthRates(truth);
     truthConversions(truth);
+    platforms(platformRows.rows);
     const empty = !totals.rows.length || !totals.rows[0].impressions;
+    geos(geoRows.rows, geoAsk.widened, !empty);
     status.textContent = empty
       ? "No delivery for these filters (run `adsgen run-all` to fill an empty database)."
       : `Updated in ${Math.round(performance.now() - started)} ms.`;
@@ -279,6 +381,7 @@ async function fillCampaigns() {
   const page = await get("/campaigns", params);
   const select = document.getElementById("campaign");
   const chosen = select.value;
+  for (const c of page.items) campaignAdvertiser.set(String(c.id), String(c.advertiser_id));
   select.innerHTML = '<option value="">All</option>' + page.items
     .map((c) => `<option value="${c.id}">${escape(c.name)}</option>`).join("");
   select.value = chosen; // kept when still listed (a live reload), else "All"
