@@ -12,7 +12,7 @@ agree as each batch does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,13 +26,17 @@ if TYPE_CHECKING:
 __all__ = ["grain_violations", "mmm_totals"]
 
 
-def _by_line_item(table: pa.Table, column: str, ids: np.ndarray) -> np.ndarray:
-    """SUM(column) per line item of `ids` (sorted), as exact integers."""
+def _by_line_item(table: pa.Table, ids: np.ndarray) -> Callable[[str], np.ndarray]:
+    """SUM(column) per line item of `ids` (sorted), as exact integers: a function of the
+    column name, each row's line item looked up once per table, not once per column."""
     at = np.searchsorted(ids, table.column("line_item_id").to_numpy())
-    values = table.column(column).to_numpy().astype(np.int64)
-    out = np.zeros(ids.size, dtype=np.int64)
-    np.add.at(out, at, values)
-    return out
+
+    def total(column: str) -> np.ndarray:
+        out = np.zeros(ids.size, dtype=np.int64)
+        np.add.at(out, at, table.column(column).to_numpy().astype(np.int64))
+        return out
+
+    return total
 
 
 def mmm_totals(mmm: pa.Table) -> dict[str, int]:
@@ -57,10 +61,11 @@ def grain_violations(tables: Mapping[str, pa.Table]) -> tuple[int, int]:
     ids = np.unique(np.concatenate([table.column("line_item_id").to_numpy()
                                     for table in (performance, daily, truth)]))
     bad = np.zeros(ids.size, dtype=bool)
+    hourly, by_day = _by_line_item(performance, ids), _by_line_item(daily, ids)
     for name in DAILY_SUMS:
-        bad |= _by_line_item(performance, name, ids) != _by_line_item(daily, name, ids)
-    bad |= (_by_line_item(truth, "incremental_conversions", ids)
-            != _by_line_item(daily, "incremental_conversions", ids))
+        bad |= hourly(name) != by_day(name)
+    bad |= (_by_line_item(truth, ids)("incremental_conversions")
+            != by_day("incremental_conversions"))
 
     def total(table: pa.Table, *columns: str) -> int:
         return sum(int(pc.sum(table.column(c)).as_py() or 0) for c in columns)

@@ -8,14 +8,16 @@ into 5,121 `write_table` calls) and big on disk (2.2x the bytes of one row group
 Holding a block's rows as Arrow until the end would take ~150 bytes a row (1.4 GB for the
 9.6 M rows of a year-long block). So `HeldRows` holds them compressed:
 
-1. each incoming table is stably sorted by date (a copy: the caller's buffers can go) and
-   staged until `stage_rows` rows (a bounded amount of plain Arrow);
+1. incoming tables are staged as they come until `stage_rows` rows (a bounded amount of
+   plain Arrow: the tables the caller gave, no copy);
 2. the staged tables are cut into groups of `span_days` consecutive dates (days since 1970
-   // span_days); each group's rows of the stage are kept as one zstd-compressed Arrow IPC
+   // span_days); each group's rows of the stage are taken at once in date order (one
+   copy: a stable sort by date, per staged table) and kept as one zstd-compressed Arrow IPC
    stream (~5.5 bytes a row for the performance table) with where each date's runs start;
 3. when the sink closes, groups are decompressed one at a time, in date order, and each date's
    rows — every stage's rows of that date, in arrival order — come out as one table (one row
-   group in Parquet). Memory: one stage, the compressed pieces, and one group as Arrow.
+   group in Parquet). The last stage is cut the same way but not compressed: it is written
+   at once. Memory: one stage, the compressed pieces, and one group as Arrow.
 
 Two caps keep memory bounded whatever the block size: a group holding `group_rows` rows is
 written at once (its dates then get a second row group if more rows come), and when all the
@@ -78,15 +80,24 @@ def _date_order(days: np.ndarray) -> np.ndarray | None:
 
 @dataclass(frozen=True, slots=True)
 class _Piece:
-    """One stage's rows of one group: compressed, with the runs of each date in them."""
+    """One stage's rows of one group, with the runs of each date in them: compressed (an
+    Arrow IPC stream) while held, plain when the sink is flushing (written at once)."""
 
-    data: pa.Buffer
+    data: pa.Buffer | pa.Table
     days: np.ndarray  # the date of each run of rows (a date has one run per staged table)
     bounds: np.ndarray  # the rows of run i are bounds[i]:bounds[i + 1]
 
     @property
     def rows(self) -> int:
         return int(self.bounds[-1])
+
+    def table(self) -> pa.Table:
+        """The piece's rows as Arrow (decompressed when held compressed)."""
+        import pyarrow as pa
+
+        if isinstance(self.data, pa.Table):
+            return self.data
+        return pa.ipc.open_stream(self.data).read_all()
 
 
 class HeldRows:
@@ -129,17 +140,11 @@ class HeldRows:
     def add(self, table: pa.Table) -> None:
         """Hold `table`'s rows; write the dates of any group a cap forces out.
 
-        The table is sorted by date at once (a copy), so the caller's buffers — a
-        simulation batch's — are free to go as soon as it drops them."""
-        import pyarrow as pa
-
+        The table is staged as given (no copy) until the stage is cut and compressed, which
+        copies each row once, in date order."""
         if table.num_rows == 0:
             return
-        days = days_of(table.column(self.column))
-        order = _date_order(days)
-        if order is not None:
-            table, days = table.take(pa.array(order)), days[order]
-        self._stage.append((table, days))
+        self._stage.append((table, days_of(table.column(self.column))))
         self._staged += table.num_rows
         if self._staged < self.stage_rows:
             return
@@ -156,8 +161,9 @@ class HeldRows:
                 self._release(group)
 
     def flush(self) -> None:
-        """Write every date still held, in date order; nothing is held afterwards."""
-        self._compress()
+        """Write every date still held, in date order; nothing is held afterwards. The last
+        stage is cut into its groups but not compressed: it is written at once."""
+        self._compress(plain=True)
         for group in sorted(self._rows):
             self._release(group)
 
@@ -167,42 +173,56 @@ class HeldRows:
         self._groups.clear()
         self._rows.clear()
 
-    def _compress(self) -> None:
-        """Cut each staged (date-sorted) table into groups; compress each group's rows."""
+    def _compress(self, *, plain: bool = False) -> None:
+        """Cut the staged tables into groups; take each group's rows at once in date order
+        (each staged table's rows stably sorted by date, the tables in arrival order) and
+        compress them (`plain`: keep them as Arrow)."""
         import pyarrow as pa
 
         if not self._staged:
             return
         stage, self._stage, self._staged = self._stage, [], 0
-        # group → its slices of the staged tables, in arrival order, with their date runs
-        slices: dict[int, list[tuple[pa.Table, np.ndarray, np.ndarray]]] = {}
+        # group → the stage's rows of it (indices into the staged tables, concatenated), in
+        # arrival order, with their date runs
+        slices: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        offset = 0
         for table, days in stage:
+            order = _date_order(days)
+            if order is not None:
+                days = days[order]
             starts = np.flatnonzero(np.diff(days, prepend=days[0] - 1))  # first row of a date
             groups = days[starts] // self.span_days
             cuts = np.flatnonzero(np.diff(groups, prepend=groups[0] - 1))
             edges = np.append(starts, days.size)
             for lo, hi in itertools.pairwise([*cuts.tolist(), int(starts.size)]):
                 first, last = int(edges[lo]), int(edges[hi])
+                rows = (np.arange(first, last, dtype=np.int64) if order is None
+                        else order[first:last].astype(np.int64))
                 slices.setdefault(int(groups[lo]), []).append(
-                    (table.slice(first, last - first), days[starts[lo:hi]],
-                     edges[lo:hi] - first))
+                    (rows + offset, days[starts[lo:hi]], edges[lo:hi] - first))
+            offset += table.num_rows
+        whole = pa.concat_tables([table for table, _ in stage])
         del stage
         options = pa.ipc.IpcWriteOptions(compression=_CODEC)
         for group in sorted(slices):
             parts = slices.pop(group)
-            table = pa.concat_tables([part for part, _, _ in parts]).combine_chunks()
-            offsets = np.cumsum([0, *(part.num_rows for part, _, _ in parts)])
-            stream = pa.BufferOutputStream()
-            with pa.ipc.new_stream(stream, table.schema, options=options) as writer:
-                writer.write_table(table)
-            # a copy of the exact size: the stream's buffer grows by doubling (up to 2x)
+            table = _take(whole, np.concatenate([rows for rows, _, _ in parts]))
+            offsets = np.cumsum([0, *(rows.size for rows, _, _ in parts)])
+            data: pa.Buffer | pa.Table = table
+            if not plain:
+                stream = pa.BufferOutputStream()
+                with pa.ipc.new_stream(stream, table.schema, options=options) as writer:
+                    writer.write_table(table)
+                # a copy of the exact size: the stream's buffer grows by doubling (up to 2x)
+                data = pa.py_buffer(stream.getvalue().to_pybytes())
             piece = _Piece(
-                pa.py_buffer(stream.getvalue().to_pybytes()),
+                data,
                 np.concatenate([runs for _, runs, _ in parts]),
                 np.append(np.concatenate([starts + offset for (_, _, starts), offset
                                           in zip(parts, offsets[:-1], strict=True)]),
                           table.num_rows).astype(np.int64),
             )
+            del table, data
             self._groups.setdefault(group, []).append(piece)
             self._rows[group] = self._rows.get(group, 0) + piece.rows
 
@@ -212,12 +232,24 @@ class HeldRows:
 
         pieces = self._groups.pop(group)
         del self._rows[group]
-        tables = [pa.ipc.open_stream(piece.data).read_all() for piece in pieces]
+        tables = [piece.table() for piece in pieces]
         by_day: dict[int, list[pa.Table]] = {}
         for piece, table in zip(pieces, tables, strict=True):
             for day, lo, hi in zip(piece.days.tolist(), piece.bounds[:-1].tolist(),
                                    piece.bounds[1:].tolist(), strict=True):
                 by_day.setdefault(day, []).append(table.slice(lo, hi - lo))
-        del pieces
+        del pieces, tables
         for day in sorted(by_day):
             self.write(day, pa.concat_tables(by_day.pop(day)).combine_chunks())
+
+
+def _take(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """`table`'s `rows` (ascending or not) as one contiguous table: a slice copied when
+    the rows run in order (combine_chunks), else a take."""
+    import pyarrow as pa
+
+    first = int(rows[0]) if rows.size else 0
+    if rows.size and int(rows[-1]) - first == rows.size - 1 and (
+            rows.size < 2 or bool(np.all(np.diff(rows) == 1))):
+        return table.slice(first, rows.size).combine_chunks()
+    return table.take(pa.array(rows))
