@@ -118,3 +118,46 @@ def test_a_failure_while_closing_publishes_nothing(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="disk full"):
         sink.close()
     assert opened and [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_spilled_rows_come_back_as_held_in_memory_and_the_file_goes(tmp_path: Path) -> None:
+    """With a spill file the compressed pieces live on disk, not in memory: the same dates
+    come out with the same rows, and the file is gone after flush (and after clear)."""
+    calls = [rows([20_000 + (start + i) % 40 for i in range(50)], start)
+             for start in range(0, 2_000, 50)]
+    spill = tmp_path / ".part-000000.held.tmp"
+    out: dict[str, list[tuple[int, pa.Table]]] = {"memory": [], "spill": []}
+    holders = {
+        "memory": HeldRows("hour", lambda d, t: out["memory"].append((d, t)), stage_rows=120,
+                           span_days=4),
+        "spill": HeldRows("hour", lambda d, t: out["spill"].append((d, t)), stage_rows=120,
+                          span_days=4, spill=spill),
+    }
+    for table in calls:
+        for holder in holders.values():
+            holder.add(table)
+    assert spill.stat().st_size > 0
+    pieces = [p for group in holders["spill"]._groups.values() for p in group]
+    assert pieces and all(isinstance(p.data, tuple) for p in pieces)  # none in memory
+    for holder in holders.values():
+        holder.flush()
+    assert not spill.exists()
+    assert [d for d, _ in out["spill"]] == [d for d, _ in out["memory"]]
+    for (_, spilled), (_, held) in zip(out["spill"], out["memory"], strict=True):
+        assert spilled.equals(held)
+    again = HeldRows("hour", lambda d, t: None, stage_rows=10, spill=spill)
+    for table in calls[:5]:
+        again.add(table)
+    assert spill.exists()
+    again.clear()
+    assert not spill.exists()
+
+
+def test_a_partitioned_part_leaves_no_spill_file(tmp_path: Path) -> None:
+    days = [20_000 + i % 30 for i in range(300_000)]
+    with ParquetSink(tmp_path, "performance", part=7, partition_by="hour") as sink:
+        for piece in np.array_split(np.arange(len(days)), 10):
+            sink.write(rows([days[i] for i in piece], int(piece[0])))
+    assert len(sink.files) == 30
+    assert sorted(p.name for p in (tmp_path / "performance").iterdir()
+                  if not p.is_dir()) == []

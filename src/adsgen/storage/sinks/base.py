@@ -117,7 +117,8 @@ class FileSink(ABC):
 
     A part's rows are held and written in large pieces, never call by call: an unpartitioned
     part writes every PART_ROWS rows; a partitioned one holds its rows compressed
-    (`HeldRows`) and writes each date's rows at `close`, one row group (one `write`) per
+    (`HeldRows`, spilled to a hidden file in the table's folder) and writes each date's rows
+    at `close`, one row group (one `write`) per
     date file unless a memory cap forced an earlier piece out. What is written where depends
     only on the rows and their order, so equal rows give equal bytes.
     """
@@ -149,7 +150,7 @@ class FileSink(ABC):
         self._pending: list[pa.Table] = []  # an unpartitioned part's rows not yet written
         self._pending_rows = 0
         self._held = (None if partition_by is None
-                      else HeldRows(partition_by, self._write_day))
+                      else HeldRows(partition_by, self._write_day, spill=self._spill_path()))
 
     # --- subclass hook ----------------------------------------------------------------
 
@@ -167,6 +168,12 @@ class FileSink(ABC):
         if partition is not None:
             folder = folder / f"{PARTITION_KEY}={partition}"
         return folder / part_name(self.part, self.extension)
+
+    def _spill_path(self) -> Path:
+        """Where a partitioned part spills the rows it holds (HeldRows): a hidden file in
+        the table's folder, removed when the part closes or aborts."""
+        assert self.part is not None
+        return self.directory / self.name / f".{part_name(self.part, 'held')}.tmp"
 
     @staticmethod
     def _temporary(path: Path) -> Path:

@@ -19,6 +19,12 @@ Holding a block's rows as Arrow until the end would take ~150 bytes a row (1.4 G
    group in Parquet). The last stage is cut the same way but not compressed: it is written
    at once. Memory: one stage, the compressed pieces, and one group as Arrow.
 
+Given a `spill` path (the file sinks give a hidden file beside the part's folders), the
+compressed pieces are appended to that file instead of memory and read back group by group:
+a year-long block holds ~20 bytes a row compressed (10 M rows: ~200 MB), which made a
+worker's memory grow with its block; spilled, it stays that of one stage and one group (the
+pages sit in the OS's cache, which it may drop). The file is removed on `flush` and `clear`.
+
 Two caps keep memory bounded whatever the block size: a group holding `group_rows` rows is
 written at once (its dates then get a second row group if more rows come), and when all the
 groups together hold `held_rows`, the largest are written until they hold half. Everything
@@ -29,9 +35,11 @@ the bytes written are a pure function of the block's rows.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -49,8 +57,8 @@ of 9.6 M rows: ~370 k rows, ~56 MB). Fewer days mean more, smaller compressed pi
 GROUP_ROWS = 500_000
 """A group holding this many rows is written at once (bounds the Arrow of one group)."""
 HELD_ROWS = 16_000_000
-"""Rows all the groups may hold (compressed, ~80 MB of the performance table) before the
-largest groups are written."""
+"""Rows all the groups may hold (compressed: ~320 MB of the performance table, in the spill
+file when there is one) before the largest groups are written."""
 _CODEC = "zstd"  # 2x smaller than lz4 on these columns and as fast to write (measured)
 
 
@@ -81,9 +89,10 @@ def _date_order(days: np.ndarray) -> np.ndarray | None:
 @dataclass(frozen=True, slots=True)
 class _Piece:
     """One stage's rows of one group, with the runs of each date in them: compressed (an
-    Arrow IPC stream) while held, plain when the sink is flushing (written at once)."""
+    Arrow IPC stream, in memory or at (offset, size) of the spill file) while held, plain
+    when the sink is flushing (written at once)."""
 
-    data: pa.Buffer | pa.Table
+    data: pa.Buffer | pa.Table | tuple[int, int]
     days: np.ndarray  # the date of each run of rows (a date has one run per staged table)
     bounds: np.ndarray  # the rows of run i are bounds[i]:bounds[i + 1]
 
@@ -91,13 +100,19 @@ class _Piece:
     def rows(self) -> int:
         return int(self.bounds[-1])
 
-    def table(self) -> pa.Table:
-        """The piece's rows as Arrow (decompressed when held compressed)."""
+    def table(self, spill: BinaryIO | None) -> pa.Table:
+        """The piece's rows as Arrow (read back from `spill`, decompressed, when held
+        compressed)."""
         import pyarrow as pa
 
         if isinstance(self.data, pa.Table):
             return self.data
-        return pa.ipc.open_stream(self.data).read_all()
+        data = self.data
+        if isinstance(data, tuple):
+            assert spill is not None
+            offset, size = data
+            data = pa.py_buffer(os.pread(spill.fileno(), size, offset))
+        return pa.ipc.open_stream(data).read_all()
 
 
 class HeldRows:
@@ -118,6 +133,7 @@ class HeldRows:
         span_days: int = SPAN_DAYS,
         group_rows: int = GROUP_ROWS,
         held_rows: int = HELD_ROWS,
+        spill: Path | None = None,
     ) -> None:
         if min(stage_rows, span_days, group_rows, held_rows) < 1:
             raise ValueError("HeldRows sizes must be positive")
@@ -131,6 +147,8 @@ class HeldRows:
         self._staged = 0
         self._groups: dict[int, list[_Piece]] = {}
         self._rows: dict[int, int] = {}  # rows held per group
+        self.spill = spill
+        self._spill: BinaryIO | None = None  # opened when the first piece is compressed
 
     @property
     def rows(self) -> int:
@@ -161,17 +179,39 @@ class HeldRows:
                 self._release(group)
 
     def flush(self) -> None:
-        """Write every date still held, in date order; nothing is held afterwards. The last
-        stage is cut into its groups but not compressed: it is written at once."""
+        """Write every date still held, in date order; nothing is held afterwards (the spill
+        file is gone). The last stage is cut into its groups but not compressed: it is
+        written at once."""
         self._compress(plain=True)
         for group in sorted(self._rows):
             self._release(group)
+        self._close_spill()
 
     def clear(self) -> None:
-        """Drop everything held (after a failure)."""
+        """Drop everything held (after a failure), the spill file with it."""
         self._stage, self._staged = [], 0
         self._groups.clear()
         self._rows.clear()
+        self._close_spill()
+
+    def _close_spill(self) -> None:
+        if self._spill is not None:
+            self._spill.close()
+            self._spill = None
+            assert self.spill is not None
+            self.spill.unlink(missing_ok=True)
+
+    def _keep(self, data: pa.Buffer) -> pa.Buffer | tuple[int, int]:
+        """Where a compressed piece is held: appended to the spill file (its offset and
+        size), or in memory without one."""
+        if self.spill is None:
+            return data
+        if self._spill is None:
+            self.spill.parent.mkdir(parents=True, exist_ok=True)
+            self._spill = self.spill.open("w+b", buffering=0)
+        offset = self._spill.seek(0, os.SEEK_END)
+        self._spill.write(memoryview(data))
+        return offset, data.size
 
     def _compress(self, *, plain: bool = False) -> None:
         """Cut the staged tables into groups; take each group's rows at once in date order
@@ -208,13 +248,17 @@ class HeldRows:
             parts = slices.pop(group)
             table = _take(whole, np.concatenate([rows for rows, _, _ in parts]))
             offsets = np.cumsum([0, *(rows.size for rows, _, _ in parts)])
-            data: pa.Buffer | pa.Table = table
+            data: pa.Buffer | pa.Table | tuple[int, int] = table
             if not plain:
                 stream = pa.BufferOutputStream()
                 with pa.ipc.new_stream(stream, table.schema, options=options) as writer:
                     writer.write_table(table)
-                # a copy of the exact size: the stream's buffer grows by doubling (up to 2x)
-                data = pa.py_buffer(stream.getvalue().to_pybytes())
+                if self.spill is None:
+                    # a copy of the exact size: the stream's buffer grows by doubling (2x)
+                    data = pa.py_buffer(stream.getvalue().to_pybytes())
+                else:
+                    data = self._keep(stream.getvalue())
+                del stream
             piece = _Piece(
                 data,
                 np.concatenate([runs for _, runs, _ in parts]),
@@ -232,7 +276,7 @@ class HeldRows:
 
         pieces = self._groups.pop(group)
         del self._rows[group]
-        tables = [piece.table() for piece in pieces]
+        tables = [piece.table(self._spill) for piece in pieces]
         by_day: dict[int, list[pa.Table]] = {}
         for piece, table in zip(pieces, tables, strict=True):
             for day, lo, hi in zip(piece.days.tolist(), piece.bounds[:-1].tolist(),
