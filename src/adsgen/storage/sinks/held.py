@@ -111,7 +111,8 @@ class _Piece:
         if isinstance(data, tuple):
             assert spill is not None
             offset, size = data
-            data = pa.py_buffer(os.pread(spill.fileno(), size, offset))
+            spill.seek(offset)  # appends seek to the end first (`HeldRows._keep`)
+            data = pa.py_buffer(spill.read(size))
         return pa.ipc.open_stream(data).read_all()
 
 
@@ -208,7 +209,7 @@ class HeldRows:
             return data
         if self._spill is None:
             self.spill.parent.mkdir(parents=True, exist_ok=True)
-            self._spill = self.spill.open("w+b", buffering=0)
+            self._spill = self.spill.open("w+b")
         offset = self._spill.seek(0, os.SEEK_END)
         self._spill.write(memoryview(data))
         return offset, data.size
