@@ -39,8 +39,11 @@ BASE_BYTES = 300 << 20
 PLAN_BYTES_PER_LINE_ITEM = 5_000
 # Line items per advertiser of the bundled profiles (41,150 for --advertisers 20,000).
 LINE_ITEMS_PER_ADVERTISER = 2.1
-# One block in flight (a pool worker, or this process with --engine local): ~285 MiB.
-WORKER_BYTES = 300 << 20
+# One block in flight (a pool worker, or this process with --engine local): a worker of
+# `generate --line-items 20000 --days 30 --engine processes` peaked at 356 MiB
+# (benchmarks/peak_rss.py), the year-long block of `benchmarks/bench_block.py --line-items
+# 2056 --days 365` at 431 to 471 MiB with its held rows spilled to disk.
+WORKER_BYTES = 480 << 20
 # Disk per performance row, every table included (`generate --line-items 300 --days 30`:
 # Parquet 21.1, CSV 88.8, JSONL 345.6 bytes a row); other formats count as JSONL.
 BYTES_PER_ROW = {"parquet": 22, "csv": 90, "jsonl": 350}
