@@ -67,6 +67,7 @@ from adsgen.domain.enums import (
 )
 from adsgen.domain.experiment import MIN_CONTROL_IMPRESSIONS, control_size_problem
 from adsgen.domain.fields import MAX_AMOUNT, MAX_FLIGHT_DAYS, check_flight_start, to_utc_naive
+from adsgen.domain.markets import segment_cpm_factor
 from adsgen.exceptions import AdsgenError, SpecError
 from adsgen.seeding import rehash
 from adsgen.templates.platform_rules import fit_mime_mix, fit_mix
@@ -344,6 +345,9 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     # Targeting: a key a slot names is fixed, the others are drawn.
     fixed = [s.targeting.model_dump(include=s.targeting.model_fields_set) if s.targeting
              else {} for s in settings]
+    for keys in fixed:  # DMAs and states are US markets: such a line item buys in the US
+        if (keys.get("dma") or keys.get("state")) and "geo" not in keys:
+            keys["geo"] = ["US"]
     device_sets = np.full((len(pools.DEVICE_SETS), len(DEVICES)), -1, dtype=np.int64)
     for row, devices in enumerate(pools.DEVICE_SETS):
         device_sets[row, : len(devices)] = index_of(devices, DEVICES)
@@ -393,7 +397,10 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     cpm_low, cpm_high = platform.cpm_range
     where = band[:, 0] + (band[:, 1] - band[:, 0]) * u.u(6)
     value = cpm_low + (cpm_high - cpm_low) * where
-    drawn = np.maximum(np.rint(value * 100 / step) * step, step).astype(np.int64)
+    # audience segments cost a data premium on a drawn CPM (a fixed CPM is what is paid)
+    premium = np.array([segment_cpm_factor(s.targeting.segment if s.targeting else ())
+                        for s in settings], dtype=np.float64)[slot]
+    drawn = np.maximum(np.rint(value * premium * 100 / step) * step, step).astype(np.int64)
     cols.li_cpm = np.where(low >= 0, ranged, drawn)
     slot_position = np.array([_code(s.position, POSITIONS) for s in settings], dtype=np.int64)
     cols.li_position = fixed_or(slot_position[slot], index_of(list(pools.POSITION_MIX), POSITIONS)[

@@ -7,8 +7,10 @@ item's `currency`, all times are hour-aligned naive datetimes in UTC.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from adsgen.domain.enums import (
     AdFormat,
@@ -24,8 +26,22 @@ from adsgen.domain.enums import (
     PacingPeriod,
     PacingType,
 )
+from adsgen.domain.markets import AudienceSegment
 
-__all__ = ["SimCreative", "SimExperiment", "SimFrequencyCap", "SimLineItem"]
+__all__ = ["SimCreative", "SimExperiment", "SimFrequencyCap", "SimLineItem", "interned"]
+
+_T = TypeVar("_T")
+_INTERNED: dict[tuple[object, ...], tuple[object, ...]] = {}
+
+
+def interned(values: tuple[_T, ...]) -> tuple[_T, ...]:
+    """One shared tuple per distinct value (strings interned too): a 20,000-line-item plan
+    whose line items target a few DMA, state or segment lists holds each list once."""
+    if not values:
+        return ()
+    key = tuple(sys.intern(v) if isinstance(v, str) and type(v) is str else v for v in values)
+    found = _INTERNED.setdefault(key, key)
+    return found  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +83,9 @@ class SimLineItem:
     `active` is true only when the advertiser, campaign and line item are all ACTIVE.
     `budget_micros` is the lifetime budget (a daily budget already multiplied by days); it,
     the daily cap and the CPM are micros of `currency`.
-    Empty targeting tuples mean "no restriction" on that key. `time_zone` is the campaign's
+    Empty targeting tuples mean "no restriction" on that key; `dmas` (Nielsen codes as text),
+    `states` (USPS codes) and `segments` narrow the audience (`adsgen.domain.markets`) and
+    are shared tuples (`interned`). `time_zone` is the campaign's
     IANA zone: its pacing days run from local midnight to local midnight. `industry` is its
     advertiser's (it scales the planned frequency, `adsgen.simulate.ground_truth`); None
     when the caller does not know it (such a line item plans an average frequency).
@@ -101,3 +119,6 @@ class SimLineItem:
     experiment: SimExperiment | None = None
     platform: str = ""
     """The platform it buys on (`adsgen.world.platforms`); "": the run's first platform."""
+    dmas: tuple[str, ...] = ()
+    states: tuple[str, ...] = ()
+    segments: tuple[AudienceSegment, ...] = ()

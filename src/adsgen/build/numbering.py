@@ -15,7 +15,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from adsgen.build.items import SimCreative, SimExperiment, SimFrequencyCap, SimLineItem
+from adsgen.build.items import (
+    SimCreative,
+    SimExperiment,
+    SimFrequencyCap,
+    SimLineItem,
+    interned,
+)
 from adsgen.domain.enums import (
     BudgetType,
     CampaignStatus,
@@ -136,6 +142,9 @@ def sim_item(
         platform=item.platform or "",
         geos=geos,
         dayparts=tuple(targeting.daypart),
+        dmas=interned(tuple(targeting.dma)),
+        states=interned(tuple(targeting.state)),
+        segments=interned(tuple(targeting.segment)),
         time_zone=time_zone or DEFAULT_TIME_ZONE,
         experiment=experiment,
         industry=industry,

@@ -38,6 +38,7 @@ from adsgen.domain.enums import (
 )
 from adsgen.domain.experiment import control_size_problem
 from adsgen.domain.fields import to_micros, to_utc_naive
+from adsgen.domain.markets import segment_cpm_factor
 from adsgen.domain.money import convert
 from adsgen.domain.schemas import (
     AdvertiserCreate,
@@ -350,8 +351,9 @@ def _line_item(
         cpm = convert(
             _draw_between(fakes, settings.cpm, BudgetProvider.CPM_STEP), currency, source=source
         )
-    else:
-        cpm = convert(fakes.budget.cpm(objective, platform), currency)
+    else:  # a drawn CPM carries the data premium of the audience segments targeted
+        cpm = convert(fakes.budget.cpm(objective, platform, premium=segment_cpm_factor(
+            targeting.segment)), currency)
     frequency_cap = (
         settings.frequency_cap
         if "frequency_cap" in fixed

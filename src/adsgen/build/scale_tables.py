@@ -17,7 +17,13 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from adsgen.build.items import SimCreative, SimExperiment, SimFrequencyCap, SimLineItem
+from adsgen.build.items import (
+    SimCreative,
+    SimExperiment,
+    SimFrequencyCap,
+    SimLineItem,
+    interned,
+)
 from adsgen.build.numbering import experiment_columns, flight_columns
 from adsgen.build.pools import CapKey, budget_shares
 from adsgen.domain.enums import (
@@ -424,6 +430,9 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
         cols.li_fcap.tolist(), campaign_caps, strict=True)]
     caps_micros = [None if c < 0 else c * MICROS_PER_CENT for c in cols.li_cap.tolist()]
     experiments, served = _experiments(cols)
+    markets = {key: _objects(cols.li_slot, [
+        interned(tuple(getattr(slot.targeting, key.value)) if slot.targeting is not None else ())
+        for slot in cols.prof.slots]) for key in _FIXED_ONLY}
     return [
         SimLineItem(
             line_item_id=i, campaign_id=a, advertiser_id=a, start=start, end=end, active=True,
@@ -432,9 +441,11 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             pacing_period=pacing_period, frequency_cap=fcap, creatives=made_for,
             devices=devices, genres=genres, geos=geos, dayparts=dayparts, time_zone=zone,
             industry=industry, experiment=experiment, platform=cols.platform.name,
+            dmas=dmas, states=states, segments=segments,
         )
         for i, a, objective, fmt, position, cpm, amount, cap, pacing_type, pacing_period, fcap,
-        made_for, devices, genres, geos, dayparts, zone, industry, experiment in zip(
+        made_for, devices, genres, geos, dayparts, zone, industry, experiment, dmas, states,
+        segments in zip(
             range(1, adv.size + 1), (adv + 1).tolist(),
             _objects(cols.objective[adv], OBJECTIVES), _objects(cols.li_format, FORMATS),
             _objects(cols.li_position, POSITIONS), (cols.li_cpm * MICROS_PER_CENT).tolist(),
@@ -444,7 +455,8 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             _row_tuples(cols.li_devices, DEVICES), _row_tuples(cols.li_genres, GENRES),
             served, _objects(cols.li_daypart, cols.daypart_sets),
             _objects(cols.zone[adv], cols.zones), _objects(cols.industry[adv], INDUSTRIES),
-            experiments, strict=True,
+            experiments, markets[TargetingKey.dma], markets[TargetingKey.state],
+            markets[TargetingKey.segment], strict=True,
         )
     ]
 

@@ -60,7 +60,7 @@ from adsgen.domain.fields import (
     to_micros,
 )
 from adsgen.domain.fields import rule_error as _fail
-from adsgen.domain.markets import AudienceSegment
+from adsgen.domain.markets import AudienceSegment, audience_problem
 from adsgen.domain.money import cpm_bounds, minor_unit, shown_amount
 from adsgen.exceptions import shown
 
@@ -243,6 +243,17 @@ class Targeting(_Schema):
         if isinstance(data, Sequence) and not isinstance(data, str | bytes):
             return _targeting_mapping(_targeting_row(row) for row in data)
         return data
+
+    @model_validator(mode="after")
+    def _matches_households(self) -> Self:
+        """A targeting whose audience is 0 households (or a US market outside the US) is an
+        error naming the keys and why (`adsgen.domain.markets.audience_problem`)."""
+        if self.dma or self.state or self.segment:
+            problem = audience_problem(geo=self.geo, dma=self.dma, state=self.state,
+                                       segment=self.segment)
+            if problem:
+                raise _fail(problem)
+        return self
 
     def rows(self) -> list[tuple[TargetingKey, str]]:
         """(key, value) pairs in TargetingKey order, as stored in the targeting table."""

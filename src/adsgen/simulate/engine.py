@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
+from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
 from adsgen.build.platform_set import PlatformSet, platform_set
@@ -52,7 +53,13 @@ from adsgen.simulate.grains import (
     marginal_incremental,
 )
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
-from adsgen.simulate.ground_truth import WorldTruth, draw_params, ground_truth_table
+from adsgen.simulate.ground_truth import (
+    FREQUENCY_SIZE_POWER,
+    Params,
+    WorldTruth,
+    draw_params,
+    ground_truth_table,
+)
 from adsgen.simulate.incrementality import (
     attributed_probabilities,
     attribution_multiplier,
@@ -77,7 +84,11 @@ from adsgen.world.households import (
     targetable,
 )
 from adsgen.world.inventory import Inventory, hourly_slots
+from adsgen.world.lineitems import Targets
 from adsgen.world.platforms import allocate_each, allocations
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 
 __all__ = [
     "DEFAULT_BATCH_ROWS", "SimResult", "combine_summed", "simulate", "simulate_batches",
@@ -247,6 +258,29 @@ def _batch_result(
     return SimResult({name: tables[name] for name in FACT_TABLES})
 
 
+def _narrowed_exposure(
+    tg: Targets, platform: Platform, targeted: I64, union: F64, params: Params,
+) -> tuple[F64, Params]:
+    """The NBD exposure shape of each line item and its params with the planned frequency its
+    audience gives.
+
+    The planned frequency grows with a buy's impressions as size^FREQUENCY_SIZE_POWER
+    (`ground_truth`); DMAs, states and segments shrink the audience by a share s (targetable
+    households ÷ those of its geos, devices and genres alone), so the same impressions are
+    1/s times as many per household and the planned frequency is × s^(−FREQUENCY_SIZE_POWER):
+    the NBD curve against the smaller population then reaches fewer households, more often.
+    Untargeted line items (s = 1) are unchanged."""
+    broad = targetable(platform, tg.geo_masks(len(served_geos(platform))), tg.device_masks(),
+                       tg.genre_household_share).union
+    narrow = np.divide(targeted, broad, out=np.ones(tg.n), where=broad > 0)
+    frequency = np.where(
+        narrow < 1.0,
+        params.frequency_target * np.maximum(narrow, 1e-6) ** -FREQUENCY_SIZE_POWER,
+        params.frequency_target)
+    params = replace(params, frequency_target=frequency)
+    return nbd_shape_for_frequency(tg.planned / union, frequency), params
+
+
 def _simulate_batch(
     items: list[SimLineItem], *, platform: Platform, seed: int, world: Allocation,
     inventory: Inventory,
@@ -260,13 +294,14 @@ def _simulate_batch(
         grid, seed=seed, invalid_rate=platform.invalid_traffic_rate, cpm_mid=math.sqrt(low * high)
     )
     households = targetable(platform, tg.geo_masks(len(served_geos(platform))),
-                            tg.device_masks(), tg.genre_household_share)
+                            tg.device_masks(), tg.genre_household_share,
+                            market_tv=tg.market_tv, segment_shares=tg.segment_share)
     # a holdout or PSA control group is not the line item's audience: it delivers to the rest
     control, treated_share = split_households(grid.items, households.union)
     pop = np.floor(households.by_device[grid.pair_li, grid.pair_dev]
                    * treated_share[grid.pair_li])
     union = np.maximum((households.union - control).astype(np.float64), 1.0)
-    shape = nbd_shape_for_frequency(tg.planned / union, params.frequency_target)
+    shape, params = _narrowed_exposure(tg, platform, households.union, union, params)
     bound, asked = slot_bound(grid, alloc, inventory)
     supply = won_supply(grid, bound, seed=seed, dispersion=platform.dispersion)
     windows = cap_windows(grid)

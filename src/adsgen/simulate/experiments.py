@@ -88,7 +88,9 @@ def _geo_control_households(platform: Platform, targets: Targets, rows: I64,
         assert experiment is not None
         mask[k, [geos.index(g) for g in experiment.control_geos if g in geos]] = True
     households = targetable(platform, mask, targets.device_masks()[rows],
-                            targets.genre_household_share[rows])
+                            targets.genre_household_share[rows],
+                            market_tv=targets.market_tv[rows],
+                            segment_shares=targets.segment_share[rows])
     return households.union
 
 

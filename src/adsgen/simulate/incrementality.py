@@ -171,7 +171,9 @@ def incrementality(
     decay = _between(_uniforms(keys, 0), *ADSTOCK_DECAY)
     half = _between(_uniforms(keys, 1), *HILL_HALF_SATURATION)
     slope = _between(_uniforms(keys, 2), *HILL_SLOPE)
-    rate_max = _between(_uniforms(keys, 3), *INCREMENTAL_RATE_MAX, log=True)
+    # in-market and retailer audiences respond more (adsgen.domain.markets)
+    rate_max = _between(_uniforms(keys, 3), *INCREMENTAL_RATE_MAX, log=True) * \
+        grid.targets.conversion_lift
     advertisers = np.array([item.advertiser_id for item in grid.items], dtype=np.int64)
     baseline_rate = _between(
         _uniforms(entity_keys(seed, "simulate.baseline", advertisers), 0), *BASELINE_RATE,

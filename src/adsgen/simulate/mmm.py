@@ -40,7 +40,7 @@ from adsgen.simulate.grid import DEVICES, Grid
 from adsgen.simulate.incrementality import Incrementality
 from adsgen.templates.spec import Platform
 from adsgen.world.calendar import day_factors
-from adsgen.world.households import geo_households, served_geos
+from adsgen.world.households import geo_audience, geo_households, served_geos
 
 __all__ = [
     "CONTROLS", "DERIVED", "KEY", "MARKET_SHARE", "combine", "geo_weights", "market_share",
@@ -150,13 +150,12 @@ def _code(advertiser: I64, week: I64, n_geo: int) -> I64:
 
 
 def geo_weights(grid: Grid, platform: Platform) -> I64:
-    """(line item, geo): the households of each targeted served geo, 0 elsewhere (every
-    served geo when a line item targets none of them): the weights of the geo split."""
-    households = geo_households(platform)
-    mask = grid.targets.geo_masks(households.size)
+    """(line item, geo): the targeted households of each targeted served geo (the US's
+    narrowed to its DMAs and states, `geo_audience`), 0 elsewhere (every served geo when a
+    line item targets none of them): the weights of the geo split."""
+    mask = grid.targets.geo_masks(len(served_geos(platform)))
     mask[~mask.any(axis=1)] = True
-    out: I64 = np.where(mask, households[None, :], 0)
-    return out
+    return geo_audience(platform, mask, grid.targets.market_tv)
 
 
 def market_share(seed: int, advertisers: I64) -> F64:

@@ -3,26 +3,28 @@
 A segment is a served geo × device × UTC day. Every line item of the plan that targets it
 asks for a share of its slots:
 
-    need = min(win × genre share,  HEADROOM × its even daily rate ÷ the slots it can use on
-                                   an average day of its flight (its geos, devices, day-parts))
+    need = min(win × genre share × audience share,
+               HEADROOM × its even daily rate ÷ the slots it can use on
+               an average day of its flight (its geos, devices, day-parts))
 
 where `win` is the share of the slots it could win against the rest of the market (drawn
-log-uniform 4–30 %, scaled by √(CPM ÷ the platform's mid CPM), divided by the market's demand
-of the day — Q4 and holidays: `world.calendar`), the genre share limits it to
-the viewing of its genres, and HEADROOM leaves pacing room for peaks and catch-up (more for
-AHEAD, and for ASAP, which spends a day's budget in its first hours — or, over the flight,
-the whole budget in about a day). Competitive separation — two ads of one industry never in
-one pod — then caps each industry's asks: in every segment-day, Σ need ÷ slots per impression
-over the industry's line items may not pass the segment's pods per slot
-(`world.pods.pods_per_slot`), so where an industry's peak day asks for more, each of its line
-items in that segment has its need (and even rate) scaled by the same factor, pods ÷ peak
-(the smallest over its segments), and its `granted` share counts the cut. Line items are then
-served in priority order — higher CPM (in USD) first, then lower id — each getting
-min(need, what is left), in two rounds: everyone's even rate first, then the headroom above
-it: a greedy market clearing whose total never exceeds the segment's
-slots. A line item's share applies to every hour of the segment-day, so in every geo ×
-device × hour Σ shares ≤ 1 and the impressions it can buy,
-share × slots ÷ its slots per impression, keep Σ impressions × slots per impression ≤ slots.
+log-uniform 4–30 %, scaled by √(CPM ÷ the platform's mid CPM), divided by the market's
+demand of the day — Q4 and holidays: `world.calendar`), the genre share limits it to the
+viewing of its genres and the audience share (`Targets.audience_share`: its DMAs, states and
+segments) to the viewing of the households it targets, and HEADROOM leaves pacing room for
+peaks and catch-up (more for AHEAD, and for ASAP, which spends a day's budget in its first
+hours — or, over the flight, the whole budget in about a day). Competitive separation — two
+ads of one industry never in one pod — then caps each industry's asks: in every segment-day,
+Σ need ÷ slots per impression over the industry's line items may not pass the segment's pods
+per slot (`world.pods.pods_per_slot`), so where an industry's peak day asks for more, each
+of its line items in that segment has its need (and even rate) scaled by the same factor,
+pods ÷ peak (the smallest over its segments), and its `granted` share counts the cut. Line
+items are then served in priority order — higher CPM (in USD) first, then lower id — each
+getting min(need, what is left), in two rounds: everyone's even rate first, then the
+headroom above it: a greedy market clearing whose total never exceeds the segment's slots. A
+line item's share applies to every hour of the segment-day, so in every geo × device × hour
+Σ shares ≤ 1 and the impressions it can buy, share × slots ÷ its slots per impression, keep
+Σ impressions × slots per impression ≤ slots.
 
 Because priority is one order for the whole plan, a segment-day's outcome is told by two
 cut-offs (one per round) and the share the line item at each cut got: the allocation of a
@@ -222,7 +224,8 @@ def allocate(items: Sequence[SimLineItem], platform: Platform, seed: int) -> All
     headroom = np.where(whole, 1.5 * np.maximum(tg.hours, 24) / 24.0, headroom)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # 0 slots: 0 asked
         wanted = np.where(average > 0, headroom * rate / average, 0.0)
-        cap = win * tg.genre_view_share / np.where(flight_demand > 0, flight_demand, 1.0)
+        cap = win * tg.genre_view_share * tg.audience_share(platform) / np.where(
+            flight_demand > 0, flight_demand, 1.0)
         need = np.minimum(wanted, cap)
         base = np.minimum(np.where(average > 0, BASE * rate / average, 0.0), need)
 

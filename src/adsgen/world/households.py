@@ -16,6 +16,10 @@ genres they watch and how much — a compact description, not one row per househ
 
 Targeting selects a sub-population: `targetable` gives its size per line item and device
 (and de-duplicated over devices), the true audience a reach curve is measured against.
+DMAs and states narrow the US geo to its targeted TV homes (`geo_audience`: the US
+households × the targeted DMAs' TV homes ÷ all 210 DMAs', in integers), and audience
+segments keep their household share (`adsgen.domain.markets.segment_shares`), independent of
+geo, device and genre.
 `sample_households` draws concrete households (ids, geo, devices, intensity) from the same
 description, for features that need ids.
 """
@@ -29,6 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.domain.enums import DeviceType, Genre
+from adsgen.domain.markets import total_tv_households
 from adsgen.seeding import entity_keys, hash_counters, normal, rehash, uniform
 from adsgen.templates.spec import Platform
 
@@ -36,9 +41,11 @@ __all__ = [
     "DEVICE_ORDER",
     "GENRE_BREADTH",
     "OWNERSHIP",
+    "US",
     "VIEWING_SHAPE",
     "Households",
     "genre_audience_share",
+    "geo_audience",
     "geo_households",
     "nbd_reach",
     "nbd_shape_for_frequency",
@@ -88,6 +95,24 @@ def geo_households(platform: Platform) -> I64:
     return result
 
 
+US = "US"
+"""The geo DMAs and states lie in."""
+
+
+def geo_audience(platform: Platform, geo_masks: NDArray[np.bool_],
+                 market_tv: I64 | None = None) -> I64:
+    """(n, geos) households of each line item's targeted served geos, 0 elsewhere; the US
+    column holds US households × `market_tv` ÷ all DMAs' TV homes (floor) — the share of the
+    platform's US households in the line item's DMAs and states (`market_tv` None: all)."""
+    households = geo_households(platform)
+    out: I64 = np.where(geo_masks, households[None, :], 0).astype(np.int64)
+    geos = served_geos(platform)
+    if market_tv is not None and US in geos:
+        us = geos.index(US)
+        out[:, us] = out[:, us] * market_tv.astype(np.int64) // total_tv_households()
+    return out
+
+
 def ownership(platform: Platform) -> F64:
     """(3,) share of households owning each device (0 where the platform does not serve it)."""
     return np.array(
@@ -116,14 +141,21 @@ def targetable(
     geo_masks: NDArray[np.bool_],
     device_masks: NDArray[np.bool_],
     genre_shares: F64,
+    *,
+    market_tv: I64 | None = None,
+    segment_shares: F64 | None = None,
 ) -> Households:
     """Targetable households for line items given as masks.
 
     `geo_masks` (n, geos) marks the targeted served geos, `device_masks` (n, 3) the targeted
-    devices, `genre_shares` (n,) the genre audience share (`genre_audience_share`).
+    devices, `genre_shares` (n,) the genre audience share (`genre_audience_share`),
+    `market_tv` (n,) the TV homes of the targeted DMAs and states (`geo_audience`) and
+    `segment_shares` (n,) the audience segments' share (None: no narrowing).
     """
-    in_geos = geo_masks.astype(np.float64) @ geo_households(platform).astype(np.float64)
+    in_geos = geo_audience(platform, geo_masks, market_tv).sum(axis=1).astype(np.float64)
     base = in_geos * genre_shares
+    if segment_shares is not None:
+        base = base * segment_shares
     own = ownership(platform)
     by_device = np.floor(base[:, None] * own[None, :] * device_masks)
     any_device = 1.0 - np.prod(1.0 - own[None, :] * device_masks, axis=1)

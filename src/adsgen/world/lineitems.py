@@ -3,7 +3,8 @@
 `targets(items, platform)` turns frozen line items (sorted by id) into arrays once — a loop
 over line items reading their targeting; everything after it is whole-array arithmetic.
 The allocation (whole plan) and the simulation (one batch) both read these, so they agree on
-every line item's geos, devices, day-parts and genres by construction.
+every line item's geos, devices, day-parts, genres, DMAs, states and audience segments by
+construction.
 """
 
 from __future__ import annotations
@@ -16,10 +17,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from adsgen.build.items import SimCreative, SimLineItem
+from adsgen.domain.markets import (
+    market_tv_households,
+    segment_conversion_lift,
+    segment_shares,
+)
 from adsgen.domain.money import usd_per_unit
 from adsgen.templates.spec import Platform
 from adsgen.world.curves import daypart_mask
-from adsgen.world.households import DEVICE_ORDER, genre_audience_share, served_geos
+from adsgen.world.households import (
+    DEVICE_ORDER,
+    genre_audience_share,
+    geo_audience,
+    served_geos,
+)
 from adsgen.world.inventory import slot_units
 
 __all__ = [
@@ -95,6 +106,9 @@ class Targets:
     hour_mask: NDArray[np.bool_]  # (n, 24): targeted local hours
     genre_view_share: F64  # share of viewing (and slots) in the targeted genres
     genre_household_share: F64  # share of households watching them
+    market_tv: I64  # TV homes of its DMAs and states (all DMAs' when it names none)
+    segment_share: F64  # share of households its audience segments keep (1: none)
+    conversion_lift: F64  # its segments' multiplier of the incremental conversion rate
     units: I64  # slots taken by the line item's longest servable creative
     planned: I64  # impressions the budget buys
     cpm_usd: F64
@@ -124,6 +138,15 @@ class Targets:
         mask = np.zeros((self.n, n_geos), dtype=np.bool_)
         mask[np.repeat(np.arange(self.n), self.n_geo), self.geo_codes] = True
         return mask
+
+    def audience_share(self, platform: Platform) -> F64:
+        """(n,) share of the households of its geos that its DMAs, states and segments keep:
+        the share of its geos' slots it may buy (`adsgen.world.allocation`)."""
+        masks = self.geo_masks(len(served_geos(platform)))
+        everyone = geo_audience(platform, masks).sum(axis=1).astype(np.float64)
+        kept = geo_audience(platform, masks, self.market_tv).sum(axis=1).astype(np.float64)
+        share: F64 = np.divide(kept, everyone, out=np.ones(self.n), where=everyone > 0)
+        return share * self.segment_share
 
     def device_masks(self) -> NDArray[np.bool_]:
         """(n, 3): the targeted devices as a mask."""
@@ -158,6 +181,7 @@ def targets(items: Sequence[SimLineItem], platform: Platform) -> Targets:
     start = np.array([epoch_seconds(i.start) for i in items], dtype=np.int64)
     end = np.array([epoch_seconds(i.end) for i in items], dtype=np.int64)
     cpm = np.array([i.cpm_micros for i in items], dtype=np.float64) / 1e6
+    segments = [i.segments for i in items]
     return Targets(
         ids=np.array([i.line_item_id for i in items], dtype=np.int64),
         start=start,
@@ -169,6 +193,9 @@ def targets(items: Sequence[SimLineItem], platform: Platform) -> Targets:
         hour_mask=masks,
         genre_view_share=view_share,
         genre_household_share=hh_share,
+        market_tv=market_tv_households([i.dmas for i in items], [i.states for i in items]),
+        segment_share=segment_shares(segments),
+        conversion_lift=segment_conversion_lift(segments),
         units=units,
         planned=planned_impressions(items),
         cpm_usd=cpm * usd_per_unit([i.currency for i in items]) if n else np.zeros(0),

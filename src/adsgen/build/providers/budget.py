@@ -58,11 +58,13 @@ class BudgetProvider(WeightedProvider):
         """How many line items a campaign splits its budget into."""
         return self.weighted(self.LINE_ITEM_COUNT)
 
-    def cpm(self, objective: Objective, platform: Platform) -> Decimal:
-        """A CPM inside the platform's range, in the objective's band, in steps of $0.50."""
+    def cpm(self, objective: Objective, platform: Platform, *, premium: float = 1.0) -> Decimal:
+        """A CPM inside the platform's range, in the objective's band, × `premium` (the data
+        fee of audience segments, `adsgen.domain.markets.segment_cpm_factor`), in steps of
+        $0.50."""
         low, high = platform.cpm_range
         band_low, band_high = self.CPM_BAND[objective]
-        value = low + (high - low) * self.generator.random.uniform(band_low, band_high)
+        value = (low + (high - low) * self.generator.random.uniform(band_low, band_high)) * premium
         return max(self.round_to(Decimal(str(value)), self.CPM_STEP), Decimal("0.50"))
 
     def budget_amount(self, objective: Objective, flight: FlightSchema) -> Decimal:

@@ -69,6 +69,8 @@ class TargetingProvider(WeightedProvider):
         """A valid Targeting; keys set explicitly in `fixed` are kept, the others drawn (a key
         the platform does not sell is left open rather than drawn)."""
         kept = fixed.model_dump(include=fixed.model_fields_set) if fixed is not None else {}
+        if (kept.get("dma") or kept.get("state")) and "geo" not in kept:
+            kept["geo"] = ["US"]  # DMAs and states are US markets: the line item buys there
         drawn = {
             "device": self.devices,
             "genre": lambda: self.genres(platform),
