@@ -182,8 +182,11 @@ GROUND_TRUTH_SCHEMA = _with_platform([
            "Seed of the run that drew these values (--seed): same seed, same truth."),
     _field("audience", pa.int64(),
            "Targetable households on this device: households of the platform in the line"
-           " item's geos that watch its genres and own the device — the population N of its"
-           " reach curve on the device; cumulative_reach never exceeds it.", "households"),
+           " item's geos (the US narrowed to its DMAs and states: US households × their TV"
+           " homes ÷ all 210 DMAs') that watch its genres, are in its audience segments"
+           " (shares add within a segment kind, multiply across kinds) and own the device — the"
+           " population N of its reach curve on the device; cumulative_reach never exceeds"
+           " it.", "households"),
     _field("cpm_micros", pa.int64(),
            "The line item's CPM (line_items.cpm_micros), so the truth stands alone.",
            "micros per 1,000 impressions"),
@@ -204,7 +207,9 @@ GROUND_TRUTH_SCHEMA = _with_platform([
            " few households (high frequency); large k: the Poisson curve.", "shape"),
     _field("planned_frequency", pa.float64(),
            "Average impressions per reached household the line item was planned for (grows"
-           " with its size and is scaled by its industry, Innovid 2023); exposure_shape is"
+           " with its size and is scaled by its industry, Innovid 2023; × s^−0.2 when DMAs,"
+           " states or segments keep a share s of its audience: the same impressions on fewer"
+           " households); exposure_shape is"
            " set so the planned impressions reach planned impressions ÷ planned_frequency"
            " households.",
            "impressions per household"),
@@ -410,7 +415,9 @@ CONVERSION_TRUTH_SCHEMA = pa.schema([
            "share 0-1 per day"),
     _field("incremental_rate_max", pa.float64(),
            "r: incremental conversions per exposed household per day of adstock at saturation"
-           " (log-uniform 1e-4 to 1.2e-3 per line item).", "conversions per household"),
+           " (log-uniform 1e-4 to 1.2e-3 per line item, × the segment conversion lift of its"
+           " audience segments: 2 for in_market, 1.5 for retailer, the product over kinds,"
+           " adsgen.domain.markets.SEGMENT_CONVERSION_LIFT).", "conversions per household"),
     _field("effective_impressions", pa.float64(),
            "E_d: the day's valid impressions weighted by quality, Σ (impressions − invalid) × q"
            " over its performance rows, q = the creative's completion probability on the device"

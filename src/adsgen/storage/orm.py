@@ -529,7 +529,12 @@ class TargetingRule(Base):
         _about(
             "Where and when each line item may serve, as (key, value) rows: a line item serves"
             " on any of the values listed under a key, and must match every key it lists; a"
-            " key with no row does not restrict it.",
+            " key with no row does not restrict it. dma, state and segment narrow its audience"
+            " (ground_truth.audience): DMAs and states keep the TV homes of those markets of"
+            " the US (a DMA counts in its principal state), segments keep their share of"
+            " households (adsgen.domain.markets.SEGMENT_SHARE); segments raise a drawn CPM by"
+            " a data premium per kind (+10 % to +30 %) and in-market or retailer segments the"
+            " incremental conversion rate (conversion_truth.incremental_rate_max).",
             grain="one row per line item × key × value",
             joins=["line_items ON line_items.id = targeting.line_item_id"],
         ),
