@@ -26,6 +26,7 @@ from adsgen.domain.markets import (
 )
 from adsgen.domain.schemas import Targeting
 from adsgen.simulate import simulate
+from adsgen.simulate.ground_truth import PLANNED_FREQUENCY_RANGE
 from adsgen.templates import catalog
 from adsgen.world.households import US, geo_audience, geo_households, served_geos, targetable
 from adsgen.world.lineitems import targets
@@ -122,6 +123,10 @@ def test_a_tiny_market_under_delivers_for_want_of_supply() -> None:
         0.1 * sum(broad["performance"]["impressions"].to_pylist())
     reasons = small["pacing"]["shortfall_reason"].to_pylist()
     assert reasons.count("supply") > len(reasons) // 2
+    # 4,230 of 113 M TV homes would multiply the planned frequency by ~8: it stops at the top
+    planned = small["ground_truth"]["planned_frequency"].to_pylist()[0]
+    assert broad["ground_truth"]["planned_frequency"].to_pylist()[0] < planned
+    assert planned == PLANNED_FREQUENCY_RANGE[1]
 
 
 def test_in_market_segments_raise_the_incremental_conversion_rate() -> None:

@@ -207,9 +207,9 @@ GROUND_TRUTH_SCHEMA = _with_platform([
            " few households (high frequency); large k: the Poisson curve.", "shape"),
     _field("planned_frequency", pa.float64(),
            "Average impressions per reached household the line item was planned for (grows"
-           " with its size and is scaled by its industry, Innovid 2023; × s^−0.2 when DMAs,"
-           " states or segments keep a share s of its audience: the same impressions on fewer"
-           " households); exposure_shape is"
+           " with its size and is scaled by its industry, Innovid 2023, within 2-20; × s^−0.2,"
+           " at most 20, when DMAs, states or segments keep a share s of its audience: the"
+           " same impressions on fewer households); exposure_shape is"
            " set so the planned impressions reach planned impressions ÷ planned_frequency"
            " households.",
            "impressions per household"),

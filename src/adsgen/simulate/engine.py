@@ -55,6 +55,7 @@ from adsgen.simulate.grains import (
 from adsgen.simulate.grid import DEVICES, build_grid, row_count
 from adsgen.simulate.ground_truth import (
     FREQUENCY_SIZE_POWER,
+    PLANNED_FREQUENCY_RANGE,
     Params,
     WorldTruth,
     draw_params,
@@ -267,16 +268,17 @@ def _narrowed_exposure(
     The planned frequency grows with a buy's impressions as size^FREQUENCY_SIZE_POWER
     (`ground_truth`); DMAs, states and segments shrink the audience by a share s (targetable
     households ÷ those of its geos, devices and genres alone), so the same impressions are
-    1/s times as many per household and the planned frequency is × s^(−FREQUENCY_SIZE_POWER):
+    1/s times as many per household and the planned frequency is × s^(−FREQUENCY_SIZE_POWER)
+    (at most PLANNED_FREQUENCY_RANGE's top, never below the broad plan's):
     the NBD curve against the smaller population then reaches fewer households, more often.
     Untargeted line items (s = 1) are unchanged."""
     broad = targetable(platform, tg.geo_masks(len(served_geos(platform))), tg.device_masks(),
                        tg.genre_household_share).union
     narrow = np.divide(targeted, broad, out=np.ones(tg.n), where=broad > 0)
-    frequency = np.where(
-        narrow < 1.0,
-        params.frequency_target * np.maximum(narrow, 1e-6) ** -FREQUENCY_SIZE_POWER,
-        params.frequency_target)
+    planned = params.frequency_target
+    frequency = np.where(narrow < 1.0, np.maximum(planned, np.minimum(
+        planned * np.maximum(narrow, 1e-6) ** -FREQUENCY_SIZE_POWER,
+        PLANNED_FREQUENCY_RANGE[1])), planned)
     params = replace(params, frequency_target=frequency)
     return nbd_shape_for_frequency(tg.planned / union, frequency), params
 

@@ -39,6 +39,7 @@ __all__ = [
     "INDUSTRY_FREQUENCY",
     "LINE_ITEM_RANGES",
     "OVERRIDES",
+    "PLANNED_FREQUENCY_RANGE",
     "Params",
     "draw_params",
     "ground_truth_table",
@@ -76,6 +77,8 @@ FREQUENCY_SIZE_POWER = 0.2
 [2, 20]: it rises with size as Innovid 2023 reports (5.2 for 20-39 M impressions, 12.1 above
 200 M, realism.md E); base 6-11 gives 8.5 on average at 30 M and about 5 at the ~2 M
 impressions of a median line item of the default datasets (`generate`, `run-all`)."""
+PLANNED_FREQUENCY_RANGE: Range = (2.0, 20.0)
+"""The planned frequency stays within these bounds (size, industry and narrow targeting)."""
 AVERAGE_FREQUENCY = 7.4
 INDUSTRY_FREQUENCY: dict[Industry, float] = {
     Industry.travel: 12.9,
@@ -160,7 +163,7 @@ def draw_params(grid: Grid, *, seed: int, invalid_rate: float, cpm_mid: float) -
     size = np.maximum(grid.targets.planned, 1) / 30e6
     planned_frequency = np.clip(
         per_item["frequency_base"] * size**FREQUENCY_SIZE_POWER * industry_factor(grid.items),
-        2.0, 20.0,
+        *PLANNED_FREQUENCY_RANGE,
     )
     start = by_device["start"]
     completion = np.minimum(by_device["completion"], start - 0.001)
