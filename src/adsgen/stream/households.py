@@ -44,8 +44,9 @@ numbering of the line item's households, day by day:
   today are picked together (`_plan`), least flexible device first: how many of them are
   households no device has today yet is set so that the day's households over all devices
   number exactly A, the rest are households some device has today; within each kind keyed
-  at random, those the cap still allows first, and households another device could also
-  pick first when later devices must share.
+  at random, those the cap still allows first; of the households a device adds, as many
+  that later devices could also pick as leaves those devices midway between the fewest
+  they must share and the most that still leaves them room for what they must add.
 
 The batch's rows always allow this (`simulate.reach_table`: U grows by at most the devices'
 new households of the day; A is at least the day's new households plus any device's
@@ -353,9 +354,23 @@ class Households:
                 if max(low, lo) <= min(high, hi):
                     low, high = max(low, lo), min(high, hi)
             add = min(max(round(more * old[d] / (old[d] + left)) if more > 0 else 0, low), high)
-            if left > more - add:  # later devices must share: add households they can pick
-                score = score + (later[earlier[d]] == 0).astype(np.float32)
-            pick = np.concatenate([_lowest(outside, score, add),
+            # the households it adds: as many the later devices could also pick as puts the
+            # later devices' households seen today midway between the fewest they must share
+            # and the most that still leaves room for what they must add
+            rest = order[at + 1:]
+            common = later[earlier[d][outside]] > 0
+            both, alone = outside[common], outside[~common]
+            inside_later = sum(int(seen[earlier[e]].sum()) for e in rest)
+            need = left - (more - add)
+            room = sum(len(earlier[e]) for e in rest) - (more - add)
+            grow = max((need + max(room, need)) // 2 - inside_later, 0)
+            per = float(later[earlier[d][both]].mean()) if len(both) else 1.0
+            low, high = max(add - len(alone), 0), min(add, len(both))
+            lo, hi = add - int((score[alone] < 2).sum()), int((score[both] < 2).sum())
+            if max(low, lo) <= min(high, hi):  # households the cap still allows now first
+                low, high = max(low, lo), min(high, hi)
+            share = min(max(round(grow / per), low), high)
+            pick = np.concatenate([_lowest(both, score, share), _lowest(alone, score, add - share),
                                    _lowest(inside, score, old[d] - add)])
             pick = pick[np.argsort(score[pick], kind="stable")]
             seen[earlier[d][pick]] = True
