@@ -17,9 +17,10 @@ among those the cap still allows. Per hour, in this order:
 2. some of the day's earlier households not yet seen today get one: at least as many as the
    day's later hours could no longer cover, and their share of the hour's free impressions;
 3. the rest go to the day's households (earlier ones and those new so far) in proportion to
-   a per-household exposure intensity, a keyed gamma draw with the line item's NBD shape
-   (`ground_truth.exposure_shape`): heavy and light viewers, as the batch's frequency
-   distribution assumes; never past what the cap leaves a household in its window.
+   a per-household exposure intensity, a keyed draw from the line item's NBD gamma
+   (`ground_truth.exposure_shape`) given that the household was reached
+   (`_reached_intensity`): heavy and light viewers, as the batch's frequency distribution
+   assumes; never past what the cap leaves a household in its window.
 
 Where the batch's numbers leave no way to do all of this (a cap that the day's households
 cannot carry), the household ids keep the reach exact and the overflow is counted in
