@@ -14,6 +14,7 @@ from adsgen.build.items import SimLineItem
 from adsgen.domain.enums import AdFormat, AdPosition
 from adsgen.simulate import simulate
 from adsgen.simulate.columns import CREATIVE_TRUTH_SCHEMA, FACT_TABLES, GROUND_TRUTH_SCHEMA
+from adsgen.simulate.ground_truth import DURATION_SLOPE
 from simfactory import creative, line_item, platform, sim_items
 
 P_NAMES = [n for n in GROUND_TRUTH_SCHEMA.names if n.startswith("p_")]
@@ -83,8 +84,9 @@ def test_creative_attributes_explain_the_probabilities() -> None:
     assert devices == {"ctv", "mobile", "desktop"} and len(rows) == len(truth) == 12
     for device in devices:
         short, long, static, qr = (rows[(c, device)] for c in (11, 12, 13, 14))
-        # completion falls 0.2 points a second beyond 15 s; starts do not depend on it
-        assert short["p_complete"] - long["p_complete"] == pytest.approx(0.03, abs=1e-12)
+        # completion falls DURATION_SLOPE a second beyond 15 s; starts do not depend on it
+        assert short["p_complete"] - long["p_complete"] == pytest.approx(
+            15 * DURATION_SLOPE, abs=1e-12)
         assert short["p_start"] == long["p_start"] > 0
         assert static["p_start"] == static["p_complete"] == 0.0 < static["p_measurable"]
         assert static["duration_s"] is None and long["duration_s"] == 30

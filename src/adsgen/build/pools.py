@@ -157,8 +157,8 @@ DSP_MIX: Final[Mapping[DspPartner, float]] = {
 DEVICE_SETS: Final[Mapping[tuple[DeviceType, ...], float]] = {
     (DeviceType.ctv, DeviceType.mobile, DeviceType.desktop): 0.60,
     (DeviceType.ctv, DeviceType.mobile): 0.12,
-    (DeviceType.ctv,): 0.06,
-    (DeviceType.mobile, DeviceType.desktop): 0.12,
+    (DeviceType.ctv,): 0.04,
+    (DeviceType.mobile, DeviceType.desktop): 0.14,
     (DeviceType.ctv, DeviceType.desktop): 0.05,
     (DeviceType.mobile,): 0.02,
     (DeviceType.desktop,): 0.03,
