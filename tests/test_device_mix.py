@@ -12,6 +12,7 @@ from collections import Counter
 
 import pyarrow as pa
 
+from adsgen.build import pools
 from adsgen.build.at_scale import build_scaled
 from adsgen.build.numbering import number_plan
 from adsgen.build.plans import build_run_all
@@ -81,3 +82,20 @@ def test_multi_device_line_items_get_each_device_in_proportion() -> None:
     every = [i for i in plan.items if len(i.devices) == 3]
     measured = shares(simulate(every, platform=PLATFORM, seed=2).performance)
     assert all(abs(measured[d] - TARGET[d]) <= 2 for d in TARGET), measured
+
+
+def test_device_sets_follow_the_platform_screens() -> None:
+    """The reference mix draws DEVICE_SETS as they are; a TV-heavy platform draws TV sets
+    more often and a TV-only one never a set it cannot serve (provider and scale path)."""
+    assert pools.device_sets(PLATFORM.device_mix) == dict(pools.DEVICE_SETS)
+    youtube = catalog.get_platform("youtube_tv_like")
+    tv_heavy = pools.device_sets(youtube.device_mix)
+    assert tv_heavy[(CTV,)] > pools.DEVICE_SETS[(CTV,)]
+    assert tv_heavy[(MOBILE, DESKTOP)] < pools.DEVICE_SETS[(MOBILE, DESKTOP)]
+    roku = catalog.get_platform("roku_like")
+    assert all(CTV in devices for devices in pools.device_sets(roku.device_mix))
+    drawn = [tuple(Fakes.seeded(s, "d").targeting.devices(roku)) for s in range(300)]
+    assert all(CTV in devices for devices in drawn)
+    scaled = build_scaled(seed=4, platform=roku, line_items=300,
+                          profiles=[catalog.get_profile("cross_screen")])
+    assert all(CTV in item.devices for item in scaled.items)

@@ -348,10 +348,11 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     for keys in fixed:  # DMAs and states are US markets: such a line item buys in the US
         if (keys.get("dma") or keys.get("state")) and "geo" not in keys:
             keys["geo"] = ["US"]
-    device_sets = np.full((len(pools.DEVICE_SETS), len(DEVICES)), -1, dtype=np.int64)
-    for row, devices in enumerate(pools.DEVICE_SETS):
+    set_weights = pools.device_sets(platform.device_mix)
+    device_sets = np.full((len(set_weights), len(DEVICES)), -1, dtype=np.int64)
+    for row, devices in enumerate(set_weights):
         device_sets[row, : len(devices)] = index_of(devices, DEVICES)
-    cols.li_devices = _withfixed_or(device_sets[u.pick(0, list(pools.DEVICE_SETS.values()))],
+    cols.li_devices = _withfixed_or(device_sets[u.pick(0, list(set_weights.values()))],
                                     slot, fixed, "device", DEVICES)
     counts = np.array(list(pools.GENRE_COUNT), dtype=np.int64)[
         u.pick(1, list(pools.GENRE_COUNT.values()))]

@@ -157,12 +157,30 @@ DSP_MIX: Final[Mapping[DspPartner, float]] = {
 DEVICE_SETS: Final[Mapping[tuple[DeviceType, ...], float]] = {
     (DeviceType.ctv, DeviceType.mobile, DeviceType.desktop): 0.60,
     (DeviceType.ctv, DeviceType.mobile): 0.12,
-    (DeviceType.ctv,): 0.04,
-    (DeviceType.mobile, DeviceType.desktop): 0.14,
+    (DeviceType.ctv,): 0.05,
+    (DeviceType.mobile, DeviceType.desktop): 0.13,
     (DeviceType.ctv, DeviceType.desktop): 0.05,
     (DeviceType.mobile,): 0.02,
     (DeviceType.desktop,): 0.03,
 }
+DEVICE_SETS_MIX: Final[Mapping[DeviceType, float]] = {
+    DeviceType.ctv: 0.53, DeviceType.mobile: 0.35, DeviceType.desktop: 0.12}
+"""The viewing mix DEVICE_SETS is weighted for (Innovid 2023; netflix_like's device_mix)."""
+
+
+def device_sets(mix: Mapping[DeviceType, float]) -> dict[tuple[DeviceType, ...], float]:
+    """DEVICE_SETS for a platform whose viewing splits by `mix` (its `device_mix`).
+
+    Buyers follow the platform's screens: each set's weight is scaled by its devices' share
+    of the platform's viewing over their share of `DEVICE_SETS_MIX`, so a platform that is
+    mostly TV (youtube_tv_like, 72 %) draws TV sets more often, a TV-only one (roku_like)
+    never draws a set it cannot serve, and a platform with the reference mix draws exactly
+    DEVICE_SETS. A modelling choice: no source gives device targeting by platform.
+    """
+    weights = {devices: weight * sum(mix.get(d, 0.0) for d in devices)
+               / sum(DEVICE_SETS_MIX[d] for d in devices)
+               for devices, weight in DEVICE_SETS.items()}
+    return {devices: w for devices, w in weights.items() if w > 0}
 
 GENRE_COUNT: Final[Mapping[int, float]] = {0: 0.15, 1: 0.45, 2: 0.28, 3: 0.12}
 

@@ -2,7 +2,8 @@
 
 Devices are a set drawn from `DEVICE_SETS`: most line items buy two or three screens, some
 CTV alone, so that impressions land near the share by device (CTV 53 %, mobile 35 %,
-desktop 12 %, Innovid 2023) once the simulation splits them by the platform's device mix;
+desktop 12 %, Innovid 2023) once the simulation splits them by the platform's device mix
+(on a platform with another mix the sets are reweighted for it: `pools.device_sets`);
 genres follow the platform's `genre_share`; geos come only from the
 platform's markets. Most line items leave day-part and rating open, as real buys do.
 """
@@ -32,9 +33,11 @@ class TargetingProvider(WeightedProvider):
         pools.FREQUENCY_CAP_MIX
     )
 
-    def devices(self) -> list[DeviceType]:
-        """A device set, mostly two or three screens (CTV first when it is one of them)."""
-        devices: tuple[DeviceType, ...] = self.weighted(self.DEVICE_SETS)
+    def devices(self, platform: Platform | None = None) -> list[DeviceType]:
+        """A device set, mostly two or three screens (CTV first when it is one of them),
+        weighted for the platform's screens (`pools.device_sets`)."""
+        sets = pools.device_sets(platform.device_mix) if platform else self.DEVICE_SETS
+        devices: tuple[DeviceType, ...] = self.weighted(sets)
         return list(devices)
 
     def genres(self, platform: Platform | None = None) -> list[Genre]:
@@ -72,7 +75,7 @@ class TargetingProvider(WeightedProvider):
         if (kept.get("dma") or kept.get("state")) and "geo" not in kept:
             kept["geo"] = ["US"]  # DMAs and states are US markets: the line item buys there
         drawn = {
-            "device": self.devices,
+            "device": lambda: self.devices(platform),
             "genre": lambda: self.genres(platform),
             "geo": lambda: self.geos(platform),
             "daypart": self.dayparts,
