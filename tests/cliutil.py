@@ -103,3 +103,30 @@ def counts(url: str) -> dict[str, int]:
             }
     finally:
         engine.dispose()
+
+
+def tiny_example(*, platforms: str = "", targeting: str = "{device: [ctv]}",
+                 duration: int = 30) -> str:
+    """A one-line-item example YAML (My Brand, 3 days, one 30 s spot) on `platforms`
+    (a `platforms: [...]` line or nothing) with `targeting`: the bad-input tests' base."""
+    return f"""type: examples
+examples:
+  my_brand:
+    {platforms}
+    advertiser: {{name: My Brand, industry: retail, domain: mybrand.example}}
+    campaign:
+      name: Tiny Test
+      objective: awareness
+      budget: {{amount: 5000}}
+      flight: {{start: 2026-09-01, end: 2026-09-03}}
+      line_items:
+        - name: CTV
+          cpm: 20
+          budget: {{amount: 1000}}
+          flight: {{start: 2026-09-01, end: 2026-09-03}}
+          targeting: {targeting}
+          creatives:
+            - name: Spot
+              duration_s: {duration}
+              asset_url: https://cdn.mybrand.example/spot.mp4
+"""

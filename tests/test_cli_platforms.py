@@ -8,35 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from cliutil import invoke, invoke_json, sqlite_url, user_error
+from cliutil import invoke, invoke_json, sqlite_url, tiny_example, user_error
 
 BUNDLED = ("fast_like", "hulu_like", "netflix_like", "peacock_like", "prime_like",
            "roku_like", "youtube_tv_like")
-
-
-def _example(*, platforms: str = "", targeting: str = "{device: [ctv]}",
-             duration: int = 30) -> str:
-    return f"""type: examples
-examples:
-  my_brand:
-    {platforms}
-    advertiser: {{name: My Brand, industry: retail, domain: mybrand.example}}
-    campaign:
-      name: Tiny Test
-      objective: awareness
-      budget: {{amount: 5000}}
-      flight: {{start: 2026-09-01, end: 2026-09-03}}
-      line_items:
-        - name: CTV
-          cpm: 20
-          budget: {{amount: 1000}}
-          flight: {{start: 2026-09-01, end: 2026-09-03}}
-          targeting: {targeting}
-          creatives:
-            - name: Spot
-              duration_s: {duration}
-              asset_url: https://cdn.mybrand.example/spot.mp4
-"""
 
 
 def test_list_platforms_shows_the_key_facts() -> None:
@@ -76,15 +51,15 @@ def test_an_example_for_another_platform_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("yaml", "platform", "fragment"),
     [
-        (_example(targeting="{dma: [501]}"), "netflix_like",
+        (tiny_example(targeting="{dma: [501]}"), "netflix_like",
          "platform netflix_like does not sell targeting key dma"),
-        (_example(targeting="{dma: [999]}"), "roku_like", "210 codes 500-881"),
-        (_example(duration=20), "roku_like", "platform roku_like takes spots of 13-17 s or "
+        (tiny_example(targeting="{dma: [999]}"), "roku_like", "210 codes 500-881"),
+        (tiny_example(duration=20), "roku_like", "platform roku_like takes spots of 13-17 s or "
                                              "28-31 s; creative 'Spot' is 20 s"),
-        (_example(targeting="{segment: [retail_beauty_buyers]}"), "youtube_tv_like",
+        (tiny_example(targeting="{segment: [retail_beauty_buyers]}"), "youtube_tv_like",
          "platform youtube_tv_like does not sell retailer segments"),
-        (_example(platforms="platforms: [roku_lik]"), "roku_like", "did you mean 'roku_like'"),
-        (_example(platforms="platforms: [roku_like, hulu_like]", targeting="{dma: [501]}"),
+        (tiny_example(platforms="platforms: [roku_lik]"), "roku_like", "did you mean 'roku_like'"),
+        (tiny_example(platforms="platforms: [roku_like, hulu_like]", targeting="{dma: [501]}"),
          "roku_like", "platform hulu_like does not sell targeting key dma"),
     ],
 )
@@ -103,7 +78,7 @@ def test_a_plan_breaking_a_platform_rule_writes_nothing(
 
 def test_a_dma_campaign_runs_where_dmas_are_sold(tmp_path: Path) -> None:
     own = tmp_path / "mine.yml"
-    own.write_text(_example(platforms="platforms: [roku_like]",
+    own.write_text(tiny_example(platforms="platforms: [roku_like]",
                             targeting="{device: [ctv], dma: [501, 803], state: [ny]}"),
                    encoding="utf-8")
     url = sqlite_url(tmp_path / "ads.db")

@@ -30,7 +30,7 @@ from adsgen.simulate.ground_truth import PLANNED_FREQUENCY_RANGE
 from adsgen.templates import catalog
 from adsgen.world.households import US, geo_audience, geo_households, served_geos, targetable
 from adsgen.world.lineitems import targets
-from cliutil import invoke, invoke_json, sqlite_url, user_error
+from cliutil import invoke, invoke_json, sqlite_url, tiny_example, user_error
 from simfactory import line_item, platform
 
 S = AudienceSegment
@@ -166,30 +166,6 @@ def test_at_scale_plans_carry_the_fixed_markets_and_pay_the_data_premium() -> No
     assert cpm.mean() / before.mean() == pytest.approx(premium, rel=0.03)
 
 
-def _example(targeting: str) -> str:
-    return f"""type: examples
-examples:
-  my_brand:
-    platforms: [roku_like]
-    advertiser: {{name: My Brand, industry: retail, domain: mybrand.example}}
-    campaign:
-      name: Tiny Test
-      objective: awareness
-      budget: {{amount: 5000}}
-      flight: {{start: 2026-09-01, end: 2026-09-03}}
-      line_items:
-        - name: CTV
-          cpm: 20
-          budget: {{amount: 1000}}
-          flight: {{start: 2026-09-01, end: 2026-09-03}}
-          targeting: {targeting}
-          creatives:
-            - name: Spot
-              duration_s: 30
-              asset_url: https://cdn.mybrand.example/spot.mp4
-"""
-
-
 @pytest.mark.parametrize(("targeting", "fragment"), [
     ("{dma: [501], geo: [CA]}", "line_items.0.targeting: dma names US markets but geo (CA)"),
     ("{state: [NY], geo: [GB]}", "line_items.0.targeting: state names US markets"),
@@ -200,7 +176,8 @@ def test_a_targeting_that_matches_no_household_is_refused(
     tmp_path: Path, targeting: str, fragment: str
 ) -> None:
     own = tmp_path / "mine.yml"
-    own.write_text(_example(targeting), encoding="utf-8")
+    own.write_text(tiny_example(platforms="platforms: [roku_like]", targeting=targeting),
+                   encoding="utf-8")
     db = tmp_path / "ads.db"
     message = user_error(invoke("create-example", "--template", str(own), "--example",
                                 "my_brand", "--platform", "roku_like", "--db", sqlite_url(db)))
