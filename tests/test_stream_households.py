@@ -184,3 +184,17 @@ def test_a_full_size_plan_meets_the_all_day_rows() -> None:
     events, source, world = _stream(items)
     assert _check_union(events, source.reach) >= 5
     assert world.households.union_miss == 0 and world.households.uncovered == 0
+
+
+def test_a_full_budget_plan_keeps_every_cap() -> None:
+    """Random plan 1002 at its own budgets: line item 1 caps 1 impression per 14 hours and
+    a UTC day's 159,494 mobile impressions lay in one window, but the batch's day reach was
+    159,492 (bounded only by impressions ÷ (cap × windows touching the day)): 2 impressions
+    had to go over the cap (`simulate.reach_table`, `_day_reach_floor`)."""
+    rng = random.Random(1002)
+    items = [random_line_item(rng, i, max_days=4) for i in range(1, 1 + rng.randint(1, 3))]
+    events, source, world = _stream(items)
+    assert _check_caps(events, items) >= 1
+    _check_reach(events, source.reach)
+    assert world.households.over_cap == 0 and world.households.uncovered == 0
+    assert world.households.union_miss == 0

@@ -6,7 +6,10 @@ devices), one row per UTC day of the flight (`period = 'day'`) and one for the w
 performance rows (`simulate.reach`):
 
 - reach of a period = NBD reach of the impressions offered in it, N·(1 − (1 + O/(N·k))^(−k)),
-  clipped to [⌈impressions ÷ most a household can get⌉, impressions];
+  clipped to [the households the frequency cap needs, min(impressions, cumulative_reach)]:
+  each piece of the day in one cap window needs ⌈its impressions ÷ cap⌉ households, none of
+  them first reached later that day (`_day_reach_floor`), so some set of households can
+  carry the day within the cap (the stream's households do, `adsgen.stream.households`);
 - cumulative_reach = households reached from the flight start to the end of the period (the
   performance rows' value at the period's last hour);
 - `all`: a household owning several targeted devices counts once. Households own devices
@@ -95,6 +98,35 @@ def frequency_counts(population: F64, reach: I64, impressions: I64, most: F64) -
     return out
 
 
+def _day_reach_floor(imps: I64, cum: I64, day_start: NDArray[np.bool_], window: I64,
+                     day_cum: I64, cap: F64) -> I64:
+    """The fewest households a pair's day can have (per pair × day): over each piece of the
+    day in one cap window, ⌈the piece's impressions ÷ cap⌉ households seen in it (1 if it
+    has any, uncapped) plus the households first reached later that day (not seen in it).
+
+    Device-major per cell: `imps`, cumulative reach `cum`, `day_start` (a pair × day's first
+    cell), cap `window` (group id); per pair × day: `day_cum` (cumulative reach at its end),
+    `cap` (inf: uncapped). A day inside one window needs reach ≥ impressions ÷ cap; a day
+    split by a window boundary needs it for each piece, not only for the day as a whole
+    (impressions ÷ (cap × windows): a 14-hour cap of 1 whose window held the whole day's
+    159,494 impressions got a day reach of 159,492, and the stream's households could not
+    carry them).
+    """
+    if not imps.size:
+        return np.zeros(0, np.int64)
+    piece_start = day_start | np.r_[True, window[1:] != window[:-1]]
+    piece = Groups.from_gid(np.cumsum(piece_start) - 1, int(piece_start.sum()))
+    piece_day = (np.cumsum(day_start) - 1)[piece.first]
+    piece_imps = groups.sums(imps.astype(np.float64), piece)
+    c = cap[piece_day]
+    finite = np.isfinite(c)
+    seen = np.where(finite, np.ceil(piece_imps / np.where(finite, c, 1.0)),
+                    np.minimum(piece_imps, 1.0)).astype(np.int64)
+    later = day_cum[piece_day] - cum[piece.first + piece.lengths - 1]
+    floor: I64 = np.maximum.reduceat(seen + later, np.flatnonzero(day_start[piece.first]))
+    return floor
+
+
 def _union_unreached(x: F64, devices: NDArray[np.bool_], own: F64, shape: F64) -> F64:
     """Share of the base population never reached, over device-ownership bundles.
 
@@ -154,8 +186,7 @@ def reach_rows(
     cap = np.where(cw.capped[pd.first] > 0, cw.cap[pd.first], np.inf)
     windows_in_day = cw.windows.gid[last] - cw.windows.gid[pd.first] + 1
     most = cap * windows_in_day
-    low = np.where(np.isfinite(most), np.ceil(pd_imps / np.where(np.isfinite(most), most, 1.0)),
-                   np.minimum(pd_imps, 1)).astype(np.int64)
+    low = _day_reach_floor(imps, reach[order], new, cw.windows.gid, pd_cum, cap)
     day_reach = np.rint(_nbd_share(pd_offered / np.maximum(n, 1.0), k) * n).astype(np.int64)
     day_reach = np.clip(day_reach, low, np.minimum(pd_imps, pd_cum))
 

@@ -24,9 +24,10 @@ among those the cap still allows. Per hour, in this order:
 
 Where the batch's numbers leave no way to do all of this (a cap that the day's households
 cannot carry), the household ids keep the reach exact and the overflow is counted in
-`Households.over_cap` (tests assert it stays 0 on random plans). The state is one small
-array per pair whose flight is running (5 bytes per household it will reach when capped,
-2 when not), freed when the flight ends.
+`Households.over_cap` (the batch's day reach leaves the cap room,
+`simulate.reach_table._day_reach_floor`: tests assert it stays 0 on random plans). The state
+is one small array per pair whose flight is running (5 bytes per household it will reach
+when capped, 2 when not), freed when the flight ends.
 
 Across devices (`DeviceUnion`, `Households._plan`): a household may watch a line item on its
 TV and its phone, and the batch's `device = 'all'` rows say how many distinct households the
