@@ -32,14 +32,6 @@ def test_list_platforms_shows_the_key_facts() -> None:
     assert "13-17, 28-31 s" in table.stdout and "$15-21" in table.stdout
 
 
-def test_an_at_scale_plan_on_several_platforms_is_refused_not_narrowed(tmp_path: Path) -> None:
-    out = tmp_path / "out"
-    message = user_error(invoke("generate", "--line-items", "5", "--days", "1",
-                                "--platform", "netflix_like,roku_like", "--out", str(out)))
-    assert "--platform netflix_like,roku_like: generate --out draws its plan on one" in message
-    assert not out.exists()
-
-
 def test_an_example_for_another_platform_is_refused(tmp_path: Path) -> None:
     url = sqlite_url(tmp_path / "ads.db")
     message = user_error(invoke("create-example", "--example", "luxury_auto_awareness",

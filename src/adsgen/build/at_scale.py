@@ -12,12 +12,17 @@ Pydantic object per entity is made; what comes out is the entity tables (Arrow) 
 
 The plan follows the profiles: advertiser i takes a profile drawn by weight; what the
 profile fixes is kept, the mixes of the providers draw the rest (industry, objective,
-budget, pacing, targeting, CPM, caps, creatives). Every campaign and line item runs on the
-one flight [start, start + days). A campaign's budget is a daily spend times `days` (or the
-profile's budget range for its own flight length, scaled by days / that length), so daily
-spend stays the same whatever `days`; line items split it by share, rounded down to the
-cent. Deterministic: the same seed and profiles give the same plan, and the first k
-advertisers of a larger run are a run of k.
+budget, pacing, targeting, CPM, caps, creatives). On several platforms (a `PlatformSet`),
+each line item buys on one of them: its campaign's platforms (its profile's among the
+run's, else the run's) taken in turn from one drawn per advertiser, so a campaign of k line
+items spreads over min(k, platforms) of them and the run's line items split about evenly;
+each line item is then drawn on its own platform (devices, genres, geos, keys it sells, CPM
+range, creative rules). On one platform nothing of this is drawn: the plan is as before.
+Every campaign and line item runs on the one flight [start, start + days). A campaign's
+budget is a daily spend times `days` (or the profile's budget range for its own flight
+length, scaled by days / that length), so daily spend stays the same whatever `days`; line
+items split it by share, rounded down to the cent. Deterministic: the same seed and profiles
+give the same plan, and the first k advertisers of a larger run are a run of k.
 """
 
 from __future__ import annotations
@@ -33,8 +38,16 @@ from numpy.typing import NDArray
 
 from adsgen.build import pools
 from adsgen.build.keyed_draws import Draws, fixed_or, index_of, unique_within
+from adsgen.build.platform_set import PlatformSet, platform_set
 from adsgen.build.pools import DEFAULT_START, slugify
 from adsgen.build.scale_checks import check_plan
+from adsgen.build.scale_platforms import (
+    buying,
+    cut,
+    item_platforms,
+    per_platform,
+    sets_per_platform,
+)
 from adsgen.build.scale_tables import (
     DEVICES,
     DSPS,
@@ -141,7 +154,7 @@ def scaled_flight(start: datetime, days: int) -> FlightSchema:
 def build_scaled(
     *,
     seed: int,
-    platform: Platform,
+    platform: Platform | PlatformSet,
     advertisers: int | None = None,
     line_items: int | None = None,
     days: int = DEFAULT_SCALE_DAYS,
@@ -151,12 +164,14 @@ def build_scaled(
 ) -> ScaledPlan:
     """`advertisers` advertisers, or advertisers holding exactly `line_items` line items.
 
-    Give exactly one of the two counts. With `line_items`, the last advertiser keeps only
-    the line items needed (its campaign budget shrinks by the share of the budgets it
-    drops, rounded up to the cent). `profiles` defaults to the bundled ones. `progress(done,
-    wanted)` hears of the start and the end. Raises AdsgenError for counts below 1, both or
-    neither count, or a bad flight (see `scaled_flight`); ValueError when profiles fix
-    values that cannot hold together (a budget too small to split between line items).
+    `platform`: one platform, or the run's platforms (each line item buys on one of them:
+    see the module docstring). Give exactly one of the two counts. With `line_items`, the
+    last advertiser keeps only the line items needed (its campaign budget shrinks by the
+    share of the budgets it drops, rounded up to the cent). `profiles` defaults to the
+    bundled ones. `progress(done, wanted)` hears of the start and the end. Raises
+    AdsgenError for counts below 1, both or neither count, or a bad flight (see
+    `scaled_flight`); ValueError when profiles fix values that cannot hold together (a
+    budget too small to split between line items).
     """
     if (advertisers is None) == (line_items is None):
         raise AdsgenError("give either --advertisers N or --line-items N (not both)")
@@ -171,8 +186,11 @@ def build_scaled(
         profiles = bundled_profiles()
     if not profiles:
         raise ValueError("a scale plan needs at least one profile")
-    for each in profiles:
-        platform.check_profile(each)
+    plats = platform_set(platform)
+    chosen = buying(profiles, plats)
+    for each, codes in zip(profiles, chosen, strict=True):
+        for code in codes:
+            plats.platforms[code].check_profile(each)
         if each.currency is not Currency.USD:
             raise SpecError(
                 f"{each.currency}: scale runs plan in USD only for now; use a USD profile "
@@ -195,9 +213,9 @@ def build_scaled(
     if line_items is not None:
         n_adv = int(np.searchsorted(np.cumsum(count), line_items)) + 1
         keep_last = line_items - int(count[: n_adv - 1].sum())
-    cols = Columns(seed=seed, days=days, flight=flight, platform=platform, prof=prof)
+    cols = Columns(seed=seed, days=days, flight=flight, platforms=plats.platforms, prof=prof)
     _campaigns(cols, index[:n_adv], profile[:n_adv], count[:n_adv])
-    _line_items(cols, keep_last)
+    _line_items(cols, keep_last, chosen)
     campaign_zones(cols)
     _creatives(cols)
     check_plan(cols)
@@ -310,9 +328,10 @@ def _brand_names(seed: int, industry: I64, index: I64) -> list[str]:
     return names
 
 
-def _line_items(cols: Columns, keep_last: int) -> None:
-    """Line-item columns: budget shares, targeting, CPM, caps, position, format, names."""
-    prof, platform = cols.prof, cols.platform
+def _line_items(cols: Columns, keep_last: int, chosen: list[list[int]]) -> None:
+    """Line-item columns: platform, budget shares, targeting, CPM, caps, position, format,
+    names; each line item drawn on its own platform."""
+    prof = cols.prof
     count = cols.count
     adv = np.repeat(np.arange(count.size, dtype=np.int64), count)
     before = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
@@ -336,6 +355,8 @@ def _line_items(cols: Columns, keep_last: int) -> None:
         adv, position, slot, amount, cap = (a[keep] for a in (adv, position, slot, amount, cap))
     cols.li_adv, cols.li_slot, cols.li_amount = adv, slot, amount
     cols.li_key = cols.adv_index[adv] * _MAX_LINE_ITEMS + position
+    cols.li_platform = item_platforms(cols, adv, position, chosen)
+    on = cols.li_platform
     u = Draws(cols.seed, "line_item", cols.li_key)
     # A daily cap: the campaign's share when it paces per day, else DAILY_CAP_RATE of the time.
     own = (cap < 0) & (u.u(9) < pools.DAILY_CAP_RATE)
@@ -348,30 +369,43 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     for keys in fixed:  # DMAs and states are US markets: such a line item buys in the US
         if (keys.get("dma") or keys.get("state")) and "geo" not in keys:
             keys["geo"] = ["US"]
-    set_weights = pools.device_sets(platform.device_mix)
-    device_sets = np.full((len(set_weights), len(DEVICES)), -1, dtype=np.int64)
-    for row, devices in enumerate(set_weights):
-        device_sets[row, : len(devices)] = index_of(devices, DEVICES)
-    cols.li_devices = _withfixed_or(device_sets[u.pick(0, list(set_weights.values()))],
-                                    slot, fixed, "device", DEVICES)
+
+    def devices(platform: Platform) -> I64:
+        set_weights = pools.device_sets(platform.device_mix)
+        device_sets = np.full((len(set_weights), len(DEVICES)), -1, dtype=np.int64)
+        for row, each in enumerate(set_weights):
+            device_sets[row, : len(each)] = index_of(each, DEVICES)
+        return _withfixed_or(device_sets[u.pick(0, list(set_weights.values()))],
+                             slot, fixed, "device", DEVICES)
+
+    cols.li_devices = cut(per_platform(cols, on, devices))
     counts = np.array(list(pools.GENRE_COUNT), dtype=np.int64)[
         u.pick(1, list(pools.GENRE_COUNT.values()))]
-    cols.li_genres = _withfixed_or(u.ordered_sample(
-        20, [platform.genre_share.get(g, 0.0) for g in GENRES], counts), slot, fixed, "genre",
-        GENRES)
-    markets = set(platform.geo_timezones)
-    geo_mix = {g: w for g, w in pools.GEO_MIX.items() if markets.issuperset(g)} or {
-        (platform.default_geo,): 1.0}
-    cols.geo_sets, cols.li_geo = _sets(u.pick(2, list(geo_mix.values())), list(geo_mix),
-                                       slot, fixed, "geo")
+    cols.li_genres = cut(per_platform(cols, on, lambda platform: _withfixed_or(
+        u.ordered_sample(20, [platform.genre_share.get(g, 0.0) for g in GENRES], counts),
+        slot, fixed, "genre", GENRES)))
+
+    def geos(platform: Platform) -> tuple[list[tuple[Any, ...]], I64]:
+        markets = set(platform.geo_timezones)
+        geo_mix = {g: w for g, w in pools.GEO_MIX.items() if markets.issuperset(g)} or {
+            (platform.default_geo,): 1.0}
+        return _sets(u.pick(2, list(geo_mix.values())), list(geo_mix), slot, fixed, "geo")
+
+    cols.geo_sets, cols.li_geo = sets_per_platform(cols, geos)
+
     # A key the platform does not sell is left open, not drawn.
-    sold = set(platform.sells.targeting_keys)
-    daypart_mix = pools.DAYPART_MIX if TargetingKey.daypart in sold else {(): 1.0}
-    rating_mix = pools.MEDIA_RATING_MIX if TargetingKey.media_rating in sold else {(): 1.0}
-    cols.daypart_sets, cols.li_daypart = _sets(
-        u.pick(3, list(daypart_mix.values())), list(daypart_mix), slot, fixed, "daypart")
-    cols.rating_sets, cols.li_rating = _sets(
-        u.pick(4, list(rating_mix.values())), list(rating_mix), slot, fixed, "media_rating")
+    def dayparts(platform: Platform) -> tuple[list[tuple[Any, ...]], I64]:
+        sold = set(platform.sells.targeting_keys)
+        mix = pools.DAYPART_MIX if TargetingKey.daypart in sold else {(): 1.0}
+        return _sets(u.pick(3, list(mix.values())), list(mix), slot, fixed, "daypart")
+
+    def ratings(platform: Platform) -> tuple[list[tuple[Any, ...]], I64]:
+        sold = set(platform.sells.targeting_keys)
+        mix = pools.MEDIA_RATING_MIX if TargetingKey.media_rating in sold else {(): 1.0}
+        return _sets(u.pick(4, list(mix.values())), list(mix), slot, fixed, "media_rating")
+
+    cols.daypart_sets, cols.li_daypart = sets_per_platform(cols, dayparts)
+    cols.rating_sets, cols.li_rating = sets_per_platform(cols, ratings)
     # Frequency caps: the slot's (an explicit null = uncapped) or drawn by objective.
     cols.cap_sets = [None]
     mixes = {OBJECTIVES.index(o): mix for o, mix in pools.FREQUENCY_CAP_MIX.items()}
@@ -395,7 +429,8 @@ def _line_items(cols: Columns, keep_last: int) -> None:
     step = int(pools.CPM_STEP * 100)
     ranged = u.between(6, low, high, np.where(high - low >= step, step, 1))
     band = np.array([pools.CPM_BAND[o] for o in OBJECTIVES], dtype=np.float64)[objective]
-    cpm_low, cpm_high = platform.cpm_range
+    cpm_low = per_platform(cols, on, lambda p: np.full(on.size, p.cpm_range[0]))
+    cpm_high = per_platform(cols, on, lambda p: np.full(on.size, p.cpm_range[1]))
     where = band[:, 0] + (band[:, 1] - band[:, 0]) * u.u(6)
     value = cpm_low + (cpm_high - cpm_low) * where
     # audience segments cost a data premium on a drawn CPM (a fixed CPM is what is paid)
@@ -497,23 +532,31 @@ def _creatives(cols: Columns) -> None:
     rate = np.where(interactive, pools.INTERACTIVE_QR_RATE, rate)
     cols.cr_qr = np.where(spec_qr >= 0, spec_qr == 1, u.u(0) < rate)
     # Duration: one of the slot's durations, else by lead device; static formats none; only
-    # lengths the platform takes (Platform.check_profile made sure a slot's list has one).
-    rules = cols.platform.creative_rules
-    durations = [[d for d in c.durations if rules.takes(d)] if c is not None else []
-                 for c in specs]
-    width = max(1, *(len(d) for d in durations))
-    table = np.array([d + [0] * (width - len(d)) for d in durations], dtype=np.int64)
-    lengths = np.array([len(d) for d in durations], dtype=np.int64)[slot]
-    chosen = table[slot, np.minimum((u.u(1) * np.maximum(lengths, 1)).astype(np.int64),
-                                    np.maximum(lengths - 1, 0))]
-    mixes = {DEVICES.index(d): fit_mix(mix, rules) for d, mix in pools.DURATION_MIX.items()}
-    by_device = u.pick_by(1, lead, mixes, sorted({x for m in mixes.values() for x in m}))
-    by_device = np.array(sorted({x for m in mixes.values() for x in m}))[by_device]
-    cols.cr_duration = np.where(video, np.where(lengths > 0, chosen, by_device), -1)
+    # lengths its line item's platform takes (Platform.check_profile made sure a slot's list
+    # has one).
+    on = cols.li_platform[item]
+
+    def duration(platform: Platform) -> I64:
+        rules = platform.creative_rules
+        durations = [[d for d in c.durations if rules.takes(d)] if c is not None else []
+                     for c in specs]
+        width = max(1, *(len(d) for d in durations))
+        table = np.array([d + [0] * (width - len(d)) for d in durations], dtype=np.int64)
+        lengths = np.array([len(d) for d in durations], dtype=np.int64)[slot]
+        chosen = table[slot, np.minimum((u.u(1) * np.maximum(lengths, 1)).astype(np.int64),
+                                        np.maximum(lengths - 1, 0))]
+        mixes = {DEVICES.index(d): fit_mix(mix, rules) for d, mix in pools.DURATION_MIX.items()}
+        by_device = u.pick_by(1, lead, mixes, sorted({x for m in mixes.values() for x in m}))
+        by_device = np.array(sorted({x for m in mixes.values() for x in m}))[by_device]
+        drawn: I64 = np.where(video, np.where(lengths > 0, chosen, by_device), -1)
+        return drawn
+
+    cols.cr_duration = per_platform(cols, on, duration)
     spec_mime = np.array([-1 if c is None else _code(c.mime_type, MIMES) for c in specs],
                          dtype=np.int64)[slot]
-    video_mime = u.pick_by(2, lead, {DEVICES.index(d): fit_mime_mix(m, rules) for d, m in
-                                     pools.VIDEO_MIME_MIX.items()}, MIMES)
+    video_mime = per_platform(cols, on, lambda platform: u.pick_by(
+        2, lead, {DEVICES.index(d): fit_mime_mix(m, platform.creative_rules)
+                  for d, m in pools.VIDEO_MIME_MIX.items()}, MIMES))
     image_mime = index_of(list(pools.IMAGE_MIME_MIX), MIMES)[
         u.pick(2, list(pools.IMAGE_MIME_MIX.values()))]
     cols.cr_mime = fixed_or(spec_mime, np.where(video, video_mime, image_mime))

@@ -166,7 +166,8 @@ class Columns:
     seed: int
     days: int
     flight: FlightSchema
-    platform: Platform
+    platforms: tuple[Platform, ...]
+    """The run's platforms; `li_platform` codes into it (one platform: all 0)."""
     prof: ProfileSlots
     # advertisers and their campaigns
     adv_index: I64 = field(default_factory=_empty)
@@ -188,6 +189,7 @@ class Columns:
     # line items
     li_adv: I64 = field(default_factory=_empty)
     li_key: I64 = field(default_factory=_empty)
+    li_platform: I64 = field(default_factory=_empty)
     li_slot: I64 = field(default_factory=_empty)
     li_amount: I64 = field(default_factory=_empty)
     li_cap: I64 = field(default_factory=_empty)
@@ -234,19 +236,22 @@ class Columns:
 
 
 def campaign_zones(cols: Columns) -> None:
-    """Each campaign's time zone: its profile's, else the platform's zone of the first geo
-    its line items target (`adsgen.build.plans.campaign_time_zone`, in columns)."""
-    platform = cols.platform
+    """Each campaign's time zone: its profile's, else the zone of the first geo its line
+    items target (`adsgen.build.plans.campaign_time_zone`, in columns), each on its line
+    item's platform; with no geo, the default zone of its first line item's platform."""
+    platforms = cols.platforms
     fixed = cols.prof.time_zone
-    cols.zones = sorted({*platform.geo_timezones.values(), *(z for z in fixed if z)})
+    cols.zones = sorted({*(z for p in platforms for z in p.geo_timezones.values()),
+                         *(z for z in fixed if z)})
     code = {zone: i for i, zone in enumerate(cols.zones)}
-    set_zone = np.array([code[platform.geo_timezones[s[0]]] if s else -1
-                         for s in cols.geo_sets], dtype=np.int64)
-    item_zone = set_zone[cols.li_geo]
+    set_zone = np.array([[code[p.geo_timezones[s[0]]] if s and s[0] in p.geo_timezones
+                          else -1 for s in cols.geo_sets] for p in platforms], dtype=np.int64)
+    item_zone = set_zone[cols.li_platform, cols.li_geo]
     rows = np.arange(item_zone.size, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(cols.count)[:-1]]).astype(np.int64)
     first = np.minimum.reduceat(np.where(item_zone >= 0, rows, item_zone.size), starts)
-    default = code[platform.time_zone()]
+    default = np.array([code[p.time_zone()] for p in platforms],
+                       dtype=np.int64)[cols.li_platform[starts]]
     drawn = np.where(first < item_zone.size,
                      item_zone[np.minimum(first, item_zone.size - 1)], default)
     profile_zone = np.array([code[z] if z else -1 for z in fixed], dtype=np.int64)
@@ -314,7 +319,7 @@ def tables(cols: Columns) -> dict[str, pa.Table]:
         "ad_format": _strings(FORMATS, cols.li_format),
         "position": _strings(POSITIONS, cols.li_position),
         "cpm_micros": pa.array(cols.li_cpm * MICROS_PER_CENT),
-        "platform": pa.repeat(pa.scalar(cols.platform.name), n_li),
+        "platform": _strings([p.name for p in cols.platforms], cols.li_platform),
         **_experiment_columns(cols),
     })
     out["creatives"] = pa.table({
@@ -440,12 +445,12 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             budget_micros=amount, daily_cap_micros=cap, pacing_type=pacing_type,
             pacing_period=pacing_period, frequency_cap=fcap, creatives=made_for,
             devices=devices, genres=genres, geos=geos, dayparts=dayparts, time_zone=zone,
-            industry=industry, experiment=experiment, platform=cols.platform.name,
+            industry=industry, experiment=experiment, platform=platform,
             dmas=dmas, states=states, segments=segments,
         )
         for i, a, objective, fmt, position, cpm, amount, cap, pacing_type, pacing_period, fcap,
         made_for, devices, genres, geos, dayparts, zone, industry, experiment, dmas, states,
-        segments in zip(
+        segments, platform in zip(
             range(1, adv.size + 1), (adv + 1).tolist(),
             _objects(cols.objective[adv], OBJECTIVES), _objects(cols.li_format, FORMATS),
             _objects(cols.li_position, POSITIONS), (cols.li_cpm * MICROS_PER_CENT).tolist(),
@@ -456,7 +461,8 @@ def sim_items(cols: Columns) -> list[SimLineItem]:
             served, _objects(cols.li_daypart, cols.daypart_sets),
             _objects(cols.zone[adv], cols.zones), _objects(cols.industry[adv], INDUSTRIES),
             experiments, markets[TargetingKey.dma], markets[TargetingKey.state],
-            markets[TargetingKey.segment], strict=True,
+            markets[TargetingKey.segment],
+            _objects(cols.li_platform, [p.name for p in cols.platforms]), strict=True,
         )
     ]
 

@@ -34,7 +34,7 @@ __all__ = [
 # The command itself: interpreter, imports, Arrow pools (`adsgen generate --line-items 20`
 # peaks at about 250 MB).
 BASE_BYTES = 300 << 20
-# Planning a file run, per line item (peak RSS of `files._plan`: 3.2 to 4.3 KB per line item
+# Planning a file run, per line item (peak RSS of `files.scale_plan`: 3.2 to 4.3 KB per line item
 # for 20,000 and 100,000 line items, 3.9 KB through --advertisers 20,000).
 PLAN_BYTES_PER_LINE_ITEM = 5_000
 # Line items per advertiser of the bundled profiles (41,150 for --advertisers 20,000).

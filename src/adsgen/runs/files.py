@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from adsgen.build.at_scale import DEFAULT_SCALE_DAYS, DEFAULT_SCALE_START
 from adsgen.exceptions import AdsgenError, Interrupted
-from adsgen.runs.jobs import Progress, one_platform, open_database
+from adsgen.runs.jobs import Progress, no_progress, open_database
 
 if TYPE_CHECKING:
     from adsgen.build.at_scale import ScaledPlan
+    from adsgen.build.platform_set import PlatformSet
     from adsgen.runs.manifest import Manifest
-    from adsgen.templates.spec import Platform
 
 __all__ = [
     "ROWS_STAGE",
@@ -39,15 +39,12 @@ __all__ = [
     "estimate_files",
     "generate_files",
     "load_files",
+    "scale_plan",
 ]
 
 ROWS_STAGE = "generating"
 """The progress stage counted in performance rows (the others count line items)."""
 LOADING_STAGE = "loading into the database"
-
-
-def no_progress(stage: str, done: int, total: int) -> None:
-    """The default progress callback: report nothing."""
 
 
 @dataclass
@@ -100,7 +97,7 @@ class ScaleEstimate:
 # --- the plan --------------------------------------------------------------------------------
 
 
-def _plan(
+def scale_plan(
     *,
     seed: int,
     advertisers: int | None,
@@ -109,34 +106,43 @@ def _plan(
     start: datetime,
     platform: str,
     templates_dir: Path | None,
-    progress: Progress,
-) -> tuple[ScaledPlan, Platform, dict[str, Any]]:
-    """The numbered plan, the platform and the request as JSON-able data (for the manifest)."""
+    progress: Progress = no_progress,
+) -> tuple[ScaledPlan, PlatformSet, dict[str, Any]]:
+    """The numbered plan of `generate` (and the live stream: one plan for both), the run's
+    platforms and the request as JSON-able data (for the manifest).
+
+    `platform`: one name or several ('a,b,c'): each line item buys on one of them (see
+    `adsgen.build.at_scale`). The profiles are those naming one of the run's platforms or
+    none (`catalog.for_platform`). Raises AdsgenError for bad options, an unknown platform
+    (UnknownNameError), a name given twice, or no profile to draw from.
+    """
     from adsgen.build.at_scale import build_scaled, scaled_flight
     from adsgen.registry import registry
+    from adsgen.runs.jobs import resolve_platforms
     from adsgen.templates import catalog
 
     flight = scaled_flight(start, days)  # the option errors before any slow work
     stage = "planning advertisers" if advertisers is not None else "planning line items"
     dirs = () if templates_dir is None else (templates_dir,)
-    one_platform(platform, "generate --out")
-    plat = registry.platform(platform, extra_dirs=dirs)  # plugins' platforms too
-    profiles = catalog.for_platform(catalog.profiles(dirs), platform,
+    plats = resolve_platforms(platform, templates_dir)  # plugins' platforms too
+    names = list(plats.names)
+    profiles = catalog.for_platform(catalog.profiles(dirs), names,
                                     known=registry.names("platform", extra_dirs=dirs))
     if not profiles:
-        raise AdsgenError(f"no profile runs on platform {platform}; add one with "
-                          f"`platforms: [{platform}]` or none")
+        listed = ", ".join(names)
+        raise AdsgenError(f"no profile runs on platform {listed}; add one with "
+                          f"`platforms: [{names[0]}]` or none")
     plan = build_scaled(
-        seed=seed, platform=plat, advertisers=advertisers, line_items=line_items, days=days,
+        seed=seed, platform=plats, advertisers=advertisers, line_items=line_items, days=days,
         start=flight.start, profiles=profiles,
         progress=lambda done, total: progress(stage, done, total),
     )
     spec = {
         "command": "generate", "advertisers": advertisers, "line_items": line_items,
-        "days": days, "start": flight.start.isoformat(), "platform": plat.name,
+        "days": days, "start": flight.start.isoformat(), "platform": ",".join(names),
         "profiles": sorted(p.name for p in profiles),
     }
-    return plan, plat, spec
+    return plan, plats, spec
 
 
 def _check_engine(
@@ -213,12 +219,12 @@ def generate_files(
         before = target.check_out(out, overwrite=overwrite)
         _check_memory(line_items, advertisers, engine, workers)
         database = open_database(db) if db is not None else None
-        plan, plat, spec = _plan(
+        plan, plats, spec = scale_plan(
             seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
             platform=platform, templates_dir=templates_dir, progress=progress,
         )
         planned = time.perf_counter() - began
-        total = sum(row_count(item, plat) for item in plan.items)
+        total = sum(row_count(item, plats.of(item)) for item in plan.items)
         capacity.check_disk(total * capacity.BYTES_PER_ROW.get(fmt, max(
             capacity.BYTES_PER_ROW.values())), out.parent, f"{total:,} rows of {fmt}")
         done = 0
@@ -232,7 +238,7 @@ def generate_files(
         target.ensure_unchanged(out, before)  # again: planning took a while
         with target.staged(out, before) as stage:
             manifest = export(
-                plan.items, entities=plan.arrow_tables(), platform=plat, seed=seed,
+                plan.items, entities=plan.arrow_tables(), platform=plats, seed=seed,
                 out=stage, fmt=fmt, engine=engine, workers=workers, scheduler=scheduler,
                 block_size=block_size, on_progress=advance, spec=spec,
             )
@@ -277,12 +283,12 @@ def estimate_files(
     if out is not None:
         target.check_out(Path(out).resolve(), overwrite=overwrite)
     _check_memory(line_items, advertisers, engine, workers)
-    plan, plat, _ = _plan(
+    plan, plats, _ = scale_plan(
         seed=seed, advertisers=advertisers, line_items=line_items, days=days, start=start,
         platform=platform, templates_dir=templates_dir, progress=progress,
     )
     planned = time.perf_counter() - began
-    guess = estimate(plan.items, platform=plat, seed=seed, fmt=fmt, engine=engine,
+    guess = estimate(plan.items, platform=plats, seed=seed, fmt=fmt, engine=engine,
                      workers=workers, block_size=block_size)
     return ScaleEstimate(
         seed=seed, entities=plan.counts(), line_items=guess.line_items, blocks=guess.blocks,
