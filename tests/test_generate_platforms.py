@@ -127,7 +127,7 @@ def test_each_line_item_is_drawn_on_its_own_platforms_rules() -> None:
     assert any(not roku.takes(d) for d in netflix_lengths if d), "netflix draws its own spots"
 
 
-def test_one_platform_is_not_a_set_of_one_draw() -> None:
+def test_a_set_of_one_platform_draws_what_the_platform_draws() -> None:
     """A one-platform run draws exactly what the PlatformSet of that platform draws, and
     each line item of a one-platform run names it."""
     netflix = catalog.get_platform("netflix_like")

@@ -47,6 +47,32 @@ def test_stream_equals_generate_for_the_same_options(tmp_path: Path) -> None:
     assert got.equals(want)
 
 
+def test_a_stream_on_several_platforms_equals_generate_on_them(tmp_path: Path) -> None:
+    plan = [*PLAN, "--line-items", "6", "--platform", "netflix_like,hulu_like,roku_like"]
+    events = tmp_path / "events.jsonl"
+    result = invoke("-q", "stream", *plan, "--duration", "2h", "--speed", "max",
+                    "--to", f"file:{events}")
+    assert result.exit_code == 0, result.output
+    made = invoke("-q", "generate", *plan, "--out", str(tmp_path / "batch"))
+    assert made.exit_code == 0, made.output
+    batch = ds.dataset(tmp_path / "batch" / "performance", partitioning="hive").to_table()
+    batch = batch.drop_columns([c for c in batch.column_names if c == "date"])
+    batch = batch.filter(pc.less(batch["hour"], pa.scalar(
+        __import__("datetime").datetime(2026, 9, 1, 2), type=batch.schema.field("hour").type)))
+    batch = batch.sort_by([("line_item_id", "ascending"), ("creative_id", "ascending"),
+                           ("hour", "ascending"), ("device", "ascending")])
+    got = _rolled(events)
+    assert got.equals(active_rows(batch).cast(got.schema))
+    read = pj.read_json(events)
+    delivered = read.filter(pc.is_valid(read["platform"]))
+    assert set(delivered["platform"].to_pylist()) == {"netflix_like", "hulu_like", "roku_like"}
+    on = dict(zip(*(ds.dataset(tmp_path / "batch" / "line_items.parquet").to_table()[c]
+                    .to_pylist() for c in ("id", "platform")), strict=True))
+    assert all(on[li] == name for li, name in zip(delivered["line_item_id"].to_pylist(),
+                                                  delivered["platform"].to_pylist(),
+                                                  strict=True))
+
+
 def test_stdout_sink_and_summary_on_stderr(tmp_path: Path) -> None:
     result = invoke("stream", *PLAN, "--duration", "1h", "--speed", "max", "--to", "-")
     assert result.exit_code == 0, result.stderr
@@ -97,6 +123,7 @@ def test_bad_options_exit_2_with_one_line(tmp_path: Path) -> None:
         (["--faults", "drop=0.1"], "--ledger"),
         (["--duration", "soon"], "--duration"),
         (["--resume"], "--checkpoint"),
+        (["--platform", "netflix_like,hulu_lik"], "did you mean 'hulu_like'"),
     ]
     for extra, words in cases:
         result = invoke("stream", *PLAN, "--speed", "max", "--to", f"file:{tmp_path / 'x'}",

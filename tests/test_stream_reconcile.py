@@ -126,3 +126,38 @@ def test_json_lines_read_back_roll_up_to_the_batch(tmp_path: object) -> None:
         for rows in source.hours())
     table = pj.read_json(io.BytesIO(text))
     assert rollup(from_arrow(table)).equals(active_rows(source.performance))
+
+
+THREE = ("netflix_like", "hulu_like", "roku_like")
+
+
+@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
+@given(items=sim_items(max_items=5, max_days=2))
+def test_several_platforms_roll_up_to_the_batch_each_on_its_own_platform(items: list) -> None:
+    """Line items on three platforms (by id): the events still roll up to the batch rows
+    exactly, and each event happens on its line item's platform, in one of that platform's
+    households of a geo it serves, as many distinct ones per line item × device as its
+    reach."""
+    from adsgen.build.platform_set import PlatformSet
+
+    plats = PlatformSet(tuple(platform(name) for name in THREE))
+    items = [replace(i, platform=THREE[i.line_item_id % 3]) for i in _small(items)]
+    source = source_of(items, plats, SEED)
+    world = source.world()
+    events = EventBatch.concat([world.expand(rows) for rows in source.hours()])
+    assert rollup(events).equals(active_rows(source.performance))
+    table = to_arrow(events, world)
+    on = {i.line_item_id: i.platform for i in items}
+    assert table["platform"].to_pylist() == [on[li] for li in table["line_item_id"].to_pylist()]
+    imp = events.kind == IMPRESSION
+    reach = source.performance.group_by(["line_item_id", "device"]).aggregate(
+        [("cumulative_reach", "max")])
+    devices = {"ctv": 0, "desktop": 1, "mobile": 2}
+    for row in reach.to_pylist():
+        mine = imp & (events.line_item == row["line_item_id"]) & (
+            events.device == devices[row["device"]])
+        assert len(np.unique(events.household[mine])) == row["cumulative_reach_max"], row
+        where = plats.by_name(on[row["line_item_id"]])
+        assert (events.household[mine] < where.households).all()
+        served = set(where.geo_timezones)
+        assert {world.geos[g] for g in np.unique(events.geo[mine])} <= served

@@ -179,17 +179,6 @@ def resolve_platforms(
     return PlatformSet(tuple(resolve_platform(name, templates_dir) for name in listed))
 
 
-def one_platform(names: str, what: str) -> None:
-    """AdsgenError (exit 2) when `--platform` names several platforms for a command whose
-    at-scale plan is drawn on one platform (its vectorized builder has one platform's pools):
-    several platforms run through the database commands (run-all, create-*, simulate)."""
-    listed = split_platforms(names)
-    if len(listed) > 1:
-        raise AdsgenError(
-            f"--platform {','.join(listed)}: {what} draws its plan on one platform; give one "
-            "(several platforms: adsgen run-all / create-example / create-profile)")
-
-
 def split_platforms(names: str | Sequence[str]) -> list[str]:
     """Platform names from 'a,b,c' (or a sequence), blanks dropped; AdsgenError if none."""
     parts = names.split(",") if isinstance(names, str) else list(names)

@@ -119,7 +119,7 @@ def _combos(events: EventBatch, world: EventWorld) -> tuple[pa.Array, pa.Array, 
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     li, cre, dev = events.line_item[first], events.creative[first], events.device[first]
     index = world.li_index(li)
-    platform = json.dumps(world.platform_name)
+    platforms = [json.dumps(name) for name in world.platform_names]
     prefix, context = [], []
     for item, creative, device, k in zip(li.tolist(), cre.tolist(), dev.tolist(),
                                          index.tolist(), strict=True):
@@ -127,7 +127,8 @@ def _combos(events: EventBatch, world: EventWorld) -> tuple[pa.Array, pa.Array, 
         prefix.append(f"{item}.{creative}.{name}.")
         context.append(f'","line_item_id":{item},"creative_id":{creative},"campaign_id":'
                        f'{world.campaign[k]},"advertiser_id":{world.advertiser[k]},'
-                       f'"platform":{platform},"device":"{name}","geo":')
+                       f'"platform":{platforms[world.li_platform[k]]},"device":"{name}",'
+                       '"geo":')
     return (pa.array(inverse.reshape(-1).astype(np.int64)), pa.array(prefix, pa.string()),
             pa.array(context, pa.string()))
 
@@ -220,7 +221,8 @@ def to_arrow(events: EventBatch, world: EventWorld) -> pa.Table:
         "time": pa.array(events.time, type=pa.timestamp("us", tz="UTC")),
         "line_item_id": events.line_item, "creative_id": events.creative,
         "campaign_id": world.campaign[li_index], "advertiser_id": world.advertiser[li_index],
-        "platform": pa.array([world.platform_name] * len(events), type=pa.string()),
+        "platform": pa.array(np.array(world.platform_names, dtype=object)[
+            world.li_platform[li_index]], type=pa.string()),
         "device": _DEVICES.take(pa.array(events.device.astype(np.int64))),
         "geo": pa.array(geos[np.maximum(events.geo, 0)], type=pa.string(),
                         mask=~has_house),

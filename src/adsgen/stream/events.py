@@ -42,6 +42,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from adsgen.build.items import SimLineItem
+from adsgen.build.platform_set import PlatformSet, platform_set
 from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
 from adsgen.stream.households import DeviceUnion, Households
 from adsgen.templates.spec import Platform
@@ -123,9 +124,11 @@ class EventBatch:
     creative: I64
     device: NDArray[np.int8]
     geo: NDArray[np.int16]
-    """Code into the platform's served geos (sorted); -1 when unknown (no household)."""
+    """Code into the run's served geos (`EventWorld.geos`, sorted); -1 when unknown (no
+    household)."""
     household: I64
-    """Household id in the platform's households; -1 when none (a conversion with no reach)."""
+    """Household id among the households of the line item's platform; -1 when none (a
+    conversion with no reach)."""
     hour: I64
     """Epoch seconds of the row's hour (part of the event id)."""
     ordinal: I64
@@ -181,13 +184,19 @@ def _coprime_step(size: int, key: int) -> int:
 class EventWorld:
     """What turning a plan's rows into events needs, built once per stream."""
 
-    def __init__(self, items: Sequence[SimLineItem], platform: Platform, seed: int,
-                 reach: pa.Table, shapes: Mapping[int, float] | None = None) -> None:
-        """`reach`: the batch's reach table of the plan; `shapes`: each line item's NBD
-        exposure shape (ground_truth.exposure_shape; 1 where missing)."""
+    def __init__(self, items: Sequence[SimLineItem], platform: Platform | PlatformSet,
+                 seed: int, reach: pa.Table, shapes: Mapping[int, float] | None = None) -> None:
+        """`platform`: the run's platform or platforms (each line item's events happen on
+        its own: its households, geos and day-part curves); `reach`: the batch's reach table
+        of the plan; `shapes`: each line item's NBD exposure shape
+        (ground_truth.exposure_shape; 1 where missing)."""
         self.seed = seed
-        self.platform_name = platform.name
+        plats = platform_set(platform)
+        self.platform_names = plats.names
+        """The run's platforms; `li_platform` codes into it."""
         ordered = sorted(items, key=lambda i: i.line_item_id)
+        self.li_platform = np.array([plats.names.index(plats.name_of(i)) for i in ordered],
+                                    dtype=np.int64)
         self.li_ids = np.array([i.line_item_id for i in ordered], dtype=np.int64)
         self.campaign = np.array([i.campaign_id for i in ordered], dtype=np.int64)
         self.advertiser = np.array([i.advertiser_id for i in ordered], dtype=np.int64)
@@ -196,21 +205,32 @@ class EventWorld:
         self.cre_span = np.array(
             [float(c.duration_s) if c.ad_format.is_video and c.duration_s else 0.0
              for _, c in creatives], dtype=np.float64)
-        self.geos = served_geos(platform)
-        sizes = geo_households(platform).astype(np.int64)
-        self.geo_start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        # geos: every platform's served geos (sorted; one platform: its own); households
+        # are numbered per platform, geo after geo (a platform's households per geo: sizes)
+        self.geos = tuple(sorted({g for p in plats.platforms for g in served_geos(p)}))
         n_geo = len(self.geos)
+        sizes = np.zeros((len(plats.platforms), n_geo), dtype=np.int64)
+        codes_of = []
+        for code, each in enumerate(plats.platforms):
+            own = np.array([self.geos.index(g) for g in served_geos(each)], dtype=np.int64)
+            sizes[code, own] = geo_households(each).astype(np.int64)
+            codes_of.append(own)
+        self.geo_start = np.concatenate([np.zeros((len(sizes), 1), dtype=np.int64),
+                                         np.cumsum(sizes, axis=1)[:, :-1]], axis=1)
         # per line item: household counts of its targeted geos (0 elsewhere), cumulated
         targeted = np.zeros((len(ordered), n_geo), dtype=np.int64)
         for k, item in enumerate(ordered):
-            codes = list(geo_codes(item, platform))
-            targeted[k, codes] = sizes[codes]
+            on = int(self.li_platform[k])
+            codes = codes_of[on][list(geo_codes(item, plats.platforms[on]))]
+            targeted[k, codes] = sizes[on, codes]
         self.li_geo_cum = np.cumsum(targeted, axis=1)
         self.li_geo_total = self.li_geo_cum[:, -1] if n_geo else np.zeros(len(ordered), np.int64)
-        self.zones = [platform.geo_timezones[g] for g in self.geos]
-        curves = np.array([platform.daypart_curves.get(d, (1.0,) * 24) for d in DEVICE_ORDER],
-                          dtype=np.float64)
-        self.curves = curves / curves.sum(axis=1, keepdims=True)
+        zone_of = {g: z for p in reversed(plats.platforms) for g, z in p.geo_timezones.items()}
+        self.zones = [zone_of[g] for g in self.geos]
+        curves = np.array([[p.daypart_curves.get(d, (1.0,) * 24) for d in DEVICE_ORDER]
+                           for p in plats.platforms], dtype=np.float64)
+        self.curves = curves / curves.sum(axis=2, keepdims=True)
+        """Day-part curve per platform × device × local hour, each summing to 1."""
         # per line item: its devices' households laid onto one numbering (the batch's
         # de-duplicated reach), and the keyed bijection of that numbering
         self.union = DeviceUnion.of(self.li_ids, reach)
@@ -251,18 +271,20 @@ class EventWorld:
         geo = (cum <= inside[:, None]).sum(axis=1).astype(np.int64)
         geo = np.minimum(geo, len(self.geos) - 1)
         before = np.where(geo > 0, cum[np.arange(len(li)), np.maximum(geo - 1, 0)], 0)
-        household = self.geo_start[geo] + (inside - before)
+        household = self.geo_start[self.li_platform[li], geo] + (inside - before)
         return household.astype(np.int64), geo.astype(np.int16)
 
-    def _times(self, hour: int, dev: I64, geo: NDArray[np.int16], span_s: NDArray[np.float64],
-               u: NDArray[np.float32]) -> I64:
-        """Event times (µs) within the hour by the day-part curve, leaving `span_s` after."""
+    def _times(self, hour: int, li: I64, dev: I64, geo: NDArray[np.int16],
+               span_s: NDArray[np.float64], u: NDArray[np.float32]) -> I64:
+        """Event times (µs) within the hour by the day-part curve of the line item's
+        platform, leaving `span_s` after."""
         moment = np.array([hour], dtype=np.int64)
         offsets = np.array([int(utc_offsets(z, moment)[0]) for z in self.zones] or [0],
                            dtype=np.int64)
         local = ((hour + offsets[np.maximum(geo, 0)]) // 3600) % 24
-        a = self.curves[dev, local]
-        b = self.curves[dev, (local + 1) % 24]
+        on = self.li_platform[li]
+        a = self.curves[on, dev, local]
+        b = self.curves[on, dev, (local + 1) % 24]
         uu = u.astype(np.float64)
         slope = b - a
         flat = np.abs(slope) < 1e-12 * np.maximum(a, 1e-300)
@@ -350,7 +372,7 @@ class EventWorld:
         cost = np.where(invalid, 0, base[row] + (v_rank < extra[row]))
 
         # --- times --------------------------------------------------------------------------
-        t_imp = self._times(hour, dev[row], geo, np.maximum(span[row], STATIC_SPAN_S),
+        t_imp = self._times(hour, li[row], dev[row], geo, np.maximum(span[row], STATIC_SPAN_S),
                             uniform(rehash(h, 1)))
         delay = (uniform(rehash(h, 2)).astype(np.float64) * START_DELAY_S * _US).astype(np.int64)
         played = span[row] * _US
@@ -379,7 +401,7 @@ class EventWorld:
         c_house = np.where(reached > 0, c_house, -1)
         c_geo = np.where(reached > 0, c_geo, -1).astype(np.int16)
         c_flags = (c_j < col["click_conversions"][c_row]).astype(np.uint8) * FLAG_CLICK_CONVERSION
-        c_time = self._times(hour, dev[c_row], c_geo, np.zeros(len(c_row)),
+        c_time = self._times(hour, li[c_row], dev[c_row], c_geo, np.zeros(len(c_row)),
                              uniform(rehash(ch, 1)))
         parts.append(_part(CONVERSION, c_time, c_row, c_j, c_house, c_geo, c_flags))
 

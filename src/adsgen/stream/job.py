@@ -96,7 +96,8 @@ def stream(
     source = plan_source(seed=seed, line_items=line_items, advertisers=advertisers, days=days,
                          start=first, platform=platform, templates_dir=templates_dir)
     options = {"seed": seed, "line_items": line_items, "advertisers": advertisers,
-               "days": days, "start": first.isoformat(), "platform": source.platform.name,
+               "days": days, "start": first.isoformat(),
+               "platform": ",".join(source.platform.names),
                "stop": stop.isoformat() if stop else None, "faults": rates, "to": to}
     return run_stream(
         source, sink, speed=speed, rate=rate, origin_us=_us(origin),

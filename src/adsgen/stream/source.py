@@ -1,10 +1,10 @@
 """The world a stream is a view of: the same plan and simulation `adsgen generate` makes.
 
 `plan_source` draws the plan exactly as `adsgen generate` does for the same options and
-seed (`adsgen.build.at_scale.build_scaled`) and simulates it once with the batch engine
-(`adsgen.simulate.simulate`, the shared world settled over the whole plan): the stream never
-runs a second model. `StreamSource.hours` then yields the performance rows hour by hour, in
-time order, for `adsgen.stream.events` to expand.
+seed (`adsgen.runs.files.scale_plan`, on one platform or several) and simulates it once
+with the batch engine (`adsgen.simulate.simulate`, the shared world settled over the whole
+plan): the stream never runs a second model. `StreamSource.hours` then yields the
+performance rows hour by hour, in time order, for `adsgen.stream.events` to expand.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from adsgen.build.platform_set import PlatformSet, platform_set
 from adsgen.stream.changes import ChangeBook, change_events
 from adsgen.stream.events import DEVICE_NAMES, EventWorld, HourRows
 
@@ -41,7 +42,8 @@ class StreamSource:
     """A simulated plan, ready to be streamed: its performance rows sorted by hour."""
 
     items: Sequence[SimLineItem]
-    platform: Platform
+    platform: PlatformSet
+    """The run's platforms (one or several: each line item on its own)."""
     seed: int
     performance: pa.Table
     """The batch `performance` table of the plan, exactly as the batch writes it."""
@@ -102,12 +104,15 @@ class StreamSource:
             lo = hi
 
 
-def source_of(items: Sequence[SimLineItem], platform: Platform, seed: int) -> StreamSource:
-    """A source from line items already numbered (the Python API, tests): simulated once."""
+def source_of(items: Sequence[SimLineItem], platform: Platform | PlatformSet,
+              seed: int) -> StreamSource:
+    """A source from line items already numbered (the Python API, tests): simulated once,
+    each line item on its platform of `platform` (one, or the run's)."""
     from adsgen.simulate import simulate
 
-    result = simulate(items, platform=platform, seed=seed)
-    return StreamSource(items=items, platform=platform, seed=seed,
+    plats = platform_set(platform)
+    result = simulate(items, platform=plats, seed=seed)
+    return StreamSource(items=items, platform=plats, seed=seed,
                         performance=result.performance, reach=result["reach"],
                         shapes=_shapes(result["ground_truth"]))
 
@@ -122,25 +127,19 @@ def plan_source(
     platform: str,
     templates_dir: Path | None = None,
 ) -> StreamSource:
-    """The plan `adsgen generate` draws for these options and seed, simulated once.
+    """The plan `adsgen generate` draws for these options and seed (`runs.files.scale_plan`:
+    one platform or several, 'a,b,c'), simulated once.
 
-    Raises AdsgenError for bad options (counts, days, start), as `generate` does.
+    Raises AdsgenError for bad options (counts, days, start, platforms), as `generate` does.
     """
-    from adsgen.build.at_scale import build_scaled, scaled_flight
-    from adsgen.registry import registry
-    from adsgen.runs.jobs import one_platform
+    from adsgen.runs.files import scale_plan
     from adsgen.simulate import simulate
-    from adsgen.templates import catalog
 
-    flight = scaled_flight(start, days)
-    dirs = () if templates_dir is None else (templates_dir,)
-    one_platform(platform, "the live stream")
-    plat = registry.platform(platform, extra_dirs=dirs)
-    plan = build_scaled(seed=seed, platform=plat, advertisers=advertisers,
-                        line_items=line_items, days=days, start=flight.start,
-                        profiles=catalog.profiles(dirs))
-    result = simulate(plan.items, platform=plat, seed=seed)
-    return StreamSource(items=plan.items, platform=plat, seed=seed,
+    plan, plats, _ = scale_plan(seed=seed, advertisers=advertisers, line_items=line_items,
+                                days=days, start=start, platform=platform,
+                                templates_dir=templates_dir)
+    result = simulate(plan.items, platform=plats, seed=seed)
+    return StreamSource(items=plan.items, platform=plats, seed=seed,
                         performance=result.performance, reach=result["reach"],
                         shapes=_shapes(result["ground_truth"]), plan=plan)
 
