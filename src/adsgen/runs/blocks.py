@@ -180,6 +180,11 @@ def run_block(task: BlockTask) -> BlockResult:
                 else:
                     sinks[name].write(batch[name])
             del batch
+        # The simulation's temporaries are freed but glibc keeps them, fragmented, in the
+        # heap; the sinks now write what they hold, which takes memory of its own. Trimming
+        # once here, not per batch, costs nothing measurable and cuts a year-long block's
+        # peak from ~445 to ~380 MiB (benchmarks/bench_block.py --line-items 2056 --days 365).
+        release_unused_memory()
         partials = {}
         for name, parts in summed.items():
             whole, partials[name] = _split_shared(
