@@ -121,3 +121,33 @@ def test_an_interrupt_while_a_worker_sends_a_large_result_does_not_hang() -> Non
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=60)
     assert done.stdout.strip() == "stopped", (done.returncode, done.stderr)
+
+
+def test_a_block_worker_imports_no_door_library() -> None:
+    """A pool worker imports the block module (its task function's) and nothing of the
+    doors: each library it loads adds its pages to every worker of every run."""
+    heavy = ("sqlalchemy", "faker", "rich", "typer", "click", "fastapi", "starlette",
+             "uvicorn", "dask", "distributed", "pandas", "yaml", "psutil", "httpx")
+    code = ("import sys, adsgen.runs.blocks; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/maps")
+def test_the_forkserver_preloads_nothing() -> None:
+    """A forkserver that preloads the block module holds ~118 MiB (libarrow's pages above
+    all), counted again beside each worker's own: the run's tree is bigger for it."""
+    code = (
+        "from multiprocessing import forkserver\n"
+        "from adsgen.runs.blocks import tables_of\n"
+        "from adsgen.runs.engines import run_tasks\n"
+        "if __name__ == '__main__':\n"
+        "    assert run_tasks(tables_of, [{}], engine='processes', workers=1) == [{}]\n"
+        "    pid = forkserver._forkserver._forkserver_pid\n"
+        "    maps = open(f'/proc/{pid}/maps').read()\n"
+        "    print('numpy' in maps, 'libarrow' in maps)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout.split() == ["False", "False"]

@@ -57,7 +57,7 @@ from adsgen.runs.sizing import (  # block sizes: see there
     MIN_BLOCKS,
     ROWS_PER_DATE_FILE,
 )
-from adsgen.simulate import simulate_batches  # imported here: process pools preload it
+from adsgen.simulate import simulate_batches
 from adsgen.simulate.columns import FACT_TABLES
 from adsgen.simulate.engine import combine_summed
 from adsgen.storage.sinks import SINKS, FileSink, get_sink

@@ -135,27 +135,27 @@ def _run_local(fn: Callable[[T], R], tasks: Sequence[T], on_done: OnDone[R] | No
     return results
 
 
-def _mp_context(fn: Callable[..., Any]) -> multiprocessing.context.BaseContext:
-    """forkserver (fast, no fork of a threaded parent) preloading `fn`'s module, else spawn.
+def _mp_context() -> multiprocessing.context.BaseContext:
+    """forkserver (fast, no fork of a threaded parent), preloading nothing, else spawn.
 
-    Preloading costs no memory and saves each worker the imports: measured with
-    benchmarks/peak_rss.py on `generate --line-items 2000 --days 90 --engine processes`,
-    the tree peaked at 928 MiB RSS either way (PSS 708 MiB preloaded, 700 MiB not). The
-    forkserver holds the modules (~75 MiB more RSS than a bare interpreter), and the workers
-    it forks share those pages instead of holding their own copies.
+    Preloading `fn`'s module would save each worker its imports (~1 s, once per run) and
+    share their pages, but a run's memory is the summed RSS of its tree, and a preloading
+    forkserver holds what it imported (~118 MiB, most of it libarrow's pages, which every
+    worker maps anyway). Measured with benchmarks/peak_rss.py on `generate --line-items
+    2000 --days 90 --engine processes`, twice each way, interleaved: the tree peaked at
+    1,041-1,046 MiB RSS preloaded (forkserver 118, workers 362-377) and 984-1,008 MiB not
+    (forkserver 13, workers 391-410), PSS 756-780 MiB both ways. So it preloads nothing.
 
     Ctrl-C reaches the whole process group, and only this process should answer it (it
     stops the pool; the CLI prints one line). So the forkserver starts here with SIGINT
-    ignored, which it keeps while it preloads and passes to the workers it forks (which
-    also ignore it in their initializer).
+    ignored, which it passes to the workers it forks (which also ignore it in their
+    initializer).
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
         context = multiprocessing.get_context("forkserver")
-        module = getattr(fn, "__module__", None)
-        if module and module != "__main__":
-            context.set_forkserver_preload([module])
+        context.set_forkserver_preload([])
         if threading.current_thread() is threading.main_thread():
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
@@ -263,7 +263,7 @@ def _run_processes(
     executor: ProcessPoolExecutor | None = None
     try:
         with _sigint_deferred():  # submit starts the workers: let none start half-way
-            executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(fn),
+            executor = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
                                            initializer=_start_worker, initargs=(os.getpid(),))
             for index, task in enumerate(tasks):
                 pending[executor.submit(fn, task)] = index
