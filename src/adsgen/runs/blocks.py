@@ -338,7 +338,8 @@ def export(
 ) -> Manifest:
     """Simulate `items` into files under `out` and write its manifest; the Manifest.
 
-    Entity tables (`entities`, table name → Arrow) are written once, here; the fact tables
+    Entity tables (`entities`, table name → Arrow) are written once, here, each taken out of
+    `entities` as it is written (a caller that keeps no other reference frees it); the fact tables
     (FACT_TABLES) by one task per block of `block_size` line items (default:
     `auto_block_size`) on `engine` with `workers` (default: every core) — `scheduler` is a
     Dask scheduler address. `on_progress` gets each block's result as it finishes.
@@ -359,9 +360,9 @@ def export(
 
     tables: dict[str, TableStats] = {}
     written: dict[str, tuple[int, int]] = {}
-    for name, table in entities.items():
+    for name in list(entities):
         with sink_class(out, name) as sink:
-            sink.write(table)
+            sink.write(entities.pop(name))  # written: its memory goes before the blocks run
         tables[name] = TableStats(rows=sink.rows, bytes=sink.bytes, files=len(sink.files))
         written.update(_written(out, sink))
 

@@ -236,9 +236,10 @@ def generate_files(
             progress(ROWS_STAGE, done, total)
 
         target.ensure_unchanged(out, before)  # again: planning took a while
+        entities, plan.tables = plan.arrow_tables(), {}  # export frees each once written
         with target.staged(out, before) as stage:
             manifest = export(
-                plan.items, entities=plan.arrow_tables(), platform=plats, seed=seed,
+                plan.items, entities=entities, platform=plats, seed=seed,
                 out=stage, fmt=fmt, engine=engine, workers=workers, scheduler=scheduler,
                 block_size=block_size, on_progress=advance, spec=spec,
             )
