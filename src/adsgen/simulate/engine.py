@@ -202,9 +202,13 @@ def simulate_batches(
 
     Memory stays that of one batch whatever the number of line items or days. Given the
     allocation of a larger plan, the rows of `items` are exactly theirs in that plan. A
-    batch holds the line items of one platform (a new batch starts where the platform
-    changes), simulated in that platform's world; every draw is keyed by line item, so
-    where batches are cut changes no value.
+    batch holds consecutive line items, at most about `batch_rows` rows of each platform;
+    its line items of each platform are simulated together in that platform's world and the
+    rows put back in line item order (`_window_result`), so line items whose platforms
+    alternate (a campaign's in turn, as `generate --platform a,b,c` plans them) still
+    simulate in pieces as large as one platform's (on 3 platforms, 1,200 line items × 30
+    days: 0.20 M rows/s of CPU cut at each change of platform, 1.0 M so). Every draw is
+    keyed by line item, so where batches are cut changes no value.
     """
     ordered = sorted(items, key=lambda item: item.line_item_id)
     ids = [item.line_item_id for item in ordered]
@@ -219,22 +223,51 @@ def simulate_batches(
     # (platform, seed, hour), so a wider set of days changes nothing
     inventories: dict[str, Inventory] = {}
     batch: list[SimLineItem] = []
-    batch_platform = ""
     rows = 0
+    limit = batch_rows * len(plats.platforms)  # about batch_rows of each platform
     for item in ordered:
-        name = plats.name_of(item)
-        on = plats.by_name(name)
-        count = row_count(item, on)
+        count = row_count(item, plats.of(item))
         if count == 0:
             continue
-        if batch and (rows + count > batch_rows or name != batch_platform):
-            yield _batch_result(batch, plats.by_name(batch_platform), seed, worlds, inventories)
+        if batch and rows + count > limit:
+            yield _window_result(batch, plats, seed, worlds, inventories)
             batch, rows = [], 0
         batch.append(item)
-        batch_platform = name
         rows += count
     if batch:
-        yield _batch_result(batch, plats.by_name(batch_platform), seed, worlds, inventories)
+        yield _window_result(batch, plats, seed, worlds, inventories)
+
+
+def _window_result(
+    batch: list[SimLineItem], plats: PlatformSet, seed: int,
+    worlds: Mapping[str, Allocation], inventories: dict[str, Inventory],
+) -> SimResult:
+    """One batch (line items in id order): each platform's line items simulated together
+    (`_batch_result`), the line item tables' rows then put back in line item order (a line
+    item's rows stay as its platform's batch made them) and the summed tables' partial rows
+    joined (their callers add them up by key). One platform: its batch as is."""
+    groups = plats.groups(batch)
+    if len(groups) == 1:
+        name, items = next(iter(groups.items()))
+        return _batch_result(items, plats.by_name(name), seed, worlds, inventories)
+    parts = [_batch_result(items, plats.by_name(name), seed, worlds, inventories)
+             for name, items in groups.items()]
+    tables: dict[str, pa.Table] = {}
+    for name, fact in FACT_TABLES.items():
+        pieces = [part[name] for part in parts]
+        tables[name] = (pa.concat_tables(pieces) if fact.summed
+                        else _in_line_item_order(pieces))
+    return SimResult(tables)
+
+
+def _in_line_item_order(pieces: list[pa.Table]) -> pa.Table:
+    """Tables each sorted by line_item_id, no line item in two of them, as one table in
+    line item order (a line item's rows in their order)."""
+    joined = pa.concat_tables(pieces)
+    if not joined.num_rows:
+        return joined
+    order = np.argsort(joined["line_item_id"].to_numpy(), kind="stable")
+    return joined.take(pa.array(order))
 
 
 def _batch_result(
