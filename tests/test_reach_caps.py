@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 
 from adsgen.build.items import SimLineItem
 from adsgen.simulate import simulate
-from adsgen.simulate.reach import cap_window
+from adsgen.simulate.reach import cap_window, paced_split
 from adsgen.world.lineitems import epoch_seconds
 from simfactory import platform, random_line_item, sim_items
 
@@ -80,3 +80,30 @@ def test_day_reach_carries_the_cap_on_random_plans(items: list[SimLineItem]) -> 
     reach = result["reach"]
     days = _check_day_floors(items, result["performance"], reach)
     assert days or not reach.num_rows
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@given(items=sim_items(max_items=3, max_days=5))
+def test_the_paced_device_split_keeps_each_hour_and_each_cap(items: list[SimLineItem]) -> None:
+    """`paced_split` moves a capped line-item hour's impressions between devices only: the
+    hour's total is pacing's, no cell gets more than its capped supply, none below zero."""
+    import numpy as np
+    import pytest
+
+    from adsgen.simulate import engine
+
+    seen = []
+
+    def checked(delivered, supply, allowed, pop, shape, grid, cw):  # type: ignore[no-untyped-def]
+        split = paced_split(delivered, supply, allowed, pop, shape, grid, cw)
+        hours = grid.lh.gid.size
+        assert np.array_equal(np.bincount(grid.cell_lh, split, hours),
+                              np.bincount(grid.cell_lh, delivered, hours))
+        assert (split >= 0).all() and (split <= allowed).all()
+        seen.append(int(split.sum()))
+        return split
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "paced_split", checked)
+        result = simulate(items, platform=platform(), seed=3)
+    assert seen or not result["performance"].num_rows

@@ -72,7 +72,7 @@ from adsgen.simulate.mmm import combine, geo_weights, mmm_partial
 from adsgen.simulate.pacing import pace
 from adsgen.simulate.pacing_table import pacing_table
 from adsgen.simulate.pods import pod_delivery_table
-from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach
+from adsgen.simulate.reach import cap_supply, cap_windows, cumulative_reach, paced_split
 from adsgen.simulate.reach_table import reach_rows, reach_table
 from adsgen.simulate.supply import FILL, slot_bound, won_supply
 from adsgen.simulate.wearout import wear_out
@@ -342,6 +342,8 @@ def _simulate_batch(
     windows = cap_windows(grid)
     allowed, cap_factor = cap_supply(supply, pop, shape, grid, windows)
     pacing = pace(grid, allowed, FILL * bound, seed=seed)
+    pacing = replace(pacing, delivered=paced_split(pacing.delivered, supply, allowed, pop,
+                                                   shape, grid, windows))
     delivered = pacing.delivered
     diagnostics = pacing_table(grid, pacing, available=supply,
                                lost_competition=FILL * np.maximum(asked - bound, 0.0))
