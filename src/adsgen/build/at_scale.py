@@ -203,7 +203,7 @@ def build_scaled(
     # Every advertiser holds at least one line item: `wanted` advertisers always suffice.
     index = np.arange(wanted, dtype=np.int64)
     draws = Draws(seed, "advertiser", index)
-    profile = draws.pick(0, _profile_weights(prof, platform))
+    profile = draws.pick(0, _profile_weights(prof, plats, chosen))
     count = np.where(prof.listed[profile] > 0, prof.listed[profile], prof.fixed_count[profile])
     drawn_count = np.array(list(pools.LINE_ITEM_COUNT), dtype=np.int64)[
         draws.pick(1, list(pools.LINE_ITEM_COUNT.values()))]
@@ -467,18 +467,22 @@ def _cap_key(cap: Any) -> pools.CapKey:
     return None if cap is None else (cap.max_impressions, cap.time_unit, cap.time_unit_count)
 
 
-def _profile_weights(prof: ProfileSlots, platform: Platform) -> list[float]:
-    """Each profile's weight on `platform`: its own × `pools.profile_tilt` of the devices
-    its line items fix (buyers follow the platform's screens, as drawn device sets do).
-    Profiles whose every line item fixes screens the platform lacks get 0; when that is all
-    of them (a mobile-only profile alone on roku_like), their own weights stand."""
+def _profile_weights(prof: ProfileSlots, plats: PlatformSet,
+                     chosen: list[list[int]]) -> list[float]:
+    """Each profile's weight: its own × `pools.profile_tilt` of the devices its line items
+    fix on the viewing mix of the platforms it buys on (`chosen`: their codes; several:
+    their mean mix) — buyers follow the platforms' screens, as drawn device sets do.
+    Profiles whose every line item fixes screens those platforms lack get 0; when that is
+    all of them (a mobile-only profile alone on roku_like), their own weights stand."""
     weights: list[float] = []
     for index, profile in enumerate(prof.profiles):
         first = int(prof.first_slot[index])
         slots = prof.slots[first:first + max(int(prof.listed[index]), 1)]
         fixed = [s.targeting.device if s.targeting and "device" in s.targeting.model_fields_set
                  else None for s in slots]
-        weights.append(profile.weight * pools.profile_tilt(platform.device_mix, fixed))
+        mixes = [plats.platforms[code].device_mix for code in chosen[index]]
+        mix = {d: sum(m.get(d, 0.0) for m in mixes) / len(mixes) for d in DEVICES}
+        weights.append(profile.weight * pools.profile_tilt(mix, fixed))
     return weights if sum(weights) > 0 else [p.weight for p in prof.profiles]
 
 
