@@ -44,7 +44,8 @@ from numpy.typing import NDArray
 from adsgen.build.items import SimLineItem
 from adsgen.build.platform_set import PlatformSet, platform_set
 from adsgen.seeding import entity_keys, hash_counters, rehash, uniform
-from adsgen.stream.households import DeviceUnion, Households
+from adsgen.stream.device_union import DeviceUnion
+from adsgen.stream.households import Households
 from adsgen.templates.spec import Platform
 from adsgen.world.curves import utc_offsets
 from adsgen.world.households import DEVICE_ORDER, geo_households, served_geos

@@ -29,33 +29,14 @@ cannot carry), the household ids keep the reach exact and the overflow is counte
 is one small array per pair whose flight is running (5 bytes per household it will reach
 when capped, 2 when not), freed when the flight ends.
 
-Across devices (`DeviceUnion`, `Households._plan`): a household may watch a line item on its
-TV and its phone, and the batch's `device = 'all'` rows say how many distinct households the
-line item reached over all of them per UTC day (A) and from the flight start to each day's
-end (U, the last day's is the flight row). The pairs' local numbers are laid onto one
-numbering of the line item's households, day by day:
-
-- the day's U − U' households new to the line item (U': yesterday's) get the next numbers, a
-  block; each device's households new today go first into that block, the devices in turn
-  round it (so together they cover it), as many as can be new to the line item while its
-  earlier households seen today can still make up A; the rest are households of earlier
-  days that other devices reached (the lowest numbers the device has not had, other than
-  those another device takes today), so at every day's end the devices' numbers together
-  are 0 … U − 1;
-- at the line item's first impression of the day, each device's earlier households seen
-  today are picked together (`_plan`), least flexible device first: how many of them are
-  households no device has today yet is set so that the day's households over all devices
-  number exactly A, the rest are households some device has today; within each kind keyed
-  at random, those the cap still allows first; of the households a device adds, as many
-  that later devices could also pick as leaves those devices midway between the fewest
-  they must share and the most that still leaves them room for what they must add.
-
-The batch's rows always allow this (`simulate.reach_table`: U grows by at most the devices'
-new households of the day; A is at least the day's new households plus any device's
-earlier ones seen that day, and at most U); a reach table that does not is followed as far
-as it allows and the day's miss counted in `Households.union_miss` (tests assert 0 on
-random plans). The layout is a few pieces per line item × device × day (no per-household
-state); the picks are computed once per line item and day and kept per pair until its day
+Across devices: a household may watch a line item on its TV and its phone, and the batch's
+`device = 'all'` rows say how many distinct households the line item reached over all of
+them per UTC day and to each day's end. `adsgen.stream.device_union` lays the pairs' local
+numbers onto one numbering of the line item's households (`DeviceUnion`) and picks, at the
+line item's first impression of a day, each device's earlier households seen that day
+together (`pick_earlier`, called from `Households._plan`), so those rows are met exactly;
+a day it cannot meet is counted in `Households.union_miss` (tests assert 0 on random
+plans). The picks are computed once per line item and day and kept per pair until its day
 starts (like the pair's own picks before).
 """
 
@@ -73,9 +54,10 @@ from numpy.typing import NDArray
 from adsgen.build.items import SimLineItem
 from adsgen.seeding import entity_keys, hash_counters, rehash, rng, uniform
 from adsgen.simulate.reach import cap_window
+from adsgen.stream.device_union import DEVICES, DeviceUnion, day_table, pick_earlier
 from adsgen.world.lineitems import epoch_seconds
 
-__all__ = ["DeviceUnion", "Households"]
+__all__ = ["Households"]
 
 I64 = NDArray[np.int64]
 _NO_CAP = 1 << 30
@@ -83,10 +65,6 @@ _NO_CAP = 1 << 30
 _SHARE_ROUNDS = 6
 """Proportional rounds before the leftover is drawn one by one (a capped household that
 fills up hands its share to the others)."""
-_DEVICES = ("ctv", "desktop", "mobile")
-_SLACK = 0
-"""Share of the room between the fewest and the most households new to the union today
-left to the devices' earlier households (`_into_block`): slack for the day's picks."""
 
 
 def _reached_intensity(draw: np.random.Generator, shape: float, mean: float, size: int
@@ -111,15 +89,6 @@ def _reached_intensity(draw: np.random.Generator, shape: float, mean: float, siz
     u = np.exp(-np.log(t) / shape) - rate
     out: NDArray[np.float64] = draw.gamma(shape + 1.0, 1.0, size) / (rate + np.maximum(u, 0.0))
     return out / mean
-
-
-def _lowest(ids: I64, score: NDArray[np.float32], count: int) -> I64:
-    """The `count` of `ids` with the lowest score."""
-    if count <= 0:
-        return ids[:0]
-    if count >= len(ids):
-        return ids
-    return ids[np.argpartition(score[ids], count - 1)[:count]]
 
 
 @dataclass
@@ -159,7 +128,7 @@ class Households:
         self.seed = seed
         self._union = union
         self._li_ids = np.array(sorted(i.line_item_id for i in items), np.int64)
-        li, days, self._day_cum, self._day_reach, _ = _day_table(self._li_ids, reach)
+        li, days, self._day_cum, self._day_reach, _ = day_table(self._li_ids, reach)
         self._cells = li * 1_000_000 + days
         self._planned: dict[int, int] = {}
         """Per line item: the day its devices' earlier households were last picked."""
@@ -169,7 +138,7 @@ class Households:
         self._shapes = shapes
         day_rows = reach.filter(pc.and_(pc.equal(reach["period"], "day"),
                                         pc.not_equal(reach["device"], "all")))
-        dev = pc.index_in(day_rows["device"], value_set=pa.array(_DEVICES)).to_numpy(
+        dev = pc.index_in(day_rows["device"], value_set=pa.array(DEVICES)).to_numpy(
             zero_copy_only=False).astype(np.int64)
         day = pc.cast(pc.cast(day_rows["day"], pa.int32()), pa.int64()).to_numpy()
         li = day_rows["line_item_id"].to_numpy()
@@ -182,7 +151,7 @@ class Households:
         flight = reach.filter(pc.and_(pc.equal(reach["period"], "flight"),
                                       pc.not_equal(reach["device"], "all")))
         self._flight = {
-            (int(i), _DEVICES.index(d)): (int(r), int(n), int(pop)) for i, d, r, n, pop in zip(
+            (int(i), DEVICES.index(d)): (int(r), int(n), int(pop)) for i, d, r, n, pop in zip(
                 flight["line_item_id"].to_pylist(), flight["device"].to_pylist(),
                 flight["cumulative_reach"].to_pylist(), flight["impressions"].to_pylist(),
                 flight["targetable_households"].to_pylist(), strict=True)}
@@ -313,7 +282,7 @@ class Households:
         cum, reach = self._day_cum[row], self._day_reach[row]
         prior = self._day_cum[row - 1] if row and self._cells[row - 1] // 1_000_000 == k \
             else np.zeros_like(cum)
-        n_dev = len(_DEVICES)
+        n_dev = len(DEVICES)
         before = [int(prior[d]) for d in range(n_dev)]
         new = [max(int(cum[d]) - before[d], 0) for d in range(n_dev)]
         old = [min(max(int(reach[d]) - new[d], 0), before[d]) for d in range(n_dev)]
@@ -326,59 +295,13 @@ class Households:
                  for d in range(n_dev)]
         earlier = [positions(d, np.arange(before[d], dtype=np.int64)) if old[d] else
                    np.zeros(0, np.int64) for d in range(n_dev)]
-        size = 1 + max([int(a.max()) for a in fresh + earlier if len(a)], default=0)
-        seen = np.zeros(size, bool)
-        for a in fresh:
-            seen[a] = True
-        more = int(reach[n_dev]) - int(seen.sum())  # households still to add to the union
-        left = sum(old)
-        later = np.zeros(size, np.int8)  # how many devices still to pick could pick each
+        scores = [self._score(self._pair(li, d), before[d], day, hour) if old[d] else None
+                  for d in range(n_dev)]
+        picks, miss = pick_earlier(fresh, earlier, old, int(reach[n_dev]), scores)
         for d in range(n_dev):
-            later[earlier[d]] += 1
-        # the most of a device's picks that can be households other devices see today,
-        # and so the fewest it adds: the least flexible devices pick first
-        shared = [int((seen[e] | (later[e] > 1)).sum()) for e in earlier]
-        must = [max(old[d] - shared[d], 0) for d in range(n_dev)]
-        order = sorted((d for d in range(n_dev) if old[d]), key=lambda d: shared[d] / old[d])
-        for at, d in enumerate(order):
-            later[earlier[d]] -= 1
-            p = self._pair(li, d)
-            score = self._score(p, before[d], day, hour)
-            known = seen[earlier[d]]
-            inside, outside = np.flatnonzero(known), np.flatnonzero(~known)
-            left -= old[d]
-            # hard bounds (the groups' sizes), then as many as the union needs and the later
-            # devices cannot add, then households the cap still allows now
-            low, high = max(old[d] - len(inside), 0), min(old[d], len(outside))
-            for lo, hi in ((more - left, more - sum(must[e] for e in order[at + 1:])),
-                           (old[d] - int((score[inside] < 2).sum()),
-                            int((score[outside] < 2).sum()))):
-                if max(low, lo) <= min(high, hi):
-                    low, high = max(low, lo), min(high, hi)
-            add = min(max(round(more * old[d] / (old[d] + left)) if more > 0 else 0, low), high)
-            # the households it adds: as many the later devices could also pick as puts the
-            # later devices' households seen today midway between the fewest they must share
-            # and the most that still leaves room for what they must add
-            rest = order[at + 1:]
-            common = later[earlier[d][outside]] > 0
-            both, alone = outside[common], outside[~common]
-            inside_later = sum(int(seen[earlier[e]].sum()) for e in rest)
-            need = left - (more - add)
-            room = sum(len(earlier[e]) for e in rest) - (more - add)
-            grow = max((need + max(room, need)) // 2 - inside_later, 0)
-            per = float(later[earlier[d][both]].mean()) if len(both) else 1.0
-            low, high = max(add - len(alone), 0), min(add, len(both))
-            lo, hi = add - int((score[alone] < 2).sum()), int((score[both] < 2).sum())
-            if max(low, lo) <= min(high, hi):  # households the cap still allows now first
-                low, high = max(low, lo), min(high, hi)
-            share = min(max(round(grow / per), low), high)
-            pick = np.concatenate([_lowest(both, score, share), _lowest(alone, score, add - share),
-                                   _lowest(inside, score, old[d] - add)])
-            pick = pick[np.argsort(score[pick], kind="stable")]
-            seen[earlier[d][pick]] = True
-            more -= add
-            self._picks[(li, d)] = pick
-        self.union_miss += abs(more)
+            if old[d]:
+                self._picks[(li, d)] = picks[d]
+        self.union_miss += miss
 
     @staticmethod
     def _room(p: _Pair, ids: I64, win: int) -> I64:
@@ -435,190 +358,3 @@ class Households:
         return out
 
 
-def _day_table(li_ids: I64, reach: pa.Table) -> tuple[I64, I64, I64, I64, I64]:
-    """The batch's day rows as dense arrays over (line item, day of its flight):
-    (line item index, epoch day, cumulative reach (rows, 3 devices + all), day reach
-    (rows, 4), devices' flight reach (line items, 3)); rows sorted by line item, day."""
-    rows = reach.filter(pc.equal(reach["period"], "day"))
-    ids = rows["line_item_id"].to_numpy()
-    at = np.searchsorted(li_ids, ids)
-    known = (at < len(li_ids)) & (li_ids[np.minimum(at, max(len(li_ids) - 1, 0))] == ids) \
-        if len(li_ids) else np.zeros(len(ids), bool)
-    device = pc.index_in(rows["device"], value_set=pa.array([*_DEVICES, "all"])).to_numpy(
-        zero_copy_only=False).astype(np.int64)
-    day = pc.cast(pc.cast(rows["day"], pa.int32()), pa.int64()).to_numpy()
-    cell = at[known] * 1_000_000 + day[known]
-    cells, where = np.unique(cell, return_inverse=True)
-    cum = np.zeros((len(cells), len(_DEVICES) + 1), np.int64)
-    day_reach = np.zeros_like(cum)
-    cum[where, device[known]] = rows["cumulative_reach"].to_numpy()[known]
-    day_reach[where, device[known]] = rows["reach"].to_numpy()[known]
-    li = cells // 1_000_000
-    first = np.r_[True, li[1:] != li[:-1]] if len(li) else np.zeros(0, bool)
-    # a device without a row on a day keeps its cumulative reach (0 before its first)
-    for d in range(len(_DEVICES) + 1):
-        cum[:, d] = np.maximum.accumulate(cum[:, d] + li * (1 << 40)) - li * (1 << 40)
-    flight = np.zeros((len(li_ids), len(_DEVICES)), np.int64)
-    last = np.r_[first[1:], True] if len(li) else first
-    flight[li[last], :] = cum[last, :len(_DEVICES)]
-    return li, cells % 1_000_000, cum, day_reach, flight
-
-
-def _into_block(new: list[int], reach: list[int], union_reach: int, seen: list[int],
-                union: int, grow: int) -> list[int]:
-    """How many of each device's households new today are new to the union too (the rest
-    are households of earlier days that other devices reached), so that the day's
-    households over all devices can number `union_reach` (module docstring).
-
-    Today's `grow` new households of the union are seen today; so are, per device, its
-    earlier households seen today (reach − new) and its new ones the union had (new −
-    into): the latter two, over the devices, must cover `union_reach − grow` households.
-    Each device's own count can be at most that, and their sum at least that: as many as
-    possible are new to the union (the most every device's new households can share), as
-    few as needed to reach the day's union, so the earlier households a device picks for
-    the day can meet the rest without two devices needing the same ones.
-    """
-    old = union_reach - grow
-    low = [max(n - (union - s), r - old if union_reach else 0, 0)
-           for n, r, s in zip(new, reach, seen, strict=True)]
-    high = [max(min(n, grow), lo) for n, lo in zip(new, low, strict=True)]
-    floor = max(grow, sum(low))
-    target = max(min(sum(high), sum(reach) - old if union_reach else sum(high)), floor)
-    target -= int((target - floor) * _SLACK)
-    out = low[:]
-    extra = target - sum(low)
-    room = [h - lo for h, lo in zip(high, low, strict=True)]
-    total = sum(room)
-    if extra > 0 and total:
-        out = [lo + min(r, extra * r // total) for lo, r in zip(low, room, strict=True)]
-        for d in range(len(out)):
-            give = min(target - sum(out), high[d] - out[d])
-            if give > 0:
-                out[d] += give
-    return out
-
-
-def _minus(lo: int, hi: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """[lo, hi) without the intervals `taken` (sorted, disjoint)."""
-    out = []
-    for a, b in taken:
-        if b <= lo or a >= hi:
-            continue
-        if a > lo:
-            out.append((lo, a))
-        lo = max(lo, b)
-    if lo < hi:
-        out.append((lo, hi))
-    return out
-
-
-def _fill(holes: list[tuple[int, int]], count: int, avoid: list[tuple[int, int]]
-          ) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Take `count` numbers from `holes` (sorted disjoint intervals), lowest first, outside
-    `avoid` where they can; returns (the intervals taken, in order; the holes left). Only
-    the holes up to the last number taken are looked at (a long flight has many)."""
-    if count <= 0:
-        return [], holes
-    taken: list[tuple[int, int]] = []
-    for skip in (avoid, []):
-        for lo, hi in holes:
-            for a, b in _minus(lo, hi, sorted(skip + taken)):
-                step = min(count, b - a)
-                taken.append((a, a + step))
-                count -= step
-                if not count:
-                    break
-            if not count:
-                break
-        if not count:
-            break
-    top = max((b for _, b in taken), default=0)
-    cut = 0
-    while cut < len(holes) and holes[cut][0] < top:
-        cut += 1
-    done = sorted(taken)
-    return taken, [part for lo, hi in holes[:cut] for part in _minus(lo, hi, done)] + holes[cut:]
-
-
-@dataclass(frozen=True)
-class DeviceUnion:
-    """Per line item × device: where its local household numbers go in the line item's
-    numbering (module docstring, "Across devices"), as pieces: local numbers `first …`
-    (up to the next piece's first) of a pair go to `start, start + 1, …`."""
-
-    reach: I64
-    """(line items, 3): the pair's flight reach (its local numbers are 0 … reach − 1)."""
-    key: I64
-    """Per piece, sorted: (line item index × 4 + device) × 2³² + its first local number."""
-    start: I64
-    """Per piece: the household number of its first local number."""
-
-    @classmethod
-    def of(cls, li_ids: I64, reach: pa.Table) -> DeviceUnion:
-        """The layout for line items `li_ids` (sorted) from the batch's day rows of `reach`
-        (devices and `all`)."""
-        li, _, cum, day_reach, flight = _day_table(li_ids, reach)
-        keys: list[int] = []
-        starts: list[int] = []
-        n_dev = len(_DEVICES)
-        cum_rows = cum.tolist()
-        reach_rows = day_reach.tolist()
-        li_rows = li.tolist()
-        row = 0
-        while row < len(li_rows):
-            k = li_rows[row]
-            union = 0
-            seen = [0] * n_dev
-            holes: list[list[tuple[int, int]]] = [[] for _ in range(n_dev)]
-            while row < len(li_rows) and li_rows[row] == k:
-                today = cum_rows[row]
-                new = [max(today[d] - seen[d], 0) for d in range(n_dev)]
-                now = min(max(today[n_dev], union, *(seen[d] + new[d] for d in range(n_dev))),
-                          union + sum(new))
-                grow = now - union
-                into = _into_block(new, [max(r, 0) for r in reach_rows[row][:n_dev]],
-                                   reach_rows[row][n_dev], seen, union, grow)
-                turn = 0
-                earlier: list[tuple[int, int]] = []  # households of earlier days taken today
-                for d in range(n_dev):
-                    pair = (k * 4 + d) << 32
-                    local = seen[d]
-                    # today's block, devices in turn (wrapping round it)
-                    here = into[d]
-                    lo = union + turn % grow if grow else union
-                    mine = [(lo, min(lo + here, now))]
-                    if lo + here > now:
-                        mine.append((union, union + lo + here - now))
-                    # the rest: households of earlier days new to this device, the lowest
-                    # numbers it has not had, other than those other devices take today
-                    taken, holes[d] = _fill(holes[d], new[d] - here, earlier)
-                    for a, b in [*mine, *taken]:
-                        if b > a:
-                            keys.append(pair + local)
-                            starts.append(a)
-                            local += b - a
-                    earlier = sorted(earlier + taken)
-                    if grow:
-                        holes[d] += _minus(union, now, sorted(mine))
-                    turn += here
-                    seen[d] = local
-                union = now
-                row += 1
-        order = np.argsort(np.array(keys, np.int64), kind="stable")
-        return cls(reach=flight, key=np.array(keys, np.int64)[order],
-                   start=np.array(starts, np.int64)[order])
-
-    def position(self, li: I64, dev: I64, local: I64) -> I64:
-        """The line item's household numbers of these local numbers of (li, dev) pairs:
-        distinct per pair; at each day's end every device's numbers so far together are
-        0 … U − 1 (U: the batch's `all` cumulative reach). Local numbers past the pair's
-        flight reach (none when the batch is whole) get numbers past every device's, so
-        they stay distinct."""
-        reach = self.reach[li, dev]
-        inside = local < reach
-        at = np.maximum(np.searchsorted(
-            self.key, ((li * 4 + dev) << 32) + np.where(inside, local, 0), side="right") - 1, 0)
-        pos = (self.start[at] + local - (self.key[at] & 0xFFFFFFFF)) if len(self.key) else local
-        beyond = self.reach[li].sum(axis=1) + local * len(_DEVICES) + dev
-        out: I64 = np.where(inside, pos, beyond).astype(np.int64)
-        return out
