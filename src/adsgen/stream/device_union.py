@@ -323,6 +323,33 @@ def pick_earlier(fresh: list[I64], earlier: list[I64], old: list[int], union_rea
     return picks, miss
 
 
+def _fewest(need: list[int], size: list[int]) -> list[int]:
+    """Per class, how many households to use so that each device d has `need[d]` among the
+    classes with it, in as few households as possible (`size` per class). Households all
+    devices have first (any other could give way to one); then as many as can serve two
+    devices that both still need some (a b-matching on the triangle of device pairs, over
+    the first pair's count); the rest one device each, its own class first."""
+    out = [0] * _CLASSES
+    top = _CLASSES - 1
+    out[top] = min(size[top], max(need))
+    rest = [max(r - out[top], 0) for r in need]
+    a, b, c = rest
+    s01, s02, s12 = size[0b011], size[0b101], size[0b110]
+    x = np.arange(min(s01, a, b) + 1, dtype=np.int64)
+    y = np.minimum(np.minimum(s02, a - x), c)
+    w = np.minimum(np.minimum(s12, b - x), c - y)
+    best = int(np.argmax(x + y + w))
+    out[0b011], out[0b101], out[0b110] = int(x[best]), int(y[best]), int(w[best])
+    for d in range(len(need)):
+        pairs = [p for p in (0b011, 0b101, 0b110) if p >> d & 1]
+        short = rest[d] - sum(out[p] for p in pairs)
+        for cls in (1 << d, *pairs):
+            give = min(max(short, 0), size[cls] - out[cls])
+            out[cls] += give
+            short -= give
+    return out
+
+
 def _pick(in_f: NDArray[np.bool_], earlier: list[I64], old: list[int], more: int,
           score: dict[int, NDArray[np.float32]], cand: dict[int, NDArray[np.bool_]]
           ) -> tuple[dict[int, I64], int]:
@@ -371,16 +398,20 @@ def _pick(in_f: NDArray[np.bool_], earlier: list[I64], old: list[int], more: int
     for d in active:
         high[d] = fill(d, high[d], used, old[d] - len(high[d]),
                        np.zeros(len(earlier[d]), np.float32))
-    # the fewest: today's households and those an earlier device picked first, then those
-    # the most devices could share
-    low: dict[int, I64] = {}
-    taken = in_f.copy()
-    for d in active:
-        shared = np.zeros(len(earlier[d]), np.float32)
-        for e in active:
-            shared += (mask[earlier[d]] >> e & 1).astype(np.float32)
-        low[d] = fill(d, np.zeros(0, np.int64), taken, old[d], (len(DEVICES) - shared) * 3.0)
-        taken[earlier[d][low[d]]] = True
+    # the fewest: each device's households of today first, then the fewest households
+    # outside today's that give every device the rest (`_fewest`), lowest score first
+    inside = {d: ids_of[d][in_f[earlier[d][ids_of[d]]]] for d in active}
+    need = [max(old[d] - len(inside[d]), 0) if d in score else 0 for d in range(len(old))]
+    chosen = np.zeros(size, bool)
+    for c, count in enumerate(_fewest(need, outside)):
+        if count:
+            here = np.flatnonzero((mask == c) & ~in_f)
+            rank = sum(np.where(local[d][here] >= 0, score[d][np.maximum(local[d][here], 0)], 0)
+                       for d in active)
+            chosen[here[np.argsort(rank, kind="stable")[:count]]] = True
+    low = {d: fill(d, np.zeros(0, np.int64), chosen | in_f, old[d],
+                   np.where(in_f[earlier[d]], 0.0, 1.0).astype(np.float32) * 3.0)
+           for d in active}
 
     # one household swapped at a time from the fewest to the most
     drop = {d: low[d][~_marks(len(earlier[d]), high[d])[low[d]]] for d in active}
