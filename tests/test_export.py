@@ -327,7 +327,7 @@ def test_a_block_gives_back_the_simulations_memory_before_it_writes(
 
     written_at_trim: list[list[Path]] = []
 
-    def trim() -> None:
+    def trim(*, collect: bool = True) -> None:
         written_at_trim.append(sorted(p for p in out.rglob("*.parquet")
                                       if not p.name.startswith(".")))
 
@@ -335,7 +335,8 @@ def test_a_block_gives_back_the_simulations_memory_before_it_writes(
     out = tmp_path / "out"
     run(plan, out, check=False)
     per_block = len(blocks._blocks(plan.items, BLOCK))
-    assert len(written_at_trim) == 1 + 2 * per_block  # after the world, before and after writing
+    # after the world; in the block, before and after writing; in this process as it ends
+    assert len(written_at_trim) == 1 + 3 * per_block
     first_of_block = written_at_trim[1]
     entity_files = {out / f"{name}.parquet" for name in plan.arrow_tables()}
     assert set(first_of_block) == entity_files  # only the entities: no fact file of the block

@@ -388,6 +388,11 @@ def export(
         result.slot_use.clear()
         by_industry = add_slot_use([by_industry, *result.industry_use])
         result.industry_use.clear()
+        # The pool's thread unpickles each result in a glibc heap of its own, where the
+        # freed uses (~10 MB a year-long block) and the kept file lists interleave: without
+        # a trim per block, this process grew from ~235 to 380 MiB and more over a
+        # year-long run of 78 blocks.
+        release_unused_memory(collect=False)
         if on_progress is not None:
             on_progress(result)
 

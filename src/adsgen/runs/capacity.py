@@ -117,18 +117,21 @@ def run_memory(*, line_items: int | None, advertisers: int | None, workers: int)
     return BASE_BYTES + items * PLAN_BYTES_PER_LINE_ITEM + max(workers, 1) * WORKER_BYTES
 
 
-def release_unused_memory() -> None:
+def release_unused_memory(*, collect: bool = True) -> None:
     """Give the memory this process freed back to the system, where it can.
 
     A run's peak is the sum of its processes' resident sets, and freed memory stays in them:
-    PyArrow's pool keeps freed buffers and glibc's heap keeps freed small blocks (the
-    plan's and the allocation's temporaries: ~35 MiB in `generate`'s parent after
-    settling the world of 20,000 line items). Called after each such stage and after each
-    block a worker runs. malloc_trim exists only in glibc; elsewhere that part is skipped.
+    PyArrow's pool keeps freed buffers and glibc's heaps keep freed blocks (the plan's and
+    the allocation's temporaries: ~35 MiB in `generate`'s parent after settling the world
+    of 20,000 line items; each thread that allocates gets a heap of its own). Called after
+    each such stage and by a worker before and after writing each block. `collect=False`
+    skips the garbage collection (a full pass over a 20,000-line-item plan's objects) where
+    nothing cyclic was freed. malloc_trim exists only in glibc; elsewhere it is skipped.
     """
     import pyarrow as pa
 
-    gc.collect()
+    if collect:
+        gc.collect()
     pa.default_memory_pool().release_unused()
     with contextlib.suppress(AttributeError, OSError):  # not glibc
         ctypes.CDLL(None).malloc_trim(0)
