@@ -176,7 +176,7 @@ def test_progress_and_summary_for_humans(tmp_path: Path) -> None:
     result = invoke("generate", *SMALL, "--out", str(tmp_path / "out"), env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.stderr
     assert "generating rows" in result.stderr and "rows/s" in result.stderr
-    for text in ("invariant checks", "21 passed", "manifest.json", "performance", "rows/s"):
+    for text in ("invariant checks", "22 passed", "manifest.json", "performance", "rows/s"):
         assert text in result.stdout, text
     quiet = invoke("generate", *SMALL, "--out", str(tmp_path / "quiet"), "--quiet")
     assert quiet.exit_code == 0 and quiet.stdout == quiet.stderr == ""

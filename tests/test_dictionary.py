@@ -35,16 +35,19 @@ UNREACHABLE = "postgresql+psycopg://nobody@127.0.0.1:1/x"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small generated folder (Parquet), its line items with experiments (the experiment
-    tables have rows only then)."""
+    """A small generated folder (Parquet) on roku_like (which sells DMAs), its line items
+    with experiments or DMAs (the experiment and market tables have rows only then)."""
     root = tmp_path_factory.mktemp("dictionary")
     (root / "templates" / "profiles").mkdir(parents=True)
     (root / "templates" / "profiles" / "lift.yml").write_text(
         "type: profile\nweight: 1000\nbudget: 200000\nline_item_count: 1\n"
         "experiment: {type: psa, control_share: 0.1}\n")
+    (root / "templates" / "profiles" / "markets.yml").write_text(
+        "type: profile\nweight: 1000\nbudget: 200000\nline_item_count: 1\n"
+        "targeting: {dma: ['501', '803']}\n")
     out = root / "out"
     invoke_json("generate", "--line-items", "6", "--days", "2", "--seed", "3", "--out", str(out),
-                "--templates-dir", str(root / "templates"))
+                "--templates-dir", str(root / "templates"), "--platform", "roku_like")
     return out
 
 

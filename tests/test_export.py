@@ -40,7 +40,9 @@ PERF_KEYS = [(k, "ascending") for k in ("line_item_id", "creative_id", "hour", "
 @pytest.fixture(scope="module")
 def plan() -> NumberedPlan:
     """5 advertisers: 10 line items (one paused campaign), 4 blocks of 3; the first line
-    item runs a PSA lift experiment (so every fact table has rows)."""
+    item runs a PSA lift experiment and the second advertiser's first targets two DMAs
+    (so every fact table has rows; the simulation takes the targeting it is given, what a
+    platform sells is checked where plans are drawn from templates)."""
     from adsgen.domain.enums import CampaignStatus
     from adsgen.domain.schemas import AdvertiserCreate
 
@@ -48,6 +50,9 @@ def plan() -> NumberedPlan:
     tree = advertisers[0].model_dump()
     tree["campaigns"][0]["line_items"][0]["experiment"] = {"type": "psa", "control_share": 0.5}
     advertisers[0] = AdvertiserCreate.model_validate(tree)
+    tree = advertisers[1].model_dump()
+    tree["campaigns"][0]["line_items"][0]["targeting"]["dma"] = ["501", "803"]
+    advertisers[1] = AdvertiserCreate.model_validate(tree)
     advertisers.append(sample_advertiser("Paused", campaign_status=CampaignStatus.paused))
     return number_plan(advertisers)
 

@@ -137,7 +137,7 @@ def test_table_names_and_exports() -> None:
         "advertisers", "campaigns", "line_items", "creatives", "flights", "budgets",
         "frequency_caps", "targeting", "performance", "ground_truth", "creative_truth",
         "conversion_truth", "daily", "mmm", "experiment_outcomes", "experiment_truth", "reach",
-        "pacing", "pod_delivery", "campaign_reach", "change_events",
+        "pacing", "pod_delivery", "market_delivery", "campaign_reach", "change_events",
     }
     for name in orm.__all__:
         assert hasattr(orm, name), name

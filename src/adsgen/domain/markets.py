@@ -59,6 +59,7 @@ __all__ = [
     "dma",
     "dma_table",
     "dmas",
+    "market_mask",
     "market_tv_households",
     "segment_conversion_lift",
     "segment_cpm_factor",
@@ -309,6 +310,17 @@ def market_tv_households(
     only where the DMA's principal state is one of its states (when it names any).
 
     Masks over line items × DMAs, one matrix product: no per-row Python beyond indexing."""
+    out: npt.NDArray[np.int64] = (market_mask(dma_lists, state_lists).astype("int64")
+                                  @ dma_table().tv_households)
+    return out
+
+
+def market_mask(
+    dma_lists: Sequence[Sequence[str]], state_lists: Sequence[Sequence[str]]
+) -> npt.NDArray[np.bool_]:
+    """(line items, DMAs in `dma_table` order): the DMAs each line item's audience lies in —
+    those it targets (all when it names none) whose principal state is one of its states
+    (when it names any). What `market_tv_households` sums and `market_delivery` splits over."""
     import numpy as np
 
     table = dma_table()
@@ -325,9 +337,8 @@ def market_tv_households(
         if codes:
             chosen[k] = False
             chosen[k, [states.index(s) for s in codes]] = True
-    kept = wanted & chosen[:, state_of_dma]
-    out: npt.NDArray[np.int64] = kept.astype(np.int64) @ table.tv_households
-    return out
+    kept: npt.NDArray[np.bool_] = wanted & chosen[:, state_of_dma]
+    return kept
 
 
 def _segment_mask(lists: Sequence[Sequence[AudienceSegment | str]]) -> npt.NDArray[np.bool_]:

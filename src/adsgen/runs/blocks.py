@@ -529,6 +529,15 @@ def estimate(
     tested = sum(1 for block in blocks for item in block
                  if item.experiment is not None and counts[item.line_item_id])
     rows["experiment_outcomes"], rows["experiment_truth"] = 2 * tested, tested
+    # Markets too: days × markets of each DMA- or state-targeted line item that delivers.
+    from adsgen.simulate.market_delivery import market_rows
+
+    by_platform: dict[str, list[SimLineItem]] = {}
+    for block in delivering:
+        for item in block:
+            by_platform.setdefault(plats.name_of(item), []).append(item)
+    rows["market_delivery"] = sum(market_rows(chosen, plats.by_name(name))
+                                  for name, chosen in by_platform.items())
     per_row = sum(measured.bytes.values()) / max(sample, 1)
     speed = sample / max(measured.seconds, 1e-6)
     parallel = 1.0 if engine == "local" else min(n_workers, len(blocks)) * _PARALLEL_EFFICIENCY

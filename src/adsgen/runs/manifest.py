@@ -175,6 +175,10 @@ CHECKS: dict[str, str] = {
                     " each device x UTC hour (every geo): the shared-slot law",
     "pods_reconcile": "pod_delivery rows keep the funnel order and, per line item x creative x"
                       " device x UTC day, add up to the performance rows of video creatives",
+    "markets_reconcile": "market_delivery rows add up, per line item x UTC day, to the"
+                         " performance rows of line items that target DMAs or states (no"
+                         " other has any), valid impressions, completes and clicks <="
+                         " impressions on each",
     "competitive_separation": "one industry's impressions <= the pods (ad breaks) of each"
                               " device x UTC hour (every geo): two ads of one industry are"
                               " never in one pod",
@@ -282,6 +286,9 @@ def check_block(
     from adsgen.runs.pods import pod_violations
 
     out["pods_reconcile"] = pod_violations(tables, items)
+    from adsgen.runs.markets import market_violations
+
+    out["markets_reconcile"] = market_violations(tables, items)
     from adsgen.simulate.experiments import reconcile
 
     out["experiment_arms_reconcile"] = reconcile(tables)

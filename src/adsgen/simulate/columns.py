@@ -31,6 +31,7 @@ __all__ = [
     "FACT_TABLES",
     "FUNNEL",
     "GROUND_TRUTH_SCHEMA",
+    "MARKET_DELIVERY_SCHEMA",
     "MMM_CHANNELS",
     "MMM_CHANNEL_COLUMNS",
     "MMM_SCHEMA",
@@ -713,6 +714,40 @@ POD_DELIVERY_SCHEMA = pa.schema([
 ])
 
 
+def _market_count(name: str, what: str, unit: str) -> pa.Field:
+    """A market_delivery count: the market's part of the line item's UTC day."""
+    return _field(name, pa.int64(),
+                  f"The market's part of {what} over the line item's UTC day; the markets' rows"
+                  " add up to it exactly.", unit)
+
+
+MARKET_DELIVERY_SCHEMA = pa.schema([
+    _field("line_item_id", pa.int64(),
+           "Line item (line_items.id): one that targets DMAs or states."),
+    _field("day", pa.date32(), "UTC date of the day (first and last may be partial).", "UTC"),
+    _field("market", pa.string(),
+           "Where the impressions ran: a Nielsen DMA code (e.g. 501) in the US, the country"
+           " code for a targeted geo outside the US."),
+    _field("geo", pa.string(), "Country of the market (ISO 3166-1 alpha-2): US for a DMA."),
+    _field("dma", pa.string(),
+           "Nielsen DMA code (null outside the US): one of the line item's DMAs, or a DMA of"
+           " its states (a DMA counts wholly in its principal state)."),
+    _field("dma_name", pa.string(), "The DMA's name (null outside the US)."),
+    _field("state", pa.string(),
+           "USPS code of the DMA's principal state (null outside the US): GROUP BY state"
+           " gives delivery by state."),
+    _market_count("impressions", "SUM(performance.impressions)", "impressions"),
+    _market_count("valid_impressions", "SUM(performance.impressions − performance.invalid)",
+                  "impressions"),
+    _market_count("completes", "SUM(performance.completes)", "impressions"),
+    _market_count("clicks", "SUM(performance.clicks)", "clicks"),
+    _market_count("conversions",
+                  "SUM(performance.click_conversions + performance.view_conversions)",
+                  "conversions"),
+    _market_count("spend_micros", "SUM(performance.spend_micros)", "micros"),
+])
+
+
 # --- the registry of fact tables -----------------------------------------------------------
 
 
@@ -1026,6 +1061,27 @@ FACT_TABLES: dict[str, FactTable] = {
                 " creatives.id = pod_delivery.creative_id",
                 "daily ON daily.line_item_id = pod_delivery.line_item_id AND"
                 " daily.device = pod_delivery.device AND daily.day = pod_delivery.day",
+            ),
+        ),
+        FactTable(
+            name="market_delivery",
+            schema=MARKET_DELIVERY_SCHEMA,
+            key=("line_item_id", "day", "market"),
+            partition="day",
+            nullable=frozenset({"dma", "dma_name", "state"}),
+            description=(
+                "Delivery by market: each DMA- or state-targeted line item's UTC day split"
+                " over the markets its audience lies in (its DMAs, or the DMAs of its"
+                " states; its other geos), in proportion to their households (Nielsen TV"
+                " homes), by keyed systematic sampling. The markets add up to the"
+                " performance rows of the line item's day exactly."
+            ),
+            grain="one row per line_item_id × UTC day × market with impressions or conversions,"
+                  " for line items that target DMAs or states (others have no rows)",
+            joins=(
+                "line_items ON line_items.id = market_delivery.line_item_id",
+                "targeting ON targeting.line_item_id = market_delivery.line_item_id AND"
+                " targeting.key IN ('dma', 'state')",
             ),
         ),
         FactTable(

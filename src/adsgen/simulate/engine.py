@@ -68,6 +68,7 @@ from adsgen.simulate.incrementality import (
     drawn_counts,
     incrementality,
 )
+from adsgen.simulate.market_delivery import market_delivery_table
 from adsgen.simulate.mmm import combine, geo_weights, mmm_partial
 from adsgen.simulate.pacing import pace
 from adsgen.simulate.pacing_table import pacing_table
@@ -385,7 +386,8 @@ def _simulate_batch(
     columns.append(pa.array(click_conv.astype(np.int64)))
     columns.append(pa.array(view_conv.astype(np.int64)))
     columns.append(pa.array(reach[grid.row_cell]))
-    columns.append(pa.array(valid * cpm[row_li] // 1000))
+    spend = valid * cpm[row_li] // 1000
+    columns.append(pa.array(spend))
     performance = pa.Table.from_arrays(columns, schema=_PERFORMANCE)
     incremental, _ = drawn_counts(grid, causal, seed=seed)
     grain = daily_grain(
@@ -433,4 +435,9 @@ def _simulate_batch(
         "pacing": diagnostics,
         "pod_delivery": pod_delivery_table(grid, causal, {"impressions": impressions, **counts},
                                            platform=platform, seed=seed),
+        "market_delivery": market_delivery_table(
+            grid, {"impressions": impressions, "invalid": counts["invalid"],
+                   "completes": counts["completes"], "clicks": counts["clicks"],
+                   "conversions": click_conv.astype(np.int64) + view_conv.astype(np.int64),
+                   "spend_micros": spend}, hour, platform=platform, seed=seed),
     }

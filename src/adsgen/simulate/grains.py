@@ -57,6 +57,8 @@ __all__ = [
     "daily_table",
     "device_adstock",
     "geo_split",
+    "integer_split",
+    "largest_remainder",
     "marginal_incremental",
     "systematic_split",
     "value_per_conversion",
@@ -174,7 +176,28 @@ def systematic_split(n: I64, weights: F64, keys: U64, counters: U64) -> I64:
     return out
 
 
-def _largest_remainder(total: I64, weights: I64, fallback: I64) -> I64:
+def integer_split(n: I64, weights: I64, keys: U64, counters: U64) -> I64:
+    """`systematic_split` with integer weights, in exact integer arithmetic: (m, G) integers
+    summing to `n` per row, count_g = ⌊(n·C_g + U) ÷ W⌋ − ⌊(n·C_(g−1) + U) ÷ W⌋ over the
+    cumulative weights C (W = the row's total) from one keyed integer start U in [0, W).
+    Each count is ⌊n·w_g ÷ W⌋ or ⌈n·w_g ÷ W⌉, so a part of a count split by the parts of a
+    larger one (completes by impressions) never passes its part, whatever the float
+    rounding; a zero weight gets 0. n·W must stay below 2**63. A row without weight puts
+    its n in its last column."""
+    cumulative = np.cumsum(weights, axis=1)
+    total = cumulative[:, -1]
+    empty = total <= 0
+    cumulative[empty, -1] = 1
+    total = np.where(empty, 1, total)
+    start = (hash_counters(keys, counters) >> np.uint64(1)).astype(np.int64) % total
+    edges = (n[:, None] * cumulative + start[:, None]) // total[:, None]
+    edges[empty] = np.where(np.arange(weights.shape[1]) == weights.shape[1] - 1,
+                            n[empty, None], 0)
+    out: I64 = np.diff(edges, axis=1, prepend=0)
+    return out
+
+
+def largest_remainder(total: I64, weights: I64, fallback: I64) -> I64:
     """(m, G) integers summing to `total` per row in proportion to integer `weights` (to
     `fallback` in a row without weight), by largest remainders, ties to the lower column."""
     m, g = weights.shape
@@ -310,10 +333,10 @@ def geo_split(
     by_valid = np.where((valid > 0)[:, None], valid_g.astype(np.float64), weights)
     return GeoSplit(
         li=li, device=device, week=week_start, valid=valid_g,
-        invalid=_largest_remainder(invalid, valid_g, households),
-        spend=_largest_remainder(spend, valid_g, households),
+        invalid=largest_remainder(invalid, valid_g, households),
+        spend=largest_remainder(spend, valid_g, households),
         attributed=systematic_split(attributed, by_valid, row_keys, counter | np.uint64(4)),
         incremental=systematic_split(incremental, by_valid, row_keys, counter | np.uint64(5)),
-        marginal_value=np.sign(marginal)[:, None] * _largest_remainder(
+        marginal_value=np.sign(marginal)[:, None] * largest_remainder(
             np.abs(marginal), valid_g, households),
     )
