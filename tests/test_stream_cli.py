@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -28,29 +29,11 @@ def _rolled(path: Path) -> pa.Table:
     return rollup(from_arrow(pj.read_json(path)))
 
 
-def test_stream_equals_generate_for_the_same_options(tmp_path: Path) -> None:
+def _stream_and_batch(tmp_path: Path, plan: list[str], hours: int) -> tuple[pa.Table, pa.Table]:
+    """The first `hours` of `plan` streamed to a file and rolled up to the hour, beside the
+    performance rows `generate` writes for the same options over those hours (sorted)."""
     events = tmp_path / "events.jsonl"
-    result = invoke("-q", "stream", *PLAN, "--duration", "3h", "--speed", "max",
-                    "--to", f"file:{events}")
-    assert result.exit_code == 0, result.output
-    made = invoke("-q", "generate", *PLAN, "--out", str(tmp_path / "batch"))
-    assert made.exit_code == 0, made.output
-    batch = ds.dataset(tmp_path / "batch" / "performance", partitioning="hive").to_table()
-    batch = batch.drop_columns([c for c in batch.column_names if c == "date"])
-    batch = batch.filter(pc.less(batch["hour"], pa.scalar(
-        __import__("datetime").datetime(2026, 9, 1, 3), type=batch.schema.field("hour").type)))
-    batch = batch.sort_by([("line_item_id", "ascending"), ("creative_id", "ascending"),
-                           ("hour", "ascending"), ("device", "ascending")])
-    got = _rolled(events)
-    want = active_rows(batch).cast(got.schema)
-    assert got.num_rows > 0
-    assert got.equals(want)
-
-
-def test_a_stream_on_several_platforms_equals_generate_on_them(tmp_path: Path) -> None:
-    plan = [*PLAN, "--line-items", "6", "--platform", "netflix_like,hulu_like,roku_like"]
-    events = tmp_path / "events.jsonl"
-    result = invoke("-q", "stream", *plan, "--duration", "2h", "--speed", "max",
+    result = invoke("-q", "stream", *plan, "--duration", f"{hours}h", "--speed", "max",
                     "--to", f"file:{events}")
     assert result.exit_code == 0, result.output
     made = invoke("-q", "generate", *plan, "--out", str(tmp_path / "batch"))
@@ -58,10 +41,23 @@ def test_a_stream_on_several_platforms_equals_generate_on_them(tmp_path: Path) -
     batch = ds.dataset(tmp_path / "batch" / "performance", partitioning="hive").to_table()
     batch = batch.drop_columns([c for c in batch.column_names if c == "date"])
     batch = batch.filter(pc.less(batch["hour"], pa.scalar(
-        __import__("datetime").datetime(2026, 9, 1, 2), type=batch.schema.field("hour").type)))
+        datetime(2026, 9, 1, hours), type=batch.schema.field("hour").type)))
     batch = batch.sort_by([("line_item_id", "ascending"), ("creative_id", "ascending"),
                            ("hour", "ascending"), ("device", "ascending")])
-    got = _rolled(events)
+    return _rolled(events), batch
+
+
+def test_stream_equals_generate_for_the_same_options(tmp_path: Path) -> None:
+    got, batch = _stream_and_batch(tmp_path, PLAN, 3)
+    want = active_rows(batch).cast(got.schema)
+    assert got.num_rows > 0
+    assert got.equals(want)
+
+
+def test_a_stream_on_several_platforms_equals_generate_on_them(tmp_path: Path) -> None:
+    plan = [*PLAN, "--line-items", "6", "--platform", "netflix_like,hulu_like,roku_like"]
+    got, batch = _stream_and_batch(tmp_path, plan, 2)
+    events = tmp_path / "events.jsonl"
     assert got.equals(active_rows(batch).cast(got.schema))
     read = pj.read_json(events)
     delivered = read.filter(pc.is_valid(read["platform"]))
