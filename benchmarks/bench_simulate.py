@@ -12,7 +12,8 @@ subprocess, so its peak RSS (ru_maxrss) is its own; plan building is not timed.
 
 Phases:
 - simulate: `simulate_batches` over the plan, every batch built as an Arrow table;
-- + Parquet: the same, each batch written by pyarrow.parquet.ParquetWriter (zstd);
+- + Parquet: the same, each batch written as adsgen writes Parquet (`storage.sinks.parquet.
+  parquet_writer`: zstd, delta-encoded integers; until 2026-11-30 a default zstd writer);
 - + SQLite: the same, each batch written by `adsgen.storage.database.bulk_insert` in one transaction
   (entity tables inserted first, untimed); then again with the next batches simulated in a
   thread while the current one is inserted (still one process);
@@ -122,16 +123,14 @@ def phase_simulate(items: int, days: int) -> tuple[int, float]:
 
 
 def phase_parquet(items: int, days: int) -> tuple[int, float]:
-    import pyarrow.parquet as pq
-
     from adsgen.simulate import simulate_batches
     from adsgen.simulate.columns import PERFORMANCE_SCHEMA
+    from adsgen.storage.sinks.parquet import parquet_writer
 
     plan, platform = build_plan(items, days), _platform()
     with tempfile.TemporaryDirectory() as tmp:
         rows, started = 0, _start()
-        with pq.ParquetWriter(Path(tmp) / "performance.parquet", PERFORMANCE_SCHEMA,
-                              compression="zstd") as writer:
+        with parquet_writer(Path(tmp) / "performance.parquet", PERFORMANCE_SCHEMA) as writer:
             for batch in simulate_batches(plan.items, platform=platform, seed=SEED):
                 writer.write_table(batch.performance)
                 rows += batch.performance.num_rows

@@ -24,7 +24,8 @@ disturbs less):
 
 - simulate + Parquet, what issue 12's target names (at least 1 M rows/s per process;
   printed, not asserted): `simulate_batches` (the shared world settled, every table of
-  every batch built) with the performance table written to one zstd Parquet file, as
+  every batch built) with the performance table written to one Parquet file as adsgen
+  writes them (`parquet_writer`), as
   `bench_simulate.py`'s "+ Parquet" phase measures it;
 - the whole export, as `adsgen generate` runs it (`runs.blocks.export`, engine local):
   every table written in its date files and parts, every block's checks.
@@ -147,16 +148,15 @@ def plan_items(names: tuple[str, ...], line_items: int, days: int) -> ScaledPlan
 
 def _simulate_parquet(items: list[SimLineItem], platforms: PlatformSet,
                       folder: Path) -> int:
-    """Simulate `items` and write their performance rows to one zstd Parquet file, as
-    bench_simulate.py's "+ Parquet" phase does; the rows written."""
-    import pyarrow.parquet as pq
-
+    """Simulate `items` and write their performance rows to one Parquet file as adsgen
+    writes them (`parquet_writer`), as bench_simulate.py's "+ Parquet" phase does; the rows
+    written."""
     from adsgen.simulate import simulate_batches
     from adsgen.simulate.columns import PERFORMANCE_SCHEMA
+    from adsgen.storage.sinks.parquet import parquet_writer
 
     rows = 0
-    with pq.ParquetWriter(folder / "performance.parquet", PERFORMANCE_SCHEMA,
-                          compression="zstd") as writer:
+    with parquet_writer(folder / "performance.parquet", PERFORMANCE_SCHEMA) as writer:
         for batch in simulate_batches(items, platform=platforms, seed=SEED):
             writer.write_table(batch.performance)
             rows += batch.performance.num_rows
