@@ -345,3 +345,22 @@ def test_a_block_gives_back_the_simulations_memory_before_it_writes(
     first_of_block = written_at_trim[1]
     entity_files = {out / f"{name}.parquet" for name in plan.arrow_tables()}
     assert set(first_of_block) == entity_files  # only the entities: no fact file of the block
+
+
+def test_a_block_sends_back_no_summed_rows_it_wrote(plan: NumberedPlan, tmp_path: Path) -> None:
+    """A block whose advertisers no other block holds returns empty partials; an empty
+    slice of a table would pickle the table's whole buffers (PyArrow does), so each such
+    block's result carried its mmm and campaign_reach rows back to the parent, which kept
+    them to the end (`generate --line-items 20000 --days 365`: ~13 MB a block)."""
+    import pickle
+
+    from adsgen.runs.blocks import BlockTask, _blocks, run_block
+
+    block = _blocks(plan.items, BLOCK)[0]
+    task = BlockTask(index=0, items=block, platform=PLATFORM, seed=SEED,
+                     out=str(tmp_path / "out"), fmt="parquet")
+    result = run_block(task)
+    assert result.rows["mmm"] > 0 and result.rows["campaign_reach"] > 0
+    for name, table in result.partials.items():
+        assert table.num_rows == 0
+        assert len(pickle.dumps(table)) == len(pickle.dumps(table.schema.empty_table())), name
