@@ -48,9 +48,12 @@ if TYPE_CHECKING:
 
 __all__ = ["GROUP_ROWS", "HELD_ROWS", "SPAN_DAYS", "STAGE_ROWS", "HeldRows", "days_of"]
 
-STAGE_ROWS = 125_000
-"""Rows staged as plain (date-sorted) Arrow before they are compressed: ~19 MB of the
-performance table. 250,000 measured 6 % less CPU and 30 MiB more per worker."""
+STAGE_ROWS = 62_500
+"""Rows staged as plain Arrow before they are compressed: ~10 MB of the performance table,
+but the staged tables are the simulation's batches as given, each table's of every batch.
+A year-long block (benchmarks/bench_block.py, 20,000 × 365, idle machine, twice each):
+peak 379 MiB and 39.3-39.9 CPU s at 125,000, 318-320 MiB and 38.5-39.2 s at 62,500 (the
+same bytes written); 250,000 measured 6 % less CPU and 30 MiB more than 125,000."""
 SPAN_DAYS = 14
 """Consecutive dates per group: what is decompressed at once when writing (a year-long block
 of 9.6 M rows: ~370 k rows, ~56 MB). Fewer days mean more, smaller compressed pieces."""
