@@ -234,3 +234,28 @@ def test_overlap_model_counts_shared_subscribers_once() -> None:
     assert model.shared[0, 2] == pytest.approx(
         (platforms[2].subscriber_overlap["netflix_like"] * 80e6
          + platforms[0].subscriber_overlap["roku_like"] * 40e6) / 2, rel=1e-9)
+
+
+@pytest.mark.parametrize("rows_per_item", [1, 3, 200])
+def test_rows_go_back_in_line_item_order_by_runs_or_by_gather(rows_per_item: int) -> None:
+    """Each platform's rows, sorted by line item, come back as one single-chunk table in line
+    item order with each line item's rows in their order, whether runs are long (sliced)
+    or short (gathered), and with line items of one platform next to each other merged."""
+    import numpy as np
+
+    from adsgen.simulate.engine import _in_line_item_order
+
+    rng = np.random.default_rng(7)
+    ids = np.arange(1, 61)
+    owner = rng.integers(0, 3, ids.size)
+    owner[10:20] = 1  # a stretch on one platform: its runs merge
+    pieces = []
+    for platform in range(3):
+        mine = np.repeat(ids[owner == platform], rows_per_item)
+        pieces.append(pa.table({"line_item_id": mine, "seq": np.arange(mine.size) + 1000 * platform,
+                                "device": pa.array(["ctv"] * mine.size)}))
+    joined = pa.concat_tables(pieces)
+    order = np.argsort(joined["line_item_id"].to_numpy(), kind="stable")
+    result = _in_line_item_order(pieces)
+    assert result.equals(joined.take(pa.array(order)))
+    assert all(column.num_chunks == 1 for column in result.columns)
